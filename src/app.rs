@@ -1,0 +1,160 @@
+//! The application shell, the router and the pieces every page shares (header, errors, 404).
+use crate::{
+    error::AppError,
+    i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
+    programme::components::{ProgrammePage, TalkPage},
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    hooks::use_location,
+    path, SsrMode,
+};
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = crate::i18n::initial_locale().code();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <link rel="stylesheet" id="leptos" href="/pkg/tessera.css"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let i18n = provide_i18n();
+    view! {
+        <Title formatter=move |page: String| {
+            if page.is_empty() { i18n.t("app.name") } else { format!("{page} · {}", i18n.t("app.name")) }
+        }/>
+        <Router>
+            <SiteHeader/>
+            <main id="main">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=ProgrammePage ssr=SsrMode::Async/>
+                    <Route path=path!("/talks/:id") view=TalkPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <SiteFooter/>
+        </Router>
+    }
+}
+
+#[component]
+fn SiteHeader() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <header class="site-header">
+            <a class="brand" href="/">
+                <span class="brand-mark" aria-hidden="true">"▦"</span>
+                {move || i18n.t("app.name")}
+            </a>
+            <nav class="site-nav" aria-label=move || i18n.t("nav.label")>
+                <a href="/">{move || i18n.t("nav.programme")}</a>
+            </nav>
+            <LanguageSwitcher/>
+        </header>
+    }
+}
+
+/// Links to `/lang/xx?next=…` (works without JavaScript); once hydrated, switches in place.
+#[component]
+fn LanguageSwitcher() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let here = move || {
+        let search = location.search.get();
+        let search = search.trim_start_matches('?');
+        if search.is_empty() {
+            location.pathname.get()
+        } else {
+            format!("{}?{search}", location.pathname.get())
+        }
+    };
+    view! {
+        <div class="lang-switcher" role="group" aria-label=move || i18n.t("nav.language")>
+            {LOCALES
+                .into_iter()
+                .map(|l: Locale| {
+                    view! {
+                        <a
+                            href=move || format!("/lang/{}?next={}", l.code(), crate::programme::encode_query(&here()))
+                            hreflang=l.code()
+                            lang=l.code()
+                            class="lang"
+                            class:lang-active=move || i18n.locale.get() == l
+                            aria-current=move || (i18n.locale.get() == l).then_some("true")
+                            rel="external"
+                            on:click=move |ev| {
+                                ev.prevent_default();
+                                switch_locale(i18n, l);
+                            }
+                        >
+                            {tr_name(l)}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
+
+/// A language's own name is the one text that is the same in every language.
+fn tr_name(l: Locale) -> String {
+    crate::i18n::tr(l, "lang.self")
+}
+
+#[component]
+fn SiteFooter() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <footer class="site-footer">
+            <p>{move || i18n.t("footer.text")}</p>
+        </footer>
+    }
+}
+
+/// The 404 page; on the server it also sets the response status.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || i18n.t("error.not_found_title")/>
+        <section class="error-page" data-status="404">
+            <h1>{move || i18n.t("error.not_found_title")}</h1>
+            <p>{move || i18n.t("error.not_found")}</p>
+            <p><a href="/">{move || i18n.t("talk.back")}</a></p>
+        </section>
+    }
+}
+
+/// An error from a server function, in the reader's language.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(error.status());
+    }
+    let i18n = use_i18n();
+    let key = error.message_key().to_string();
+    view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }
+}

@@ -1,0 +1,16 @@
+//! Tessera: conference ticketing and programme. One module per domain; `app` composes them.
+#![recursion_limit = "256"]
+pub mod accounts;
+pub mod app;
+pub mod error;
+pub mod i18n;
+pub mod programme;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

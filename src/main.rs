@@ -1,0 +1,88 @@
+//! The server binary: `tessera` (serve), `tessera seed-demo`, `tessera create-admin EMAIL`.
+use tessera::{
+    accounts::{service as accounts, Role},
+    error::AppError,
+    server::{self, config::Config, demo},
+};
+
+const USAGE: &str = "usage: tessera [serve | seed-demo | create-admin EMAIL]";
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    server::init_tracing(config.log_json);
+    if let Err(e) = run(config, &args).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(config: Config, args: &[String]) -> Result<(), String> {
+    let command = args.first().map(String::as_str).unwrap_or("serve");
+    if !matches!(command, "serve" | "seed-demo" | "create-admin") {
+        return Err(USAGE.into());
+    }
+    let seed_on_start = config.seed_demo;
+    let state = server::prepare(config).await?;
+    let (db, config) = (state.db.clone(), state.config.clone());
+    let err = |e: AppError| e.to_string();
+    match command {
+        "seed-demo" => {
+            if demo::is_empty(&db).await.map_err(err)? {
+                demo::seed(&db, &config).await.map_err(err)?;
+                println!("Loaded the demo conference ({} talks, 3 passes).", demo::talk_count());
+            } else {
+                println!("The database already has talks: demo conference not loaded again.");
+            }
+            print!("{}", demo::accounts_banner(&config));
+            Ok(())
+        }
+        "create-admin" => {
+            let email = args.get(1).ok_or(USAGE)?;
+            if accounts::set_role_by_email(&db, email, Role::Admin).await.map_err(err)? {
+                println!("{email} is now an admin (password unchanged).");
+            } else {
+                let password = random_password();
+                accounts::create_user(
+                    &db,
+                    accounts::NewUser { email, password: &password, role: Role::Admin, first_name: None, last_name: None, verified: true },
+                )
+                .await
+                .map_err(|e| match e {
+                    AppError::Invalid { key, .. } => format!("{email}: {}", tessera::i18n::tr(Default::default(), &key)),
+                    e => e.to_string(),
+                })?;
+                println!("Created admin {email} with password: {password}");
+            }
+            Ok(())
+        }
+        _ => {
+            if seed_on_start && demo::is_empty(&db).await.map_err(err)? {
+                demo::seed(&db, &config).await.map_err(err)?;
+                tracing::info!(talks = demo::talk_count(), "loaded the demo conference");
+            }
+            let listener = tokio::net::TcpListener::bind(config.addr)
+                .await
+                .map_err(|e| format!("cannot listen on ADDR={}: {e}", config.addr))?;
+            println!("\nTessera is running at {}  (database: {})", config.base_url, db.engine());
+            if config.is_dev() && !demo::is_empty(&db).await.map_err(err)? {
+                print!("{}", demo::accounts_banner(&config));
+            }
+            server::serve(state, listener).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn random_password() -> String {
+    use rand::Rng;
+    let alphabet = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+}

@@ -1,0 +1,239 @@
+//! The public programme: the conference's talks (the seed's `conferences` table), by day and time,
+//! filterable by theme and day.
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use crate::error::AppError;
+use chrono::{NaiveDate, NaiveTime};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A talk as the programme lists it, times already in the conference's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TalkSummary {
+    pub id: Uuid,
+    pub title: String,
+    pub theme: String,
+    pub speaker_name: Option<String>,
+    pub location: Option<String>,
+    pub day: NaiveDate,
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TalkDetail {
+    pub talk: TalkSummary,
+    pub description: String,
+    pub timezone: String,
+}
+
+/// The whole public programme, sorted by start time then room.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Programme {
+    pub event_name: String,
+    pub timezone: String,
+    pub talks: Vec<TalkSummary>,
+}
+
+impl Programme {
+    /// The themes in alphabetical order (French collation is close enough to byte order after
+    /// folding the few accented capitals we meet).
+    pub fn themes(&self) -> Vec<String> {
+        let mut themes: Vec<String> = self.talks.iter().map(|t| t.theme.clone()).collect();
+        themes.sort_by_key(|t| sort_key(t));
+        themes.dedup();
+        themes
+    }
+
+    pub fn days(&self) -> Vec<NaiveDate> {
+        let mut days: Vec<NaiveDate> = self.talks.iter().map(|t| t.day).collect();
+        days.sort();
+        days.dedup();
+        days
+    }
+
+    /// The talks a filter keeps, grouped by day then by time slot (start, end).
+    pub fn grouped(&self, filter: &Filter) -> Vec<(NaiveDate, Vec<Slot>)> {
+        let mut out: Vec<(NaiveDate, Vec<Slot>)> = vec![];
+        for talk in self.talks.iter().filter(|t| filter.keeps(t)) {
+            if out.last().is_none_or(|(d, _)| *d != talk.day) {
+                out.push((talk.day, vec![]));
+            }
+            let slots = &mut out.last_mut().expect("pushed above").1;
+            match slots.last_mut() {
+                Some(slot) if slot.start == talk.start && slot.end == talk.end => slot.talks.push(talk.clone()),
+                _ => slots.push(Slot { start: talk.start, end: talk.end, talks: vec![talk.clone()] }),
+            }
+        }
+        out
+    }
+}
+
+fn sort_key(s: &str) -> String {
+    s.to_lowercase()
+        .replace(['é', 'è', 'ê', 'ë'], "e")
+        .replace(['à', 'â'], "a")
+        .replace(['î', 'ï'], "i")
+        .replace(['ô', 'ö'], "o")
+        .replace(['ù', 'û', 'ü'], "u")
+        .replace('ç', "c")
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Slot {
+    pub start: NaiveTime,
+    pub end: NaiveTime,
+    pub talks: Vec<TalkSummary>,
+}
+
+/// The programme filter, as the URL carries it: `?theme=Tech&day=2027-06-10`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub theme: Option<String>,
+    pub day: Option<NaiveDate>,
+}
+
+/// What was wrong with a filter taken from the URL (each one a translation key).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilterNotice {
+    UnknownTheme,
+    UnknownDay,
+}
+
+impl FilterNotice {
+    pub fn message_key(self) -> &'static str {
+        match self {
+            FilterNotice::UnknownTheme => "programme.notice.unknown_theme",
+            FilterNotice::UnknownDay => "programme.notice.unknown_day",
+        }
+    }
+}
+
+impl Filter {
+    /// Parses the URL's parameters against the programme: a theme or day that the programme does
+    /// not have is dropped (the view then shows everything) and reported as a notice.
+    pub fn parse(programme: &Programme, theme: Option<&str>, day: Option<&str>) -> (Filter, Vec<FilterNotice>) {
+        let mut notices = vec![];
+        let theme = theme.filter(|t| !t.trim().is_empty()).and_then(|t| {
+            let known = programme.talks.iter().any(|talk| talk.theme == t);
+            if !known {
+                notices.push(FilterNotice::UnknownTheme);
+            }
+            known.then(|| t.to_string())
+        });
+        let day = day.filter(|d| !d.trim().is_empty()).and_then(|d| {
+            let parsed = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok().filter(|d| programme.talks.iter().any(|t| t.day == *d));
+            if parsed.is_none() {
+                notices.push(FilterNotice::UnknownDay);
+            }
+            parsed
+        });
+        (Filter { theme, day }, notices)
+    }
+
+    pub fn keeps(&self, talk: &TalkSummary) -> bool {
+        self.theme.as_ref().is_none_or(|t| *t == talk.theme) && self.day.is_none_or(|d| d == talk.day)
+    }
+
+    /// The URL of the programme with this filter (`/` when empty).
+    pub fn href(&self) -> String {
+        let mut params = vec![];
+        if let Some(t) = &self.theme {
+            params.push(format!("theme={}", encode_query(t)));
+        }
+        if let Some(d) = self.day {
+            params.push(format!("day={}", d.format("%Y-%m-%d")));
+        }
+        if params.is_empty() {
+            "/".into()
+        } else {
+            format!("/?{}", params.join("&"))
+        }
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[server(prefix = "/api", endpoint = "programme")]
+pub async fn get_programme() -> Result<Programme, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::programme(&state.db, &state.config).await
+}
+
+#[server(prefix = "/api", endpoint = "talk")]
+pub async fn get_talk(id: String) -> Result<TalkDetail, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
+    service::talk(&state.db, &state.config, id).await?.ok_or(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn talk(theme: &str, day: u32, h: u32) -> TalkSummary {
+        TalkSummary {
+            id: Uuid::nil(),
+            title: format!("{theme} {day} {h}"),
+            theme: theme.into(),
+            speaker_name: None,
+            location: None,
+            day: NaiveDate::from_ymd_opt(2027, 6, day).unwrap(),
+            start: NaiveTime::from_hms_opt(h, 0, 0).unwrap(),
+            end: NaiveTime::from_hms_opt(h + 1, 0, 0).unwrap(),
+        }
+    }
+
+    fn programme() -> Programme {
+        Programme {
+            event_name: "x".into(),
+            timezone: "Europe/Paris".into(),
+            talks: vec![talk("Tech", 10, 9), talk("Écologie", 10, 9), talk("Tech", 11, 10), talk("Société", 11, 14)],
+        }
+    }
+
+    #[test]
+    fn malformed_or_unknown_filters_fall_back_to_everything_with_a_notice() {
+        let p = programme();
+        let (f, n) = Filter::parse(&p, Some("Astrologie"), Some("banana"));
+        assert_eq!(f, Filter::default());
+        assert_eq!(n, vec![FilterNotice::UnknownTheme, FilterNotice::UnknownDay]);
+        let (f, n) = Filter::parse(&p, Some("Tech"), Some("2027-06-12"));
+        assert_eq!(f.theme.as_deref(), Some("Tech"));
+        assert_eq!(f.day, None);
+        assert_eq!(n, vec![FilterNotice::UnknownDay]);
+    }
+
+    #[test]
+    fn grouping_puts_parallel_talks_in_one_slot() {
+        let p = programme();
+        let g = p.grouped(&Filter::default());
+        assert_eq!(g.len(), 2);
+        assert_eq!(g[0].1.len(), 1);
+        assert_eq!(g[0].1[0].talks.len(), 2);
+        let (f, _) = Filter::parse(&p, Some("Tech"), None);
+        let g = p.grouped(&f);
+        assert_eq!(g.iter().map(|(_, s)| s.len()).sum::<usize>(), 2);
+        assert_eq!(p.themes(), vec!["Écologie", "Société", "Tech"]);
+    }
+
+    #[test]
+    fn filter_urls_are_encoded() {
+        let f = Filter { theme: Some("Écologie & co".into()), day: NaiveDate::from_ymd_opt(2027, 6, 10) };
+        assert_eq!(f.href(), "/?theme=%C3%89cologie%20%26%20co&day=2027-06-10");
+        assert_eq!(Filter::default().href(), "/");
+    }
+}

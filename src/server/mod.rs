@@ -1,0 +1,171 @@
+//! The server: configuration, database, HTTP router and process life cycle.
+pub mod config;
+pub mod db;
+pub mod demo;
+
+use crate::app::{shell, App};
+use axum::{
+    extract::{FromRef, Path, Query, State},
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Redirect, Response},
+    routing::get,
+    Router,
+};
+use chrono::{DateTime, SubsecRound, Utc};
+use config::Config;
+use db::Db;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use tower_http::{compression::CompressionLayer, trace::TraceLayer};
+
+/// Everything a request handler or server function needs; provided as Leptos context too.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+/// Now, to the microsecond (what PostgreSQL keeps), so that a value read back equals the one written.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+pub fn leptos_options(config: &Config) -> LeptosOptions {
+    let mut options = leptos::config::get_configuration(None)
+        .map(|c| c.leptos_options)
+        .expect("Leptos options from the environment");
+    options.output_name = "tessera".into();
+    options.site_root = config.site_root.to_string_lossy().as_ref().into();
+    options.site_addr = config.addr;
+    options
+}
+
+/// Connects to the database, migrates it, and loads the demo conference when asked and empty.
+pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
+    let db = Db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
+    db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    let leptos_options = leptos_options(&config);
+    Ok(AppState { db, config: Arc::new(config), leptos_options })
+}
+
+/// Tiny error alias: start-up failures are one human sentence.
+pub mod anyhow_like {
+    pub type Result<T> = std::result::Result<T, String>;
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context_state = state.clone();
+    let is_dev = state.config.is_dev();
+    Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
+        .route("/lang/{code}", get(switch_language))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(context_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::map_response(move |res| cache_headers(res, is_dev)))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Static files (`/pkg`, favicon…) may be cached for an hour; pages are revalidated every time.
+async fn cache_headers(mut res: Response, is_dev: bool) -> Response {
+    if !res.headers().contains_key(header::CACHE_CONTROL) {
+        let is_html = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+        let value = if is_html || is_dev { "no-cache" } else { "public, max-age=3600" };
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    }
+    res
+}
+
+async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
+    match state.db.ping().await {
+        Ok(()) => (StatusCode::OK, format!("ready ({})", state.db.engine())),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness probe: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
+        }
+    }
+}
+
+/// `/lang/en?next=/talks/…`: remembers the language in a cookie and goes back (no JavaScript needed).
+async fn switch_language(Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let Some(locale) = crate::i18n::Locale::from_code(&code) else {
+        return (StatusCode::NOT_FOUND, "unknown language").into_response();
+    };
+    let next = q
+        .get("next")
+        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .cloned()
+        .unwrap_or_else(|| "/".into());
+    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::LANG_COOKIE, locale.code());
+    let mut res = Redirect::to(&next).into_response();
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    res
+}
+
+pub fn init_tracing(json: bool) {
+    use tracing_subscriber::{fmt, EnvFilter};
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    if json {
+        let _ = fmt().with_env_filter(filter).json().try_init();
+    } else {
+        let _ = fmt().with_env_filter(filter).try_init();
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+    let db = state.db.clone();
+    let app = router(state);
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    db.close().await;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received, finishing in-flight requests");
+}

@@ -1,0 +1,162 @@
+//! Black-box test harness: every test runs against a fresh SQLite file and, when PostgreSQL is
+//! reachable, a fresh PostgreSQL database; the app is started on a real port and spoken to over HTTP.
+#![allow(dead_code)]
+use std::{collections::HashMap, future::Future, net::SocketAddr};
+use tessera::server::{self, config::Config, db::Db, AppState};
+
+pub const ENGINES_ENV: &str = "TESSERA_TEST_ENGINES";
+
+/// The admin URL of the test PostgreSQL server (trust auth, user postgres).
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+}
+
+pub enum Engine {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Engine {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Engine::Sqlite(_) => "sqlite",
+            Engine::Postgres { .. } => "postgres",
+        }
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Engine::Sqlite(dir) => format!("sqlite:{}", dir.path().join("test.db").display()),
+            Engine::Postgres { admin_url, name } => {
+                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+                format!("{base}/{name}")
+            }
+        }
+    }
+}
+
+async fn postgres_engine() -> Option<Engine> {
+    use sqlx::{Connection, Executor};
+    let admin_url = postgres_admin_url();
+    let connect = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url)).await;
+    let mut conn = match connect {
+        Ok(Ok(c)) => c,
+        other => {
+            let why = match other {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".into(),
+            };
+            if std::env::var("REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("REQUIRE_POSTGRES=1 but PostgreSQL at {admin_url} is unreachable: {why}");
+            }
+            eprintln!("\n!!!!!!!! SKIPPED POSTGRES: {admin_url} unreachable ({why}); this test ran on SQLite only !!!!!!!!\n");
+            return None;
+        }
+    };
+    let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
+    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    Some(Engine::Postgres { admin_url, name })
+}
+
+async fn drop_engine(engine: &Engine) {
+    use sqlx::{Connection, Executor};
+    if let Engine::Postgres { admin_url, name } = engine {
+        if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
+            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+        }
+    }
+}
+
+/// The engines to test: both by default (`TESSERA_TEST_ENGINES=sqlite` or `postgres` narrows it).
+async fn engines() -> Vec<Engine> {
+    let wanted = std::env::var(ENGINES_ENV).unwrap_or_else(|_| "sqlite,postgres".into());
+    let mut out = vec![];
+    if wanted.contains("sqlite") {
+        out.push(Engine::Sqlite(tempfile::tempdir().expect("temp dir")));
+    }
+    if wanted.contains("postgres") {
+        if let Some(pg) = postgres_engine().await {
+            out.push(pg);
+        }
+    }
+    out
+}
+
+pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = HashMap::new();
+    vars.insert("DATABASE_URL".into(), database_url.into());
+    vars.insert("SECRET_KEY".into(), "test-secret-key-that-is-long-enough-0123456789".into());
+    vars.insert("ADDR".into(), "127.0.0.1:0".into());
+    vars.insert("SEED_DEMO".into(), "false".into());
+    vars.insert("DB_MAX_CONNECTIONS".into(), "8".into());
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_map(&vars).expect("test configuration")
+}
+
+/// A running app on one engine.
+pub struct TestApp {
+    pub engine: &'static str,
+    pub state: AppState,
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+}
+
+impl TestApp {
+    pub fn db(&self) -> &Db {
+        &self.state.db
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> (u16, String) {
+        let res = self.get(path).await;
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+
+    /// Loads the demo conference into this app's database.
+    pub async fn seed_demo(&self) {
+        tessera::server::demo::seed(&self.state.db, &self.state.config).await.expect("demo data");
+    }
+}
+
+async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
+    let config = test_config(&engine.url(), extra);
+    let state = server::prepare(config).await.expect("app state");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let app = server::router(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
+    });
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp { engine: engine.label(), state, addr, client }
+}
+
+/// Runs `test` once per engine, each time against a fresh, migrated database and a started app.
+pub async fn on_each_engine<F, Fut>(extra: &[(&str, &str)], test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let engines = engines().await;
+    assert!(!engines.is_empty(), "{ENGINES_ENV} selects no engine");
+    for engine in &engines {
+        let app = start(engine, extra).await;
+        eprintln!("-- on {}", engine.label());
+        test(app).await;
+        drop_engine(engine).await;
+    }
+}
