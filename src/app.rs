@@ -38,6 +38,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let i18n = provide_i18n();
+    // Effects run only in the browser: this marks the page as hydrated (the end-to-end tests wait for it).
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Title formatter=move |page: String| {
             if page.is_empty() { i18n.t("app.name") } else { format!("{page} · {}", i18n.t("app.name")) }

@@ -1,8 +1,8 @@
 //! The one error type of the application. Server functions return it; it crosses the wire as a
 //! translation key, so the browser shows the message in the reader's language.
-use serde::{Deserialize, Serialize};
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
@@ -23,7 +23,10 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, key: &str) -> AppError {
-        AppError::Invalid { field: field.into(), key: key.into() }
+        AppError::Invalid {
+            field: field.into(),
+            key: key.into(),
+        }
     }
 
     /// The translation key of the message a user sees.

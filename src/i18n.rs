@@ -38,7 +38,11 @@ impl Locale {
             let mut pieces = part.split(';');
             let tag = pieces.next().unwrap_or("").trim();
             let q = pieces
-                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
+                .find_map(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.parse::<f32>().ok())
+                })
                 .unwrap_or(1.0);
             let primary = tag.split('-').next().unwrap_or("");
             if let Some(locale) = Locale::from_code(primary) {
@@ -83,7 +87,11 @@ impl Locale {
 
 /// The text for `key` in `locale`; the key itself if missing (the locale test forbids that).
 pub fn tr(locale: Locale, key: &str) -> String {
-    locale.table().get(key).cloned().unwrap_or_else(|| key.to_string())
+    locale
+        .table()
+        .get(key)
+        .cloned()
+        .unwrap_or_else(|| key.to_string())
 }
 
 /// The text for `key` with `{name}` placeholders replaced.
@@ -114,12 +122,20 @@ impl I18n {
     pub fn date_long(&self, date: chrono::NaiveDate) -> String {
         use chrono::Datelike;
         let l = self.locale.get();
-        let weekday = tr(l, &format!("weekday.{}", date.weekday().num_days_from_monday()));
+        let weekday = tr(
+            l,
+            &format!("weekday.{}", date.weekday().num_days_from_monday()),
+        );
         let month = tr(l, &format!("month.{}", date.month()));
         tr_with(
             l,
             "date.long",
-            &[("weekday", &weekday), ("day", &date.day().to_string()), ("month", &month), ("year", &date.year().to_string())],
+            &[
+                ("weekday", &weekday),
+                ("day", &date.day().to_string()),
+                ("month", &month),
+                ("year", &date.year().to_string()),
+            ],
         )
     }
 }
@@ -132,7 +148,9 @@ pub fn use_i18n() -> I18n {
 /// (which the server rendered), so hydration starts in the same language.
 pub fn provide_i18n() -> I18n {
     let locale = initial_locale();
-    let i18n = I18n { locale: RwSignal::new(locale) };
+    let i18n = I18n {
+        locale: RwSignal::new(locale),
+    };
     provide_context(i18n);
     i18n
 }
@@ -141,7 +159,9 @@ pub fn provide_i18n() -> I18n {
 pub fn initial_locale() -> Locale {
     use_context::<http::request::Parts>()
         .map(|parts| {
-            let h = |name: http::header::HeaderName| parts.headers.get(name).and_then(|v| v.to_str().ok());
+            let h = |name: http::header::HeaderName| {
+                parts.headers.get(name).and_then(|v| v.to_str().ok())
+            };
             Locale::from_request(h(http::header::COOKIE), h(http::header::ACCEPT_LANGUAGE))
         })
         .unwrap_or_default()
@@ -175,7 +195,10 @@ pub fn switch_locale(i18n: I18n, locale: Locale) {
                 let _ = el.set_attribute("lang", locale.code());
             }
             if let Ok(html) = doc.dyn_into::<web_sys::HtmlDocument>() {
-                let _ = html.set_cookie(&format!("{LANG_COOKIE}={}; path=/; max-age=31536000; samesite=lax", locale.code()));
+                let _ = html.set_cookie(&format!(
+                    "{LANG_COOKIE}={}; path=/; max-age=31536000; samesite=lax",
+                    locale.code()
+                ));
             }
         }
     }
@@ -187,10 +210,19 @@ mod tests {
 
     #[test]
     fn accept_language_prefers_highest_quality() {
-        assert_eq!(Locale::from_accept_language("en-GB,en;q=0.9,fr;q=0.8"), Some(Locale::En));
-        assert_eq!(Locale::from_accept_language("de-DE,fr;q=0.5,en;q=0.4"), Some(Locale::Fr));
+        assert_eq!(
+            Locale::from_accept_language("en-GB,en;q=0.9,fr;q=0.8"),
+            Some(Locale::En)
+        );
+        assert_eq!(
+            Locale::from_accept_language("de-DE,fr;q=0.5,en;q=0.4"),
+            Some(Locale::Fr)
+        );
         assert_eq!(Locale::from_accept_language("de-DE"), None);
-        assert_eq!(Locale::from_request(Some("a=b; lang=en"), Some("fr")), Locale::En);
+        assert_eq!(
+            Locale::from_request(Some("a=b; lang=en"), Some("fr")),
+            Locale::En
+        );
         assert_eq!(Locale::from_request(None, Some("de")), Locale::Fr);
     }
 
@@ -198,7 +230,10 @@ mod tests {
     fn both_languages_have_the_same_keys() {
         let fr: std::collections::BTreeSet<_> = Locale::Fr.table().keys().collect();
         let en: std::collections::BTreeSet<_> = Locale::En.table().keys().collect();
-        assert_eq!(fr.symmetric_difference(&en).collect::<Vec<_>>(), Vec::<&&String>::new());
+        assert_eq!(
+            fr.symmetric_difference(&en).collect::<Vec<_>>(),
+            Vec::<&&String>::new()
+        );
     }
 
     /// Every string literal in `src/` that looks like a key of one of our namespaces
@@ -215,10 +250,16 @@ mod tests {
                 }
             }
         }
-        let namespaces: std::collections::BTreeSet<&str> =
-            Locale::Fr.table().keys().filter_map(|k| k.split_once('.').map(|(ns, _)| ns)).collect();
+        let namespaces: std::collections::BTreeSet<&str> = Locale::Fr
+            .table()
+            .keys()
+            .filter_map(|k| k.split_once('.').map(|(ns, _)| ns))
+            .collect();
         let mut files = vec![];
-        walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")), &mut files);
+        walk(
+            std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
+            &mut files,
+        );
         let (mut missing, mut used) = (vec![], 0);
         for f in files {
             let text = std::fs::read_to_string(&f).unwrap();
@@ -226,7 +267,9 @@ mod tests {
                 let is_key = literal.split_once('.').is_some_and(|(ns, rest)| {
                     namespaces.contains(ns)
                         && !rest.is_empty()
-                        && literal.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+                        && literal.chars().all(|c| {
+                            c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                        })
                 });
                 if !is_key || literal.ends_with('.') {
                     continue;
@@ -239,7 +282,10 @@ mod tests {
                 }
             }
         }
-        assert!(used > 20, "the scan found only {used} keys: is the pattern still right?");
+        assert!(
+            used > 20,
+            "the scan found only {used} keys: is the pattern still right?"
+        );
         assert!(missing.is_empty(), "missing translations: {missing:#?}");
     }
 }

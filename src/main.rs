@@ -37,7 +37,10 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
         "seed-demo" => {
             if demo::is_empty(&db).await.map_err(err)? {
                 demo::seed(&db, &config).await.map_err(err)?;
-                println!("Loaded the demo conference ({} talks, 3 passes).", demo::talk_count());
+                println!(
+                    "Loaded the demo conference ({} talks, 3 passes).",
+                    demo::talk_count()
+                );
             } else {
                 println!("The database already has talks: demo conference not loaded again.");
             }
@@ -46,17 +49,29 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
         }
         "create-admin" => {
             let email = args.get(1).ok_or(USAGE)?;
-            if accounts::set_role_by_email(&db, email, Role::Admin).await.map_err(err)? {
+            if accounts::set_role_by_email(&db, email, Role::Admin)
+                .await
+                .map_err(err)?
+            {
                 println!("{email} is now an admin (password unchanged).");
             } else {
                 let password = random_password();
                 accounts::create_user(
                     &db,
-                    accounts::NewUser { email, password: &password, role: Role::Admin, first_name: None, last_name: None, verified: true },
+                    accounts::NewUser {
+                        email,
+                        password: &password,
+                        role: Role::Admin,
+                        first_name: None,
+                        last_name: None,
+                        verified: true,
+                    },
                 )
                 .await
                 .map_err(|e| match e {
-                    AppError::Invalid { key, .. } => format!("{email}: {}", tessera::i18n::tr(Default::default(), &key)),
+                    AppError::Invalid { key, .. } => {
+                        format!("{email}: {}", tessera::i18n::tr(Default::default(), &key))
+                    }
                     e => e.to_string(),
                 })?;
                 println!("Created admin {email} with password: {password}");
@@ -71,11 +86,17 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
             let listener = tokio::net::TcpListener::bind(config.addr)
                 .await
                 .map_err(|e| format!("cannot listen on ADDR={}: {e}", config.addr))?;
-            println!("\nTessera is running at {}  (database: {})", config.base_url, db.engine());
+            println!(
+                "\nTessera is running at {}  (database: {})",
+                config.base_url,
+                db.engine()
+            );
             if config.is_dev() && !demo::is_empty(&db).await.map_err(err)? {
                 print!("{}", demo::accounts_banner(&config));
             }
-            server::serve(state, listener).await.map_err(|e| e.to_string())
+            server::serve(state, listener)
+                .await
+                .map_err(|e| e.to_string())
         }
     }
 }
@@ -84,5 +105,7 @@ fn random_password() -> String {
     use rand::Rng;
     let alphabet = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..16).map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char).collect()
+    (0..16)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
 }

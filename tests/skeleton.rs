@@ -6,9 +6,15 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Tables and columns of the seed document, camelCase turned into our snake_case.
 fn seed_schema() -> BTreeMap<String, BTreeSet<String>> {
-    let path = std::env::var("TESSERA_SEED_DOC")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seed/database-structure.fr.md").into());
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("the seed document {path} is needed by this test: {e}"));
+    let path = std::env::var("TESSERA_SEED_DOC").unwrap_or_else(|_| {
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/seed/database-structure.fr.md"
+        )
+        .into()
+    });
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("the seed document {path} is needed by this test: {e}"));
     let snake = |s: &str| {
         let mut out = String::new();
         for c in s.chars() {
@@ -48,7 +54,11 @@ fn seed_schema() -> BTreeMap<String, BTreeSet<String>> {
 #[tokio::test]
 async fn the_schema_has_every_table_and_column_of_the_seed() {
     let seed = seed_schema();
-    assert!(seed.len() >= 17, "parsed only {} tables from the seed", seed.len());
+    assert!(
+        seed.len() >= 17,
+        "parsed only {} tables from the seed",
+        seed.len()
+    );
     assert!(seed["tickets"].contains("used_by_user_id"));
     let seed = &seed;
     on_each_engine(&[], |app| async move {
@@ -57,9 +67,15 @@ async fn the_schema_has_every_table_and_column_of_the_seed() {
             live.entry(t).or_default().insert(c);
         }
         for (table, columns) in seed {
-            let have = live.get(table).unwrap_or_else(|| panic!("[{}] table {table} is missing", app.engine));
+            let have = live
+                .get(table)
+                .unwrap_or_else(|| panic!("[{}] table {table} is missing", app.engine));
             let missing: Vec<_> = columns.difference(have).collect();
-            assert!(missing.is_empty(), "[{}] {table} lacks {missing:?}", app.engine);
+            assert!(
+                missing.is_empty(),
+                "[{}] {table} lacks {missing:?}",
+                app.engine
+            );
         }
     })
     .await;
@@ -114,14 +130,27 @@ async fn the_programme_page_lists_the_demo_conference_by_day_and_time() {
         app.seed_demo().await;
         let (status, html) = app.get_text("/").await;
         assert_eq!(status, 200, "[{}]", app.engine);
-        assert!(html.contains("<html lang=\"fr\""), "[{}] French by default", app.engine);
+        assert!(
+            html.contains("<html lang=\"fr\""),
+            "[{}] French by default",
+            app.engine
+        );
         assert!(html.contains("Rust en production : trois ans après la réécriture"));
-        assert_eq!(html.matches("class=\"talk-card\"").count(), tessera::server::demo::talk_count(), "[{}]", app.engine);
+        assert_eq!(
+            html.matches("class=\"talk-card\"").count(),
+            tessera::server::demo::talk_count(),
+            "[{}]",
+            app.engine
+        );
         // Both days, in French, in order; times in Europe/Paris (09:00 local, not 07:00 UTC).
         let d1 = html.find("jeudi 10 juin").expect("day 1 heading");
         let d2 = html.rfind("vendredi 11 juin").expect("day 2 heading");
         assert!(d1 < d2);
-        assert!(html.contains("<time>09:00</time>"), "[{}] times in the conference's zone", app.engine);
+        assert!(
+            html.contains("<time>09:00</time>"),
+            "[{}] times in the conference's zone",
+            app.engine
+        );
         assert!(!html.contains("<time>07:00</time>"));
     })
     .await;
@@ -136,18 +165,40 @@ async fn filters_come_from_the_url_and_bad_ones_show_everything_with_a_notice() 
         assert_eq!(status, 200);
         let tech = html.matches("class=\"talk-card\"").count();
         assert!(tech > 3 && tech < all, "[{}] {tech} Tech talks", app.engine);
-        assert_eq!(html.matches("data-theme=\"Tech\" class=\"talk-theme\"").count(), tech);
+        assert_eq!(
+            html.matches("data-theme=\"Tech\" class=\"talk-theme\"")
+                .count(),
+            tech
+        );
 
         let (_, html) = app.get_text("/?theme=%C3%89cologie&day=2027-06-11").await;
         let n = html.matches("class=\"talk-card\"").count();
-        assert!(n >= 2 && n < tech + 3, "[{}] {n} talks on Écologie day 2", app.engine);
+        assert!(
+            n >= 2 && n < tech + 3,
+            "[{}] {n} talks on Écologie day 2",
+            app.engine
+        );
         assert!(!html.contains("jeudi 10 juin</h2>"));
 
-        for bad in ["/?day=banana", "/?theme=Astrologie", "/?day=2031-01-01&theme=", "/?day=%FF%FE"] {
+        for bad in [
+            "/?day=banana",
+            "/?theme=Astrologie",
+            "/?day=2031-01-01&theme=",
+            "/?day=%FF%FE",
+        ] {
             let (status, html) = app.get_text(bad).await;
             assert_eq!(status, 200, "[{}] {bad}", app.engine);
-            assert_eq!(html.matches("class=\"talk-card\"").count(), all, "[{}] {bad} shows everything", app.engine);
-            assert!(html.contains("notice-warning"), "[{}] {bad} explains itself", app.engine);
+            assert_eq!(
+                html.matches("class=\"talk-card\"").count(),
+                all,
+                "[{}] {bad} shows everything",
+                app.engine
+            );
+            assert!(
+                html.contains("notice-warning"),
+                "[{}] {bad} explains itself",
+                app.engine
+            );
         }
     })
     .await;
@@ -157,18 +208,36 @@ async fn filters_come_from_the_url_and_bad_ones_show_everything_with_a_notice() 
 async fn a_talk_has_its_page_and_an_unknown_one_is_a_real_404() {
     on_each_engine(&[], |app| async move {
         app.seed_demo().await;
-        let programme = tessera::programme::service::programme(app.db(), &app.state.config).await.unwrap();
-        let talk = programme.talks.iter().find(|t| t.title.starts_with("Rust en production")).unwrap();
+        let programme = tessera::programme::service::programme(app.db(), &app.state.config)
+            .await
+            .unwrap();
+        let talk = programme
+            .talks
+            .iter()
+            .find(|t| t.title.starts_with("Rust en production"))
+            .unwrap();
         let (status, html) = app.get_text(&format!("/talks/{}", talk.id)).await;
         assert_eq!(status, 200, "[{}]", app.engine);
         assert!(html.contains("Inès Lambert") && html.contains("Salle Lumière"));
-        assert!(html.contains("jeudi 10 juin, de 10:00 à 10:45"), "[{}]", app.engine);
+        assert!(
+            html.contains("jeudi 10 juin, de 10:00 à 10:45"),
+            "[{}]",
+            app.engine
+        );
         assert!(html.contains("Pourquoi une équipe de huit personnes"));
 
-        for missing in [format!("/talks/{}", uuid::Uuid::new_v4()), "/talks/not-a-uuid".into(), "/no/such/page".into()] {
+        for missing in [
+            format!("/talks/{}", uuid::Uuid::new_v4()),
+            "/talks/not-a-uuid".into(),
+            "/no/such/page".into(),
+        ] {
             let (status, html) = app.get_text(&missing).await;
             assert_eq!(status, 404, "[{}] {missing}", app.engine);
-            assert!(html.contains("Page introuvable"), "[{}] {missing} shows the 404 page", app.engine);
+            assert!(
+                html.contains("Page introuvable"),
+                "[{}] {missing} shows the 404 page",
+                app.engine
+            );
         }
     })
     .await;
@@ -178,16 +247,30 @@ async fn a_talk_has_its_page_and_an_unknown_one_is_a_real_404() {
 async fn english_is_chosen_by_cookie_or_accept_language() {
     on_each_engine(&[], |app| async move {
         app.seed_demo().await;
-        let res = app.client.get(app.url("/")).header("accept-language", "en-GB,en;q=0.9").send().await.unwrap();
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("accept-language", "en-GB,en;q=0.9")
+            .send()
+            .await
+            .unwrap();
         let html = res.text().await.unwrap();
-        assert!(html.contains("<html lang=\"en\"") && html.contains("Thursday 10 June"), "[{}]", app.engine);
+        assert!(
+            html.contains("<html lang=\"en\"") && html.contains("Thursday 10 June"),
+            "[{}]",
+            app.engine
+        );
 
         // The no-JavaScript switcher: sets the cookie and goes back where the reader was.
         let res = app.get("/lang/en?next=/%3Ftheme%3DTech").await;
         assert_eq!(res.status().as_u16(), 303);
         assert_eq!(res.headers()["location"], "/?theme=Tech");
         let (_, html) = app.get_text("/").await;
-        assert!(html.contains("All themes") && html.contains("Friday 11 June"), "[{}]", app.engine);
+        assert!(
+            html.contains("All themes") && html.contains("Friday 11 June"),
+            "[{}]",
+            app.engine
+        );
         // Never an open redirect.
         let res = app.get("/lang/fr?next=//evil.example").await;
         assert_eq!(res.headers()["location"], "/");
@@ -204,8 +287,19 @@ async fn health_readiness_compression_and_cache_headers() {
         assert_eq!(s, 200);
         assert!(body.contains(app.engine), "{body}");
         app.seed_demo().await;
-        let res = app.client.get(app.url("/")).header("accept-encoding", "gzip").send().await.unwrap();
-        assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+        let res = app
+            .client
+            .get(app.url("/"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            Some("gzip")
+        );
         assert_eq!(res.headers()["cache-control"], "no-cache");
 
         app.state.db.close().await;

@@ -10,14 +10,20 @@ use uuid::Uuid;
 /// argon2id with OWASP's first recommended set (19 MiB, 2 passes, 1 lane); the parameters are
 /// recorded in every hash string, so they can be raised later.
 fn argon2() -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"))
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"),
+    )
 }
 
 /// Hashes on the blocking pool: a hash takes tens of milliseconds and must not stall the runtime.
 pub async fn hash_password(password: String) -> Result<String, AppError> {
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        argon2()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|_| AppError::Internal)?
@@ -26,7 +32,11 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
 
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+        PasswordHash::new(&hash).is_ok_and(|parsed| {
+            argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
     })
     .await
     .unwrap_or(false)
@@ -37,7 +47,10 @@ pub fn normalise_email(raw: &str) -> Result<String, AppError> {
     let email = raw.trim().to_lowercase();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.chars().any(|c| c.is_whitespace())
         && email.matches('@').count() == 1;
@@ -81,7 +94,9 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Uuid, AppError> {
     .await;
     match result {
         Ok(()) => Ok(id),
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => Err(AppError::invalid("email", "accounts.error.email_taken")),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            Err(AppError::invalid("email", "accounts.error.email_taken"))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -101,8 +116,19 @@ mod tests {
 
     #[test]
     fn emails_are_normalised_or_refused() {
-        assert_eq!(normalise_email("  Alice@Example.ORG ").unwrap(), "alice@example.org");
-        for bad in ["", "alice", "a@b", "a b@c.org", "@c.org", "a@@c.org", "a@c.org."] {
+        assert_eq!(
+            normalise_email("  Alice@Example.ORG ").unwrap(),
+            "alice@example.org"
+        );
+        for bad in [
+            "",
+            "alice",
+            "a@b",
+            "a b@c.org",
+            "@c.org",
+            "a@@c.org",
+            "a@c.org.",
+        ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
     }

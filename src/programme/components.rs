@@ -72,7 +72,13 @@ fn FilterBar(programme: StoredValue<Programme>, filter: Signal<Filter>) -> impl 
     let days = programme.with_value(|p| p.days());
     let themes = programme.with_value(|p| p.themes());
     let day_chip = move |day: Option<NaiveDate>| {
-        let href = move || Filter { day, ..filter.get() }.href();
+        let href = move || {
+            Filter {
+                day,
+                ..filter.get()
+            }
+            .href()
+        };
         let active = move || filter.get().day == day;
         let label = move || match day {
             Some(d) => i18n.date_long(d),
@@ -84,11 +90,21 @@ fn FilterBar(programme: StoredValue<Programme>, filter: Signal<Filter>) -> impl 
     };
     let theme_chip = move |theme: Option<String>| {
         let t = theme.clone();
-        let href = move || Filter { theme: t.clone(), ..filter.get() }.href();
+        let href = move || {
+            Filter {
+                theme: t.clone(),
+                ..filter.get()
+            }
+            .href()
+        };
         let t = theme.clone();
         let active = move || filter.get().theme == t;
         let label = theme.clone();
-        let label = move || label.clone().unwrap_or_else(|| i18n.t("programme.filter.all_themes"));
+        let label = move || {
+            label
+                .clone()
+                .unwrap_or_else(|| i18n.t("programme.filter.all_themes"))
+        };
         view! {
             <a href=href class="chip" class:chip-active=active.clone() aria-current=move || active().then_some("true") data-theme=theme.clone()>{label}</a>
         }
@@ -177,7 +193,10 @@ fn TalkCard(talk: TalkSummary) -> impl IntoView {
 pub fn TalkPage() -> impl IntoView {
     let i18n = use_i18n();
     let params = use_params_map();
-    let talk = Resource::new_blocking(move || params.read().get("id").unwrap_or_default(), get_talk);
+    let talk = Resource::new_blocking(
+        move || params.read().get("id").unwrap_or_default(),
+        get_talk,
+    );
     view! {
         <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
@@ -194,10 +213,18 @@ pub fn TalkPage() -> impl IntoView {
 #[component]
 fn TalkView(detail: TalkDetail) -> impl IntoView {
     let i18n = use_i18n();
-    let TalkDetail { talk, description, timezone } = detail;
+    let TalkDetail {
+        talk,
+        description,
+        timezone,
+    } = detail;
     let title = talk.title.clone();
     let day = talk.day;
-    let back = Filter { theme: Some(talk.theme.clone()), day: None }.href();
+    let back = Filter {
+        theme: Some(talk.theme.clone()),
+        day: None,
+    }
+    .href();
     view! {
         <Title text=title.clone()/>
         <article class="talk-page" data-talk-id=talk.id.to_string()>

@@ -64,8 +64,14 @@ impl Programme {
             }
             let slots = &mut out.last_mut().expect("pushed above").1;
             match slots.last_mut() {
-                Some(slot) if slot.start == talk.start && slot.end == talk.end => slot.talks.push(talk.clone()),
-                _ => slots.push(Slot { start: talk.start, end: talk.end, talks: vec![talk.clone()] }),
+                Some(slot) if slot.start == talk.start && slot.end == talk.end => {
+                    slot.talks.push(talk.clone())
+                }
+                _ => slots.push(Slot {
+                    start: talk.start,
+                    end: talk.end,
+                    talks: vec![talk.clone()],
+                }),
             }
         }
         out
@@ -115,7 +121,11 @@ impl FilterNotice {
 impl Filter {
     /// Parses the URL's parameters against the programme: a theme or day that the programme does
     /// not have is dropped (the view then shows everything) and reported as a notice.
-    pub fn parse(programme: &Programme, theme: Option<&str>, day: Option<&str>) -> (Filter, Vec<FilterNotice>) {
+    pub fn parse(
+        programme: &Programme,
+        theme: Option<&str>,
+        day: Option<&str>,
+    ) -> (Filter, Vec<FilterNotice>) {
         let mut notices = vec![];
         let theme = theme.filter(|t| !t.trim().is_empty()).and_then(|t| {
             let known = programme.talks.iter().any(|talk| talk.theme == t);
@@ -125,7 +135,9 @@ impl Filter {
             known.then(|| t.to_string())
         });
         let day = day.filter(|d| !d.trim().is_empty()).and_then(|d| {
-            let parsed = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").ok().filter(|d| programme.talks.iter().any(|t| t.day == *d));
+            let parsed = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .ok()
+                .filter(|d| programme.talks.iter().any(|t| t.day == *d));
             if parsed.is_none() {
                 notices.push(FilterNotice::UnknownDay);
             }
@@ -135,7 +147,8 @@ impl Filter {
     }
 
     pub fn keeps(&self, talk: &TalkSummary) -> bool {
-        self.theme.as_ref().is_none_or(|t| *t == talk.theme) && self.day.is_none_or(|d| d == talk.day)
+        self.theme.as_ref().is_none_or(|t| *t == talk.theme)
+            && self.day.is_none_or(|d| d == talk.day)
     }
 
     /// The URL of the programme with this filter (`/` when empty).
@@ -160,7 +173,9 @@ pub fn encode_query(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -177,7 +192,9 @@ pub async fn get_programme() -> Result<Programme, AppError> {
 pub async fn get_talk(id: String) -> Result<TalkDetail, AppError> {
     let state = expect_context::<crate::server::AppState>();
     let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
-    service::talk(&state.db, &state.config, id).await?.ok_or(AppError::NotFound)
+    service::talk(&state.db, &state.config, id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 #[cfg(test)]
@@ -201,7 +218,12 @@ mod tests {
         Programme {
             event_name: "x".into(),
             timezone: "Europe/Paris".into(),
-            talks: vec![talk("Tech", 10, 9), talk("Écologie", 10, 9), talk("Tech", 11, 10), talk("Société", 11, 14)],
+            talks: vec![
+                talk("Tech", 10, 9),
+                talk("Écologie", 10, 9),
+                talk("Tech", 11, 10),
+                talk("Société", 11, 14),
+            ],
         }
     }
 
@@ -210,7 +232,10 @@ mod tests {
         let p = programme();
         let (f, n) = Filter::parse(&p, Some("Astrologie"), Some("banana"));
         assert_eq!(f, Filter::default());
-        assert_eq!(n, vec![FilterNotice::UnknownTheme, FilterNotice::UnknownDay]);
+        assert_eq!(
+            n,
+            vec![FilterNotice::UnknownTheme, FilterNotice::UnknownDay]
+        );
         let (f, n) = Filter::parse(&p, Some("Tech"), Some("2027-06-12"));
         assert_eq!(f.theme.as_deref(), Some("Tech"));
         assert_eq!(f.day, None);
@@ -232,7 +257,10 @@ mod tests {
 
     #[test]
     fn filter_urls_are_encoded() {
-        let f = Filter { theme: Some("Écologie & co".into()), day: NaiveDate::from_ymd_opt(2027, 6, 10) };
+        let f = Filter {
+            theme: Some("Écologie & co".into()),
+            day: NaiveDate::from_ymd_opt(2027, 6, 10),
+        };
         assert_eq!(f.href(), "/?theme=%C3%89cologie%20%26%20co&day=2027-06-10");
         assert_eq!(Filter::default().href(), "/");
     }

@@ -33,7 +33,8 @@ impl TalkRow {
     }
 }
 
-const TALK_COLUMNS: &str = "id, title, description, theme, start_at, end_at, speaker_name, location";
+const TALK_COLUMNS: &str =
+    "id, title, description, theme, start_at, end_at, speaker_name, location";
 
 pub async fn programme(db: &Db, config: &Config) -> Result<Programme, AppError> {
     let sql = format!("SELECT {TALK_COLUMNS} FROM conferences ORDER BY start_at, location, title");
@@ -47,7 +48,8 @@ pub async fn programme(db: &Db, config: &Config) -> Result<Programme, AppError> 
 
 pub async fn talk(db: &Db, config: &Config, id: Uuid) -> Result<Option<TalkDetail>, AppError> {
     let sql = format!("SELECT {TALK_COLUMNS} FROM conferences WHERE id = $1");
-    let row: Option<TalkRow> = db_run!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+    let row: Option<TalkRow> =
+        db_run!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
     Ok(row.map(|r| TalkDetail {
         talk: r.summary(config.timezone),
         description: r.description,
@@ -71,7 +73,10 @@ pub async fn insert_talk(db: &Db, talk: &NewTalk<'_>) -> Result<Uuid, AppError> 
         return Err(AppError::invalid("title", "programme.error.title_empty"));
     }
     if talk.end_at <= talk.start_at {
-        return Err(AppError::invalid("end_at", "programme.error.end_before_start"));
+        return Err(AppError::invalid(
+            "end_at",
+            "programme.error.end_before_start",
+        ));
     }
     let id = Uuid::new_v4();
     let now = crate::server::now();

@@ -37,7 +37,10 @@ pub struct ConfigError {
 }
 
 fn err(var: &'static str, message: impl Into<String>) -> ConfigError {
-    ConfigError { var, message: message.into() }
+    ConfigError {
+        var,
+        message: message.into(),
+    }
 }
 
 impl Config {
@@ -49,20 +52,37 @@ impl Config {
 
     /// Parses a configuration from a variable map (tests pass their own).
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let get = |k: &str| {
+            vars.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
 
         let mode = match get("TESSERA_ENV").as_deref() {
             None | Some("dev") | Some("development") => Mode::Dev,
             Some("production") | Some("prod") => Mode::Production,
-            Some(other) => return Err(err("TESSERA_ENV", format!("'{other}' is neither 'dev' nor 'production'"))),
+            Some(other) => {
+                return Err(err(
+                    "TESSERA_ENV",
+                    format!("'{other}' is neither 'dev' nor 'production'"),
+                ))
+            }
         };
-        let addr_raw = get("ADDR").or_else(|| get("LEPTOS_SITE_ADDR")).unwrap_or_else(|| "127.0.0.1:3000".into());
-        let addr: SocketAddr = addr_raw
-            .parse()
-            .map_err(|_| err("ADDR", format!("'{addr_raw}' is not an address like 127.0.0.1:3000")))?;
+        let addr_raw = get("ADDR")
+            .or_else(|| get("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let addr: SocketAddr = addr_raw.parse().map_err(|_| {
+            err(
+                "ADDR",
+                format!("'{addr_raw}' is not an address like 127.0.0.1:3000"),
+            )
+        })?;
         let base_url = get("BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
-            return Err(err("BASE_URL", format!("'{base_url}' must start with http:// or https://")));
+            return Err(err(
+                "BASE_URL",
+                format!("'{base_url}' must start with http:// or https://"),
+            ));
         }
         let base_url = base_url.trim_end_matches('/').to_string();
         let database_url = get("DATABASE_URL").unwrap_or_else(|| "sqlite:data/tessera.db".into());
@@ -70,33 +90,49 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(err("DATABASE_URL", "must start with sqlite: or postgres://"));
+            return Err(err(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://",
+            ));
         }
         let db_max_connections = match get("DB_MAX_CONNECTIONS") {
             None => 16,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| err("DB_MAX_CONNECTIONS", format!("'{v}' is not a positive whole number")))?,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                err(
+                    "DB_MAX_CONNECTIONS",
+                    format!("'{v}' is not a positive whole number"),
+                )
+            })?,
         };
         let secret_key = match get("SECRET_KEY") {
             Some(k) if k.len() >= 32 => k.into_bytes(),
             Some(_) => return Err(err("SECRET_KEY", "must be at least 32 characters long")),
             None if mode == Mode::Production => {
-                return Err(err("SECRET_KEY", "is required in production (at least 32 random characters)"))
+                return Err(err(
+                    "SECRET_KEY",
+                    "is required in production (at least 32 random characters)",
+                ))
             }
             None => dev_secret(),
         };
         let tz_raw = get("CONFERENCE_TIMEZONE").unwrap_or_else(|| "Europe/Paris".into());
-        let timezone: chrono_tz::Tz = tz_raw
-            .parse()
-            .map_err(|_| err("CONFERENCE_TIMEZONE", format!("'{tz_raw}' is not an IANA time zone such as Europe/Paris")))?;
-        let seed_demo = parse_bool(get("SEED_DEMO"), mode == Mode::Dev).map_err(|m| err("SEED_DEMO", m))?;
+        let timezone: chrono_tz::Tz = tz_raw.parse().map_err(|_| {
+            err(
+                "CONFERENCE_TIMEZONE",
+                format!("'{tz_raw}' is not an IANA time zone such as Europe/Paris"),
+            )
+        })?;
+        let seed_demo =
+            parse_bool(get("SEED_DEMO"), mode == Mode::Dev).map_err(|m| err("SEED_DEMO", m))?;
         let log_json = match get("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(err("LOG_FORMAT", format!("'{other}' is neither 'text' nor 'json'"))),
+            Some(other) => {
+                return Err(err(
+                    "LOG_FORMAT",
+                    format!("'{other}' is neither 'text' nor 'json'"),
+                ))
+            }
         };
         let smtp_url = get("SMTP_URL");
         if let Some(u) = &smtp_url {
@@ -107,17 +143,37 @@ impl Config {
         let stripe_secret_key = get("STRIPE_SECRET_KEY");
         if let Some(k) = &stripe_secret_key {
             if !(k.starts_with("sk_test_") || k.starts_with("sk_live_") || k.starts_with("rk_")) {
-                return Err(err("STRIPE_SECRET_KEY", "must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)"));
+                return Err(err(
+                    "STRIPE_SECRET_KEY",
+                    "must be a Stripe secret key (sk_test_…, sk_live_… or rk_…)",
+                ));
             }
         }
         let stripe_webhook_secrets: Vec<String> = get("STRIPE_WEBHOOK_SECRETS")
-            .map(|s| s.split(',').map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect())
+            .map(|s| {
+                s.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
             .unwrap_or_default();
-        if let Some(bad) = stripe_webhook_secrets.iter().find(|s| !s.starts_with("whsec_")) {
-            return Err(err("STRIPE_WEBHOOK_SECRETS", format!("'{}…' is not a webhook secret (whsec_…)", &bad[..bad.len().min(6)])));
+        if let Some(bad) = stripe_webhook_secrets
+            .iter()
+            .find(|s| !s.starts_with("whsec_"))
+        {
+            return Err(err(
+                "STRIPE_WEBHOOK_SECRETS",
+                format!(
+                    "'{}…' is not a webhook secret (whsec_…)",
+                    &bad[..bad.len().min(6)]
+                ),
+            ));
         }
         if stripe_secret_key.is_some() && stripe_webhook_secrets.is_empty() {
-            return Err(err("STRIPE_WEBHOOK_SECRETS", "is required when STRIPE_SECRET_KEY is set"));
+            return Err(err(
+                "STRIPE_WEBHOOK_SECRETS",
+                "is required when STRIPE_SECRET_KEY is set",
+            ));
         }
         Ok(Config {
             mode,
@@ -130,10 +186,13 @@ impl Config {
             event_name: get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into()),
             seed_demo,
             log_json,
-            site_root: PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into())),
+            site_root: PathBuf::from(
+                get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
+            ),
             consent_version: get("CONSENT_VERSION").unwrap_or_else(|| "2026-01".into()),
             smtp_url,
-            mail_from: get("MAIL_FROM").unwrap_or_else(|| "Tessera <no-reply@tessera.localhost>".into()),
+            mail_from: get("MAIL_FROM")
+                .unwrap_or_else(|| "Tessera <no-reply@tessera.localhost>".into()),
             stripe_secret_key,
             stripe_webhook_secrets,
             stripe_api_base: get("STRIPE_API_BASE"),
@@ -175,7 +234,10 @@ mod tests {
     use super::*;
 
     fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -198,7 +260,8 @@ mod tests {
             ("SMTP_URL", "http://mail"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
         ] {
-            let e = Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32)), (var, val)])).unwrap_err();
+            let e =
+                Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32)), (var, val)])).unwrap_err();
             assert_eq!(e.var, var, "{e}");
         }
         let e = Config::from_map(&map(&[("TESSERA_ENV", "production")])).unwrap_err();

@@ -16,7 +16,16 @@ pub const DAY1: (i32, u32, u32) = (2027, 6, 10);
 pub const DAY2: (i32, u32, u32) = (2027, 6, 11);
 
 /// (day 1|2, start "HH:MM", minutes, room, theme, title, speaker, description)
-type DemoTalk = (u8, &'static str, i64, &'static str, &'static str, &'static str, &'static str, &'static str);
+type DemoTalk = (
+    u8,
+    &'static str,
+    i64,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+);
 
 const TALKS: &[DemoTalk] = &[
     (1, "09:00", 45, "Amphithéâtre", "Société", "Ouverture : quelle ville voulons-nous en 2040 ?", "Claire Morel", "Une plénière d'ouverture pour poser les questions des deux jours : logement, mobilités, climat et démocratie locale.\n\nAvec les résultats de la consultation citoyenne menée cet hiver dans six quartiers."),
@@ -59,14 +68,22 @@ const TALKS: &[DemoTalk] = &[
 fn local(tz: chrono_tz::Tz, (y, m, d): (i32, u32, u32), hm: &str) -> DateTime<Utc> {
     let date = NaiveDate::from_ymd_opt(y, m, d).expect("demo date");
     let time = NaiveTime::parse_from_str(hm, "%H:%M").expect("demo time");
-    tz.from_local_datetime(&date.and_time(time)).single().expect("unambiguous demo time").with_timezone(&Utc)
+    tz.from_local_datetime(&date.and_time(time))
+        .single()
+        .expect("unambiguous demo time")
+        .with_timezone(&Utc)
 }
 
 /// The demo accounts: (role, email, first name, last name).
 pub const ACCOUNTS: [(Role, &str, &str, &str); 3] = [
     (Role::Admin, "admin@tessera.localhost", "Alice", "Admin"),
     (Role::StaffScan, "staff@tessera.localhost", "Samir", "Staff"),
-    (Role::User, "attendee@tessera.localhost", "Anne", "Participante"),
+    (
+        Role::User,
+        "attendee@tessera.localhost",
+        "Anne",
+        "Participante",
+    ),
 ];
 
 /// Demo passwords: `DEMO_PASSWORD` if set, else derived from the secret key (so they never sit in
@@ -77,12 +94,17 @@ pub fn demo_password(config: &Config, email: &str) -> String {
             return p;
         }
     }
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&config.secret_key).expect("any key length");
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&config.secret_key).expect("any key length");
     mac.update(b"tessera demo password\0");
     mac.update(email.as_bytes());
     let bytes = mac.finalize().into_bytes();
     let alphabet = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let word: String = bytes.iter().take(12).map(|b| alphabet[(*b as usize) % alphabet.len()] as char).collect();
+    let word: String = bytes
+        .iter()
+        .take(12)
+        .map(|b| alphabet[(*b as usize) % alphabet.len()] as char)
+        .collect();
     format!("{}-{}-{}", &word[..4], &word[4..8], &word[8..])
 }
 
@@ -111,9 +133,30 @@ pub async fn seed(db: &Db, config: &Config) -> Result<(), AppError> {
         .await?;
     }
     let passes = [
-        ("Pass 2 jours", "Accès aux deux journées, ateliers compris.", 12_000_i64, 300_i64, (DAY1, "00:00"), (DAY2, "23:59")),
-        ("Pass Jour 1", "Accès à la journée du jeudi 10 juin.", 7_000, 150, (DAY1, "00:00"), (DAY1, "23:59")),
-        ("Pass Jour 2", "Accès à la journée du vendredi 11 juin.", 7_000, 150, (DAY2, "00:00"), (DAY2, "23:59")),
+        (
+            "Pass 2 jours",
+            "Accès aux deux journées, ateliers compris.",
+            12_000_i64,
+            300_i64,
+            (DAY1, "00:00"),
+            (DAY2, "23:59"),
+        ),
+        (
+            "Pass Jour 1",
+            "Accès à la journée du jeudi 10 juin.",
+            7_000,
+            150,
+            (DAY1, "00:00"),
+            (DAY1, "23:59"),
+        ),
+        (
+            "Pass Jour 2",
+            "Accès à la journée du vendredi 11 juin.",
+            7_000,
+            150,
+            (DAY2, "00:00"),
+            (DAY2, "23:59"),
+        ),
     ];
     let now = now();
     for (name, description, price, capacity, (from_day, from), (until_day, until)) in passes {
@@ -129,7 +172,14 @@ pub async fn seed(db: &Db, config: &Config) -> Result<(), AppError> {
         let password = demo_password(config, email);
         match accounts::create_user(
             db,
-            accounts::NewUser { email, password: &password, role, first_name: Some(first), last_name: Some(last), verified: true },
+            accounts::NewUser {
+                email,
+                password: &password,
+                role,
+                first_name: Some(first),
+                last_name: Some(last),
+                verified: true,
+            },
         )
         .await
         {
@@ -144,7 +194,12 @@ pub async fn seed(db: &Db, config: &Config) -> Result<(), AppError> {
 pub fn accounts_banner(config: &Config) -> String {
     let mut s = String::from("Demo accounts (email / password):\n");
     for (role, email, _, _) in ACCOUNTS {
-        s.push_str(&format!("  {:<11} {:<28} {}\n", role.as_str(), email, demo_password(config, email)));
+        s.push_str(&format!(
+            "  {:<11} {:<28} {}\n",
+            role.as_str(),
+            email,
+            demo_password(config, email)
+        ));
     }
     s
 }

@@ -53,9 +53,15 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
-    db.migrate().await.map_err(|e| format!("cannot migrate the database: {e}"))?;
+    db.migrate()
+        .await
+        .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let leptos_options = leptos_options(&config);
-    Ok(AppState { db, config: Arc::new(config), leptos_options })
+    Ok(AppState {
+        db,
+        config: Arc::new(config),
+        leptos_options,
+    })
 }
 
 /// Tiny error alias: start-up failures are one human sentence.
@@ -81,7 +87,9 @@ pub fn router(state: AppState) -> Router {
             },
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(axum::middleware::map_response(move |res| cache_headers(res, is_dev)))
+        .layer(axum::middleware::map_response(move |res| {
+            cache_headers(res, is_dev)
+        }))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -95,8 +103,13 @@ async fn cache_headers(mut res: Response, is_dev: bool) -> Response {
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-        let value = if is_html || is_dev { "no-cache" } else { "public, max-age=3600" };
-        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+        let value = if is_html || is_dev {
+            "no-cache"
+        } else {
+            "public, max-age=3600"
+        };
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
     }
     res
 }
@@ -106,13 +119,19 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
         Ok(()) => (StatusCode::OK, format!("ready ({})", state.db.engine())),
         Err(e) => {
             tracing::warn!(error = %e, "readiness probe: database unreachable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable".to_string())
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unreachable".to_string(),
+            )
         }
     }
 }
 
 /// `/lang/en?next=/talks/…`: remembers the language in a cookie and goes back (no JavaScript needed).
-async fn switch_language(Path(code): Path<String>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn switch_language(
+    Path(code): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let Some(locale) = crate::i18n::Locale::from_code(&code) else {
         return (StatusCode::NOT_FOUND, "unknown language").into_response();
     };
@@ -121,7 +140,11 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<HashMap<Strin
         .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
         .cloned()
         .unwrap_or_else(|| "/".into());
-    let cookie = format!("{}={}; Path=/; Max-Age=31536000; SameSite=Lax", crate::i18n::LANG_COOKIE, locale.code());
+    let cookie = format!(
+        "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        crate::i18n::LANG_COOKIE,
+        locale.code()
+    );
     let mut res = Redirect::to(&next).into_response();
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         res.headers_mut().insert(header::SET_COOKIE, v);
@@ -131,7 +154,8 @@ async fn switch_language(Path(code): Path<String>, Query(q): Query<HashMap<Strin
 
 pub fn init_tracing(json: bool) {
     use tracing_subscriber::{fmt, EnvFilter};
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
     if json {
         let _ = fmt().with_env_filter(filter).json().try_init();
     } else {
@@ -143,9 +167,12 @@ pub fn init_tracing(json: bool) {
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let db = state.db.clone();
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     db.close().await;
     tracing::info!("stopped cleanly");
     Ok(())
@@ -157,7 +184,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -8,7 +8,8 @@ pub const ENGINES_ENV: &str = "TESSERA_TEST_ENGINES";
 
 /// The admin URL of the test PostgreSQL server (trust auth, user postgres).
 fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 pub enum Engine {
@@ -28,7 +29,10 @@ impl Engine {
         match self {
             Engine::Sqlite(dir) => format!("sqlite:{}", dir.path().join("test.db").display()),
             Engine::Postgres { admin_url, name } => {
-                let base = admin_url.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin_url);
+                let base = admin_url
+                    .rsplit_once('/')
+                    .map(|(b, _)| b)
+                    .unwrap_or(admin_url);
                 format!("{base}/{name}")
             }
         }
@@ -38,7 +42,11 @@ impl Engine {
 async fn postgres_engine() -> Option<Engine> {
     use sqlx::{Connection, Executor};
     let admin_url = postgres_admin_url();
-    let connect = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::PgConnection::connect(&admin_url)).await;
+    let connect = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        sqlx::PgConnection::connect(&admin_url),
+    )
+    .await;
     let mut conn = match connect {
         Ok(Ok(c)) => c,
         other => {
@@ -54,7 +62,9 @@ async fn postgres_engine() -> Option<Engine> {
         }
     };
     let name = format!("tessera_test_{}", uuid::Uuid::new_v4().simple());
-    conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+    conn.execute(format!("CREATE DATABASE {name}").as_str())
+        .await
+        .expect("create test database");
     Some(Engine::Postgres { admin_url, name })
 }
 
@@ -62,7 +72,9 @@ async fn drop_engine(engine: &Engine) {
     use sqlx::{Connection, Executor};
     if let Engine::Postgres { admin_url, name } = engine {
         if let Ok(mut conn) = sqlx::PgConnection::connect(admin_url).await {
-            let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+            let _ = conn
+                .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                .await;
         }
     }
 }
@@ -85,7 +97,10 @@ async fn engines() -> Vec<Engine> {
 pub fn test_config(database_url: &str, extra: &[(&str, &str)]) -> Config {
     let mut vars: HashMap<String, String> = HashMap::new();
     vars.insert("DATABASE_URL".into(), database_url.into());
-    vars.insert("SECRET_KEY".into(), "test-secret-key-that-is-long-enough-0123456789".into());
+    vars.insert(
+        "SECRET_KEY".into(),
+        "test-secret-key-that-is-long-enough-0123456789".into(),
+    );
     vars.insert("ADDR".into(), "127.0.0.1:0".into());
     vars.insert("SEED_DEMO".into(), "false".into());
     vars.insert("DB_MAX_CONNECTIONS".into(), "8".into());
@@ -124,25 +139,39 @@ impl TestApp {
 
     /// Loads the demo conference into this app's database.
     pub async fn seed_demo(&self) {
-        tessera::server::demo::seed(&self.state.db, &self.state.config).await.expect("demo data");
+        tessera::server::demo::seed(&self.state.db, &self.state.config)
+            .await
+            .expect("demo data");
     }
 }
 
 async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
     let config = test_config(&engine.url(), extra);
     let state = server::prepare(config).await.expect("app state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().unwrap();
     let app = server::router(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.expect("serve");
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .expect("serve");
     });
     let client = reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    TestApp { engine: engine.label(), state, addr, client }
+    TestApp {
+        engine: engine.label(),
+        state,
+        addr,
+        client,
+    }
 }
 
 /// Runs `test` once per engine, each time against a fresh, migrated database and a started app.

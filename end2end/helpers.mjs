@@ -1,0 +1,47 @@
+// Shared helpers of the end-to-end tests: Debian's Chromium through playwright-core.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
+export const DEMO_PASSWORD = process.env.DEMO_PASSWORD;
+
+export const CHROMIUM_FLAGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+];
+
+export async function launch(extraArgs = []) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: [...CHROMIUM_FLAGS, ...extraArgs],
+  });
+}
+
+/** A fresh browser context (own cookies), desktop or phone sized. */
+export async function newPage(browser, { phone = false, locale = 'fr-FR' } = {}) {
+  const context = await browser.newContext({
+    viewport: phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
+    locale,
+    baseURL: BASE_URL,
+  });
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('pageerror', (e) => page.errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(m.text()); });
+  return page;
+}
+
+/** Opens `path` and waits until the WASM client has hydrated the page. */
+export async function openHydrated(page, path) {
+  await page.goto(path);
+  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+}
+
+export async function shot(page, name) {
+  const dir = join(here, 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
