@@ -1,7 +1,13 @@
 //! The application shell, the router and the pieces every page shares (header, errors, 404).
 use crate::{
+    accounts::components::{
+        provide_auth, AccountNav, AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage,
+        LoginPage, ResetPasswordPage, SignupPage, SignupSentPage, VerifyEmailPage,
+    },
+    admin::components::{AdminAuditPage, AdminUsersPage},
     error::AppError,
     i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
+    mail::components::DevMailboxPage,
     programme::components::{ProgrammePage, TalkPage},
 };
 use leptos::prelude::*;
@@ -45,20 +51,54 @@ pub fn App() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    // The page's script nonce goes to the security middleware, which writes it into the CSP.
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(resp)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(v) = http::HeaderValue::from_str(&nonce.to_string()) {
+            resp.insert_header(
+                http::HeaderName::from_static(crate::server::security::NONCE_HEADER),
+                v,
+            );
+        }
+    }
     view! {
         <Title formatter=move |page: String| {
             if page.is_empty() { i18n.t("app.name") } else { format!("{page} · {}", i18n.t("app.name")) }
         }/>
         <Router>
-            <SiteHeader/>
-            <main id="main">
-                <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=ProgrammePage ssr=SsrMode::Async/>
-                    <Route path=path!("/talks/:id") view=TalkPage ssr=SsrMode::Async/>
-                </Routes>
-            </main>
-            <SiteFooter/>
+            <Layout/>
         </Router>
+    }
+}
+
+/// Everything inside the router: the header (which needs to know who is logged in), the pages, the footer.
+#[component]
+fn Layout() -> impl IntoView {
+    provide_auth();
+    view! {
+        <SiteHeader/>
+        <main id="main">
+            <Routes fallback=|| view! { <NotFound/> }>
+                <Route path=path!("/") view=ProgrammePage ssr=SsrMode::Async/>
+                <Route path=path!("/talks/:id") view=TalkPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup/sent") view=SignupSentPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password/sent") view=ForgotSentPage ssr=SsrMode::Async/>
+                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
+                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
+                <Route path=path!("/legal/:doc") view=LegalPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
+            </Routes>
+        </main>
+        <SiteFooter/>
     }
 }
 
@@ -74,6 +114,7 @@ fn SiteHeader() -> impl IntoView {
             <nav class="site-nav" aria-label=move || i18n.t("nav.label")>
                 <a href="/">{move || i18n.t("nav.programme")}</a>
             </nav>
+            <AccountNav/>
             <LanguageSwitcher/>
         </header>
     }

@@ -15,6 +15,9 @@ pub enum AppError {
     /// Bad input: the field it concerns and a translation key for the message.
     #[error("invalid {field}: {key}")]
     Invalid { field: String, key: String },
+    /// Too many attempts: try again in `minutes`.
+    #[error("rate limited for {minutes} minutes")]
+    RateLimited { minutes: u64 },
     #[error("internal error")]
     Internal,
     #[error("server function: {0}")]
@@ -29,6 +32,26 @@ impl AppError {
         }
     }
 
+    /// The message a user sees, in their language.
+    pub fn message(&self, locale: crate::i18n::Locale) -> String {
+        match self {
+            AppError::RateLimited { minutes } => crate::i18n::tr_with(
+                locale,
+                "error.rate_limited",
+                &[("minutes", &minutes.to_string())],
+            ),
+            other => crate::i18n::tr(locale, other.message_key()),
+        }
+    }
+
+    /// The field this error belongs next to, if any.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            AppError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+
     /// The translation key of the message a user sees.
     pub fn message_key(&self) -> &str {
         match self {
@@ -36,6 +59,7 @@ impl AppError {
             AppError::Unauthorized => "error.unauthorized",
             AppError::Forbidden => "error.forbidden",
             AppError::Invalid { key, .. } => key,
+            AppError::RateLimited { .. } => "error.rate_limited",
             AppError::Internal | AppError::ServerFn(_) => "error.internal",
         }
     }
@@ -48,6 +72,7 @@ impl AppError {
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal | AppError::ServerFn(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

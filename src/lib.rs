@@ -1,9 +1,11 @@
 //! Tessera: conference ticketing and programme. One module per domain; `app` composes them.
 #![recursion_limit = "256"]
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod error;
 pub mod i18n;
+pub mod mail;
 pub mod programme;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -186,7 +186,7 @@ CREATE INDEX ticket_tokens_ticket_id_idx ON ticket_tokens (ticket_id);
 CREATE TABLE email_logs (
     id              BLOB PRIMARY KEY NOT NULL,
     user_id         BLOB REFERENCES users (id),
-    type            TEXT NOT NULL CHECK (type IN ('ORDER_CONFIRMED', 'TICKET_SENT', 'RESET_PASSWORD', 'VERIFY_EMAIL', 'PROGRAMME_CHANGED', 'ORDER_REFUNDED')),
+    type            TEXT NOT NULL CHECK (type IN ('ORDER_CONFIRMED', 'TICKET_SENT', 'RESET_PASSWORD', 'VERIFY_EMAIL', 'CHANGE_EMAIL', 'ACCOUNT_EXISTS', 'PROGRAMME_CHANGED', 'ORDER_REFUNDED')),
     provider_message_id TEXT,
     status          TEXT NOT NULL CHECK (status IN ('SENT', 'FAILED')),
     attempts        INTEGER NOT NULL DEFAULT 1,

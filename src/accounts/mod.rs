@@ -1,7 +1,12 @@
 //! Accounts: users, their roles and status, credentials. (Sign-up, sessions and the rest of the
 //! identity issue build on these types.)
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
 
 use serde::{Deserialize, Serialize};
 
@@ -44,3 +49,308 @@ text_enum!(
 );
 
 text_enum!(UserStatus { Active => "ACTIVE", Disabled => "DISABLED" });
+
+text_enum!(ConsentType { Terms => "TERMS_ACCEPTED", Privacy => "PRIVACY_ACCEPTED", Marketing => "MARKETING_OPTIN" });
+
+/// The logged-in user, as the pages see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthUser {
+    pub id: uuid::Uuid,
+    pub email: String,
+    pub role: Role,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub verified: bool,
+    pub locale: crate::i18n::Locale,
+}
+
+impl AuthUser {
+    pub fn display_name(&self) -> String {
+        match (&self.first_name, &self.last_name) {
+            (Some(f), Some(l)) => format!("{f} {l}"),
+            (Some(f), None) => f.clone(),
+            _ => self.email.clone(),
+        }
+    }
+}
+
+/// One of my active sessions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: uuid::Uuid,
+    pub user_agent: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub last_seen_at: chrono::DateTime<chrono::Utc>,
+    pub current: bool,
+}
+
+/// My profile, for `/account`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub locale: crate::i18n::Locale,
+    pub verified: bool,
+}
+
+/// Where a form may send the reader afterwards: a path of this site only.
+pub fn safe_next(next: Option<&str>) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
+        .unwrap_or("/")
+        .to_string()
+}
+
+/// The password rules, checked on the server (and shown next to the field).
+pub fn check_password(password: &str, email: &str) -> Result<(), crate::error::AppError> {
+    use crate::error::AppError;
+    let n = password.chars().count();
+    if n < 10 {
+        return Err(AppError::invalid(
+            "password",
+            "accounts.error.password_short",
+        ));
+    }
+    if n > 256 {
+        return Err(AppError::invalid(
+            "password",
+            "accounts.error.password_long",
+        ));
+    }
+    let lower = password.to_lowercase();
+    let local = email.trim().to_lowercase();
+    let local = local.split('@').next().unwrap_or("");
+    if COMMON_PASSWORDS.contains(&lower.as_str())
+        || (!local.is_empty() && lower == local)
+        || lower
+            .chars()
+            .all(|c| c == lower.chars().next().unwrap_or(' '))
+    {
+        return Err(AppError::invalid(
+            "password",
+            "accounts.error.password_common",
+        ));
+    }
+    Ok(())
+}
+
+/// Frequent passwords of 10 characters or more (from public breach corpora), French ones included.
+const COMMON_PASSWORDS: &[&str] = &[
+    "1234567890",
+    "0123456789",
+    "12345678910",
+    "123456789a",
+    "1234567890a",
+    "qwertyuiop",
+    "azertyuiop",
+    "password123",
+    "password1234",
+    "password12",
+    "motdepasse",
+    "motdepasse1",
+    "motdepasse123",
+    "iloveyou123",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "qwerty1234",
+    "qwerty12345",
+    "azerty1234",
+    "azerty123456",
+    "abcdefghij",
+    "abc1234567",
+    "aaaaaaaaaa",
+    "0987654321",
+    "9876543210",
+    "1111111111",
+    "123123123123",
+    "football123",
+    "baseball123",
+    "sunshine123",
+    "princess123",
+    "welcome123",
+    "welcome1234",
+    "letmein123",
+    "administrator",
+    "admin12345",
+    "admin123456",
+    "changeme123",
+    "passw0rd123",
+    "p@ssw0rd123",
+    "soleil1234",
+    "bonjour123",
+    "doudou1234",
+    "chouchou123",
+    "marseille13",
+    "loulou1234",
+    "tessera2027",
+    "conference",
+    "conference2027",
+    "qwertyuiop123",
+    "zaq12wsxcde",
+    "trustno1234",
+    "dragon12345",
+    "monkey12345",
+    "superman123",
+    "starwars123",
+    "passwordpassword",
+    "jetaime1234",
+    "nicolas1234",
+    "camille1234",
+    "1234554321",
+    "1122334455",
+    "5555555555",
+];
+
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn get_me() -> Result<Option<AuthUser>, crate::error::AppError> {
+    Ok(session::current_user().await?.map(|(u, _)| u))
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/api", endpoint = "signup")]
+pub async fn signup(
+    email: String,
+    password: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    terms: Option<String>,
+    privacy: Option<String>,
+    marketing: Option<String>,
+) -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    let form = service::SignupForm {
+        email,
+        password,
+        first_name,
+        last_name,
+        terms: terms.is_some(),
+        privacy: privacy.is_some(),
+        marketing: marketing.is_some(),
+        locale: crate::i18n::initial_locale(),
+    };
+    service::signup(&state, form)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect("/signup/sent");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "login")]
+pub async fn login(
+    email: String,
+    password: String,
+    next: Option<String>,
+) -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::login(&state, &email, &password)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect(&safe_next(next.as_deref()));
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout")]
+pub async fn logout() -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::logout(&state).await?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "logout_everywhere")]
+pub async fn logout_everywhere() -> Result<(), crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::end_all_sessions(&state.db, user.id).await?;
+    session::clear_session_cookie(&state.config);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "my_sessions")]
+pub async fn my_sessions() -> Result<Vec<SessionInfo>, crate::error::AppError> {
+    let user = session::require_user().await?;
+    let current = session::current_user().await?.map(|(_, s)| s);
+    let state = expect_context::<crate::server::AppState>();
+    service::sessions_of(&state.db, user.id, current).await
+}
+
+#[server(prefix = "/api", endpoint = "revoke_session")]
+pub async fn revoke_session(id: uuid::Uuid) -> Result<(), crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::revoke_session(&state.db, user.id, id).await
+}
+
+#[server(prefix = "/api", endpoint = "forgot_password")]
+pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::request_password_reset(&state, &email)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect("/forgot-password/sent");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "reset_password")]
+pub async fn reset_password(token: String, password: String) -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::reset_password(&state, &token, &password)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect("/account?reset=1");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "verify_email")]
+pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::verify_email(&state, &token)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect("/account?verified=1");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "resend_verification")]
+pub async fn resend_verification() -> Result<(), crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::send_verification(&state, &user)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "my_profile")]
+pub async fn my_profile() -> Result<Profile, crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::profile(&state.db, user.id).await
+}
+
+#[server(prefix = "/api", endpoint = "update_profile")]
+pub async fn update_profile(
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    locale: String,
+) -> Result<(), crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::update_profile(&state.db, user.id, first_name, last_name, phone, &locale)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "change_email")]
+pub async fn change_email(
+    new_email: String,
+    password: String,
+) -> Result<(), crate::error::AppError> {
+    let user = session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::request_email_change(&state, &user, &new_email, &password)
+        .await
+        .map_err(crate::server::fail)
+}

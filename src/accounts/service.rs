@@ -1,10 +1,27 @@
 //! Server-only account services: creating users and hashing passwords.
-use super::Role;
-use crate::{db_tx, error::AppError, server::db::Db};
+use super::{
+    check_password, session, AuthUser, ConsentType, Profile, Role, SessionInfo, UserStatus,
+};
+use crate::{
+    db_run,
+    error::AppError,
+    i18n::Locale,
+    mail::{
+        service::{enqueue, Mail},
+        MailKind,
+    },
+    server::{
+        db::{Db, Tx},
+        now, AppState,
+    },
+    tx_run,
+};
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
 };
+use chrono::{DateTime, Duration, Utc};
+use std::time::Duration as StdDuration;
 use uuid::Uuid;
 
 /// argon2id with OWASP's first recommended set (19 MiB, 2 passes, 1 lane); the parameters are
@@ -15,6 +32,16 @@ fn argon2() -> Argon2<'static> {
         Version::V0x13,
         Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters"),
     )
+}
+
+/// Whether a stored hash was made with other parameters than today's (then it is redone at login).
+fn needs_rehash(hash: &str) -> bool {
+    PasswordHash::new(hash).map_or(true, |h| {
+        h.algorithm != Algorithm::Argon2id.ident()
+            || Params::try_from(&h).map_or(true, |p| {
+                p.m_cost() != 19 * 1024 || p.t_cost() != 2 || p.p_cost() != 1
+            })
+    })
 }
 
 /// Hashes on the blocking pool: a hash takes tens of milliseconds and must not stall the runtime.
@@ -78,18 +105,19 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Uuid, AppError> {
     let now = crate::server::now();
     let verified = new.verified.then_some(now);
     let result: Result<(), sqlx::Error> = async {
-        db_tx!(db, tx => {
+        let mut tx = db.begin().await?;
+        tx_run!(&mut tx, c => {
             sqlx::query("INSERT INTO users (id, email, role, status, email_verified_at, created_at, updated_at) VALUES ($1, $2, $3, 'ACTIVE', $4, $5, $5)")
                 .bind(id).bind(&email).bind(new.role.as_str()).bind(verified).bind(now)
-                .execute(&mut *tx).await?;
+                .execute(&mut *c).await?;
             sqlx::query("INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
                 .bind(id).bind(&hash).bind(now)
-                .execute(&mut *tx).await?;
+                .execute(&mut *c).await?;
             sqlx::query("INSERT INTO profiles (user_id, first_name, last_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
                 .bind(id).bind(new.first_name).bind(new.last_name).bind(now)
-                .execute(&mut *tx).await?;
+                .execute(&mut *c).await?;
         });
-        Ok(())
+        tx.commit().await
     }
     .await;
     match result {
@@ -108,6 +136,484 @@ pub async fn set_role_by_email(db: &Db, email: &str, role: Role) -> Result<bool,
         .bind(role.as_str()).bind(crate::server::now()).bind(&email)
         .execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
+}
+
+const VERIFY_HOURS: i64 = 48;
+const RESET_MINUTES: i64 = 60;
+
+pub struct SignupForm {
+    pub email: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub terms: bool,
+    pub privacy: bool,
+    pub marketing: bool,
+    pub locale: Locale,
+}
+
+fn clean(s: Option<String>) -> Option<String> {
+    s.map(|v| v.trim().chars().take(100).collect::<String>())
+        .filter(|v| !v.is_empty())
+}
+
+fn limited(state: &AppState, key: &str, max: usize, window_secs: u64) -> Result<(), AppError> {
+    state
+        .rate_limiter
+        .hit(key, max, StdDuration::from_secs(window_secs))
+        .map_err(|secs| AppError::RateLimited {
+            minutes: secs.div_ceil(60),
+        })
+}
+
+fn ip_key(state: &AppState) -> String {
+    session::request_info(&state.config)
+        .ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Sign-up. The answer is the same whether the address is new or taken (the owner of a taken
+/// address gets a mail saying so), so sign-up never tells who has an account.
+pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> {
+    let email = normalise_email(&form.email)?;
+    check_password(&form.password, &email)?;
+    if !form.terms {
+        return Err(AppError::invalid("terms", "accounts.error.terms_required"));
+    }
+    if !form.privacy {
+        return Err(AppError::invalid(
+            "privacy",
+            "accounts.error.privacy_required",
+        ));
+    }
+    limited(state, &format!("signup:ip:{}", ip_key(state)), 10, 3600)?;
+    let hash = hash_password(form.password.clone()).await?;
+    let info = session::request_info(&state.config);
+    let ip_hash = info.ip.map(|ip| session::ip_hash(&state.config, ip));
+    let id = Uuid::new_v4();
+    let now = now();
+    let token = session::new_token();
+    let mut tx = state.db.begin().await?;
+    let inserted = tx_run!(&mut tx, c => sqlx::query(
+        "INSERT INTO users (id, email, role, status, locale, created_at, updated_at) VALUES ($1, $2, 'USER', 'ACTIVE', $3, $4, $4) \
+         ON CONFLICT (email) DO NOTHING")
+        .bind(id).bind(&email).bind(form.locale.code()).bind(now)
+        .execute(&mut *c).await.map(|r| r.rows_affected()))?;
+    if inserted == 0 {
+        let (owner, locale): (Uuid, String) = tx_run!(&mut tx, c => sqlx::query_as("SELECT id, locale FROM users WHERE email = $1").bind(&email).fetch_one(&mut *c).await)?;
+        let mail = Mail {
+            kind: MailKind::AccountExists,
+            user_id: Some(owner),
+            to: email.clone(),
+            locale: Locale::from_code(&locale).unwrap_or_default(),
+            vars: vec![],
+            link: Some(format!("{}/forgot-password", state.config.base_url)),
+        };
+        enqueue(&mut tx, &mail).await?;
+        tx.commit().await?;
+        state.mailer.wake();
+        return Ok(());
+    }
+    tx_run!(&mut tx, c => {
+        sqlx::query("INSERT INTO user_credentials (user_id, password_hash, updated_at) VALUES ($1, $2, $3)")
+            .bind(id).bind(&hash).bind(now).execute(&mut *c).await?;
+        sqlx::query("INSERT INTO profiles (user_id, first_name, last_name, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)")
+            .bind(id).bind(clean(form.first_name.clone())).bind(clean(form.last_name.clone())).bind(now).execute(&mut *c).await?;
+        let consents = [(ConsentType::Terms, true), (ConsentType::Privacy, true), (ConsentType::Marketing, form.marketing)];
+        for (kind, given) in consents {
+            if given {
+                sqlx::query("INSERT INTO user_consents (id, user_id, type, version, accepted_at, ip_hash, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                    .bind(Uuid::new_v4()).bind(id).bind(kind.as_str()).bind(&state.config.consent_version).bind(now)
+                    .bind(&ip_hash).bind(&info.user_agent).execute(&mut *c).await?;
+            }
+        }
+        sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'VERIFY_EMAIL', $3, $4, $5)")
+            .bind(Uuid::new_v4()).bind(id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
+            .execute(&mut *c).await?;
+    });
+    let mail = Mail {
+        kind: MailKind::VerifyEmail,
+        user_id: Some(id),
+        to: email,
+        locale: form.locale,
+        vars: vec![("name", clean(form.first_name).unwrap_or_default())],
+        link: Some(format!(
+            "{}/verify-email?token={token}",
+            state.config.base_url
+        )),
+    };
+    enqueue(&mut tx, &mail).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Sends a new verification link to a logged-in user whose address is not verified yet.
+pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    if user.verified {
+        return Ok(());
+    }
+    limited(state, &format!("verify:acct:{}", user.id), 5, 3600)?;
+    let token = session::new_token();
+    let now = now();
+    let mut tx = state.db.begin().await?;
+    tx_run!(&mut tx, c => sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'VERIFY_EMAIL', $3, $4, $5)")
+        .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    let mail = Mail {
+        kind: MailKind::VerifyEmail,
+        user_id: Some(user.id),
+        to: user.email.clone(),
+        locale: user.locale,
+        vars: vec![("name", user.first_name.clone().unwrap_or_default())],
+        link: Some(format!(
+            "{}/verify-email?token={token}",
+            state.config.base_url
+        )),
+    };
+    enqueue(&mut tx, &mail).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Uses a one-time token: marks it used if it is live, unused and of one of `purposes`, all in one
+/// conditional UPDATE, so two clicks on one link cannot both succeed.
+async fn consume_token(
+    tx: &mut Tx,
+    token: &str,
+    purposes: &[&str],
+) -> Result<Option<(Uuid, String, Option<String>)>, AppError> {
+    let now = now();
+    let row: Option<(Uuid, String, Option<String>)> = tx_run!(tx, c => sqlx::query_as(
+        "UPDATE verification_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1 \
+         RETURNING user_id, purpose, new_email")
+        .bind(now).bind(session::hash_token(token.trim())).fetch_optional(c).await)?;
+    Ok(row.filter(|(_, purpose, _)| purposes.contains(&purpose.as_str())))
+}
+
+pub async fn verify_email(state: &AppState, token: &str) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let Some((user_id, purpose, new_email)) =
+        consume_token(&mut tx, token, &["VERIFY_EMAIL", "CHANGE_EMAIL"]).await?
+    else {
+        return Err(AppError::invalid("token", "accounts.error.token_invalid"));
+    };
+    let now = now();
+    let changed = if purpose == "CHANGE_EMAIL" {
+        let new_email = new_email.ok_or(AppError::Internal)?;
+        tx_run!(&mut tx, c => sqlx::query("UPDATE users SET email = $1, email_verified_at = $2, updated_at = $2 WHERE id = $3")
+            .bind(&new_email).bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
+    } else {
+        tx_run!(&mut tx, c => sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2 AND status = 'ACTIVE'")
+            .bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
+    };
+    match changed {
+        Ok(1) => {}
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+            return Err(AppError::invalid("token", "accounts.error.email_taken"))
+        }
+        Ok(_) => return Err(AppError::invalid("token", "accounts.error.token_invalid")),
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    if session::current_user()
+        .await?
+        .is_none_or(|(u, _)| u.id != user_id)
+    {
+        session::start_session(state, user_id).await?;
+    }
+    Ok(())
+}
+
+/// Login. Unknown address, wrong password and disabled account get one and the same answer, after
+/// the same work (a password hash is checked in every case).
+pub async fn login(state: &AppState, email: &str, password: &str) -> Result<(), AppError> {
+    let email = normalise_email(email)
+        .map_err(|_| AppError::invalid("form", "accounts.error.bad_credentials"))?;
+    limited(state, &format!("login:ip:{}", ip_key(state)), 30, 15 * 60)?;
+    let account_key = format!("login:acct:{email}");
+    state
+        .rate_limiter
+        .check(&account_key, 8, StdDuration::from_secs(15 * 60))
+        .map_err(|secs| AppError::RateLimited {
+            minutes: secs.div_ceil(60),
+        })?;
+    let row: Option<(Uuid, String, String)> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT u.id, u.status, c.password_hash FROM users u JOIN user_credentials c ON c.user_id = u.id \
+         WHERE u.email = $1 AND u.deleted_at IS NULL")
+        .bind(&email).fetch_optional(pool).await)?;
+    // A real hash of a random password: unknown addresses cost the same time as known ones.
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let dummy = match DUMMY.get() {
+        Some(h) => h.clone(),
+        None => {
+            let h = hash_password(session::new_token()).await?;
+            DUMMY.get_or_init(|| h).clone()
+        }
+    };
+    let (user_id, status, hash) = row.unwrap_or((Uuid::nil(), "NONE".into(), dummy));
+    let ok = verify_password(password.to_string(), hash.clone()).await;
+    if !ok || status != UserStatus::Active.as_str() {
+        let _ = state
+            .rate_limiter
+            .hit(&account_key, usize::MAX, StdDuration::from_secs(15 * 60));
+        return Err(AppError::invalid("form", "accounts.error.bad_credentials"));
+    }
+    state.rate_limiter.clear(&account_key);
+    if needs_rehash(&hash) {
+        let new_hash = hash_password(password.to_string()).await?;
+        db_run!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
+            .bind(new_hash).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
+    }
+    session::start_session(state, user_id).await
+}
+
+pub async fn logout(state: &AppState) -> Result<(), AppError> {
+    if let Some(token) = session::request_info(&state.config).session_token {
+        db_run!(&state.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(session::hash_token(&token)).execute(pool).await.map(|_| ()))?;
+    }
+    session::clear_session_cookie(&state.config);
+    Ok(())
+}
+
+pub async fn end_all_sessions(db: &Db, user_id: Uuid) -> Result<(), AppError> {
+    db_run!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+pub async fn sessions_of(
+    db: &Db,
+    user_id: Uuid,
+    current: Option<Uuid>,
+) -> Result<Vec<SessionInfo>, AppError> {
+    let rows: Vec<(Uuid, Option<String>, DateTime<Utc>, DateTime<Utc>)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT id, user_agent, created_at, last_seen_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC")
+        .bind(user_id).bind(now()).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, user_agent, created_at, last_seen_at)| SessionInfo {
+            id,
+            user_agent,
+            created_at,
+            last_seen_at,
+            current: Some(id) == current,
+        })
+        .collect())
+}
+
+pub async fn revoke_session(db: &Db, user_id: Uuid, session_id: Uuid) -> Result<(), AppError> {
+    let n = db_run!(db, pool => sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+        .bind(session_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Always answers the same; mails a reset link only to an active account.
+pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(), AppError> {
+    let email = normalise_email(email)?;
+    limited(state, &format!("reset:ip:{}", ip_key(state)), 10, 3600)?;
+    if state
+        .rate_limiter
+        .hit(
+            &format!("reset:acct:{email}"),
+            3,
+            StdDuration::from_secs(3600),
+        )
+        .is_err()
+    {
+        return Ok(()); // silently: saying "too many" would tell that the account exists
+    }
+    let user: Option<(Uuid, String)> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT id, locale FROM users WHERE email = $1 AND status = 'ACTIVE' AND deleted_at IS NULL")
+        .bind(&email).fetch_optional(pool).await)?;
+    let Some((user_id, locale)) = user else {
+        return Ok(());
+    };
+    let token = session::new_token();
+    let now = now();
+    let mut tx = state.db.begin().await?;
+    tx_run!(&mut tx, c => {
+        // A new link replaces the older ones.
+        sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'RESET_PASSWORD' AND used_at IS NULL")
+            .bind(now).bind(user_id).execute(&mut *c).await?;
+        sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'RESET_PASSWORD', $3, $4, $5)")
+            .bind(Uuid::new_v4()).bind(user_id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::minutes(RESET_MINUTES))
+            .execute(&mut *c).await?;
+    });
+    let mail = Mail {
+        kind: MailKind::ResetPassword,
+        user_id: Some(user_id),
+        to: email,
+        locale: Locale::from_code(&locale).unwrap_or_default(),
+        vars: vec![("minutes", RESET_MINUTES.to_string())],
+        link: Some(format!(
+            "{}/reset-password?token={token}",
+            state.config.base_url
+        )),
+    };
+    enqueue(&mut tx, &mail).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Sets a new password from a reset link: the link works once, every session of the account ends,
+/// and the reader is logged in afresh.
+pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Result<(), AppError> {
+    limited(state, &format!("reset-use:ip:{}", ip_key(state)), 20, 3600)?;
+    let peek: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT u.email FROM verification_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1")
+        .bind(session::hash_token(token.trim())).fetch_optional(pool).await)?;
+    check_password(password, peek.map(|p| p.0).as_deref().unwrap_or(""))?;
+    let hash = hash_password(password.to_string()).await?;
+    let mut tx = state.db.begin().await?;
+    let Some((user_id, _, _)) = consume_token(&mut tx, token, &["RESET_PASSWORD"]).await? else {
+        return Err(AppError::invalid("token", "accounts.error.token_invalid"));
+    };
+    let now = now();
+    tx_run!(&mut tx, c => {
+        sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
+            .bind(&hash).bind(now).bind(user_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2")
+            .bind(now).bind(user_id).execute(&mut *c).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
+    });
+    tx.commit().await?;
+    session::start_session(state, user_id).await
+}
+
+pub async fn profile(db: &Db, user_id: Uuid) -> Result<Profile, AppError> {
+    let row: Option<(
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+        Option<DateTime<Utc>>,
+    )> = db_run!(db, pool => sqlx::query_as(
+        "SELECT u.email, p.first_name, p.last_name, p.phone, u.locale, u.email_verified_at FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = $1")
+        .bind(user_id).fetch_optional(pool).await)?;
+    let (email, first_name, last_name, phone, locale, verified) = row.ok_or(AppError::NotFound)?;
+    Ok(Profile {
+        email,
+        first_name,
+        last_name,
+        phone,
+        locale: Locale::from_code(&locale).unwrap_or_default(),
+        verified: verified.is_some(),
+    })
+}
+
+/// Normalises a phone number to E.164 (`+33612345678`); French national numbers get `+33`.
+pub fn normalise_phone(raw: &str) -> Result<String, AppError> {
+    let compact: String = raw
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '.' | '-' | '(' | ')' | '\u{a0}'))
+        .collect();
+    let e164 = if let Some(rest) = compact.strip_prefix("00") {
+        format!("+{rest}")
+    } else if compact.starts_with('0') && compact.len() == 10 {
+        format!("+33{}", &compact[1..])
+    } else {
+        compact
+    };
+    let digits = e164.strip_prefix('+').unwrap_or("");
+    let valid = digits.len() >= 8
+        && digits.len() <= 15
+        && digits.chars().all(|c| c.is_ascii_digit())
+        && !digits.starts_with('0');
+    if valid {
+        Ok(e164)
+    } else {
+        Err(AppError::invalid("phone", "accounts.error.phone_invalid"))
+    }
+}
+
+pub async fn update_profile(
+    db: &Db,
+    user_id: Uuid,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+    locale: &str,
+) -> Result<(), AppError> {
+    let phone = match clean(phone) {
+        Some(p) => Some(normalise_phone(&p)?),
+        None => None,
+    };
+    let locale = Locale::from_code(locale)
+        .ok_or_else(|| AppError::invalid("locale", "accounts.error.locale_invalid"))?;
+    let now = now();
+    let mut tx = db.begin().await?;
+    tx_run!(&mut tx, c => {
+        sqlx::query("UPDATE profiles SET first_name = $1, last_name = $2, phone = $3, updated_at = $4 WHERE user_id = $5")
+            .bind(clean(first_name)).bind(clean(last_name)).bind(phone).bind(now).bind(user_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3").bind(locale.code()).bind(now).bind(user_id).execute(&mut *c).await?;
+    });
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Starts an email change: a link goes to the new address, and only that link changes it.
+pub async fn request_email_change(
+    state: &AppState,
+    user: &AuthUser,
+    new_email: &str,
+    password: &str,
+) -> Result<(), AppError> {
+    let new_email = normalise_email(new_email)
+        .map_err(|_| AppError::invalid("new_email", "accounts.error.email_invalid"))?;
+    limited(state, &format!("email-change:acct:{}", user.id), 5, 3600)?;
+    let (hash,): (String,) = db_run!(&state.db, pool => sqlx::query_as("SELECT password_hash FROM user_credentials WHERE user_id = $1")
+        .bind(user.id).fetch_one(pool).await)?;
+    if !verify_password(password.to_string(), hash).await {
+        return Err(AppError::invalid(
+            "password",
+            "accounts.error.password_wrong",
+        ));
+    }
+    if new_email == user.email {
+        return Ok(());
+    }
+    let taken: Option<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&new_email).fetch_optional(pool).await)?;
+    let token = session::new_token();
+    let now = now();
+    let mut tx = state.db.begin().await?;
+    let mail = if taken.is_some() {
+        Mail {
+            kind: MailKind::AccountExists,
+            user_id: None,
+            to: new_email,
+            locale: user.locale,
+            vars: vec![],
+            link: Some(format!("{}/forgot-password", state.config.base_url)),
+        }
+    } else {
+        tx_run!(&mut tx, c => sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, 'CHANGE_EMAIL', $3, $4, $5, $6)")
+            .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(&new_email).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
+            .execute(c).await.map(|r| r.rows_affected()))?;
+        Mail {
+            kind: MailKind::ChangeEmail,
+            user_id: Some(user.id),
+            to: new_email,
+            locale: user.locale,
+            vars: vec![],
+            link: Some(format!(
+                "{}/verify-email?token={token}",
+                state.config.base_url
+            )),
+        }
+    };
+    enqueue(&mut tx, &mail).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
 }
 
 #[cfg(test)]
@@ -131,6 +637,29 @@ mod tests {
         ] {
             assert!(normalise_email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn phones_become_e164() {
+        assert_eq!(normalise_phone("06 12 34 56 78").unwrap(), "+33612345678");
+        assert_eq!(
+            normalise_phone("+44 20 7946 0958").unwrap(),
+            "+442079460958"
+        );
+        assert_eq!(normalise_phone("0049 30 1234567").unwrap(), "+49301234567");
+        for bad in ["12", "+0612345678", "06 12 AB 56 78", "+1234567890123456"] {
+            assert!(normalise_phone(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn old_parameters_are_rehashed() {
+        assert!(needs_rehash(
+            "$argon2id$v=19$m=4096,t=3,p=1$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"
+        ));
+        assert!(!needs_rehash(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$YWJjZGVmZ2hpamtsbW5vcHFyc3R1dnd4eXo"
+        ));
     }
 
     #[tokio::test]

@@ -27,6 +27,9 @@ pub struct Config {
     pub stripe_secret_key: Option<String>,
     pub stripe_webhook_secrets: Vec<String>,
     pub stripe_api_base: Option<String>,
+    pub mail_poll_ms: u64,
+    pub mail_retry_base_ms: u64,
+    pub trust_proxy: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -140,6 +143,27 @@ impl Config {
                 return Err(err("SMTP_URL", "must start with smtp:// or smtps://"));
             }
         }
+        if smtp_url.is_none() && mode == Mode::Production {
+            return Err(err(
+                "SMTP_URL",
+                "is required in production (the dev mailbox is off there)",
+            ));
+        }
+        let millis = |var: &'static str, default: u64| -> Result<u64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    err(
+                        var,
+                        format!("'{v}' is not a positive number of milliseconds"),
+                    )
+                }),
+            }
+        };
+        let mail_poll_ms = millis("MAIL_POLL_MS", 1000)?;
+        let mail_retry_base_ms = millis("MAIL_RETRY_BASE_MS", 5000)?;
+        let trust_proxy =
+            parse_bool(get("TRUST_PROXY"), false).map_err(|m| err("TRUST_PROXY", m))?;
         let stripe_secret_key = get("STRIPE_SECRET_KEY");
         if let Some(k) = &stripe_secret_key {
             if !(k.starts_with("sk_test_") || k.starts_with("sk_live_") || k.starts_with("rk_")) {
@@ -196,6 +220,9 @@ impl Config {
             stripe_secret_key,
             stripe_webhook_secrets,
             stripe_api_base: get("STRIPE_API_BASE"),
+            mail_poll_ms,
+            mail_retry_base_ms,
+            trust_proxy,
         })
     }
 
@@ -266,5 +293,11 @@ mod tests {
         }
         let e = Config::from_map(&map(&[("TESSERA_ENV", "production")])).unwrap_err();
         assert_eq!(e.var, "SECRET_KEY");
+        let e = Config::from_map(&map(&[
+            ("TESSERA_ENV", "production"),
+            ("SECRET_KEY", &"k".repeat(32)),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "SMTP_URL");
     }
 }

@@ -27,26 +27,36 @@ macro_rules! db_run {
     };
 }
 
-/// Opens a write transaction on either engine. On SQLite it is `BEGIN IMMEDIATE`, which takes the
-/// write lock at once: a deferred transaction that writes later fails with "database is locked".
+/// A write transaction on either engine; see [`Db::begin`].
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// Runs `$body` with `$conn` bound to the transaction's connection (compiled for both engines).
 #[macro_export]
-macro_rules! db_tx {
-    ($db:expr, $tx:ident => $body:expr) => {
-        match $db {
-            $crate::server::db::Db::Sqlite(pool) => {
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+macro_rules! tx_run {
+    ($tx:expr, $conn:ident => $body:expr) => {
+        match $tx {
+            $crate::server::db::Tx::Sqlite(t) => {
+                let $conn = &mut **t;
+                $body
             }
-            $crate::server::db::Db::Postgres(pool) => {
-                let mut $tx = pool.begin().await?;
-                let out = $body;
-                $tx.commit().await?;
-                out
+            $crate::server::db::Tx::Postgres(t) => {
+                let $conn = &mut **t;
+                $body
             }
         }
     };
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await,
+            Tx::Postgres(t) => t.commit().await,
+        }
+    }
 }
 
 impl Db {
@@ -90,6 +100,15 @@ impl Db {
             Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
+    }
+
+    /// Opens a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock at
+    /// once: a deferred transaction that writes later fails with "database is locked" under load.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
     }
 
     pub fn engine(&self) -> &'static str {

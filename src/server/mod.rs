@@ -2,6 +2,8 @@
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod rate_limit;
+pub mod security;
 
 use crate::app::{shell, App};
 use axum::{
@@ -25,6 +27,17 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub mailer: crate::mail::service::Mailer,
+    pub rate_limiter: Arc<rate_limit::RateLimiter>,
+}
+
+/// Sets the HTTP status of the current response from an error (server functions return it), and
+/// passes the error on: `service(..).await.map_err(fail)?`.
+pub fn fail(error: crate::error::AppError) -> crate::error::AppError {
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(error.status());
+    }
+    error
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -57,10 +70,14 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
     let leptos_options = leptos_options(&config);
+    let config = Arc::new(config);
+    let mailer = crate::mail::service::start_worker(db.clone(), config.clone())?;
     Ok(AppState {
         db,
-        config: Arc::new(config),
+        config,
         leptos_options,
+        mailer,
+        rate_limiter: Default::default(),
     })
 }
 
@@ -80,13 +97,28 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(context_state.clone()),
+            move || {
+                provide_context(context_state.clone());
+                leptos::nonce::provide_nonce();
+            },
             {
                 let options = state.leptos_options.clone();
                 move || shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            {
+                let state = state.clone();
+                move || {
+                    provide_context(state.clone());
+                    leptos::nonce::provide_nonce();
+                }
+            },
+            shell,
+        ))
         .layer(axum::middleware::map_response(move |res| {
             cache_headers(res, is_dev)
         }))

@@ -1,0 +1,515 @@
+//! Account pages: sign-up, login, verification, password reset, and `/account` (profile, email,
+//! sessions). Every form is a plain `<form>` that works without JavaScript (`ActionForm`); once
+//! hydrated, errors appear next to their field without a page load.
+use super::{
+    AuthUser, ChangeEmail, ForgotPassword, Login, Logout, LogoutEverywhere, Profile,
+    ResendVerification, ResetPassword, RevokeSession, SessionInfo, Signup, UpdateProfile,
+    VerifyEmail,
+};
+use crate::{app::ErrorNotice, error::AppError, i18n::use_i18n, i18n::LOCALES};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_query_map};
+
+/// Who is logged in, refreshed on every navigation and after login/logout.
+#[derive(Clone, Copy)]
+pub struct Auth {
+    pub me: Resource<Result<Option<AuthUser>, AppError>>,
+    pub version: RwSignal<usize>,
+}
+
+pub fn provide_auth() -> Auth {
+    let location = use_location();
+    let version = RwSignal::new(0usize);
+    let me = Resource::new(
+        move || (location.pathname.get(), version.get()),
+        |_| super::get_me(),
+    );
+    let auth = Auth { me, version };
+    provide_context(auth);
+    auth
+}
+
+pub fn use_auth() -> Auth {
+    expect_context::<Auth>()
+}
+
+/// The error of an action's last result, if any.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+    ServerAction<I>: Copy,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// The message of an error that belongs to `field`, shown under it.
+#[component]
+pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().filter(|e| e.field() == Some(field)).map(|e| {
+            view! { <p class="field-error" role="alert" data-field=field>{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// The message of an error that belongs to none of the form's `fields`.
+#[component]
+pub fn FormError(
+    error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
+            view! { <p class="notice notice-error form-error" role="alert">{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// The header's account area: login/sign-up links, or the user's name, role links and logout.
+#[component]
+pub fn AccountNav() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let logout = ServerAction::<Logout>::new();
+    Effect::new(move |_| {
+        if logout.version().get() > 0 {
+            auth.version.update(|v| *v += 1);
+        }
+    });
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(user)) => {
+                        let is_admin = user.role == super::Role::Admin;
+                        view! {
+                            <div class="account-nav" data-user=user.email.clone()>
+                                {is_admin.then(|| view! { <a href="/admin/users">{move || i18n.t("nav.admin")}</a> })}
+                                <a href="/account" class="account-link">{user.display_name()}</a>
+                                <ActionForm action=logout attr:class="inline-form">
+                                    <button type="submit" class="link-button">{move || i18n.t("nav.logout")}</button>
+                                </ActionForm>
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    _ => view! {
+                        <div class="account-nav">
+                            <a href="/login">{move || i18n.t("nav.login")}</a>
+                            <a href="/signup" class="nav-cta">{move || i18n.t("nav.signup")}</a>
+                        </div>
+                    }
+                        .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn SignupPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<Signup>::new();
+    let error = action_error(action);
+    view! {
+        <Title text=move || i18n.t("signup.title")/>
+        <section class="auth-page">
+            <h1>{move || i18n.t("signup.title")}</h1>
+            <ActionForm action attr:class="stack-form" attr:novalidate=true>
+                <FormError error fields=&["email", "password", "terms", "privacy"]/>
+                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
+                <FieldError error field="email"/>
+                <label>
+                    {move || i18n.t("form.password")}
+                    <input type="password" name="password" autocomplete="new-password" minlength="10" required/>
+                    <small class="hint">{move || i18n.t("signup.password_hint")}</small>
+                </label>
+                <FieldError error field="password"/>
+                <div class="row">
+                    <label>{move || i18n.t("form.first_name")}<input type="text" name="first_name" autocomplete="given-name"/></label>
+                    <label>{move || i18n.t("form.last_name")}<input type="text" name="last_name" autocomplete="family-name"/></label>
+                </div>
+                <fieldset class="consents">
+                    <legend>{move || i18n.t("signup.consents")}</legend>
+                    <label class="check">
+                        <input type="checkbox" name="terms" value="on" required/>
+                        <span>{move || i18n.t("signup.terms")}" "<a href="/legal/terms" target="_blank">{move || i18n.t("signup.read")}</a></span>
+                    </label>
+                    <FieldError error field="terms"/>
+                    <label class="check">
+                        <input type="checkbox" name="privacy" value="on" required/>
+                        <span>{move || i18n.t("signup.privacy")}" "<a href="/legal/privacy" target="_blank">{move || i18n.t("signup.read")}</a></span>
+                    </label>
+                    <FieldError error field="privacy"/>
+                    <label class="check">
+                        <input type="checkbox" name="marketing" value="on"/>
+                        <span>{move || i18n.t("signup.marketing")}</span>
+                    </label>
+                </fieldset>
+                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("signup.submit")}</button>
+            </ActionForm>
+            <p class="aside">{move || i18n.t("signup.have_account")}" "<a href="/login">{move || i18n.t("nav.login")}</a></p>
+        </section>
+    }
+}
+
+/// The answer after sign-up or a reset request: the same whether or not the address has an account.
+#[component]
+pub fn MailSentPage(title_key: &'static str, body_key: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <Title text=move || i18n.t(title_key)/>
+        <section class="auth-page mail-sent">
+            <h1>{move || i18n.t(title_key)}</h1>
+            <p>{move || i18n.t(body_key)}</p>
+        </section>
+    }
+}
+
+#[component]
+pub fn SignupSentPage() -> impl IntoView {
+    view! { <MailSentPage title_key="signup.sent_title" body_key="signup.sent_body"/> }
+}
+
+#[component]
+pub fn ForgotSentPage() -> impl IntoView {
+    view! { <MailSentPage title_key="forgot.sent_title" body_key="forgot.sent_body"/> }
+}
+
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let action = ServerAction::<Login>::new();
+    let error = action_error(action);
+    let auth = use_auth();
+    Effect::new(move |_| {
+        if action.version().get() > 0 {
+            auth.version.update(|v| *v += 1);
+        }
+    });
+    let next = move || super::safe_next(query.read().get_str("next"));
+    view! {
+        <Title text=move || i18n.t("login.title")/>
+        <section class="auth-page">
+            <h1>{move || i18n.t("login.title")}</h1>
+            <ActionForm action attr:class="stack-form">
+                <FormError error fields=&["email", "password"]/>
+                <input type="hidden" name="next" value=next/>
+                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="username" required/></label>
+                <FieldError error field="email"/>
+                <label>{move || i18n.t("form.password")}<input type="password" name="password" autocomplete="current-password" required/></label>
+                <FieldError error field="password"/>
+                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("login.submit")}</button>
+            </ActionForm>
+            <p class="aside">
+                <a href="/forgot-password">{move || i18n.t("login.forgot")}</a>
+                " · "
+                <a href="/signup">{move || i18n.t("nav.signup")}</a>
+            </p>
+        </section>
+    }
+}
+
+#[component]
+pub fn ForgotPasswordPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<ForgotPassword>::new();
+    let error = action_error(action);
+    view! {
+        <Title text=move || i18n.t("forgot.title")/>
+        <section class="auth-page">
+            <h1>{move || i18n.t("forgot.title")}</h1>
+            <p>{move || i18n.t("forgot.intro")}</p>
+            <ActionForm action attr:class="stack-form">
+                <FormError error fields=&["email"]/>
+                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
+                <FieldError error field="email"/>
+                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("forgot.submit")}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn ResetPasswordPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let action = ServerAction::<ResetPassword>::new();
+    let error = action_error(action);
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <Title text=move || i18n.t("reset.title")/>
+        <section class="auth-page">
+            <h1>{move || i18n.t("reset.title")}</h1>
+            <ActionForm action attr:class="stack-form">
+                <FormError error fields=&["password"]/>
+                <input type="hidden" name="token" value=token/>
+                <label>
+                    {move || i18n.t("reset.new_password")}
+                    <input type="password" name="password" autocomplete="new-password" minlength="10" required/>
+                    <small class="hint">{move || i18n.t("signup.password_hint")}</small>
+                </label>
+                <FieldError error field="password"/>
+                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("reset.submit")}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The link in a verification mail lands here; the address is confirmed by a button (a POST), so
+/// that mail scanners that open links do not use the token up.
+#[component]
+pub fn VerifyEmailPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let action = ServerAction::<VerifyEmail>::new();
+    let error = action_error(action);
+    let token = move || query.read().get("token").unwrap_or_default();
+    view! {
+        <Title text=move || i18n.t("verify.title")/>
+        <section class="auth-page">
+            <h1>{move || i18n.t("verify.title")}</h1>
+            <p>{move || i18n.t("verify.intro")}</p>
+            <ActionForm action attr:class="stack-form">
+                <FormError error fields=&[]/>
+                <input type="hidden" name="token" value=token/>
+                <button type="submit" class="button-primary">{move || i18n.t("verify.submit")}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let profile = Resource::new(|| (), |_| super::my_profile());
+    view! {
+        <Title text=move || i18n.t("account.title")/>
+        <section class="account-page">
+            <h1>{move || i18n.t("account.title")}</h1>
+            {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
+            {move || query.read().get("reset").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.password_changed")}</p> })}
+            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match profile.await {
+                        Ok(p) => view! {
+                            <VerificationBanner verified=p.verified/>
+                            <ProfileForm profile=p.clone()/>
+                            <EmailForm current=p.email/>
+                            <SessionsList/>
+                        }
+                            .into_any(),
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+pub fn LoginRequired() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let href = move || {
+        format!(
+            "/login?next={}",
+            crate::programme::encode_query(&location.pathname.get())
+        )
+    };
+    view! {
+        <div class="notice notice-warning login-required">
+            <p>{move || i18n.t("error.unauthorized")}</p>
+            <a class="button-primary" href=href>{move || i18n.t("nav.login")}</a>
+        </div>
+    }
+}
+
+#[component]
+fn VerificationBanner(verified: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let resend = ServerAction::<ResendVerification>::new();
+    (!verified).then(|| {
+        view! {
+            <div class="notice notice-warning verify-banner">
+                <p>{move || i18n.t("account.unverified")}</p>
+                <ActionForm action=resend attr:class="inline-form">
+                    <button type="submit" class="button-secondary">{move || i18n.t("account.resend")}</button>
+                </ActionForm>
+                {move || resend.value().get().map(|r| match r {
+                    Ok(()) => view! { <p class="notice notice-success">{move || i18n.t("account.resent")}</p> }.into_any(),
+                    Err(e) => view! { <p class="field-error">{e.message(i18n.locale.get())}</p> }.into_any(),
+                })}
+            </div>
+        }
+    })
+}
+
+#[component]
+fn ProfileForm(profile: Profile) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<UpdateProfile>::new();
+    let error = action_error(action);
+    let saved = move || matches!(action.value().get(), Some(Ok(())));
+    let Profile {
+        first_name,
+        last_name,
+        phone,
+        locale,
+        ..
+    } = profile;
+    view! {
+        <section class="card">
+            <h2>{move || i18n.t("account.profile")}</h2>
+            <ActionForm action attr:class="stack-form" attr:id="profile-form">
+                <FormError error fields=&["phone", "locale"]/>
+                <div class="row">
+                    <label>{move || i18n.t("form.first_name")}<input type="text" name="first_name" value=first_name autocomplete="given-name"/></label>
+                    <label>{move || i18n.t("form.last_name")}<input type="text" name="last_name" value=last_name autocomplete="family-name"/></label>
+                </div>
+                <label>
+                    {move || i18n.t("form.phone")}
+                    <input type="tel" name="phone" value=phone autocomplete="tel"/>
+                    <small class="hint">{move || i18n.t("account.phone_hint")}</small>
+                </label>
+                <FieldError error field="phone"/>
+                <label>
+                    {move || i18n.t("form.language")}
+                    <select name="locale">
+                        {LOCALES.into_iter().map(|l| view! {
+                            <option value=l.code() selected=l == locale>{crate::i18n::tr(l, "lang.self")}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit" class="button-primary">{move || i18n.t("form.save")}</button>
+                {move || saved().then(|| view! { <p class="notice notice-success" role="status">{move || i18n.t("form.saved")}</p> })}
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn EmailForm(current: String) -> impl IntoView {
+    let i18n = use_i18n();
+    let action = ServerAction::<ChangeEmail>::new();
+    let error = action_error(action);
+    let sent = move || matches!(action.value().get(), Some(Ok(())));
+    view! {
+        <section class="card">
+            <h2>{move || i18n.t("account.email")}</h2>
+            <p>{move || i18n.t("account.current_email")}" "<strong class="current-email">{current.clone()}</strong></p>
+            <ActionForm action attr:class="stack-form">
+                <FormError error fields=&["new_email", "password"]/>
+                <label>{move || i18n.t("account.new_email")}<input type="email" name="new_email" required/></label>
+                <FieldError error field="new_email"/>
+                <label>{move || i18n.t("form.password")}<input type="password" name="password" autocomplete="current-password" required/></label>
+                <FieldError error field="password"/>
+                <button type="submit" class="button-secondary">{move || i18n.t("account.change_email")}</button>
+                {move || sent().then(|| view! { <p class="notice notice-success" role="status">{move || i18n.t("account.email_sent")}</p> })}
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn SessionsList() -> impl IntoView {
+    let i18n = use_i18n();
+    let revoke = ServerAction::<RevokeSession>::new();
+    let everywhere = ServerAction::<LogoutEverywhere>::new();
+    let sessions = Resource::new(move || revoke.version().get(), |_| super::my_sessions());
+    view! {
+        <section class="card sessions">
+            <h2>{move || i18n.t("account.sessions")}</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    sessions.await.map(|list| view! {
+                        <ul class="session-list">
+                            {list.into_iter().map(|s| view! { <SessionItem session=s revoke/> }).collect_view()}
+                        </ul>
+                    })
+                })}
+            </Transition>
+            <ActionForm action=everywhere attr:class="inline-form">
+                <button type="submit" class="button-danger">{move || i18n.t("account.logout_everywhere")}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn SessionItem(session: SessionInfo, revoke: ServerAction<RevokeSession>) -> impl IntoView {
+    let i18n = use_i18n();
+    let device = describe_device(session.user_agent.as_deref());
+    let last_seen = session
+        .last_seen_at
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string();
+    view! {
+        <li class="session" class:session-current=session.current>
+            <span class="session-device">{device}</span>
+            <span class="session-seen">{move || i18n.t_with("account.last_seen", &[("when", &last_seen)])}</span>
+            {if session.current {
+                view! { <span class="badge">{move || i18n.t("account.this_device")}</span> }.into_any()
+            } else {
+                view! {
+                    <ActionForm action=revoke attr:class="inline-form">
+                        <input type="hidden" name="id" value=session.id.to_string()/>
+                        <button type="submit" class="link-button">{move || i18n.t("account.revoke")}</button>
+                    </ActionForm>
+                }
+                    .into_any()
+            }}
+        </li>
+    }
+}
+
+/// "Chrome on Linux" from a user agent: enough to recognise one's devices.
+pub fn describe_device(ua: Option<&str>) -> String {
+    let Some(ua) = ua else { return "?".into() };
+    let browser = ["Firefox", "Edg", "OPR", "Chrome", "Safari"]
+        .into_iter()
+        .find(|b| ua.contains(b))
+        .map(|b| match b {
+            "Edg" => "Edge",
+            "OPR" => "Opera",
+            other => other,
+        });
+    let os = ["Android", "iPhone", "iPad", "Windows", "Mac OS", "Linux"]
+        .into_iter()
+        .find(|o| ua.contains(o))
+        .map(|o| match o {
+            "Mac OS" => "macOS",
+            other => other,
+        });
+    match (browser, os) {
+        (Some(b), Some(o)) => format!("{b} · {o}"),
+        (Some(b), None) => b.to_string(),
+        (None, Some(o)) => o.to_string(),
+        (None, None) => ua.chars().take(40).collect(),
+    }
+}
+
+/// The terms and privacy policy, from the translation files.
+#[component]
+pub fn LegalPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = leptos_router::hooks::use_params_map();
+    let doc = move || match params.read().get("doc").as_deref() {
+        Some("privacy") => "privacy",
+        _ => "terms",
+    };
+    view! {
+        <Title text=move || i18n.t(&format!("legal.{}.title", doc()))/>
+        <article class="legal">
+            <h1>{move || i18n.t(&format!("legal.{}.title", doc()))}</h1>
+            {move || i18n.t(&format!("legal.{}.body", doc())).split("\n\n").map(|p| view! { <p>{p.to_string()}</p> }).collect_view()}
+        </article>
+    }
+}

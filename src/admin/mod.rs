@@ -1,0 +1,75 @@
+//! The back office: people (roles, status) and the audit log. Every server function here starts
+//! with the role guard, so a forbidden call is refused by the server.
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use crate::{
+    accounts::{Role, UserStatus},
+    error::AppError,
+};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub role: Role,
+    pub status: UserStatus,
+    pub verified: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub actor_email: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub meta: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[server(prefix = "/api", endpoint = "admin_users")]
+pub async fn admin_users(query: Option<String>) -> Result<Vec<UserRow>, AppError> {
+    crate::accounts::session::require_role(&[Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::users(&state.db, query.as_deref().unwrap_or("")).await
+}
+
+#[server(prefix = "/api", endpoint = "admin_set_role")]
+pub async fn admin_set_role(user_id: Uuid, role: String) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    let role: Role = role
+        .parse()
+        .map_err(|_| AppError::invalid("role", "admin.error.role_invalid"))?;
+    service::set_role(&state.db, admin.id, user_id, role)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "admin_set_status")]
+pub async fn admin_set_status(user_id: Uuid, status: String) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    let status: UserStatus = status
+        .parse()
+        .map_err(|_| AppError::invalid("status", "admin.error.status_invalid"))?;
+    service::set_status(&state.db, admin.id, user_id, status)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "admin_audit")]
+pub async fn admin_audit(action: Option<String>) -> Result<Vec<AuditEntry>, AppError> {
+    crate::accounts::session::require_role(&[Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::audit_entries(&state.db, action.as_deref()).await
+}

@@ -1,0 +1,189 @@
+//! Admin services: the audit log writer (one function, always inside the change's transaction) and
+//! the people operations.
+use super::{AuditEntry, UserRow};
+use crate::{
+    accounts::{Role, UserStatus},
+    db_run,
+    error::AppError,
+    server::{
+        db::{Db, Tx},
+        now,
+    },
+    tx_run,
+};
+use chrono::{DateTime, Utc};
+use sqlx::types::Json;
+use uuid::Uuid;
+
+/// Records who did what to which entity. Call it with the transaction of the change it records,
+/// so that the change and its trace commit together or not at all.
+pub async fn audit(
+    tx: &mut Tx,
+    actor: Uuid,
+    action: &str,
+    entity_type: &str,
+    entity_id: &str,
+    meta: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query(
+        "INSERT INTO audit_logs (id, actor_user_id, action, entity_type, entity_id, meta, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(Uuid::new_v4()).bind(actor).bind(action).bind(entity_type).bind(entity_id).bind(Json(meta)).bind(now())
+        .execute(c).await.map(|_| ()))
+}
+
+#[derive(sqlx::FromRow)]
+struct UserDbRow {
+    id: Uuid,
+    email: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    #[sqlx(try_from = "String")]
+    status: UserStatus,
+    email_verified_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
+    let pattern = format!(
+        "%{}%",
+        query
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows: Vec<UserDbRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT u.id, u.email, p.first_name, p.last_name, u.role, u.status, u.email_verified_at, u.created_at \
+         FROM users u LEFT JOIN profiles p ON p.user_id = u.id \
+         WHERE u.deleted_at IS NULL AND (u.email LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
+         ORDER BY u.created_at DESC LIMIT 200")
+        .bind(pattern).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| UserRow {
+            id: r.id,
+            email: r.email,
+            first_name: r.first_name,
+            last_name: r.last_name,
+            role: r.role,
+            status: r.status,
+            verified: r.email_verified_at.is_some(),
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+async fn current_role(tx: &mut Tx, user_id: Uuid) -> Result<Option<(String, String)>, sqlx::Error> {
+    tx_run!(tx, c => sqlx::query_as("SELECT role, status FROM users WHERE id = $1 AND deleted_at IS NULL").bind(user_id).fetch_optional(c).await)
+}
+
+async fn active_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = tx_run!(tx, c => sqlx::query_as("SELECT COUNT(*) FROM users WHERE role = 'ADMIN' AND status = 'ACTIVE' AND deleted_at IS NULL").fetch_one(c).await)?;
+    Ok(n)
+}
+
+/// Changes a role (audited `CHANGE_ROLE`). An admin cannot take away the last admin rights.
+pub async fn set_role(db: &Db, actor: Uuid, user_id: Uuid, role: Role) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let (before, _) = current_role(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before == role.as_str() {
+        return Ok(());
+    }
+    if before == Role::Admin.as_str() && active_admins(&mut tx).await? <= 1 {
+        return Err(AppError::invalid("role", "admin.error.last_admin"));
+    }
+    tx_run!(&mut tx, c => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.as_str()).bind(now()).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    audit(
+        &mut tx,
+        actor,
+        "CHANGE_ROLE",
+        "user",
+        &user_id.to_string(),
+        serde_json::json!({ "before": before, "after": role.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Disables or enables an account (audited `DISABLE_USER`/`ENABLE_USER`); disabling ends its sessions.
+pub async fn set_status(
+    db: &Db,
+    actor: Uuid,
+    user_id: Uuid,
+    status: UserStatus,
+) -> Result<(), AppError> {
+    if actor == user_id && status == UserStatus::Disabled {
+        return Err(AppError::invalid("status", "admin.error.disable_self"));
+    }
+    let mut tx = db.begin().await?;
+    let (role, before) = current_role(&mut tx, user_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before == status.as_str() {
+        return Ok(());
+    }
+    if status == UserStatus::Disabled
+        && role == Role::Admin.as_str()
+        && active_admins(&mut tx).await? <= 1
+    {
+        return Err(AppError::invalid("status", "admin.error.last_admin"));
+    }
+    tx_run!(&mut tx, c => {
+        sqlx::query("UPDATE users SET status = $1, updated_at = $2 WHERE id = $3").bind(status.as_str()).bind(now()).bind(user_id).execute(&mut *c).await?;
+        if status == UserStatus::Disabled {
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
+        }
+    });
+    let action = if status == UserStatus::Disabled {
+        "DISABLE_USER"
+    } else {
+        "ENABLE_USER"
+    };
+    audit(
+        &mut tx,
+        actor,
+        action,
+        "user",
+        &user_id.to_string(),
+        serde_json::json!({ "before": before, "after": status.as_str() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub async fn audit_entries(db: &Db, action: Option<&str>) -> Result<Vec<AuditEntry>, AppError> {
+    let rows: Vec<(
+        Uuid,
+        String,
+        String,
+        String,
+        String,
+        Json<serde_json::Value>,
+        DateTime<Utc>,
+    )> = db_run!(db, pool => sqlx::query_as(
+        "SELECT a.id, u.email, a.action, a.entity_type, a.entity_id, a.meta, a.created_at FROM audit_logs a JOIN users u ON u.id = a.actor_user_id \
+         WHERE ($1 IS NULL OR a.action = $1) ORDER BY a.created_at DESC LIMIT 200")
+        .bind(action).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, actor_email, action, entity_type, entity_id, meta, created_at)| AuditEntry {
+                id,
+                actor_email,
+                action,
+                entity_type,
+                entity_id,
+                meta: serde_json::to_string(&meta.0).unwrap_or_default(),
+                created_at,
+            },
+        )
+        .collect())
+}

@@ -1,0 +1,357 @@
+//! The outbox, the templates and the sending worker.
+use super::{DevMail, MailKind};
+use crate::{
+    db_run,
+    error::AppError,
+    i18n::{tr, tr_with, Locale},
+    server::{
+        config::Config,
+        db::{Db, Tx},
+        now,
+    },
+    tx_run,
+};
+use chrono::{DateTime, Duration, Utc};
+use lettre::{
+    message::{header::ContentType, Mailbox, MultiPart, SinglePart},
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+/// A mail to send: its kind chooses the template; `vars` fill its placeholders.
+pub struct Mail {
+    pub kind: MailKind,
+    pub user_id: Option<Uuid>,
+    pub to: String,
+    pub locale: Locale,
+    pub vars: Vec<(&'static str, String)>,
+    /// The one button of the mail (a verification or reset link, the tickets page…).
+    pub link: Option<String>,
+}
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+/// Renders a mail in its reader's language: a plain-text and an HTML body from the same texts.
+pub fn render(mail: &Mail) -> Rendered {
+    let l = mail.locale;
+    let key = mail.kind.key();
+    let vars: Vec<(&str, &str)> = mail.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let subject = tr_with(l, &format!("{key}.subject"), &vars);
+    let body = tr_with(l, &format!("{key}.body"), &vars);
+    let action = mail
+        .link
+        .as_ref()
+        .map(|link| (tr(l, &format!("{key}.action")), link.clone()));
+    let footer = tr(l, "mail.footer");
+
+    let mut text = format!("{}\n\n", tr(l, "mail.greeting"));
+    text.push_str(&body);
+    if let Some((label, link)) = &action {
+        text.push_str(&format!("\n\n{label}:\n{link}"));
+    }
+    text.push_str(&format!("\n\n-- \n{footer}\n"));
+
+    let paragraphs: String = body
+        .split("\n\n")
+        .map(|p| format!("<p>{}</p>", escape_html(p).replace('\n', "<br>")))
+        .collect();
+    let button = action
+        .map(|(label, link)| {
+            format!(
+                r#"<p style="margin:24px 0"><a href="{href}" style="background:#1f3a5f;color:#ffffff;padding:12px 20px;border-radius:8px;text-decoration:none;display:inline-block">{label}</a></p><p style="font-size:13px;color:#4a5566">{link_text}</p>"#,
+                href = escape_html(&link),
+                label = escape_html(&label),
+                link_text = escape_html(&link)
+            )
+        })
+        .unwrap_or_default();
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head><body style="font-family:system-ui,Arial,sans-serif;color:#1b2430;background:#fbfaf7;padding:24px"><div style="max-width:560px;margin:auto;background:#ffffff;border:1px solid #e3e0d8;border-radius:10px;padding:24px"><p>{greeting}</p>{paragraphs}{button}<hr style="border:none;border-top:1px solid #e3e0d8"><p style="font-size:12px;color:#4a5566">{footer}</p></div></body></html>"#,
+        lang = l.code(),
+        title = escape_html(&subject),
+        greeting = escape_html(&tr(l, "mail.greeting")),
+        footer = escape_html(&footer),
+    );
+    Rendered {
+        subject,
+        text,
+        html,
+    }
+}
+
+/// Writes a mail to the outbox inside the caller's transaction; the worker sends it after commit.
+pub async fn enqueue(tx: &mut Tx, mail: &Mail) -> Result<Uuid, sqlx::Error> {
+    let r = render(mail);
+    let id = Uuid::new_v4();
+    let now = now();
+    tx_run!(tx, c => sqlx::query(
+        "INSERT INTO outbox_emails (id, user_id, type, to_address, subject, body_text, body_html, status, attempts, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $8)")
+        .bind(id).bind(mail.user_id).bind(mail.kind.as_str()).bind(&mail.to).bind(&r.subject).bind(&r.text).bind(&r.html).bind(now)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(id)
+}
+
+/// How mails leave: SMTP when `SMTP_URL` is set, else (dev only) the dev mailbox.
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    DevMailbox,
+}
+
+/// The mail worker's handle: `wake()` after committing a mail to send it at once.
+#[derive(Clone)]
+pub struct Mailer {
+    notify: Arc<Notify>,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Mailer")
+    }
+}
+
+impl Mailer {
+    pub fn wake(&self) {
+        self.notify.notify_one();
+    }
+}
+
+/// Starts the worker: it sends due mails, retrying failures with exponential backoff
+/// (`MAIL_RETRY_BASE_MS` × 2^attempts, at most an hour), and never drops a mail.
+pub fn start_worker(db: Db, config: Arc<Config>) -> Result<Mailer, String> {
+    let transport = match &config.smtp_url {
+        Some(url) => Transport::Smtp(
+            AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                .map_err(|e| format!("configuration error: SMTP_URL: {e}"))?
+                .timeout(Some(std::time::Duration::from_secs(10)))
+                .build(),
+        ),
+        None => Transport::DevMailbox,
+    };
+    let from: Mailbox = config
+        .mail_from
+        .parse()
+        .map_err(|e| format!("configuration error: MAIL_FROM: {e}"))?;
+    let notify = Arc::new(Notify::new());
+    let mailer = Mailer {
+        notify: notify.clone(),
+    };
+    tokio::spawn(async move {
+        loop {
+            match send_due(&db, &config, &transport, &from).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(sent_or_tried = n, "mail worker pass"),
+                Err(e) => tracing::warn!(error = %e, "mail worker: database error"),
+            }
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_millis(config.mail_poll_ms),
+                notify.notified(),
+            )
+            .await;
+        }
+    });
+    Ok(mailer)
+}
+
+#[derive(sqlx::FromRow)]
+struct OutboxRow {
+    id: Uuid,
+    user_id: Option<Uuid>,
+    #[sqlx(rename = "type")]
+    kind: String,
+    to_address: String,
+    subject: String,
+    body_text: Option<String>,
+    body_html: Option<String>,
+    attempts: i64,
+}
+
+/// One pass: claims each due mail (a lease, so several app instances never send one mail twice),
+/// tries to send it and records the outcome.
+async fn send_due(
+    db: &Db,
+    config: &Config,
+    transport: &Transport,
+    from: &Mailbox,
+) -> Result<usize, sqlx::Error> {
+    let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts FROM outbox_emails \
+         WHERE status = 'PENDING' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 20")
+        .bind(now()).fetch_all(pool).await)?;
+    let mut handled = 0;
+    for mail in due {
+        let lease_until = now() + Duration::seconds(60);
+        let claimed = db_run!(db, pool => sqlx::query(
+            "UPDATE outbox_emails SET next_attempt_at = $1 WHERE id = $2 AND status = 'PENDING' AND next_attempt_at <= $3")
+            .bind(lease_until).bind(mail.id).bind(now()).execute(pool).await.map(|r| r.rows_affected()))?;
+        if claimed != 1 {
+            continue;
+        }
+        handled += 1;
+        let outcome = deliver(transport, from, &mail).await;
+        let attempts = mail.attempts + 1;
+        let now = now();
+        let mut tx = db.begin().await?;
+        match outcome {
+            Ok(message_id) => {
+                // In production the bodies (which may hold one-time links) are not kept once sent.
+                let keep = config.is_dev();
+                tx_run!(&mut tx, c => sqlx::query(
+                    "UPDATE outbox_emails SET status = 'SENT', attempts = $1, sent_at = $2, provider_message_id = $3, last_error = NULL, \
+                     body_text = CASE WHEN $4 THEN body_text ELSE NULL END, body_html = CASE WHEN $4 THEN body_html ELSE NULL END WHERE id = $5")
+                    .bind(attempts).bind(now).bind(&message_id).bind(keep).bind(mail.id).execute(c).await.map(|r| r.rows_affected()))?;
+                log_attempt(&mut tx, &mail, "SENT", Some(&message_id), None, attempts).await?;
+            }
+            Err(error) => {
+                tracing::warn!(mail = %mail.id, attempts, %error, "mail not sent, will retry");
+                let backoff_ms = config
+                    .mail_retry_base_ms
+                    .saturating_mul(1u64 << (attempts.min(20) as u32 - 1))
+                    .min(3_600_000);
+                let next: DateTime<Utc> = now + Duration::milliseconds(backoff_ms as i64);
+                tx_run!(&mut tx, c => sqlx::query("UPDATE outbox_emails SET attempts = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4")
+                    .bind(attempts).bind(next).bind(&error).bind(mail.id).execute(c).await.map(|r| r.rows_affected()))?;
+                log_attempt(&mut tx, &mail, "FAILED", None, Some(&error), attempts).await?;
+            }
+        }
+        tx.commit().await?;
+    }
+    Ok(handled)
+}
+
+async fn log_attempt(
+    tx: &mut Tx,
+    mail: &OutboxRow,
+    status: &str,
+    message_id: Option<&str>,
+    error: Option<&str>,
+    attempts: i64,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query(
+        "INSERT INTO email_logs (id, user_id, type, provider_message_id, status, attempts, error, outbox_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        .bind(Uuid::new_v4()).bind(mail.user_id).bind(&mail.kind).bind(message_id).bind(status).bind(attempts).bind(error).bind(mail.id).bind(now())
+        .execute(c).await.map(|_| ()))
+}
+
+async fn deliver(
+    transport: &Transport,
+    from: &Mailbox,
+    mail: &OutboxRow,
+) -> Result<String, String> {
+    match transport {
+        Transport::DevMailbox => Ok(format!("dev-mailbox-{}", mail.id)),
+        Transport::Smtp(smtp) => {
+            let to: Mailbox = mail
+                .to_address
+                .parse()
+                .map_err(|e| format!("bad recipient: {e}"))?;
+            let message_id = format!("<{}@tessera>", mail.id);
+            let message = Message::builder()
+                .from(from.clone())
+                .to(to)
+                .subject(&mail.subject)
+                .message_id(Some(message_id.clone()))
+                .multipart(
+                    MultiPart::alternative()
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(ContentType::TEXT_PLAIN)
+                                .body(mail.body_text.clone().unwrap_or_default()),
+                        )
+                        .singlepart(
+                            SinglePart::builder()
+                                .header(ContentType::TEXT_HTML)
+                                .body(mail.body_html.clone().unwrap_or_default()),
+                        ),
+                )
+                .map_err(|e| format!("cannot build the message: {e}"))?;
+            smtp.send(message).await.map_err(|e| e.to_string())?;
+            Ok(message_id)
+        }
+    }
+}
+
+pub async fn dev_mailbox(db: &Db) -> Result<Vec<DevMail>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        #[sqlx(rename = "type")]
+        kind: String,
+        to_address: String,
+        subject: String,
+        body_text: Option<String>,
+        body_html: Option<String>,
+        status: String,
+        attempts: i64,
+        created_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
+        "SELECT id, type, to_address, subject, body_text, body_html, status, attempts, created_at FROM outbox_emails ORDER BY created_at DESC LIMIT 100")
+        .fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DevMail {
+            id: r.id,
+            kind: r.kind,
+            to: r.to_address,
+            subject: r.subject,
+            body_text: r.body_text.unwrap_or_default(),
+            body_html: r.body_html.unwrap_or_default(),
+            status: r.status,
+            attempts: r.attempts,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mail_kind_has_its_texts_in_every_language() {
+        for kind in MailKind::ALL {
+            for l in crate::i18n::LOCALES {
+                for part in ["subject", "body", "action"] {
+                    let key = format!("{}.{part}", kind.key());
+                    assert!(
+                        l.table().contains_key(&key),
+                        "missing {key} in {}",
+                        l.code()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn html_bodies_escape_what_users_typed() {
+        let r = render(&Mail {
+            kind: MailKind::VerifyEmail,
+            user_id: None,
+            to: "a@b.org".into(),
+            locale: Locale::En,
+            vars: vec![("name", "<script>x</script>".into())],
+            link: Some("https://t.example/verify?token=a&b".into()),
+        });
+        assert!(!r.html.contains("<script>x"));
+        assert!(r.html.contains("token=a&amp;b"));
+        assert!(r.text.contains("https://t.example/verify?token=a&b"));
+    }
+}
