@@ -122,6 +122,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::map_response(move |res| {
             cache_headers(res, is_dev)
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::guard,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,6 +1,8 @@
 //! Black-box test harness: every test runs against a fresh SQLite file and, when PostgreSQL is
 //! reachable, a fresh PostgreSQL database; the app is started on a real port and spoken to over HTTP.
 #![allow(dead_code)]
+pub mod smtp;
+
 use std::{collections::HashMap, future::Future, net::SocketAddr};
 use tessera::server::{self, config::Config, db::Db, AppState};
 
@@ -137,6 +139,93 @@ impl TestApp {
         (status, res.text().await.expect("body"))
     }
 
+    /// A client with its own cookie jar: another browser.
+    pub fn new_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .user_agent("Mozilla/5.0 (X11; Linux x86_64) tessera-tests Firefox/140.0")
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// Calls a server function as the browser's client does (a form-encoded POST); returns the
+    /// status and the JSON answer (`null` when empty).
+    pub async fn call_as(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let res = client
+            .post(self.url(&format!("/api/{endpoint}")))
+            .form(form)
+            .send()
+            .await
+            .expect("server function call");
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    pub async fn call(&self, endpoint: &str, form: &[(&str, &str)]) -> (u16, serde_json::Value) {
+        self.call_as(&self.client, endpoint, form).await
+    }
+
+    /// The newest mail to `to` in the outbox: (kind, text body).
+    pub async fn last_mail_to(&self, to: &str) -> Option<(String, String)> {
+        let row: Option<(String, Option<String>)> = tessera::db_run!(self.db(), pool => sqlx::query_as(
+            "SELECT type, body_text FROM outbox_emails WHERE to_address = $1 ORDER BY created_at DESC LIMIT 1")
+            .bind(to).fetch_optional(pool).await).unwrap();
+        row.map(|(k, b)| (k, b.unwrap_or_default()))
+    }
+
+    /// Counts rows of a query returning one integer.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let (n,): (i64,) =
+            tessera::db_run!(self.db(), pool => sqlx::query_as(sql).fetch_one(pool).await).unwrap();
+        n
+    }
+
+    /// Creates an account directly (verified), returning its id.
+    pub async fn user(
+        &self,
+        email: &str,
+        password: &str,
+        role: tessera::accounts::Role,
+    ) -> uuid::Uuid {
+        tessera::accounts::service::create_user(
+            self.db(),
+            tessera::accounts::service::NewUser {
+                email,
+                password,
+                role,
+                first_name: Some("Test"),
+                last_name: Some("User"),
+                verified: true,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
+    /// A client logged in as `email`.
+    pub async fn logged_in(&self, email: &str, password: &str) -> reqwest::Client {
+        let client = self.new_client();
+        let (status, body) = self
+            .call_as(
+                &client,
+                "login",
+                &[("email", email), ("password", password)],
+            )
+            .await;
+        assert!(status < 300, "login of {email} failed: {status} {body}");
+        client
+    }
+
     /// Loads the demo conference into this app's database.
     pub async fn seed_demo(&self) {
         tessera::server::demo::seed(&self.state.db, &self.state.config)
@@ -162,6 +251,7 @@ async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
         .expect("serve");
     });
     let client = reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) tessera-tests Firefox/140.0")
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()
