@@ -125,7 +125,8 @@ async fn signup_never_tells_whether_an_address_is_taken() {
 async fn bad_sign_up_input_is_refused_next_to_its_field() {
     on_each_engine(&[], |app| async move {
         let c = app.new_client();
-        let cases: [(&[(&str, &str)], &str, &str); 5] = [
+        type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+        let cases: [Case; 5] = [
             (
                 &[
                     ("email", "nobody"),

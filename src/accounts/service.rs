@@ -389,7 +389,8 @@ pub async fn sessions_of(
     user_id: Uuid,
     current: Option<Uuid>,
 ) -> Result<Vec<SessionInfo>, AppError> {
-    let rows: Vec<(Uuid, Option<String>, DateTime<Utc>, DateTime<Utc>)> = db_run!(db, pool => sqlx::query_as(
+    type Row = (Uuid, Option<String>, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT id, user_agent, created_at, last_seen_at FROM sessions WHERE user_id = $1 AND expires_at > $2 ORDER BY last_seen_at DESC")
         .bind(user_id).bind(now()).fetch_all(pool).await)?;
     Ok(rows
@@ -489,14 +490,15 @@ pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Re
 }
 
 pub async fn profile(db: &Db, user_id: Uuid) -> Result<Profile, AppError> {
-    let row: Option<(
+    type Row = (
         String,
         Option<String>,
         Option<String>,
         Option<String>,
         String,
         Option<DateTime<Utc>>,
-    )> = db_run!(db, pool => sqlx::query_as(
+    );
+    let row: Option<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT u.email, p.first_name, p.last_name, p.phone, u.locale, u.email_verified_at FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = $1")
         .bind(user_id).fetch_optional(pool).await)?;
     let (email, first_name, last_name, phone, locale, verified) = row.ok_or(AppError::NotFound)?;

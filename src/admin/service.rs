@@ -160,7 +160,7 @@ pub async fn set_status(
 }
 
 pub async fn audit_entries(db: &Db, action: Option<&str>) -> Result<Vec<AuditEntry>, AppError> {
-    let rows: Vec<(
+    type Row = (
         Uuid,
         String,
         String,
@@ -168,7 +168,8 @@ pub async fn audit_entries(db: &Db, action: Option<&str>) -> Result<Vec<AuditEnt
         String,
         Json<serde_json::Value>,
         DateTime<Utc>,
-    )> = db_run!(db, pool => sqlx::query_as(
+    );
+    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT a.id, u.email, a.action, a.entity_type, a.entity_id, a.meta, a.created_at FROM audit_logs a JOIN users u ON u.id = a.actor_user_id \
          WHERE ($1 IS NULL OR a.action = $1) ORDER BY a.created_at DESC LIMIT 200")
         .bind(action).fetch_all(pool).await)?;
