@@ -8,7 +8,9 @@ use crate::{
     error::AppError,
     i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
     mail::components::DevMailboxPage,
+    payments::components::TestCheckoutPage,
     programme::components::{ProgrammePage, TalkPage},
+    ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
@@ -96,6 +98,11 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
+                <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
+                <Route path=path!("/me/orders") view=MyOrdersPage ssr=SsrMode::Async/>
+                <Route path=path!("/me/tickets") view=MyTicketsPage ssr=SsrMode::Async/>
+                <Route path=path!("/orders/:id/confirmation") view=OrderConfirmationPage ssr=SsrMode::Async/>
+                <Route path=path!("/checkout/test/:session") view=TestCheckoutPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <SiteFooter/>
@@ -113,6 +120,7 @@ fn SiteHeader() -> impl IntoView {
             </a>
             <nav class="site-nav" aria-label=move || i18n.t("nav.label")>
                 <a href="/">{move || i18n.t("nav.programme")}</a>
+                <a href="/tickets">{move || i18n.t("nav.tickets")}</a>
             </nav>
             <AccountNav/>
             <LanguageSwitcher/>

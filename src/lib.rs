@@ -6,9 +6,11 @@ pub mod app;
 pub mod error;
 pub mod i18n;
 pub mod mail;
+pub mod payments;
 pub mod programme;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod ticketing;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -203,6 +203,7 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
     if inserted == 0 {
         let (owner, locale): (Uuid, String) = tx_run!(&mut tx, c => sqlx::query_as("SELECT id, locale FROM users WHERE email = $1").bind(&email).fetch_one(&mut *c).await)?;
         let mail = Mail {
+            order_id: None,
             kind: MailKind::AccountExists,
             user_id: Some(owner),
             to: email.clone(),
@@ -233,6 +234,7 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
             .execute(&mut *c).await?;
     });
     let mail = Mail {
+        order_id: None,
         kind: MailKind::VerifyEmail,
         user_id: Some(id),
         to: email,
@@ -262,6 +264,7 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
         .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
         .execute(c).await.map(|r| r.rows_affected()))?;
     let mail = Mail {
+        order_id: None,
         kind: MailKind::VerifyEmail,
         user_id: Some(user.id),
         to: user.email.clone(),
@@ -448,6 +451,7 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
             .execute(&mut *c).await?;
     });
     let mail = Mail {
+        order_id: None,
         kind: MailKind::ResetPassword,
         user_id: Some(user_id),
         to: email,
@@ -589,6 +593,7 @@ pub async fn request_email_change(
     let mut tx = state.db.begin().await?;
     let mail = if taken.is_some() {
         Mail {
+            order_id: None,
             kind: MailKind::AccountExists,
             user_id: None,
             to: new_email,
@@ -601,6 +606,7 @@ pub async fn request_email_change(
             .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(&new_email).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
             .execute(c).await.map(|r| r.rows_affected()))?;
         Mail {
+            order_id: None,
             kind: MailKind::ChangeEmail,
             user_id: Some(user.id),
             to: new_email,

@@ -29,7 +29,12 @@ pub struct Mail {
     pub vars: Vec<(&'static str, String)>,
     /// The one button of the mail (a verification or reset link, the tickets page…).
     pub link: Option<String>,
+    /// The order a mail is about; a `TICKET_SENT` mail gets that order's QR codes attached.
+    pub order_id: Option<Uuid>,
 }
+
+/// Where the QR codes go in a tickets mail's HTML body (filled in at sending time).
+const TICKETS_PLACEHOLDER: &str = "<!--tickets-->";
 
 pub struct Rendered {
     pub subject: String,
@@ -79,6 +84,11 @@ pub fn render(mail: &Mail) -> Rendered {
             )
         })
         .unwrap_or_default();
+    let button = if mail.kind == MailKind::TicketSent {
+        format!("{TICKETS_PLACEHOLDER}{button}")
+    } else {
+        button
+    };
     let html = format!(
         r#"<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}</title></head><body style="font-family:system-ui,Arial,sans-serif;color:#1b2430;background:#fbfaf7;padding:24px"><div style="max-width:560px;margin:auto;background:#ffffff;border:1px solid #e3e0d8;border-radius:10px;padding:24px"><p>{greeting}</p>{paragraphs}{button}<hr style="border:none;border-top:1px solid #e3e0d8"><p style="font-size:12px;color:#4a5566">{footer}</p></div></body></html>"#,
         lang = l.code(),
@@ -99,9 +109,9 @@ pub async fn enqueue(tx: &mut Tx, mail: &Mail) -> Result<Uuid, sqlx::Error> {
     let id = Uuid::new_v4();
     let now = now();
     tx_run!(tx, c => sqlx::query(
-        "INSERT INTO outbox_emails (id, user_id, type, to_address, subject, body_text, body_html, status, attempts, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $8)")
-        .bind(id).bind(mail.user_id).bind(mail.kind.as_str()).bind(&mail.to).bind(&r.subject).bind(&r.text).bind(&r.html).bind(now)
+        "INSERT INTO outbox_emails (id, user_id, type, to_address, subject, body_text, body_html, status, attempts, next_attempt_at, created_at, order_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'PENDING', 0, $8, $8, $9)")
+        .bind(id).bind(mail.user_id).bind(mail.kind.as_str()).bind(&mail.to).bind(&r.subject).bind(&r.text).bind(&r.html).bind(now).bind(mail.order_id)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(id)
 }
@@ -179,6 +189,7 @@ struct OutboxRow {
     body_text: Option<String>,
     body_html: Option<String>,
     attempts: i64,
+    order_id: Option<Uuid>,
 }
 
 /// One pass: claims each due mail (a lease, so several app instances never send one mail twice),
@@ -190,7 +201,7 @@ async fn send_due(
     from: &Mailbox,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts FROM outbox_emails \
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id FROM outbox_emails \
          WHERE status = 'PENDING' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 20")
         .bind(now()).fetch_all(pool).await)?;
     let mut handled = 0;
@@ -203,7 +214,12 @@ async fn send_due(
             continue;
         }
         handled += 1;
-        let outcome = deliver(transport, from, &mail).await;
+        let images = images_for(db, config, &mail).await?;
+        let outcome = deliver(transport, from, &mail, &images).await;
+        if matches!(transport, Transport::DevMailbox) && !images.is_empty() {
+            let html = inline_images(mail.body_html.as_deref().unwrap_or(""), &images);
+            db_run!(db, pool => sqlx::query("UPDATE outbox_emails SET body_html = $1 WHERE id = $2").bind(html).bind(mail.id).execute(pool).await.map(|_| ()))?;
+        }
         let attempts = mail.attempts + 1;
         let now = now();
         let mut tx = db.begin().await?;
@@ -253,7 +269,9 @@ async fn deliver(
     transport: &Transport,
     from: &Mailbox,
     mail: &OutboxRow,
+    images: &[(Uuid, Vec<u8>)],
 ) -> Result<String, String> {
+    let html = mail.body_html.clone().unwrap_or_default();
     match transport {
         Transport::DevMailbox => Ok(format!("dev-mailbox-{}", mail.id)),
         Transport::Smtp(smtp) => {
@@ -262,6 +280,22 @@ async fn deliver(
                 .parse()
                 .map_err(|e| format!("bad recipient: {e}"))?;
             let message_id = format!("<{}@tessera>", mail.id);
+            let imgs: String = images
+                .iter()
+                .map(|(id, _)| format!(r#"<p style="text-align:center"><img src="cid:qr-{id}@tessera" width="240" height="240" alt="QR {id}"></p>"#))
+                .collect();
+            let html_part = SinglePart::builder()
+                .header(ContentType::TEXT_HTML)
+                .body(html.replace(TICKETS_PLACEHOLDER, &imgs));
+            let mut related = MultiPart::related().singlepart(html_part);
+            for (id, png) in images {
+                related = related.singlepart(
+                    lettre::message::Attachment::new_inline(format!("qr-{id}@tessera")).body(
+                        png.clone(),
+                        ContentType::parse("image/png").expect("valid mime"),
+                    ),
+                );
+            }
             let message = Message::builder()
                 .from(from.clone())
                 .to(to)
@@ -274,17 +308,42 @@ async fn deliver(
                                 .header(ContentType::TEXT_PLAIN)
                                 .body(mail.body_text.clone().unwrap_or_default()),
                         )
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(ContentType::TEXT_HTML)
-                                .body(mail.body_html.clone().unwrap_or_default()),
-                        ),
+                        .multipart(related),
                 )
                 .map_err(|e| format!("cannot build the message: {e}"))?;
             smtp.send(message).await.map_err(|e| e.to_string())?;
             Ok(message_id)
         }
     }
+}
+
+/// The QR codes a mail carries (tickets mails only).
+async fn images_for(
+    db: &Db,
+    config: &Config,
+    mail: &OutboxRow,
+) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
+    match mail.order_id {
+        Some(order_id) if mail.kind == MailKind::TicketSent.as_str() => {
+            crate::ticketing::service::ticket_pngs(db, config, order_id).await
+        }
+        _ => Ok(vec![]),
+    }
+}
+
+/// In the dev mailbox the QR codes are shown inline as `data:` images.
+fn inline_images(html: &str, images: &[(Uuid, Vec<u8>)]) -> String {
+    use base64::Engine;
+    let imgs: String = images
+        .iter()
+        .map(|(id, png)| {
+            format!(
+                r#"<p style="text-align:center"><img class="ticket-qr" data-ticket="{id}" src="data:image/png;base64,{}" width="240" height="240" alt="QR"></p>"#,
+                base64::engine::general_purpose::STANDARD.encode(png)
+            )
+        })
+        .collect();
+    html.replace(TICKETS_PLACEHOLDER, &imgs)
 }
 
 pub async fn dev_mailbox(db: &Db) -> Result<Vec<DevMail>, AppError> {
@@ -349,6 +408,7 @@ mod tests {
             locale: Locale::En,
             vars: vec![("name", "<script>x</script>".into())],
             link: Some("https://t.example/verify?token=a&b".into()),
+            order_id: None,
         });
         assert!(!r.html.contains("<script>x"));
         assert!(r.html.contains("token=a&amp;b"));

@@ -30,6 +30,8 @@ pub struct Config {
     pub mail_poll_ms: u64,
     pub mail_retry_base_ms: u64,
     pub trust_proxy: bool,
+    pub reservation_minutes: i64,
+    pub max_tickets_per_order: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +164,20 @@ impl Config {
         };
         let mail_poll_ms = millis("MAIL_POLL_MS", 1000)?;
         let mail_retry_base_ms = millis("MAIL_RETRY_BASE_MS", 5000)?;
+        let whole = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| *n > 0 && *n <= max)
+                    .ok_or_else(|| {
+                        err(var, format!("'{v}' is not a whole number from 1 to {max}"))
+                    }),
+            }
+        };
+        let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
+        let max_tickets_per_order = whole("MAX_TICKETS_PER_ORDER", 10, 100)?;
         let trust_proxy =
             parse_bool(get("TRUST_PROXY"), false).map_err(|m| err("TRUST_PROXY", m))?;
         let stripe_secret_key = get("STRIPE_SECRET_KEY");
@@ -223,6 +239,8 @@ impl Config {
             mail_poll_ms,
             mail_retry_base_ms,
             trust_proxy,
+            reservation_minutes,
+            max_tickets_per_order,
         })
     }
 

@@ -29,6 +29,7 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub mailer: crate::mail::service::Mailer,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
+    pub gateway: crate::payments::service::Gateway,
 }
 
 /// Sets the HTTP status of the current response from an error (server functions return it), and
@@ -72,13 +73,32 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     let leptos_options = leptos_options(&config);
     let config = Arc::new(config);
     let mailer = crate::mail::service::start_worker(db.clone(), config.clone())?;
-    Ok(AppState {
+    let gateway = crate::payments::service::Gateway::from_config(&config);
+    let state = AppState {
         db,
         config,
         leptos_options,
         mailer,
         rate_limiter: Default::default(),
-    })
+        gateway,
+    };
+    start_reservation_sweeper(state.clone());
+    Ok(state)
+}
+
+/// Gives back the seats of reservations whose payment time ran out, every 30 seconds.
+fn start_reservation_sweeper(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            match crate::ticketing::service::release_expired(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(released = n, "expired reservations released"),
+                Err(e) => tracing::warn!(error = %e, "reservation sweeper"),
+            }
+        }
+    });
 }
 
 /// Tiny error alias: start-up failures are one human sentence.
@@ -94,6 +114,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/lang/{code}", get(switch_language))
+        .route(
+            "/stripe/webhook",
+            axum::routing::post(crate::payments::service::webhook),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,0 +1,61 @@
+//! The built-in test checkout (`/checkout/test/:session`), clearly marked TEST.
+use super::TestCheckoutAct;
+use crate::{
+    accounts::components::LoginRequired, app::ErrorNotice, error::AppError, i18n::use_i18n,
+    ticketing::format_money,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn TestCheckoutPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let act = ServerAction::<TestCheckoutAct>::new();
+    let info = Resource::new(
+        move || params.read().get("session").unwrap_or_default(),
+        super::test_checkout,
+    );
+    view! {
+        <Title text=move || i18n.t("testpay.title")/>
+        <section class="test-checkout">
+            <p class="test-banner">{move || i18n.t("testpay.banner")}</p>
+            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Ok(tc) => {
+                            let currency = tc.order.currency.clone();
+                            let total = tc.order.total_cents;
+                            view! {
+                                <h1>{move || i18n.t("testpay.title")}</h1>
+                                <ul class="order-items">
+                                    {tc.order.items.iter().map(|it| view! { <li>{format!("{} × {}", it.quantity, it.name)}</li> }).collect_view()}
+                                </ul>
+                                <p class="order-total">{move || i18n.t("testpay.total")}" "<strong>{move || format_money(total, &currency, i18n.locale.get())}</strong></p>
+                                <div class="test-actions">
+                                    {[("pay", "testpay.pay", "button-primary"), ("fail", "testpay.fail", "button-danger"), ("abandon", "testpay.abandon", "button-secondary")]
+                                        .into_iter()
+                                        .map(|(outcome, key, class)| {
+                                            let session = tc.session_id.clone();
+                                            view! {
+                                                <ActionForm action=act attr:class="inline-form">
+                                                    <input type="hidden" name="session_id" value=session/>
+                                                    <input type="hidden" name="outcome" value=outcome/>
+                                                    <button type="submit" class=class data-outcome=outcome disabled=move || act.pending().get()>{move || i18n.t(key)}</button>
+                                                </ActionForm>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

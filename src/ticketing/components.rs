@@ -1,0 +1,294 @@
+//! Ticketing pages: the shop (`/tickets`), my orders, my tickets, and the confirmation page that
+//! waits for the payment.
+use super::{
+    format_money, Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder,
+    ShopItem, TicketStatus, TicketView,
+};
+use crate::{
+    accounts::components::{action_error, use_auth, FieldError, FormError, LoginRequired},
+    app::ErrorNotice,
+    error::AppError,
+    i18n::{use_i18n, I18n},
+};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+fn date_range(i18n: I18n, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> String {
+    let d = |t: DateTime<Utc>| i18n.date_long((t + chrono::Duration::hours(2)).date_naive());
+    match (from, until) {
+        (Some(f), Some(u)) if d(f) == d(u) => d(f),
+        (Some(f), Some(u)) => i18n.t_with("shop.valid_range", &[("from", &d(f)), ("until", &d(u))]),
+        _ => i18n.t("shop.valid_always"),
+    }
+}
+
+#[component]
+pub fn ShopPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let items = Resource::new(|| (), |_| super::shop());
+    let checkout = ServerAction::<Checkout>::new();
+    let error = action_error(checkout);
+    view! {
+        <Title text=move || i18n.t("shop.title")/>
+        <section class="shop">
+            <h1>{move || i18n.t("shop.title")}</h1>
+            <p class="lede">{move || i18n.t("shop.lede")}</p>
+            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    let logged_in = matches!(auth.me.await, Ok(Some(_)));
+                    match items.await {
+                        Ok(items) => view! {
+                            <ActionForm action=checkout attr:class="shop-form">
+                                <FormError error fields=&[]/>
+                                <ul class="pass-list">
+                                    {items.into_iter().enumerate().map(|(i, item)| view! { <PassCard index=i item error/> }).collect_view()}
+                                </ul>
+                                {if logged_in {
+                                    view! { <button type="submit" class="button-primary pay-button" disabled=move || checkout.pending().get()>{move || i18n.t("shop.pay")}</button> }.into_any()
+                                } else {
+                                    view! { <LoginRequired/> }.into_any()
+                                }}
+                            </ActionForm>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let price = item.price_cents;
+    let currency = item.currency.clone();
+    let validity = move || date_range(i18n, item.valid_from, item.valid_until);
+    let (on_sale, availability) = match item.availability.clone() {
+        Availability::OnSale { left } => (
+            true,
+            Signal::derive(move || i18n.t_with("shop.left", &[("n", &left.to_string())])),
+        ),
+        Availability::SoldOut => (false, Signal::derive(move || i18n.t("shop.sold_out"))),
+        Availability::NotYet { opens } => (
+            false,
+            Signal::derive(move || {
+                i18n.t_with(
+                    "shop.opens",
+                    &[("date", &i18n.date_long(opens.date_naive()))],
+                )
+            }),
+        ),
+        Availability::Ended => (false, Signal::derive(move || i18n.t("shop.ended"))),
+    };
+    let field: &'static str = Box::leak(item.id.to_string().into_boxed_str());
+    view! {
+        <li class="pass-card" class:pass-unavailable=!on_sale data-pass=item.name.clone()>
+            <div class="pass-head">
+                <h2>{item.name.clone()}</h2>
+                <span class="pass-price">{move || format_money(price, &currency, i18n.locale.get())}</span>
+            </div>
+            {item.description.clone().map(|d| view! { <p class="pass-description">{d}</p> })}
+            <p class="pass-validity">{move || i18n.t("shop.access")}" "{validity}</p>
+            <p class="pass-availability">{availability}</p>
+            <input type="hidden" name=format!("lines[{index}][ticket_type_id]") value=item.id.to_string()/>
+            <label class="pass-qty">
+                {move || i18n.t("shop.quantity")}
+                <input type="number" name=format!("lines[{index}][quantity]") min="0" max="10" value="0" inputmode="numeric" disabled=!on_sale/>
+            </label>
+            <FieldError error field/>
+        </li>
+    }
+}
+
+fn status_key(s: OrderStatus) -> &'static str {
+    match s {
+        OrderStatus::Draft => "orders.status.draft",
+        OrderStatus::PendingPayment => "orders.status.pending_payment",
+        OrderStatus::Paid => "orders.status.paid",
+        OrderStatus::Canceled => "orders.status.canceled",
+        OrderStatus::Refunded => "orders.status.refunded",
+    }
+}
+
+#[component]
+pub fn MyOrdersPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let cancel = ServerAction::<CancelOrder>::new();
+    let orders = Resource::new(move || cancel.version().get(), |_| super::my_orders());
+    view! {
+        <Title text=move || i18n.t("orders.title")/>
+        <section class="orders-page">
+            <h1>{move || i18n.t("orders.title")}</h1>
+            {move || query.read().get("failed").map(|_| view! { <p class="notice notice-warning">{move || i18n.t("orders.payment_failed")}</p> })}
+            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match orders.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("orders.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
+                        Ok(list) => list.into_iter().map(|order| view! { <OrderCard order cancel/> }).collect_view().into_any(),
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn OrderCard(order: OrderView, cancel: ServerAction<CancelOrder>) -> impl IntoView {
+    let i18n = use_i18n();
+    let currency = order.currency.clone();
+    let total = order.total_cents;
+    let reference = order.id.simple().to_string()[..8].to_uppercase();
+    let pending = order.status == OrderStatus::PendingPayment;
+    view! {
+        <article class="card order" data-order=order.id.to_string() data-status=order.status.as_str()>
+            <header class="order-head">
+                <strong>{move || i18n.t_with("orders.reference", &[("ref", &reference)])}</strong>
+                <span class=format!("badge status-{}", order.status.as_str().to_lowercase())>{move || i18n.t(status_key(order.status))}</span>
+                <span class="order-total">{move || format_money(total, &currency, i18n.locale.get())}</span>
+            </header>
+            <ul class="order-items">
+                {order.items.iter().map(|it| {
+                    let (q, name, c, line) = (it.quantity, it.name.clone(), order.currency.clone(), it.line_total_cents);
+                    view! { <li>{format!("{q} × {name}")}" — "{move || format_money(line, &c, i18n.locale.get())}</li> }
+                }).collect_view()}
+            </ul>
+            {pending.then(|| view! {
+                <div class="order-actions">
+                    {order.checkout_url.clone().map(|url| view! { <a class="button-primary" href=url rel="external">{move || i18n.t("orders.finish_payment")}</a> })}
+                    <ActionForm action=cancel attr:class="inline-form">
+                        <input type="hidden" name="order_id" value=order.id.to_string()/>
+                        <button type="submit" class="button-secondary">{move || i18n.t("orders.cancel")}</button>
+                    </ActionForm>
+                </div>
+            })}
+            {(order.ticket_count > 0).then(|| view! { <a href="/me/tickets">{move || i18n.t("orders.see_tickets")}</a> })}
+        </article>
+    }
+}
+
+/// The success URL of the payment page: waits (polling) until the order is paid.
+#[component]
+pub fn OrderConfirmationPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let params = use_params_map();
+    let tick = RwSignal::new(0u32);
+    let order = Resource::new(
+        move || (params.read().get("id").unwrap_or_default(), tick.get()),
+        |(id, _)| async move {
+            match uuid::Uuid::parse_str(&id) {
+                Ok(id) => super::my_order(id).await,
+                Err(_) => Err(AppError::NotFound),
+            }
+        },
+    );
+    // Poll every second while the payment is not confirmed (browser only; at most 2 minutes).
+    Effect::new(move |_| {
+        if let Some(Ok(o)) = order.get() {
+            if o.status == OrderStatus::PendingPayment && tick.get_untracked() < 120 {
+                set_timeout(
+                    move || tick.update(|t| *t += 1),
+                    std::time::Duration::from_secs(1),
+                );
+            }
+        }
+    });
+    view! {
+        <Title text=move || i18n.t("confirmation.title")/>
+        <section class="confirmation">
+            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match order.await {
+                        Ok(o) if o.status == OrderStatus::Paid => view! {
+                            <div class="notice notice-success confirmation-paid" data-order=o.id.to_string()>
+                                <h1>{move || i18n.t("confirmation.paid")}</h1>
+                                <p>{move || i18n.t_with("confirmation.tickets_sent", &[("n", &o.ticket_count.to_string())])}</p>
+                                <a class="button-primary" href="/me/tickets">{move || i18n.t("orders.see_tickets")}</a>
+                            </div>
+                        }
+                            .into_any(),
+                        Ok(o) if o.status == OrderStatus::PendingPayment => view! {
+                            <div class="notice confirmation-waiting" aria-busy="true">
+                                <h1>{move || i18n.t("confirmation.waiting")}</h1>
+                                <p>{move || i18n.t("confirmation.waiting_body")}</p>
+                            </div>
+                        }
+                            .into_any(),
+                        Ok(o) => view! { <p class="notice notice-warning">{move || i18n.t(status_key(o.status))}</p> }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+pub fn MyTicketsPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let holder = ServerAction::<SetTicketHolder>::new();
+    let tickets = Resource::new(move || holder.version().get(), |_| super::my_tickets());
+    view! {
+        <Title text=move || i18n.t("tickets.title")/>
+        <section class="tickets-page">
+            <h1>{move || i18n.t("tickets.title")}</h1>
+            <p class="no-print"><button type="button" class="button-secondary" onclick="window.print()">{move || i18n.t("tickets.print")}</button></p>
+            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match tickets.await {
+                        Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("tickets.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
+                        Ok(list) => view! { <div class="ticket-grid">{list.into_iter().map(|ticket| view! { <TicketCard ticket holder/> }).collect_view()}</div> }.into_any(),
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = action_error(holder);
+    let status_key = match ticket.status {
+        TicketStatus::Valid => "tickets.status.valid",
+        TicketStatus::Used => "tickets.status.used",
+        TicketStatus::Canceled => "tickets.status.canceled",
+    };
+    let validity = move || date_range(i18n, ticket.valid_from, ticket.valid_until);
+    let valid = ticket.status == TicketStatus::Valid;
+    view! {
+        <article class="ticket card" data-ticket=ticket.id.to_string() data-status=ticket.status.as_str() data-token=ticket.token.clone()>
+            <header>
+                <h2>{ticket.type_name.clone()}</h2>
+                <span class="badge">{move || i18n.t(status_key)}</span>
+            </header>
+            <p class="ticket-validity">{move || i18n.t("shop.access")}" "{validity}</p>
+            {valid.then(|| view! { <div class="ticket-qr" inner_html=ticket.qr_svg.clone()></div> })}
+            {valid.then(|| view! { <p class="ticket-code"><small>{move || i18n.t("tickets.code")}</small><code>{ticket.token.clone()}</code></p> })}
+            <p class="ticket-holder">{move || i18n.t("tickets.holder")}" "<strong>{ticket.holder_name.clone().unwrap_or_else(|| i18n.t("tickets.holder_buyer"))}</strong></p>
+            {valid.then(|| view! {
+                <details class="no-print">
+                    <summary>{move || i18n.t("tickets.name_holder")}</summary>
+                    <ActionForm action=holder attr:class="stack-form">
+                        <input type="hidden" name="ticket_id" value=ticket.id.to_string()/>
+                        <label>{move || i18n.t("tickets.holder_name")}<input type="text" name="holder_name" value=ticket.holder_name.clone() required/></label>
+                        <FieldError error field="holder_name"/>
+                        <label>{move || i18n.t("form.email")}<input type="email" name="holder_email" value=ticket.holder_email.clone() required/></label>
+                        <FieldError error field="holder_email"/>
+                        <button type="submit" class="button-small">{move || i18n.t("form.save")}</button>
+                    </ActionForm>
+                </details>
+            })}
+        </article>
+    }
+}

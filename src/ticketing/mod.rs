@@ -1,0 +1,217 @@
+//! Ticketing: the shop, orders (one service function per state change), seat reservations, and
+//! tickets with their QR codes.
+pub mod components;
+#[cfg(feature = "ssr")]
+pub mod qr;
+#[cfg(feature = "ssr")]
+pub mod service;
+
+use crate::{accounts::text_enum, error::AppError, i18n::Locale};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+text_enum!(OrderStatus {
+    Draft => "DRAFT",
+    PendingPayment => "PENDING_PAYMENT",
+    Paid => "PAID",
+    Canceled => "CANCELED",
+    Refunded => "REFUNDED",
+});
+
+text_enum!(TicketStatus { Valid => "VALID", Used => "USED", Canceled => "CANCELED" });
+
+text_enum!(PaymentStatus { Init => "INIT", Succeeded => "SUCCEEDED", Failed => "FAILED", Refunded => "REFUNDED" });
+
+/// Whether a pass can be bought now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Availability {
+    OnSale { left: i64 },
+    SoldOut,
+    NotYet { opens: DateTime<Utc> },
+    Ended,
+}
+
+/// A pass as the shop shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopItem {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub availability: Availability,
+}
+
+/// One line of a cart, as the shop's form posts it (`lines[0][ticket_type_id]`, `lines[0][quantity]`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub ticket_type_id: Uuid,
+    pub quantity: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderItemView {
+    pub name: String,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+    pub line_total_cents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: Uuid,
+    pub status: OrderStatus,
+    pub total_cents: i64,
+    pub currency: String,
+    pub created_at: DateTime<Utc>,
+    pub reserved_until: Option<DateTime<Utc>>,
+    pub checkout_url: Option<String>,
+    pub items: Vec<OrderItemView>,
+    pub ticket_count: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub type_name: String,
+    pub status: TicketStatus,
+    pub holder_name: Option<String>,
+    pub holder_email: Option<String>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub used_at: Option<DateTime<Utc>>,
+    /// The QR code's text (also typed by hand at the door when a screen is broken).
+    pub token: String,
+    pub qr_svg: String,
+}
+
+/// "120,00 €" / "€120.00": integer cents, never floats.
+pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
+    let sign = if cents < 0 { "-" } else { "" };
+    let (units, rest) = (cents.abs() / 100, cents.abs() % 100);
+    let grouped = {
+        let digits = units.to_string();
+        let sep = if locale == Locale::Fr {
+            '\u{202f}'
+        } else {
+            ','
+        };
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(c);
+        }
+        out
+    };
+    let symbol = match currency.to_ascii_lowercase().as_str() {
+        "eur" => "€".to_string(),
+        "usd" => "$".to_string(),
+        "gbp" => "£".to_string(),
+        other => other.to_uppercase(),
+    };
+    match locale {
+        Locale::Fr => format!("{sign}{grouped},{rest:02}\u{a0}{symbol}"),
+        Locale::En => format!("{sign}{symbol}{grouped}.{rest:02}"),
+    }
+}
+
+#[server(prefix = "/api", endpoint = "shop")]
+pub async fn shop() -> Result<Vec<ShopItem>, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    service::shop(&state.db).await
+}
+
+#[server(prefix = "/api", endpoint = "checkout")]
+pub async fn checkout(lines: Vec<CartLine>) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    let url = service::start_checkout(&state, &user, &lines)
+        .await
+        .map_err(crate::server::fail)?;
+    leptos_axum::redirect(&url);
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "my_orders")]
+pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::orders_of(&state.db, Some(user.id), None).await
+}
+
+/// One of my orders; while it awaits payment, asks the payment provider whether it was paid (the
+/// buyer may be back before the webhook).
+#[server(prefix = "/api", endpoint = "my_order")]
+pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::confirm_if_paid(&state, user.id, order_id)
+        .await
+        .map_err(crate::server::fail)?;
+    service::orders_of(&state.db, Some(user.id), Some(order_id))
+        .await?
+        .pop()
+        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+}
+
+#[server(prefix = "/api", endpoint = "cancel_order")]
+pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::cancel_by_buyer(&state, user.id, order_id)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "my_tickets")]
+pub async fn my_tickets() -> Result<Vec<TicketView>, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::tickets_of(&state, user.id, None).await
+}
+
+#[server(prefix = "/api", endpoint = "set_ticket_holder")]
+pub async fn set_ticket_holder(
+    ticket_id: Uuid,
+    holder_name: String,
+    holder_email: String,
+) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email)
+        .await
+        .map_err(crate::server::fail)
+}
+
+/// Full refund of a paid order (admins only, audited).
+#[server(prefix = "/api", endpoint = "admin_refund_order")]
+pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::refund(&state, admin.id, order_id)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_is_formatted_per_language_from_cents() {
+        assert_eq!(format_money(12_000, "eur", Locale::Fr), "120,00\u{a0}€");
+        assert_eq!(format_money(12_000, "eur", Locale::En), "€120.00");
+        assert_eq!(
+            format_money(123_456_789, "eur", Locale::En),
+            "€1,234,567.89"
+        );
+        assert_eq!(format_money(5, "usd", Locale::En), "$0.05");
+    }
+}

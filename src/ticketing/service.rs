@@ -1,0 +1,730 @@
+//! Orders, seats and tickets. Every change of an order's status goes through [`transition`];
+//! seats are counted on the ticket type (`reserved_count`, `sold_count`) and changed by conditional
+//! UPDATEs in the same transaction, so no interleaving of buyers can oversell.
+use super::{
+    qr, Availability, CartLine, OrderItemView, OrderStatus, OrderView, ShopItem, TicketStatus,
+    TicketView,
+};
+use crate::{
+    accounts::{session::hash_token, AuthUser},
+    admin::service::audit,
+    db_run,
+    error::AppError,
+    i18n::Locale,
+    mail::{
+        service::{enqueue, Mail},
+        MailKind,
+    },
+    server::{
+        config::Config,
+        db::{Db, Tx},
+        now, AppState,
+    },
+    tx_run,
+};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use chrono::{DateTime, Duration, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::BTreeMap;
+use uuid::Uuid;
+
+#[derive(sqlx::FromRow)]
+struct TypeRow {
+    id: Uuid,
+    name: String,
+    description: Option<String>,
+    price_cents: i64,
+    currency: String,
+    capacity: i64,
+    reserved_count: i64,
+    sold_count: i64,
+    is_active: bool,
+    sales_start_at: Option<DateTime<Utc>>,
+    sales_end_at: Option<DateTime<Utc>>,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
+const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
+                            sales_start_at, sales_end_at, valid_from, valid_until";
+
+impl TypeRow {
+    fn availability(&self, now: DateTime<Utc>) -> Availability {
+        if self.sales_start_at.is_some_and(|s| s > now) {
+            Availability::NotYet {
+                opens: self.sales_start_at.expect("checked"),
+            }
+        } else if !self.is_active || self.sales_end_at.is_some_and(|e| e <= now) {
+            Availability::Ended
+        } else {
+            match self.capacity - self.reserved_count - self.sold_count {
+                n if n > 0 => Availability::OnSale { left: n },
+                _ => Availability::SoldOut,
+            }
+        }
+    }
+}
+
+/// The passes to show in the shop: active ones, and those whose sale opens later.
+pub async fn shop(db: &Db) -> Result<Vec<ShopItem>, AppError> {
+    let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE is_active = $1 ORDER BY valid_from, price_cents DESC, name");
+    let rows: Vec<TypeRow> =
+        db_run!(db, pool => sqlx::query_as(&sql).bind(true).fetch_all(pool).await)?;
+    let now = now();
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.availability(now) != Availability::Ended)
+        .map(|r| ShopItem {
+            availability: r.availability(now),
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            price_cents: r.price_cents,
+            currency: r.currency,
+            valid_from: r.valid_from,
+            valid_until: r.valid_until,
+        })
+        .collect())
+}
+
+/// Parses a cart from the shop's form: positive whole quantities, at most the per-order maximum,
+/// lines of the same pass merged, empty lines dropped.
+pub fn parse_cart(lines: &[CartLine], max: i64) -> Result<Vec<(Uuid, i64)>, AppError> {
+    let mut merged: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for line in lines {
+        let raw = line.quantity.trim();
+        if raw.is_empty() || raw == "0" {
+            continue;
+        }
+        let q: i64 = raw.parse().map_err(|_| {
+            AppError::invalid(
+                &line.ticket_type_id.to_string(),
+                "shop.error.quantity_invalid",
+            )
+        })?;
+        if q <= 0 {
+            return Err(AppError::invalid(
+                &line.ticket_type_id.to_string(),
+                "shop.error.quantity_invalid",
+            ));
+        }
+        *merged.entry(line.ticket_type_id).or_default() += q;
+    }
+    if merged.is_empty() {
+        return Err(AppError::invalid("cart", "shop.error.empty"));
+    }
+    if merged.values().sum::<i64>() > max {
+        return Err(AppError::invalid("cart", "shop.error.too_many"));
+    }
+    Ok(merged.into_iter().collect())
+}
+
+/// The one function through which an order changes status. It changes it only from one of `from`
+/// (checked in the UPDATE itself), and says whether it did.
+pub async fn transition(
+    tx: &mut Tx,
+    order_id: Uuid,
+    from: &[OrderStatus],
+    to: OrderStatus,
+) -> Result<bool, sqlx::Error> {
+    use OrderStatus::*;
+    for f in from {
+        let allowed = matches!(
+            (f, to),
+            (Draft, PendingPayment)
+                | (Draft, Canceled)
+                | (PendingPayment, Paid)
+                | (PendingPayment, Canceled)
+                | (Canceled, Paid)
+                | (Paid, Refunded)
+        );
+        assert!(
+            allowed,
+            "order transition {f} -> {to} is not in the state machine"
+        );
+    }
+    let list = from
+        .iter()
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})"
+    );
+    let n = tx_run!(tx, c => sqlx::query(&sql).bind(to.as_str()).bind(now()).bind(order_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(n == 1)
+}
+
+async fn items(tx: &mut Tx, order_id: Uuid) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
+    tx_run!(tx, c => sqlx::query_as("SELECT ticket_type_id, quantity FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id").bind(order_id).fetch_all(c).await)
+}
+
+/// Creates an order awaiting payment and reserves its seats, all in one transaction.
+pub async fn create_pending_order(
+    db: &Db,
+    config: &Config,
+    user_id: Uuid,
+    lines: &[CartLine],
+) -> Result<Uuid, AppError> {
+    let cart = parse_cart(lines, config.max_tickets_per_order)?;
+    let now = now();
+    let order_id = Uuid::new_v4();
+    let mut tx = db.begin().await?;
+    let mut total = 0i64;
+    let mut currency: Option<String> = None;
+    let mut rows = vec![];
+    for (type_id, quantity) in &cart {
+        let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE id = $1");
+        let t: Option<TypeRow> =
+            tx_run!(&mut tx, c => sqlx::query_as(&sql).bind(type_id).fetch_optional(c).await)?;
+        let t =
+            t.ok_or_else(|| AppError::invalid(&type_id.to_string(), "shop.error.unknown_pass"))?;
+        match t.availability(now) {
+            Availability::OnSale { left } if left >= *quantity => {}
+            Availability::OnSale { .. } | Availability::SoldOut => {
+                return Err(AppError::invalid(
+                    &type_id.to_string(),
+                    "shop.error.not_enough_left",
+                ))
+            }
+            Availability::NotYet { .. } | Availability::Ended => {
+                return Err(AppError::invalid(
+                    &type_id.to_string(),
+                    "shop.error.not_on_sale",
+                ))
+            }
+        }
+        if currency.as_ref().is_some_and(|c| *c != t.currency) {
+            return Err(AppError::invalid("cart", "shop.error.mixed_currencies"));
+        }
+        currency = Some(t.currency.clone());
+        total += t.price_cents * quantity;
+        rows.push((t, *quantity));
+    }
+    let reserved_until = now + Duration::minutes(config.reservation_minutes);
+    tx_run!(&mut tx, c => sqlx::query(
+        "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, created_at, updated_at) VALUES ($1, $2, 'DRAFT', $3, $4, $5, $6, $6)")
+        .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until).bind(now)
+        .execute(c).await.map(|_| ()))?;
+    for (t, quantity) in &rows {
+        // The seat check and the reservation are one statement: two buyers cannot both take the last seat.
+        let reserved = tx_run!(&mut tx, c => sqlx::query(
+            "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND reserved_count + sold_count + $1 <= capacity")
+            .bind(quantity).bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
+        if reserved != 1 {
+            return Err(AppError::invalid(
+                &t.id.to_string(),
+                "shop.error.not_enough_left",
+            ));
+        }
+        tx_run!(&mut tx, c => sqlx::query(
+            "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents) VALUES ($1, $2, $3, $4, $5, $6)")
+            .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(quantity).bind(t.price_cents).bind(t.price_cents * quantity)
+            .execute(c).await.map(|_| ()))?;
+    }
+    transition(
+        &mut tx,
+        order_id,
+        &[OrderStatus::Draft],
+        OrderStatus::PendingPayment,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(order_id)
+}
+
+/// PENDING_PAYMENT → CANCELED, giving the seats back. Returns whether it happened.
+pub async fn release(tx: &mut Tx, order_id: Uuid) -> Result<bool, sqlx::Error> {
+    if !transition(
+        tx,
+        order_id,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::Canceled,
+    )
+    .await?
+    {
+        return Ok(false);
+    }
+    for (type_id, q) in items(tx, order_id).await? {
+        tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET reserved_count = reserved_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
+    }
+    tx_run!(tx, c => sqlx::query("UPDATE payments SET status = 'FAILED', updated_at = $1 WHERE order_id = $2 AND status = 'INIT'").bind(now()).bind(order_id).execute(c).await.map(|_| ()))?;
+    Ok(true)
+}
+
+/// What happened when a payment succeeded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Paid {
+    /// Tickets issued now.
+    Issued,
+    /// Already paid: nothing to do (a repeated or late event).
+    AlreadyPaid,
+    /// The reservation had expired and its seats were sold meanwhile: the payment must be refunded.
+    NoSeatsLeft,
+    /// Refunded already, or another state where a payment makes no sense.
+    Ignored,
+}
+
+/// A payment succeeded: PENDING_PAYMENT → PAID (reserved seats become sold), or, when the
+/// reservation had expired, CANCELED → PAID only if the seats can still be taken. Issues the
+/// tickets and queues the mails in the same transaction.
+pub async fn mark_paid(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<Paid, sqlx::Error> {
+    let lines = items(tx, order_id).await?;
+    if transition(
+        tx,
+        order_id,
+        &[OrderStatus::PendingPayment],
+        OrderStatus::Paid,
+    )
+    .await?
+    {
+        for (type_id, q) in &lines {
+            tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET reserved_count = reserved_count - $1, sold_count = sold_count + $1 WHERE id = $2")
+                .bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
+        }
+    } else {
+        let status: Option<(String,)> = tx_run!(tx, c => sqlx::query_as("SELECT status FROM orders WHERE id = $1").bind(order_id).fetch_optional(c).await)?;
+        match status.as_ref().map(|s| s.0.as_str()) {
+            Some("PAID") => return Ok(Paid::AlreadyPaid),
+            Some("CANCELED") => {
+                for (type_id, q) in &lines {
+                    let took = tx_run!(tx, c => sqlx::query(
+                        "UPDATE ticket_types SET sold_count = sold_count + $1 WHERE id = $2 AND reserved_count + sold_count + $1 <= capacity")
+                        .bind(q).bind(type_id).execute(c).await.map(|r| r.rows_affected()))?;
+                    if took != 1 {
+                        return Ok(Paid::NoSeatsLeft); // the caller rolls back what this loop took
+                    }
+                }
+                if !transition(tx, order_id, &[OrderStatus::Canceled], OrderStatus::Paid).await? {
+                    return Ok(Paid::Ignored);
+                }
+            }
+            _ => return Ok(Paid::Ignored),
+        }
+    }
+    issue_tickets(tx, config, order_id).await?;
+    Ok(Paid::Issued)
+}
+
+/// The QR text of a ticket token: an HMAC of the token row's id under the server's secret. The
+/// database keeps only its SHA-256, so a copy of the database cannot make tickets.
+pub fn ticket_token(config: &Config, token_id: Uuid) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&config.secret_key).expect("any key length");
+    mac.update(b"ticket-token\0");
+    mac.update(token_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+async fn new_token(
+    tx: &mut Tx,
+    config: &Config,
+    ticket_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    let token_id = Uuid::new_v4();
+    tx_run!(tx, c => sqlx::query("INSERT INTO ticket_tokens (id, ticket_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_id).bind(ticket_id).bind(hash_token(&ticket_token(config, token_id))).bind(now()).bind(expires_at)
+        .execute(c).await.map(|_| ()))
+}
+
+/// One ticket per seat of a paid order, held by the buyer, each with its token; and the two mails.
+async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<(), sqlx::Error> {
+    let (user_id, email, locale, total, currency): (Uuid, String, String, i64, String) = tx_run!(tx, c => sqlx::query_as(
+        "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
+        .bind(order_id).fetch_one(c).await)?;
+    let now = now();
+    let mut count = 0;
+    for (type_id, q) in items(tx, order_id).await? {
+        for _ in 0..q {
+            let ticket_id = Uuid::new_v4();
+            tx_run!(tx, c => sqlx::query("INSERT INTO tickets (id, user_id, order_id, ticket_type_id, status, issued_at) VALUES ($1, $2, $3, $4, 'VALID', $5)")
+                .bind(ticket_id).bind(user_id).bind(order_id).bind(type_id).bind(now).execute(c).await.map(|_| ()))?;
+            new_token(tx, config, ticket_id, None).await?;
+            count += 1;
+        }
+    }
+    let locale = Locale::from_code(&locale).unwrap_or_default();
+    let reference = short_ref(order_id);
+    let order_mail = Mail {
+        kind: MailKind::OrderConfirmed,
+        user_id: Some(user_id),
+        to: email.clone(),
+        locale,
+        vars: vec![
+            ("order", reference),
+            ("total", super::format_money(total, &currency, locale)),
+            ("count", count.to_string()),
+        ],
+        link: Some(format!("{}/me/orders", config.base_url)),
+        order_id: Some(order_id),
+    };
+    enqueue(tx, &order_mail).await?;
+    let tickets_mail = Mail {
+        kind: MailKind::TicketSent,
+        vars: vec![("count", count.to_string())],
+        link: Some(format!("{}/me/tickets", config.base_url)),
+        ..order_mail
+    };
+    enqueue(tx, &tickets_mail).await?;
+    Ok(())
+}
+
+/// The 8 first hex digits of an order id, as people read it out.
+pub fn short_ref(order_id: Uuid) -> String {
+    order_id.simple().to_string()[..8].to_uppercase()
+}
+
+/// PAID → REFUNDED: tickets canceled, seats released, the buyer mailed. Returns whether it happened.
+pub async fn refund_locally(
+    tx: &mut Tx,
+    config: &Config,
+    order_id: Uuid,
+) -> Result<bool, sqlx::Error> {
+    if !transition(tx, order_id, &[OrderStatus::Paid], OrderStatus::Refunded).await? {
+        return Ok(false);
+    }
+    let now = now();
+    for (type_id, q) in items(tx, order_id).await? {
+        tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
+    }
+    tx_run!(tx, c => {
+        sqlx::query("UPDATE tickets SET status = 'CANCELED' WHERE order_id = $1").bind(order_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE payments SET status = 'REFUNDED', updated_at = $1 WHERE order_id = $2 AND status = 'SUCCEEDED'").bind(now).bind(order_id).execute(&mut *c).await?;
+    });
+    let (user_id, email, locale, total, currency): (Uuid, String, String, i64, String) = tx_run!(tx, c => sqlx::query_as(
+        "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
+        .bind(order_id).fetch_one(c).await)?;
+    let locale = Locale::from_code(&locale).unwrap_or_default();
+    enqueue(
+        tx,
+        &Mail {
+            kind: MailKind::OrderRefunded,
+            user_id: Some(user_id),
+            to: email,
+            locale,
+            vars: vec![
+                ("order", short_ref(order_id)),
+                ("total", super::format_money(total, &currency, locale)),
+            ],
+            link: Some(format!("{}/me/orders", config.base_url)),
+            order_id: Some(order_id),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Cancels reservations whose time ran out (the sweeper calls this; so does every new order).
+pub async fn release_expired(state: &AppState) -> Result<usize, AppError> {
+    let expired: Vec<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT id FROM orders WHERE status = 'PENDING_PAYMENT' AND reserved_until < $1 LIMIT 200")
+        .bind(now()).fetch_all(pool).await)?;
+    let mut n = 0;
+    for (order_id,) in expired {
+        let mut tx = state.db.begin().await?;
+        let released = release(&mut tx, order_id).await?;
+        tx.commit().await?;
+        if released {
+            n += 1;
+            crate::payments::service::expire_session_quietly(state, order_id).await;
+        }
+    }
+    Ok(n)
+}
+
+/// Creates the order and sends the buyer to the payment page; returns that page's URL.
+pub async fn start_checkout(
+    state: &AppState,
+    user: &AuthUser,
+    lines: &[CartLine],
+) -> Result<String, AppError> {
+    release_expired(state).await?;
+    let order_id = create_pending_order(&state.db, &state.config, user.id, lines).await?;
+    match crate::payments::service::create_checkout(state, user, order_id).await {
+        Ok(url) => Ok(url),
+        Err(e) => {
+            let mut tx = state.db.begin().await?;
+            release(&mut tx, order_id).await?;
+            tx.commit().await?;
+            Err(e)
+        }
+    }
+}
+
+pub async fn cancel_by_buyer(
+    state: &AppState,
+    user_id: Uuid,
+    order_id: Uuid,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let owner: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT user_id FROM orders WHERE id = $1").bind(order_id).fetch_optional(c).await)?;
+    if owner.map(|o| o.0) != Some(user_id) {
+        return Err(AppError::NotFound);
+    }
+    if !release(&mut tx, order_id).await? {
+        return Err(AppError::invalid("order", "orders.error.not_pending"));
+    }
+    tx.commit().await?;
+    crate::payments::service::expire_session_quietly(state, order_id).await;
+    Ok(())
+}
+
+/// While an order awaits payment, asks the payment provider whether it was paid meanwhile.
+pub async fn confirm_if_paid(
+    state: &AppState,
+    user_id: Uuid,
+    order_id: Uuid,
+) -> Result<(), AppError> {
+    let row: Option<(Uuid, String)> = db_run!(&state.db, pool => sqlx::query_as("SELECT user_id, status FROM orders WHERE id = $1").bind(order_id).fetch_optional(pool).await)?;
+    match row {
+        Some((owner, status)) if owner == user_id => {
+            if status == OrderStatus::PendingPayment.as_str() {
+                crate::payments::service::confirm_with_provider(state, order_id).await?;
+            }
+            Ok(())
+        }
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Full refund by an admin: the provider first, then the order (audited `REFUND_ORDER`).
+pub async fn refund(state: &AppState, admin_id: Uuid, order_id: Uuid) -> Result<(), AppError> {
+    let status: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT status FROM orders WHERE id = $1").bind(order_id).fetch_optional(pool).await)?;
+    match status {
+        None => return Err(AppError::NotFound),
+        Some((s,)) if s != OrderStatus::Paid.as_str() => {
+            return Err(AppError::invalid("order", "orders.error.not_paid"))
+        }
+        _ => {}
+    }
+    let refund_id = crate::payments::service::refund_with_provider(state, order_id).await?;
+    let mut tx = state.db.begin().await?;
+    if refund_locally(&mut tx, &state.config, order_id).await? {
+        tx_run!(&mut tx, c => sqlx::query("UPDATE payments SET stripe_refund_id = $1 WHERE order_id = $2 AND status = 'REFUNDED'")
+            .bind(&refund_id).bind(order_id).execute(c).await.map(|_| ()))?;
+        audit(
+            &mut tx,
+            admin_id,
+            "REFUND_ORDER",
+            "order",
+            &order_id.to_string(),
+            serde_json::json!({ "refund": refund_id }),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: Uuid,
+    #[sqlx(try_from = "String")]
+    status: OrderStatus,
+    total_cents: i64,
+    currency: String,
+    created_at: DateTime<Utc>,
+    reserved_until: Option<DateTime<Utc>>,
+    checkout_url: Option<String>,
+    ticket_count: i64,
+}
+
+/// Orders, newest first: of one user, or one order.
+pub async fn orders_of(
+    db: &Db,
+    user_id: Option<Uuid>,
+    order_id: Option<Uuid>,
+) -> Result<Vec<OrderView>, AppError> {
+    let rows: Vec<OrderRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT o.id, o.status, o.total_cents, o.currency, o.created_at, o.reserved_until, \
+         (SELECT p.checkout_url FROM payments p WHERE p.order_id = o.id AND p.status = 'INIT' ORDER BY p.created_at DESC LIMIT 1) AS checkout_url, \
+         (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS ticket_count \
+         FROM orders o WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.id = $2) ORDER BY o.created_at DESC LIMIT 100")
+        .bind(user_id).bind(order_id).fetch_all(pool).await)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut items: BTreeMap<Uuid, Vec<OrderItemView>> = BTreeMap::new();
+    for id in &ids {
+        let lines: Vec<(String, i64, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT t.name, i.quantity, i.unit_price_cents, i.line_total_cents FROM order_items i JOIN ticket_types t ON t.id = i.ticket_type_id WHERE i.order_id = $1 ORDER BY t.name")
+            .bind(id).fetch_all(pool).await)?;
+        items.insert(
+            *id,
+            lines
+                .into_iter()
+                .map(
+                    |(name, quantity, unit_price_cents, line_total_cents)| OrderItemView {
+                        name,
+                        quantity,
+                        unit_price_cents,
+                        line_total_cents,
+                    },
+                )
+                .collect(),
+        );
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| OrderView {
+            items: items.remove(&r.id).unwrap_or_default(),
+            checkout_url: r
+                .checkout_url
+                .filter(|_| r.status == OrderStatus::PendingPayment),
+            id: r.id,
+            status: r.status,
+            total_cents: r.total_cents,
+            currency: r.currency,
+            created_at: r.created_at,
+            reserved_until: r.reserved_until,
+            ticket_count: r.ticket_count,
+        })
+        .collect())
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: Uuid,
+    order_id: Uuid,
+    type_name: String,
+    #[sqlx(try_from = "String")]
+    status: TicketStatus,
+    holder_name: Option<String>,
+    holder_email: Option<String>,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    used_at: Option<DateTime<Utc>>,
+    token_id: Option<Uuid>,
+}
+
+/// A user's tickets (or an order's), each with its current token and QR code.
+pub async fn tickets_of(
+    state: &AppState,
+    user_id: Uuid,
+    order_id: Option<Uuid>,
+) -> Result<Vec<TicketView>, AppError> {
+    let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, \
+         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
+         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.user_id = $1 AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
+        .bind(user_id).bind(order_id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let token = r
+                .token_id
+                .map(|id| ticket_token(&state.config, id))
+                .unwrap_or_default();
+            TicketView {
+                qr_svg: if token.is_empty() || r.status == TicketStatus::Canceled {
+                    String::new()
+                } else {
+                    qr::svg(&token)
+                },
+                token,
+                id: r.id,
+                order_id: r.order_id,
+                type_name: r.type_name,
+                status: r.status,
+                holder_name: r.holder_name,
+                holder_email: r.holder_email,
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+                used_at: r.used_at,
+            }
+        })
+        .collect())
+}
+
+/// The PNG QR codes of an order's valid tickets, for the tickets mail: (ticket id, png).
+pub async fn ticket_pngs(
+    db: &Db,
+    config: &Config,
+    order_id: Uuid,
+) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
+    let rows: Vec<(Uuid, Uuid)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT t.id, k.id FROM tickets t JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL \
+         WHERE t.order_id = $1 AND t.status = 'VALID' ORDER BY t.issued_at, t.id")
+        .bind(order_id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(ticket, token)| (ticket, qr::png(&ticket_token(config, token), 6)))
+        .collect())
+}
+
+/// Names who holds a ticket (the buyer by default).
+pub async fn set_holder(
+    db: &Db,
+    user_id: Uuid,
+    ticket_id: Uuid,
+    name: &str,
+    email: &str,
+) -> Result<(), AppError> {
+    let name = name.trim();
+    let email = email.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(AppError::invalid(
+            "holder_name",
+            "tickets.error.holder_name",
+        ));
+    }
+    let email = crate::accounts::service::normalise_email(email)
+        .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
+    let n = db_run!(db, pool => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3 AND user_id = $4 AND status = 'VALID'")
+        .bind(name).bind(&email).bind(ticket_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Replaces a ticket's token: the old QR code stops working at once.
+pub async fn reissue_token(
+    tx: &mut Tx,
+    config: &Config,
+    ticket_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE ticket_id = $2 AND revoked_at IS NULL").bind(now()).bind(ticket_id).execute(c).await.map(|_| ()))?;
+    new_token(tx, config, ticket_id, expires_at).await
+}
+
+/// The ticket of a QR text, if the token is live (not replaced, not expired).
+pub async fn ticket_by_token(db: &Db, token: &str) -> Result<Option<Uuid>, AppError> {
+    let row: Option<(Uuid,)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+        .bind(hash_token(token.trim())).bind(now()).fetch_optional(pool).await)?;
+    Ok(row.map(|r| r.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: Uuid, q: &str) -> CartLine {
+        CartLine {
+            ticket_type_id: id,
+            quantity: q.into(),
+        }
+    }
+
+    #[test]
+    fn carts_are_parsed_once_and_strictly() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_eq!(
+            parse_cart(&[line(a, "2"), line(b, ""), line(a, "1")], 10).unwrap(),
+            vec![(a, 3)]
+        );
+        for (bad, key) in [
+            (vec![line(a, "-1")], "shop.error.quantity_invalid"),
+            (vec![line(a, "1.5")], "shop.error.quantity_invalid"),
+            (vec![line(a, "0"), line(b, "")], "shop.error.empty"),
+            (vec![line(a, "6"), line(b, "5")], "shop.error.too_many"),
+        ] {
+            assert_eq!(parse_cart(&bad, 10).unwrap_err().message_key(), key);
+        }
+    }
+}
