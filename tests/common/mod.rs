@@ -1,6 +1,7 @@
 //! Black-box test harness: every test runs against a fresh SQLite file and, when PostgreSQL is
 //! reachable, a fresh PostgreSQL database; the app is started on a real port and spoken to over HTTP.
 #![allow(dead_code)]
+pub mod fake_stripe;
 pub mod smtp;
 
 use std::{collections::HashMap, future::Future, net::SocketAddr};
