@@ -21,8 +21,9 @@ export async function launch(extraArgs = []) {
 }
 
 /** A fresh browser context (own cookies), desktop or phone sized. */
-export async function newPage(browser, { phone = false, locale = 'fr-FR' } = {}) {
+export async function newPage(browser, { phone = false, locale = 'fr-FR', bypassCSP = false } = {}) {
   const context = await browser.newContext({
+    bypassCSP,
     viewport: phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
     locale,
     baseURL: BASE_URL,
@@ -44,4 +45,13 @@ export async function shot(page, name) {
   const dir = join(here, 'screenshots');
   mkdirSync(dir, { recursive: true });
   await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+}
+
+/** Logs in through the login form and waits for the header to show the account. */
+export async function login(page, email, password) {
+  await openHydrated(page, '/login');
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', password);
+  await page.click('button[type="submit"]');
+  await page.waitForSelector(`.account-nav[data-user="${email}"]`);
 }

@@ -23,7 +23,7 @@ use uuid::Uuid;
 /// Where payments happen.
 #[derive(Clone)]
 pub enum Gateway {
-    Stripe(stripe::Client),
+    Stripe(Box<stripe::Client>),
     /// The built-in test checkout (dev mode without Stripe keys).
     TestMode,
 }
@@ -41,8 +41,11 @@ impl Gateway {
     pub fn from_config(config: &crate::server::config::Config) -> Gateway {
         match &config.stripe_secret_key {
             Some(key) => match &config.stripe_api_base {
-                Some(base) => Gateway::Stripe(stripe::Client::from_url(base.as_str(), key.clone())),
-                None => Gateway::Stripe(stripe::Client::new(key.clone())),
+                Some(base) => Gateway::Stripe(Box::new(stripe::Client::from_url(
+                    base.as_str(),
+                    key.clone(),
+                ))),
+                None => Gateway::Stripe(Box::new(stripe::Client::new(key.clone()))),
             },
             None => Gateway::TestMode,
         }

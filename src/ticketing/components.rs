@@ -10,17 +10,19 @@ use crate::{
     error::AppError,
     i18n::{use_i18n, I18n},
 };
-use chrono::{DateTime, Utc};
+use chrono::NaiveDate;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-fn date_range(i18n: I18n, from: Option<DateTime<Utc>>, until: Option<DateTime<Utc>>) -> String {
-    let d = |t: DateTime<Utc>| i18n.date_long((t + chrono::Duration::hours(2)).date_naive());
-    match (from, until) {
-        (Some(f), Some(u)) if d(f) == d(u) => d(f),
-        (Some(f), Some(u)) => i18n.t_with("shop.valid_range", &[("from", &d(f)), ("until", &d(u))]),
-        _ => i18n.t("shop.valid_always"),
+fn date_range(i18n: I18n, days: Option<(NaiveDate, NaiveDate)>) -> String {
+    match days {
+        Some((f, u)) if f == u => i18n.date_long(f),
+        Some((f, u)) => i18n.t_with(
+            "shop.valid_range",
+            &[("from", &i18n.date_long(f)), ("until", &i18n.date_long(u))],
+        ),
+        None => i18n.t("shop.valid_always"),
     }
 }
 
@@ -67,7 +69,7 @@ fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> im
     let i18n = use_i18n();
     let price = item.price_cents;
     let currency = item.currency.clone();
-    let validity = move || date_range(i18n, item.valid_from, item.valid_until);
+    let validity = move || date_range(i18n, item.valid_days);
     let (on_sale, availability) = match item.availability.clone() {
         Availability::OnSale { left } => (
             true,
@@ -264,7 +266,7 @@ fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl
         TicketStatus::Used => "tickets.status.used",
         TicketStatus::Canceled => "tickets.status.canceled",
     };
-    let validity = move || date_range(i18n, ticket.valid_from, ticket.valid_until);
+    let validity = move || date_range(i18n, ticket.valid_days);
     let valid = ticket.status == TicketStatus::Valid;
     view! {
         <article class="ticket card" data-ticket=ticket.id.to_string() data-status=ticket.status.as_str() data-token=ticket.token.clone()>

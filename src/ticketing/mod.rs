@@ -7,7 +7,7 @@ pub mod qr;
 pub mod service;
 
 use crate::{accounts::text_enum, error::AppError, i18n::Locale};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -41,8 +41,8 @@ pub struct ShopItem {
     pub description: Option<String>,
     pub price_cents: i64,
     pub currency: String,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_until: Option<DateTime<Utc>>,
+    /// The first and last days the pass gives access to, in the conference's time zone.
+    pub valid_days: Option<(NaiveDate, NaiveDate)>,
     pub availability: Availability,
 }
 
@@ -82,8 +82,7 @@ pub struct TicketView {
     pub status: TicketStatus,
     pub holder_name: Option<String>,
     pub holder_email: Option<String>,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_until: Option<DateTime<Utc>>,
+    pub valid_days: Option<(NaiveDate, NaiveDate)>,
     pub used_at: Option<DateTime<Utc>>,
     /// The QR code's text (also typed by hand at the door when a screen is broken).
     pub token: String,
@@ -125,7 +124,7 @@ pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
 #[server(prefix = "/api", endpoint = "shop")]
 pub async fn shop() -> Result<Vec<ShopItem>, AppError> {
     let state = expect_context::<crate::server::AppState>();
-    service::shop(&state.db).await
+    service::shop(&state.db, &state.config).await
 }
 
 #[server(prefix = "/api", endpoint = "checkout")]

@@ -67,7 +67,17 @@ impl TypeRow {
 }
 
 /// The passes to show in the shop: active ones, and those whose sale opens later.
-pub async fn shop(db: &Db) -> Result<Vec<ShopItem>, AppError> {
+/// The days a validity window covers, in the conference's time zone.
+pub fn valid_days(
+    config: &Config,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
+    let day = |t: DateTime<Utc>| t.with_timezone(&config.timezone).date_naive();
+    Some((day(from?), day(until?)))
+}
+
+pub async fn shop(db: &Db, config: &Config) -> Result<Vec<ShopItem>, AppError> {
     let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE is_active = $1 ORDER BY valid_from, price_cents DESC, name");
     let rows: Vec<TypeRow> =
         db_run!(db, pool => sqlx::query_as(&sql).bind(true).fetch_all(pool).await)?;
@@ -82,8 +92,7 @@ pub async fn shop(db: &Db) -> Result<Vec<ShopItem>, AppError> {
             description: r.description,
             price_cents: r.price_cents,
             currency: r.currency,
-            valid_from: r.valid_from,
-            valid_until: r.valid_until,
+            valid_days: valid_days(config, r.valid_from, r.valid_until),
         })
         .collect())
 }
@@ -630,8 +639,7 @@ pub async fn tickets_of(
                 status: r.status,
                 holder_name: r.holder_name,
                 holder_email: r.holder_email,
-                valid_from: r.valid_from,
-                valid_until: r.valid_until,
+                valid_days: valid_days(&state.config, r.valid_from, r.valid_until),
                 used_at: r.used_at,
             }
         })

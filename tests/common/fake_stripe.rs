@@ -12,10 +12,13 @@ use std::{
     sync::{Arc, Mutex},
 };
 
+/// A checkout session creation as received: its form fields and its idempotency key.
+pub type Created = (Vec<(String, String)>, Option<String>);
+
 #[derive(Default)]
 pub struct Recorded {
     /// Each checkout session creation: its form fields and idempotency key.
-    pub created: Vec<(Vec<(String, String)>, Option<String>)>,
+    pub created: Vec<Created>,
     pub sessions: HashMap<String, Value>,
     pub by_idempotency_key: HashMap<String, String>,
     pub refunds: Vec<String>,
