@@ -9,7 +9,7 @@ use crate::{
     i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
     mail::components::DevMailboxPage,
     payments::components::TestCheckoutPage,
-    programme::components::{ProgrammePage, TalkPage},
+    programme::components::{MyProgrammePage, ProgrammePage, TalkPage},
     ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
 };
 use leptos::prelude::*;
@@ -99,6 +99,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
+                <Route path=path!("/me/programme") view=MyProgrammePage ssr=SsrMode::Async/>
                 <Route path=path!("/me/orders") view=MyOrdersPage ssr=SsrMode::Async/>
                 <Route path=path!("/me/tickets") view=MyTicketsPage ssr=SsrMode::Async/>
                 <Route path=path!("/orders/:id/confirmation") view=OrderConfirmationPage ssr=SsrMode::Async/>

@@ -89,6 +89,7 @@ pub fn AccountNav() -> impl IntoView {
                         view! {
                             <div class="account-nav" data-user=user.email.clone()>
                                 {is_admin.then(|| view! { <a href="/admin/users">{move || i18n.t("nav.admin")}</a> })}
+                                <a href="/me/programme">{move || i18n.t("nav.my_programme")}</a>
                                 <a href="/me/tickets">{move || i18n.t("nav.my_tickets")}</a>
                                 <a href="/me/orders">{move || i18n.t("nav.my_orders")}</a>
                                 <a href="/account" class="account-link">{user.display_name()}</a>

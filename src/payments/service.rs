@@ -79,7 +79,10 @@ pub async fn create_checkout(
     let cancel_url = format!("{base}/me/orders");
     // Stripe wants 30 minutes at least; a payment after the reservation ended is handled anyway
     // (honoured if the seats are still free, refunded otherwise).
-    let expires_at = order.reserved_until.unwrap_or_else(now).max(now() + chrono::Duration::minutes(31));
+    let expires_at = order
+        .reserved_until
+        .unwrap_or_else(now)
+        .max(now() + chrono::Duration::minutes(31));
     let (session_id, url) = match &state.gateway {
         Gateway::Stripe(client) => {
             use stripe::{

@@ -1,5 +1,10 @@
 //! The programme's pages: `/` (the programme, filterable) and `/talks/:id` (one talk).
-use super::{get_programme, get_talk, Filter, Programme, Slot, TalkDetail, TalkSummary};
+use super::{
+    conflicts, get_my_programme, get_personal_state, get_programme, get_talk, Filter,
+    PersonalState, Programme, RenewCalendarFeed, SavedTalk, Slot, TalkDetail, TalkSummary,
+    ToggleTalk,
+};
+use crate::accounts::components::LoginRequired;
 use crate::{
     app::{ErrorNotice, NotFound},
     error::AppError,
@@ -9,14 +14,150 @@ use chrono::{NaiveDate, NaiveTime};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use uuid::Uuid;
 
 fn hm(t: NaiveTime) -> String {
     t.format("%H:%M").to_string()
 }
 
+/// The reader's saved talks and passes, with the optimistic toggle shared by every star button.
+#[derive(Clone, Copy)]
+pub struct Personal {
+    pub state: RwSignal<Option<PersonalState>>,
+    pub toggle: ServerAction<ToggleTalk>,
+    /// The last toggle sent (talk, saved), undone if the server refuses it.
+    pending: RwSignal<Option<(Uuid, bool)>>,
+    /// The talk whose change the server refused, and why.
+    pub refused: RwSignal<Option<(Uuid, AppError)>>,
+}
+
+pub fn provide_personal() -> Personal {
+    let state = RwSignal::new(None);
+    let toggle = ServerAction::<ToggleTalk>::new();
+    let personal = Personal {
+        state,
+        toggle,
+        pending: RwSignal::new(None),
+        refused: RwSignal::new(None),
+    };
+    let loaded = Resource::new(|| (), |_| get_personal_state());
+    Effect::new(move |_| {
+        if let Some(Ok(s)) = loaded.get() {
+            state.set(Some(s));
+        }
+    });
+    // Roll back an optimistic change the server refused, and say why next to the talk.
+    Effect::new(move |_| {
+        if let Some(Err(e)) = toggle.value().get() {
+            if let Some((talk, saved)) = personal.pending.get_untracked() {
+                state.update(|s| {
+                    if let Some(s) = s {
+                        if saved {
+                            s.saved.retain(|t| *t != talk);
+                        } else {
+                            s.saved.push(talk);
+                        }
+                    }
+                });
+                personal.refused.set(Some((talk, e)));
+            }
+        }
+    });
+    provide_context(personal);
+    personal
+}
+
+impl Personal {
+    fn flip(&self, talk: Uuid, save: bool) {
+        self.refused.set(None);
+        self.pending.set(Some((talk, save)));
+        self.state.update(|s| {
+            if let Some(s) = s {
+                if save {
+                    s.saved.push(talk);
+                } else {
+                    s.saved.retain(|t| *t != talk);
+                }
+            }
+        });
+        self.toggle.dispatch(ToggleTalk {
+            talk_id: talk,
+            save,
+        });
+    }
+}
+
+/// The star of a talk: saves or removes it at once (a plain form post without JavaScript), or
+/// says why it cannot be saved.
+#[component]
+pub fn SaveButton(talk: TalkSummary) -> impl IntoView {
+    let i18n = use_i18n();
+    let personal = expect_context::<Personal>();
+    let id = talk.id;
+    let talk = StoredValue::new(talk);
+    let saved = move || {
+        personal
+            .state
+            .with(|s| s.as_ref().is_some_and(|s| s.saved.contains(&id)))
+    };
+    let covered = move || {
+        personal
+            .state
+            .with(|s| s.as_ref().is_some_and(|s| talk.with_value(|t| s.covers(t))))
+    };
+    let reason = move || {
+        personal.state.with(|s| {
+            let days = s.as_ref().map(|s| s.covered_days()).unwrap_or_default();
+            if days.is_empty() {
+                i18n.t("personal.locked_no_pass")
+            } else {
+                let list = days
+                    .iter()
+                    .map(|d| i18n.date_long(*d))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                i18n.t_with("personal.locked_reason", &[("days", &list)])
+            }
+        })
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        personal.flip(id, !saved());
+    };
+    view! {
+        <div class="save-area" data-save-for=id.to_string()>
+            {move || match personal.state.get() {
+                None => ().into_any(),
+                Some(s) if !s.logged_in => view! {
+                    <a class="save-login" href="/login">{move || i18n.t("personal.login_to_save")}</a>
+                }.into_any(),
+                Some(_) if !saved() && !covered() => view! {
+                    <span class="save-locked" title=reason>{"🔒 "}{reason}</span>
+                }.into_any(),
+                Some(_) => view! {
+                    <form method="post" action="/api/toggle_talk" class="save-form" on:submit=on_submit>
+                        <input type="hidden" name="talk_id" value=id.to_string()/>
+                        <input type="hidden" name="save" value=move || (!saved()).to_string()/>
+                        <button type="submit" class="save-button" class:saved=saved aria-pressed=move || saved().to_string()
+                            title=move || if saved() { i18n.t("personal.remove") } else { i18n.t("personal.add") }>
+                            {move || if saved() { "★" } else { "☆" }}
+                            <span class="save-label">{move || if saved() { i18n.t("personal.saved") } else { i18n.t("personal.add") }}</span>
+                        </button>
+                        {move || (saved() && !covered()).then(|| view! { <span class="save-lost">{move || i18n.t("personal.no_longer_covered")}</span> })}
+                    </form>
+                }.into_any(),
+            }}
+            {move || personal.refused.get().filter(|(t, _)| *t == id).map(|(_, e)| view! {
+                <p class="field-error save-refused" role="alert">{e.message(i18n.locale.get())}</p>
+            })}
+        </div>
+    }
+}
+
 #[component]
 pub fn ProgrammePage() -> impl IntoView {
     let i18n = use_i18n();
+    provide_personal();
     let programme = Resource::new_blocking(|| (), |_| get_programme());
     view! {
         <Title text=move || i18n.t("programme.title")/>
@@ -175,8 +316,10 @@ fn TimeSlot(time_slot: Slot) -> impl IntoView {
 
 #[component]
 fn TalkCard(talk: TalkSummary) -> impl IntoView {
+    let star = talk.clone();
     view! {
         <li class="talk-card" data-talk-id=talk.id.to_string()>
+            <SaveButton talk=star/>
             <a class="talk-link" href=format!("/talks/{}", talk.id)>
                 <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
                 <span class="talk-title">{talk.title.clone()}</span>
@@ -192,6 +335,7 @@ fn TalkCard(talk: TalkSummary) -> impl IntoView {
 #[component]
 pub fn TalkPage() -> impl IntoView {
     let i18n = use_i18n();
+    provide_personal();
     let params = use_params_map();
     let talk = Resource::new_blocking(
         move || params.read().get("id").unwrap_or_default(),
@@ -231,6 +375,7 @@ fn TalkView(detail: TalkDetail) -> impl IntoView {
             <p class="breadcrumb"><a href="/">{move || i18n.t("talk.back")}</a></p>
             <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
             <h1>{title}</h1>
+            <SaveButton talk=talk.clone()/>
             <dl class="talk-facts">
                 <dt>{move || i18n.t("talk.when")}</dt>
                 <dd>
@@ -253,5 +398,130 @@ fn TalkView(detail: TalkDetail) -> impl IntoView {
             </div>
             <p><a class="button-secondary" href=back>{move || i18n.t_with("talk.more_in_theme", &[("theme", &talk.theme)])}</a></p>
         </article>
+    }
+}
+
+/// `/me/programme`: my talks by day, overlaps named, gaps shown, calendar export.
+#[component]
+pub fn MyProgrammePage() -> impl IntoView {
+    let i18n = use_i18n();
+    let personal = provide_personal();
+    let renew = ServerAction::<RenewCalendarFeed>::new();
+    let mine = Resource::new(
+        move || (personal.toggle.version().get(), renew.version().get()),
+        |_| get_my_programme(),
+    );
+    let query = use_query_map();
+    view! {
+        <Title text=move || i18n.t("personal.title")/>
+        <section class="my-programme">
+            <h1>{move || i18n.t("personal.title")}</h1>
+            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match mine.await {
+                        Ok(mine) => {
+                            let programme = Programme {
+                                event_name: String::new(),
+                                timezone: String::new(),
+                                talks: mine.talks.iter().map(|t| t.talk.clone()).collect(),
+                            };
+                            let parsed = Memo::new(move |_| {
+                                let q = query.read();
+                                Filter::parse(&programme, q.get_str("theme"), q.get_str("day")).0
+                            });
+                            let talks = mine.talks.clone();
+                            let clashes = conflicts(&talks);
+                            let feed = mine.feed_url.clone();
+                            view! {
+                                <div class="calendar-links">
+                                    <a class="button-secondary" href="/me/programme.ics" download="my-programme.ics" rel="external">{move || i18n.t("personal.download_ics")}</a>
+                                    <label class="feed">{move || i18n.t("personal.subscribe")}<input type="text" readonly value=feed class="feed-url"/></label>
+                                    <ActionForm action=renew attr:class="inline-form">
+                                        <button type="submit" class="button-small">{move || i18n.t("personal.renew_feed")}</button>
+                                    </ActionForm>
+                                </div>
+                                {if talks.is_empty() {
+                                    view! { <p class="empty">{move || i18n.t("personal.empty")}" "<a href="/">{move || i18n.t("nav.programme")}</a></p> }.into_any()
+                                } else {
+                                    view! { <MyDays talks clashes filter=parsed/> }.into_any()
+                                }}
+                            }
+                                .into_any()
+                        }
+                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn MyDays(
+    talks: Vec<SavedTalk>,
+    clashes: Vec<(Uuid, Uuid)>,
+    filter: Memo<Filter>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let talks = StoredValue::new(talks);
+    let clashes = StoredValue::new(clashes);
+    let title_of = move |id: Uuid| {
+        talks.with_value(|ts| {
+            ts.iter()
+                .find(|t| t.talk.id == id)
+                .map(|t| t.talk.title.clone())
+                .unwrap_or_default()
+        })
+    };
+    move || {
+        let f = filter.get();
+        let mut days: Vec<(NaiveDate, Vec<SavedTalk>)> = vec![];
+        talks.with_value(|ts| {
+            for t in ts.iter().filter(|t| f.keeps(&t.talk)) {
+                if days.last().is_none_or(|(d, _)| *d != t.talk.day) {
+                    days.push((t.talk.day, vec![]));
+                }
+                days.last_mut().expect("pushed").1.push(t.clone());
+            }
+        });
+        days.into_iter()
+            .map(|(day, list)| {
+                let mut previous_end: Option<NaiveTime> = None;
+                let items = list
+                    .into_iter()
+                    .map(|saved| {
+                        let t = saved.talk.clone();
+                        let gap = previous_end.filter(|e| *e < t.start).map(|e| (t.start - e).num_minutes());
+                        previous_end = Some(previous_end.map_or(t.end, |e| e.max(t.end)));
+                        let others: Vec<String> = clashes.with_value(|c| {
+                            c.iter()
+                                .filter_map(|(a, b)| if *a == t.id { Some(*b) } else if *b == t.id { Some(*a) } else { None })
+                                .map(title_of)
+                                .collect()
+                        });
+                        let conflict = (!others.is_empty()).then(|| others.join(" · "));
+                        let has_conflict = conflict.is_some();
+                        view! {
+                            {gap.map(|m| view! { <li class="gap">{move || i18n.t_with("personal.gap", &[("minutes", &m.to_string())])}</li> })}
+                            <li class="my-talk" class:conflict=has_conflict class:locked=!saved.covered data-talk-id=t.id.to_string()>
+                                <span class="my-time">{hm(t.start)}" – "{hm(t.end)}</span>
+                                <a class="my-title" href=format!("/talks/{}", t.id)>{t.title.clone()}</a>
+                                <span class="talk-meta">{t.location.clone()}</span>
+                                {conflict.map(|names| view! { <p class="conflict-note">{move || i18n.t_with("personal.conflict", &[("with", &names)])}</p> })}
+                                {(!saved.covered).then(|| view! { <p class="save-lost">{move || i18n.t("personal.no_longer_covered")}</p> })}
+                                <SaveButton talk=t.clone()/>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <section class="day my-day">
+                        <h2 class="day-title">{move || i18n.date_long(day)}</h2>
+                        <ul class="my-talks">{items}</ul>
+                    </section>
+                }
+            })
+            .collect_view()
     }
 }

@@ -2,10 +2,12 @@
 //! filterable by theme and day.
 pub mod components;
 #[cfg(feature = "ssr")]
+pub mod personal;
+#[cfg(feature = "ssr")]
 pub mod service;
 
 use crate::error::AppError;
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -153,6 +155,11 @@ impl Filter {
 
     /// The URL of the programme with this filter (`/` when empty).
     pub fn href(&self) -> String {
+        self.href_on("/")
+    }
+
+    /// The URL of `base` (a page listing talks) with this filter.
+    pub fn href_on(&self, base: &str) -> String {
         let mut params = vec![];
         if let Some(t) = &self.theme {
             params.push(format!("theme={}", encode_query(t)));
@@ -161,9 +168,9 @@ impl Filter {
             params.push(format!("day={}", d.format("%Y-%m-%d")));
         }
         if params.is_empty() {
-            "/".into()
+            base.into()
         } else {
-            format!("/?{}", params.join("&"))
+            format!("{base}?{}", params.join("&"))
         }
     }
 }
@@ -180,6 +187,119 @@ pub fn encode_query(s: &str) -> String {
         }
     }
     out
+}
+
+/// What the programme needs to mark talks for the reader: saved ones and their passes' windows
+/// (local times of the conference).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonalState {
+    pub logged_in: bool,
+    pub saved: Vec<Uuid>,
+    pub windows: Vec<(NaiveDateTime, NaiveDateTime)>,
+}
+
+impl PersonalState {
+    /// Whether one of the reader's passes covers the whole talk.
+    pub fn covers(&self, talk: &TalkSummary) -> bool {
+        let start = talk.day.and_time(talk.start);
+        let end_day = if talk.end < talk.start {
+            talk.day.succ_opt().unwrap_or(talk.day)
+        } else {
+            talk.day
+        };
+        let end = end_day.and_time(talk.end);
+        self.windows
+            .iter()
+            .any(|(from, until)| *from <= start && end <= *until)
+    }
+
+    /// The days the reader's passes cover, to explain a locked talk.
+    pub fn covered_days(&self) -> Vec<NaiveDate> {
+        let mut days = vec![];
+        for (from, until) in &self.windows {
+            let mut d = from
+                .date()
+                .max(NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"));
+            while d <= until.date() && days.len() < 60 {
+                if !days.contains(&d) {
+                    days.push(d);
+                }
+                d = d.succ_opt().expect("date");
+            }
+        }
+        days.sort();
+        days
+    }
+}
+
+/// A talk of my programme; `covered` is false once no valid pass covers it any more.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedTalk {
+    pub talk: TalkSummary,
+    pub covered: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyProgramme {
+    pub talks: Vec<SavedTalk>,
+    pub feed_url: String,
+}
+
+/// Two saved talks of one day that overlap in time.
+pub fn conflicts(talks: &[SavedTalk]) -> Vec<(Uuid, Uuid)> {
+    let mut out = vec![];
+    for (i, a) in talks.iter().enumerate() {
+        for b in &talks[i + 1..] {
+            let (a, b) = (&a.talk, &b.talk);
+            if a.day == b.day && a.start < b.end && b.start < a.end {
+                out.push((a.id, b.id));
+            }
+        }
+    }
+    out
+}
+
+#[server(prefix = "/api", endpoint = "personal_state")]
+pub async fn get_personal_state() -> Result<PersonalState, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    match crate::accounts::session::current_user().await? {
+        Some((user, _)) => personal::state(&state.db, &state.config, user.id).await,
+        None => Ok(PersonalState::default()),
+    }
+}
+
+/// Saves (`save=true`) or removes a talk from my programme.
+#[server(prefix = "/api", endpoint = "toggle_talk")]
+pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    if save {
+        personal::add(&state.db, user.id, talk_id)
+            .await
+            .map_err(crate::server::fail)
+    } else {
+        personal::remove(&state.db, user.id, talk_id)
+            .await
+            .map_err(crate::server::fail)
+    }
+}
+
+#[server(prefix = "/api", endpoint = "my_programme")]
+pub async fn get_my_programme() -> Result<MyProgramme, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    Ok(MyProgramme {
+        talks: personal::saved_talks(&state.db, &state.config, user.id).await?,
+        feed_url: personal::feed_url(&state.db, &state.config, user.id).await?,
+    })
+}
+
+/// Revokes my calendar subscription URL and makes a new one.
+#[server(prefix = "/api", endpoint = "renew_calendar_feed")]
+pub async fn renew_calendar_feed() -> Result<String, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = expect_context::<crate::server::AppState>();
+    personal::renew_feed(&state.db, &state.config, user.id).await
 }
 
 #[server(prefix = "/api", endpoint = "programme")]

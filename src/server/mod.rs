@@ -118,6 +118,14 @@ pub fn router(state: AppState) -> Router {
             "/stripe/webhook",
             axum::routing::post(crate::payments::service::webhook),
         )
+        .route(
+            "/me/programme.ics",
+            get(crate::programme::personal::http::download),
+        )
+        .route(
+            "/calendar/{user}/{file}",
+            get(crate::programme::personal::http::feed),
+        )
         .leptos_routes_with_context(
             &state,
             routes,

@@ -1,0 +1,333 @@
+//! The personal programme: who may save which talk (a valid pass covering the talk), saving and
+//! removing, conflicts, and the calendar feed.
+use super::{PersonalState, SavedTalk, TalkSummary};
+use crate::{
+    db_run,
+    error::AppError,
+    server::{config::Config, db::Db, now},
+};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use uuid::Uuid;
+
+/// The access windows of a user's passes: tickets that are VALID or USED (a scanned ticket still
+/// gives access), in UTC.
+pub async fn windows(
+    db: &Db,
+    user_id: Uuid,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, AppError> {
+    let rows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT tt.valid_from, tt.valid_until FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED')")
+        .bind(user_id).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(f, u)| {
+            (
+                f.unwrap_or(DateTime::<Utc>::MIN_UTC),
+                u.unwrap_or(DateTime::<Utc>::MAX_UTC),
+            )
+        })
+        .collect())
+}
+
+/// A talk is open to a pass when it lies wholly inside the pass's window.
+pub fn covers(
+    windows: &[(DateTime<Utc>, DateTime<Utc>)],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> bool {
+    windows
+        .iter()
+        .any(|(from, until)| *from <= start && end <= *until)
+}
+
+/// Saves a talk to the user's programme if one of their passes covers it; saving twice is harmless.
+pub async fn add(db: &Db, user_id: Uuid, talk_id: Uuid) -> Result<(), AppError> {
+    let talk: Option<(DateTime<Utc>, DateTime<Utc>)> = db_run!(db, pool => sqlx::query_as("SELECT start_at, end_at FROM conferences WHERE id = $1").bind(talk_id).fetch_optional(pool).await)?;
+    let (start, end) = talk.ok_or(AppError::NotFound)?;
+    if !covers(&windows(db, user_id).await?, start, end) {
+        return Err(AppError::invalid("talk", "personal.error.not_covered"));
+    }
+    db_run!(db, pool => sqlx::query("INSERT INTO user_program_items (user_id, conference_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, conference_id) DO NOTHING")
+        .bind(user_id).bind(talk_id).bind(now()).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+pub async fn remove(db: &Db, user_id: Uuid, talk_id: Uuid) -> Result<(), AppError> {
+    db_run!(db, pool => sqlx::query("DELETE FROM user_program_items WHERE user_id = $1 AND conference_id = $2")
+        .bind(user_id).bind(talk_id).execute(pool).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// What the programme page needs to mark talks: saved ones, and the access windows in local time.
+pub async fn state(db: &Db, config: &Config, user_id: Uuid) -> Result<PersonalState, AppError> {
+    let saved: Vec<(Uuid,)> = db_run!(db, pool => sqlx::query_as("SELECT conference_id FROM user_program_items WHERE user_id = $1")
+        .bind(user_id).fetch_all(pool).await)?;
+    let local =
+        |t: DateTime<Utc>| -> NaiveDateTime { t.with_timezone(&config.timezone).naive_local() };
+    Ok(PersonalState {
+        logged_in: true,
+        saved: saved.into_iter().map(|r| r.0).collect(),
+        windows: windows(db, user_id)
+            .await?
+            .into_iter()
+            .map(|(f, u)| (local(f), local(u)))
+            .collect(),
+    })
+}
+
+/// My saved talks in time order, each with whether a pass still covers it.
+pub async fn saved_talks(
+    db: &Db,
+    config: &Config,
+    user_id: Uuid,
+) -> Result<Vec<SavedTalk>, AppError> {
+    let programme = super::service::programme(db, config).await?;
+    let st = state(db, config, user_id).await?;
+    Ok(programme
+        .talks
+        .into_iter()
+        .filter(|t| st.saved.contains(&t.id))
+        .map(|t: TalkSummary| SavedTalk {
+            covered: st.covers(&t),
+            talk: t,
+        })
+        .collect())
+}
+
+/// The private feed's secret for a user at a version.
+pub fn feed_token(config: &Config, user_id: Uuid, version: i64) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&config.secret_key).expect("any key length");
+    mac.update(b"calendar-feed\0");
+    mac.update(user_id.as_bytes());
+    mac.update(&version.to_be_bytes());
+    hex::encode(&mac.finalize().into_bytes()[..20])
+}
+
+/// The user's feed URL (created on first use).
+pub async fn feed_url(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
+    db_run!(db, pool => sqlx::query("INSERT INTO calendar_feeds (user_id, version, created_at) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING")
+        .bind(user_id).bind(now()).execute(pool).await.map(|_| ()))?;
+    let (version,): (i64,) = db_run!(db, pool => sqlx::query_as("SELECT version FROM calendar_feeds WHERE user_id = $1").bind(user_id).fetch_one(pool).await)?;
+    Ok(format!(
+        "{}/calendar/{user_id}/{}.ics",
+        config.base_url,
+        feed_token(config, user_id, version)
+    ))
+}
+
+/// Revokes the old feed URL and returns the new one.
+pub async fn renew_feed(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
+    feed_url(db, config, user_id).await?;
+    db_run!(db, pool => sqlx::query("UPDATE calendar_feeds SET version = version + 1 WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
+    feed_url(db, config, user_id).await
+}
+
+/// The user of a feed URL, if its token is the current one.
+pub async fn feed_user(
+    db: &Db,
+    config: &Config,
+    user_id: Uuid,
+    token: &str,
+) -> Result<Option<Uuid>, AppError> {
+    let row: Option<(i64,)> = db_run!(db, pool => sqlx::query_as("SELECT version FROM calendar_feeds WHERE user_id = $1").bind(user_id).fetch_optional(pool).await)?;
+    Ok(row
+        .filter(|(v,)| {
+            let expected = feed_token(config, user_id, *v);
+            expected.len() == token.len()
+                && expected
+                    .bytes()
+                    .zip(token.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+        })
+        .map(|_| user_id))
+}
+
+/// The iCalendar file of a user's saved talks.
+pub async fn ics(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        title: String,
+        description: String,
+        start_at: DateTime<Utc>,
+        end_at: DateTime<Utc>,
+        speaker_name: Option<String>,
+        location: Option<String>,
+        updated_at: DateTime<Utc>,
+    }
+    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
+        "SELECT c.id, c.title, c.description, c.start_at, c.end_at, c.speaker_name, c.location, c.updated_at \
+         FROM user_program_items i JOIN conferences c ON c.id = i.conference_id WHERE i.user_id = $1 ORDER BY c.start_at")
+        .bind(user_id).fetch_all(pool).await)?;
+    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
+    let mut out = vec![
+        "BEGIN:VCALENDAR".to_string(),
+        "VERSION:2.0".into(),
+        "PRODID:-//Tessera//Programme//FR".into(),
+        "CALSCALE:GREGORIAN".into(),
+        "METHOD:PUBLISH".into(),
+        format!("X-WR-CALNAME:{}", escape(&config.event_name)),
+        format!("X-WR-TIMEZONE:{}", config.timezone.name()),
+    ];
+    for r in rows {
+        let description = match &r.speaker_name {
+            Some(s) => format!("{s}\n\n{}", r.description),
+            None => r.description.clone(),
+        };
+        out.extend([
+            "BEGIN:VEVENT".to_string(),
+            format!("UID:{}@tessera", r.id),
+            format!("DTSTAMP:{}", stamp(r.updated_at)),
+            format!("LAST-MODIFIED:{}", stamp(r.updated_at)),
+            format!("DTSTART:{}", stamp(r.start_at)),
+            format!("DTEND:{}", stamp(r.end_at)),
+            format!("SUMMARY:{}", escape(&r.title)),
+            format!("LOCATION:{}", escape(r.location.as_deref().unwrap_or(""))),
+            format!("DESCRIPTION:{}", escape(&description)),
+            format!("URL:{}/talks/{}", config.base_url, r.id),
+            "END:VEVENT".into(),
+        ]);
+    }
+    out.push("END:VCALENDAR".into());
+    Ok(out.iter().map(|l| fold(l)).collect::<Vec<_>>().join(""))
+}
+
+/// RFC 5545 text escaping.
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace("\r\n", "\\n")
+        .replace('\n', "\\n")
+}
+
+/// RFC 5545 line folding at 75 octets (never inside a UTF-8 character), with CRLF endings.
+fn fold(line: &str) -> String {
+    let mut out = String::new();
+    let mut len = 0;
+    for ch in line.chars() {
+        let w = ch.len_utf8();
+        if len + w > 75 {
+            out.push_str("\r\n ");
+            len = 1;
+        }
+        out.push(ch);
+        len += w;
+    }
+    out.push_str("\r\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn t(h: u32, m: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2027, 6, 10, h, m, 0).unwrap()
+    }
+
+    #[test]
+    fn a_pass_covers_talks_wholly_inside_its_window() {
+        let day1 = [(t(0, 0), t(21, 59))];
+        assert!(covers(&day1, t(8, 0), t(9, 0)));
+        assert!(
+            covers(&day1, t(21, 0), t(21, 59)),
+            "ending exactly at the end"
+        );
+        assert!(
+            !covers(&day1, t(21, 59), t(22, 30)),
+            "starting exactly at validUntil"
+        );
+        assert!(
+            !covers(&day1, t(21, 30), t(22, 30)),
+            "overlapping the boundary"
+        );
+        assert!(!covers(&[], t(8, 0), t(9, 0)), "no pass");
+        let two = [(t(0, 0), t(10, 0)), (t(10, 0), t(23, 0))];
+        assert!(covers(&two, t(12, 0), t(13, 0)), "several passes");
+    }
+
+    #[test]
+    fn long_lines_fold_without_splitting_characters() {
+        let line = format!("SUMMARY:{}", "é".repeat(60));
+        let folded = fold(&line);
+        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
+        assert_eq!(folded.replace("\r\n ", "").trim_end(), line);
+        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+}
+
+/// `GET /me/programme.ics` (logged-in download) and `GET /calendar/{user}/{token}.ics` (subscription).
+pub mod http {
+    use crate::server::AppState;
+    use axum::{
+        extract::{Path, State},
+        http::{header, HeaderMap, StatusCode},
+        response::{IntoResponse, Response},
+    };
+    use uuid::Uuid;
+
+    fn calendar(body: String, filename: &str) -> Response {
+        (
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "text/calendar; charset=utf-8".to_string(),
+                ),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+                (header::CACHE_CONTROL, "private, no-cache".to_string()),
+            ],
+            body,
+        )
+            .into_response()
+    }
+
+    pub async fn download(State(state): State<AppState>, headers: HeaderMap) -> Response {
+        let token = headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| {
+                crate::accounts::session::cookie_value(c, crate::accounts::session::SESSION_COOKIE)
+            });
+        let user = match token {
+            Some(t) => crate::accounts::session::user_for_token(&state.db, &t)
+                .await
+                .ok()
+                .flatten(),
+            None => None,
+        };
+        let Some((user, _)) = user else {
+            return (StatusCode::UNAUTHORIZED, "log in first").into_response();
+        };
+        match super::ics(&state.db, &state.config, user.id).await {
+            Ok(body) => calendar(body, "my-programme.ics"),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
+
+    pub async fn feed(
+        State(state): State<AppState>,
+        Path((user, file)): Path<(String, String)>,
+    ) -> Response {
+        let (Ok(user), Some(token)) = (Uuid::parse_str(&user), file.strip_suffix(".ics")) else {
+            return StatusCode::NOT_FOUND.into_response();
+        };
+        match super::feed_user(&state.db, &state.config, user, token).await {
+            Ok(Some(user)) => match super::ics(&state.db, &state.config, user).await {
+                Ok(body) => calendar(body, "my-programme.ics"),
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+            },
+            _ => StatusCode::NOT_FOUND.into_response(),
+        }
+    }
+}
