@@ -38,7 +38,11 @@ export async function newPage(browser, { phone = false, locale = 'fr-FR', bypass
 /** Opens `path` and waits until the WASM client has hydrated the page. */
 export async function openHydrated(page, path) {
   await page.goto(path);
-  await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  try {
+    await page.waitForSelector('body[data-hydrated="true"]', { timeout: 30000 });
+  } catch (e) {
+    throw new Error(`${path} did not hydrate; browser errors: ${JSON.stringify(page.errors)}`);
+  }
 }
 
 export async function shot(page, name) {

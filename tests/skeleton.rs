@@ -330,6 +330,11 @@ async fn the_demo_data_is_realistic() {
         assert_eq!(passes, 3);
         let (users,): (i64,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT COUNT(*) FROM users").fetch_one(pool).await).unwrap();
         assert_eq!(users, 3);
+        // The full demo also gives the attendee a paid Pass Jour 1, through the order functions; twice is once.
+        tessera::server::demo::seed_attendee_pass(app.db(), &app.state.config).await.unwrap();
+        tessera::server::demo::seed_attendee_pass(app.db(), &app.state.config).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM tickets t JOIN users u ON u.id = t.user_id WHERE u.email = 'attendee@tessera.localhost' AND t.status = 'VALID'").await, 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await, 1);
     })
     .await;
 }

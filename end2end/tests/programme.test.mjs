@@ -43,7 +43,7 @@ test('a talk opens on its own page with room, speaker and times', async () => {
   const page = await newPage(browser);
   await openHydrated(page, '/');
   const card = page.locator('.talk-card', { hasText: 'Rust en production' });
-  await card.locator('a').click();
+  await card.locator('a.talk-link').click();
   await page.waitForURL(/\/talks\/[0-9a-f-]{36}$/);
   await page.waitForSelector('article.talk-page h1');
   assert.equal(await page.locator('article.talk-page h1').textContent(), 'Rust en production : trois ans après la réécriture');

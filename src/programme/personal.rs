@@ -17,7 +17,8 @@ pub async fn windows(
     db: &Db,
     user_id: Uuid,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, AppError> {
-    let rows: Vec<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = db_run!(db, pool => sqlx::query_as(
+    type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+    let rows: Vec<Window> = db_run!(db, pool => sqlx::query_as(
         "SELECT tt.valid_from, tt.valid_until FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED')")
         .bind(user_id).fetch_all(pool).await)?;

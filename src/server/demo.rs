@@ -113,8 +113,26 @@ pub async fn is_empty(db: &Db) -> Result<bool, AppError> {
     Ok(n == 0)
 }
 
-/// Loads the demo conference. Accounts that already exist are left as they are.
+/// Loads the demo conference, and gives the demo attendee a paid Pass Jour 1.
 pub async fn seed(db: &Db, config: &Config) -> Result<(), AppError> {
+    seed_conference(db, config).await?;
+    seed_attendee_pass(db, config).await
+}
+
+/// Gives the demo attendee a paid Pass Jour 1 unless they hold a ticket already.
+pub async fn seed_attendee_pass(db: &Db, config: &Config) -> Result<(), AppError> {
+    let attendee: Option<(Uuid,)> = db_run!(db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(ACCOUNTS[2].1).fetch_optional(pool).await)?;
+    if let Some((id,)) = attendee {
+        let held = db_run!(db, pool => sqlx::query_as::<_, (i64,)>("SELECT COUNT(*) FROM tickets WHERE user_id = $1").bind(id).fetch_one(pool).await)?;
+        if held.0 == 0 {
+            give_day_one_pass(db, config, id).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Talks, passes and accounts (no orders). Accounts that already exist are left as they are.
+pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
     let tz = config.timezone;
     for &(day, start, minutes, room, theme, title, speaker, description) in TALKS {
         let start_at = local(tz, if day == 1 { DAY1 } else { DAY2 }, start);
@@ -206,4 +224,19 @@ pub fn accounts_banner(config: &Config) -> String {
 
 pub fn talk_count() -> usize {
     TALKS.len()
+}
+
+/// The demo attendee holds a paid Pass Jour 1, bought through the ordinary order functions.
+async fn give_day_one_pass(db: &Db, config: &Config, user_id: Uuid) -> Result<(), AppError> {
+    let (pass,): (Uuid,) = db_run!(db, pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = 'Pass Jour 1'").fetch_one(pool).await)?;
+    let line = crate::ticketing::CartLine {
+        ticket_type_id: pass,
+        quantity: "1".into(),
+    };
+    let order =
+        crate::ticketing::service::create_pending_order(db, config, user_id, &[line]).await?;
+    let mut tx = db.begin().await?;
+    crate::ticketing::service::mark_paid(&mut tx, config, order).await?;
+    tx.commit().await?;
+    Ok(())
 }

@@ -227,9 +227,9 @@ impl TestApp {
         client
     }
 
-    /// Loads the demo conference into this app's database.
+    /// Loads the demo conference (talks, passes, accounts; no orders) into this app's database.
     pub async fn seed_demo(&self) {
-        tessera::server::demo::seed(&self.state.db, &self.state.config)
+        tessera::server::demo::seed_conference(&self.state.db, &self.state.config)
             .await
             .expect("demo data");
     }
