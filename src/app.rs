@@ -4,7 +4,7 @@ use crate::{
         provide_auth, AccountNav, AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage,
         LoginPage, ResetPasswordPage, SignupPage, SignupSentPage, VerifyEmailPage,
     },
-    admin::components::{AdminAuditPage, AdminUsersPage},
+    admin::components::{AdminAuditPage, AdminOrdersPage, AdminUsersPage},
     error::AppError,
     i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
     mail::components::DevMailboxPage,
@@ -97,6 +97,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/legal/:doc") view=LegalPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
                 <Route path=path!("/me/programme") view=MyProgrammePage ssr=SsrMode::Async/>
@@ -214,4 +215,27 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     let i18n = use_i18n();
     let key = error.message_key().to_string();
     view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }
+}
+
+/// Asks the browser's confirmation dialog (always yes on the server, where nothing is clicked).
+pub fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(message).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        true
+    }
+}
+
+/// Opens the browser's print dialog (inline `onclick` handlers are forbidden by our CSP).
+pub fn print_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
 }

@@ -272,11 +272,13 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 4] = [
+        let calls: [(&str, Vec<(&str, &str)>); 6] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
             ("admin_audit", vec![]),
+            ("admin_orders", vec![]),
+            ("admin_refund_order", vec![("order_id", &id)]),
         ];
         let user = app.logged_in("user@example.org", PW).await;
         let staff = app.logged_in("staff@example.org", PW).await;

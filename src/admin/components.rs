@@ -16,6 +16,7 @@ fn AdminTabs() -> impl IntoView {
     view! {
         <nav class="admin-tabs">
             <a href="/admin/users">{move || i18n.t("admin.users")}</a>
+            <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
             <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
         </nav>
     }
@@ -166,4 +167,88 @@ pub fn AdminAuditPage() -> impl IntoView {
 /// Shown by role-guarded pages to a caller the server refused.
 pub fn is_refusal(e: &AppError) -> bool {
     matches!(e, AppError::Forbidden | AppError::Unauthorized)
+}
+
+/// `/admin/orders`: search, status filter, and the full refund of a paid order.
+#[component]
+pub fn AdminOrdersPage() -> impl IntoView {
+    use crate::ticketing::{format_money, AdminRefundOrder, OrderStatus};
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let refund = ServerAction::<AdminRefundOrder>::new();
+    let refund_error = action_error(refund);
+    let orders = Resource::new(
+        move || {
+            (
+                query.read().get("q"),
+                query.read().get("status"),
+                refund.version().get(),
+            )
+        },
+        |(q, status, _)| super::admin_orders(q, status),
+    );
+    view! {
+        <Title text=move || i18n.t("admin.orders")/>
+        <section class="admin-page">
+            <AdminTabs/>
+            <h1>{move || i18n.t("admin.orders")}</h1>
+            <form method="get" action="/admin/orders" class="search-form">
+                <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_orders")/>
+                <select name="status" aria-label=move || i18n.t("admin.status")>
+                    <option value="">{move || i18n.t("admin.all_statuses")}</option>
+                    {OrderStatus::ALL.iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || query.read().get("status").as_deref() == Some(s.as_str())>
+                            {move || i18n.t(&format!("orders.status.{}", s.as_str().to_lowercase()))}
+                        </option>
+                    }).collect_view()}
+                </select>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </form>
+            {move || refund_error.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match orders.await {
+                        Ok(list) => view! {
+                            <table class="data-table orders-table">
+                                <thead><tr>
+                                    <th>{move || i18n.t("admin.order")}</th>
+                                    <th>{move || i18n.t("form.email")}</th>
+                                    <th>{move || i18n.t("admin.status")}</th>
+                                    <th>{move || i18n.t("admin.total")}</th>
+                                    <th>{move || i18n.t("admin.actions")}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|o| {
+                                        let (total, currency) = (o.total_cents, o.currency.clone());
+                                        let paid = o.status == OrderStatus::Paid;
+                                        view! {
+                                            <tr data-order=o.id.to_string() data-status=o.status.as_str() data-email=o.buyer_email.clone()>
+                                                <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
+                                                <td>{o.buyer_email.clone()}</td>
+                                                <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
+                                                <td>{move || format_money(total, &currency, i18n.locale.get())}</td>
+                                                <td>
+                                                    {paid.then(|| view! {
+                                                        <ActionForm action=refund attr:class="inline-form">
+                                                            <input type="hidden" name="order_id" value=o.id.to_string()/>
+                                                            <button type="submit" class="button-small button-danger"
+                                                                on:click=move |ev| if !crate::app::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
+                                                                {move || i18n.t("admin.refund")}
+                                                            </button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
 }

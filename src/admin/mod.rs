@@ -36,6 +36,34 @@ pub struct AuditEntry {
     pub created_at: DateTime<Utc>,
 }
 
+/// An order as the back office lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderRow {
+    pub id: Uuid,
+    pub buyer_email: String,
+    pub status: crate::ticketing::OrderStatus,
+    pub total_cents: i64,
+    pub currency: String,
+    pub tickets: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Orders, newest first, searched by buyer email or order id, filtered by status.
+#[server(prefix = "/api", endpoint = "admin_orders")]
+pub async fn admin_orders(
+    query: Option<String>,
+    status: Option<String>,
+) -> Result<Vec<OrderRow>, AppError> {
+    crate::accounts::session::require_role(&[Role::Admin]).await?;
+    let state = expect_context::<crate::server::AppState>();
+    service::orders(
+        &state.db,
+        query.as_deref().unwrap_or(""),
+        status.as_deref().filter(|s| !s.is_empty()),
+    )
+    .await
+}
+
 #[server(prefix = "/api", endpoint = "admin_users")]
 pub async fn admin_users(query: Option<String>) -> Result<Vec<UserRow>, AppError> {
     crate::accounts::session::require_role(&[Role::Admin]).await?;

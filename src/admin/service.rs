@@ -159,6 +159,51 @@ pub async fn set_status(
     Ok(())
 }
 
+pub async fn orders(
+    db: &Db,
+    query: &str,
+    status: Option<&str>,
+) -> Result<Vec<super::OrderRow>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        email: String,
+        #[sqlx(try_from = "String")]
+        status: crate::ticketing::OrderStatus,
+        total_cents: i64,
+        currency: String,
+        tickets: i64,
+        created_at: DateTime<Utc>,
+    }
+    let pattern = format!(
+        "%{}%",
+        query
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
+        "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at \
+         FROM orders o JOIN users u ON u.id = o.user_id \
+         WHERE (u.email LIKE $1 ESCAPE '\\' OR o.id = $3) AND ($2 IS NULL OR o.status = $2) \
+         ORDER BY o.created_at DESC LIMIT 200")
+        .bind(pattern).bind(status).bind(Uuid::parse_str(query.trim()).ok()).fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| super::OrderRow {
+            id: r.id,
+            buyer_email: r.email,
+            status: r.status,
+            total_cents: r.total_cents,
+            currency: r.currency,
+            tickets: r.tickets,
+            created_at: r.created_at,
+        })
+        .collect())
+}
+
 pub async fn audit_entries(db: &Db, action: Option<&str>) -> Result<Vec<AuditEntry>, AppError> {
     type Row = (
         Uuid,

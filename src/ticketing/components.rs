@@ -242,7 +242,7 @@ pub fn MyTicketsPage() -> impl IntoView {
         <Title text=move || i18n.t("tickets.title")/>
         <section class="tickets-page">
             <h1>{move || i18n.t("tickets.title")}</h1>
-            <p class="no-print"><button type="button" class="button-secondary" onclick="window.print()">{move || i18n.t("tickets.print")}</button></p>
+            <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::app::print_page()>{move || i18n.t("tickets.print")}</button></p>
             <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match tickets.await {
