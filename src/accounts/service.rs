@@ -141,6 +141,23 @@ pub async fn set_role_by_email(db: &Db, email: &str, role: Role) -> Result<bool,
 const VERIFY_HOURS: i64 = 48;
 const RESET_MINUTES: i64 = 60;
 
+/// Makes a one-time link token of `purpose` for a user, valid for `ttl`; only its hash is stored.
+async fn issue_link_token(
+    tx: &mut Tx,
+    user_id: Uuid,
+    purpose: &str,
+    new_email: Option<&str>,
+    ttl: Duration,
+) -> Result<String, sqlx::Error> {
+    let token = session::new_token();
+    let now = now();
+    tx_run!(tx, c => sqlx::query(
+        "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(Uuid::new_v4()).bind(user_id).bind(purpose).bind(session::hash_token(&token)).bind(new_email).bind(now).bind(now + ttl)
+        .execute(c).await.map(|_| ()))?;
+    Ok(token)
+}
+
 pub struct SignupForm {
     pub email: String,
     pub password: String,
@@ -193,7 +210,6 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
     let ip_hash = info.ip.map(|ip| session::ip_hash(&state.config, ip));
     let id = Uuid::new_v4();
     let now = now();
-    let token = session::new_token();
     let mut tx = state.db.begin().await?;
     let inserted = tx_run!(&mut tx, c => sqlx::query(
         "INSERT INTO users (id, email, role, status, locale, created_at, updated_at) VALUES ($1, $2, 'USER', 'ACTIVE', $3, $4, $4) \
@@ -229,10 +245,15 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
                     .bind(&ip_hash).bind(&info.user_agent).execute(&mut *c).await?;
             }
         }
-        sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'VERIFY_EMAIL', $3, $4, $5)")
-            .bind(Uuid::new_v4()).bind(id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
-            .execute(&mut *c).await?;
     });
+    let token = issue_link_token(
+        &mut tx,
+        id,
+        "VERIFY_EMAIL",
+        None,
+        Duration::hours(VERIFY_HOURS),
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -257,12 +278,15 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
         return Ok(());
     }
     limited(state, &format!("verify:acct:{}", user.id), 5, 3600)?;
-    let token = session::new_token();
-    let now = now();
     let mut tx = state.db.begin().await?;
-    tx_run!(&mut tx, c => sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'VERIFY_EMAIL', $3, $4, $5)")
-        .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
-        .execute(c).await.map(|r| r.rows_affected()))?;
+    let token = issue_link_token(
+        &mut tx,
+        user.id,
+        "VERIFY_EMAIL",
+        None,
+        Duration::hours(VERIFY_HOURS),
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -439,17 +463,21 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
     let Some((user_id, locale)) = user else {
         return Ok(());
     };
-    let token = session::new_token();
     let now = now();
     let mut tx = state.db.begin().await?;
     tx_run!(&mut tx, c => {
         // A new link replaces the older ones.
         sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'RESET_PASSWORD' AND used_at IS NULL")
             .bind(now).bind(user_id).execute(&mut *c).await?;
-        sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, created_at, expires_at) VALUES ($1, $2, 'RESET_PASSWORD', $3, $4, $5)")
-            .bind(Uuid::new_v4()).bind(user_id).bind(session::hash_token(&token)).bind(now).bind(now + Duration::minutes(RESET_MINUTES))
-            .execute(&mut *c).await?;
     });
+    let token = issue_link_token(
+        &mut tx,
+        user_id,
+        "RESET_PASSWORD",
+        None,
+        Duration::minutes(RESET_MINUTES),
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::ResetPassword,
@@ -588,8 +616,6 @@ pub async fn request_email_change(
         return Ok(());
     }
     let taken: Option<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&new_email).fetch_optional(pool).await)?;
-    let token = session::new_token();
-    let now = now();
     let mut tx = state.db.begin().await?;
     let mail = if taken.is_some() {
         Mail {
@@ -602,9 +628,14 @@ pub async fn request_email_change(
             link: Some(format!("{}/forgot-password", state.config.base_url)),
         }
     } else {
-        tx_run!(&mut tx, c => sqlx::query("INSERT INTO verification_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, 'CHANGE_EMAIL', $3, $4, $5, $6)")
-            .bind(Uuid::new_v4()).bind(user.id).bind(session::hash_token(&token)).bind(&new_email).bind(now).bind(now + Duration::hours(VERIFY_HOURS))
-            .execute(c).await.map(|r| r.rows_affected()))?;
+        let token = issue_link_token(
+            &mut tx,
+            user.id,
+            "CHANGE_EMAIL",
+            Some(&new_email),
+            Duration::hours(VERIFY_HOURS),
+        )
+        .await?;
         Mail {
             order_id: None,
             kind: MailKind::ChangeEmail,

@@ -46,15 +46,7 @@ struct UserDbRow {
 }
 
 pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = like_pattern(query);
     let rows: Vec<UserDbRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT u.id, u.email, p.first_name, p.last_name, u.role, u.status, u.email_verified_at, u.created_at \
          FROM users u LEFT JOIN profiles p ON p.user_id = u.id \
@@ -74,6 +66,17 @@ pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
             created_at: r.created_at,
         })
         .collect())
+}
+
+/// A case-insensitive `LIKE` pattern for a search box, with `%`, `_` and `\\` taken literally.
+fn like_pattern(query: &str) -> String {
+    let escaped = query
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 async fn current_role(tx: &mut Tx, user_id: Uuid) -> Result<Option<(String, String)>, sqlx::Error> {
@@ -175,15 +178,7 @@ pub async fn orders(
         tickets: i64,
         created_at: DateTime<Utc>,
     }
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = like_pattern(query);
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at \
          FROM orders o JOIN users u ON u.id = o.user_id \
