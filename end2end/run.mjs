@@ -57,7 +57,9 @@ if (!ready) {
   process.exit(1);
 }
 
-const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', join(here, 'tests')], {
+// E2E_ONLY=pattern runs only the tests whose name matches.
+const only = process.env.E2E_ONLY ? [`--test-name-pattern=${process.env.E2E_ONLY}`] : [];
+const tests = spawn(process.execPath, ['--test', '--test-concurrency=1', ...only, join(here, 'tests')], {
   cwd: here,
   env: { ...process.env, BASE_URL: baseUrl, DEMO_PASSWORD: demoPassword },
   stdio: 'inherit',

@@ -33,9 +33,16 @@ pub struct AppState {
 }
 
 /// Sets the HTTP status of the current response from an error (server functions return it), and
-/// passes the error on: `service(..).await.map_err(fail)?`.
+/// passes the error on: `service(..).await.map_err(fail)?`. A plain form post (no JavaScript) keeps
+/// the redirect back to its page, which then shows the error next to its field.
 pub fn fail(error: crate::error::AppError) -> crate::error::AppError {
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (false, Some(resp)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
         resp.set_status(error.status());
     }
     error
