@@ -150,6 +150,37 @@ async fn a_purchase_goes_through_stripe_checkout_and_a_signed_webhook() {
                 assert_eq!(tessera::ticketing::service::ticket_by_token(app.db(), &tampered).await.unwrap(), None);
             }
 
+            // A token can be reissued (the old QR stops working) and can expire; holders can be named.
+            let first = tickets[0]["id"].as_str().unwrap().parse::<Uuid>().unwrap();
+            let old = tickets[0]["token"].as_str().unwrap().to_string();
+            let mut tx = app.db().begin().await.unwrap();
+            tessera::ticketing::service::reissue_token(&mut tx, &app.state.config, first, None).await.unwrap();
+            tx.commit().await.unwrap();
+            assert_eq!(tessera::ticketing::service::ticket_by_token(app.db(), &old).await.unwrap(), None, "[{}] the old token is dead", app.engine);
+            let (_, again) = app.call_as(&buyer, "my_tickets", &[]).await;
+            let new = again.as_array().unwrap().iter().find(|t| t["id"] == tickets[0]["id"]).unwrap()["token"].as_str().unwrap().to_string();
+            assert_ne!(new, old);
+            assert_eq!(tessera::ticketing::service::ticket_by_token(app.db(), &new).await.unwrap(), Some(first));
+            let mut tx = app.db().begin().await.unwrap();
+            tessera::ticketing::service::reissue_token(&mut tx, &app.state.config, first, Some(tessera::server::now() - chrono::Duration::seconds(1))).await.unwrap();
+            tx.commit().await.unwrap();
+            let (_, again) = app.call_as(&buyer, "my_tickets", &[]).await;
+            let expired = again.as_array().unwrap().iter().find(|t| t["id"] == tickets[0]["id"]).unwrap()["token"].as_str().unwrap().to_string();
+            assert_eq!(tessera::ticketing::service::ticket_by_token(app.db(), &expired).await.unwrap(), None, "an expired token is refused");
+            let id = first.to_string();
+            let (s, _) = app.call_as(&buyer, "set_ticket_holder", &[("ticket_id", &id), ("holder_name", "Léa Martin"), ("holder_email", "Lea@Example.org")]).await;
+            assert_eq!(s, 200);
+            let (s, body) = app.call_as(&buyer, "set_ticket_holder", &[("ticket_id", &id), ("holder_name", "Léa"), ("holder_email", "nope")]).await;
+            assert_eq!((s, body["Invalid"]["field"].as_str()), (422, Some("holder_email")));
+            let stranger = app.new_client();
+            app.user("other@example.org", PW, Role::User).await;
+            let other = app.logged_in("other@example.org", PW).await;
+            assert_eq!(app.call_as(&other, "set_ticket_holder", &[("ticket_id", &id), ("holder_name", "Thief"), ("holder_email", "t@example.org")]).await.0, 404, "not someone else's ticket");
+            assert_eq!(app.call_as(&stranger, "set_ticket_holder", &[("ticket_id", &id), ("holder_name", "X"), ("holder_email", "x@example.org")]).await.0, 401);
+            let (_, again) = app.call_as(&buyer, "my_tickets", &[]).await;
+            let t = again.as_array().unwrap().iter().find(|t| t["id"] == tickets[0]["id"]).unwrap().clone();
+            assert_eq!((t["holder_name"].as_str(), t["holder_email"].as_str()), (Some("Léa Martin"), Some("lea@example.org")));
+
             // An event for an order we do not know: logged, 200, nothing changes.
             assert_eq!(post_event(&app, &completed("evt_2", "cs_unknown", "pi_x"), WHSEC, now()).await, (200, "unknown_order".into()));
 
