@@ -222,3 +222,35 @@ async fn the_calendar_parses_back_field_by_field_and_the_feed_can_be_revoked() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn interest_counts_are_for_admins_unless_the_organiser_shows_them() {
+    for shown in [false, true] {
+        let flag = if shown { "true" } else { "false" };
+        on_each_engine(&[("SHOW_INTEREST_COUNTS", flag)], |app| async move {
+            app.seed_demo().await;
+            let t = talk(&app, "Rust en production").await;
+            for i in 0..3 {
+                let email = format!("fan{i}@example.org");
+                let user = app.user(&email, PW, Role::User).await;
+                give_pass(&app, user, "Pass Jour 1").await;
+                let c = app.logged_in(&email, PW).await;
+                assert_eq!(toggle(&app, &c, &t, true).await.0, 200);
+            }
+            app.user("boss@example.org", PW, Role::Admin).await;
+            let admin = app.logged_in("boss@example.org", PW).await;
+            let (s, counts) = app.call_as(&admin, "interest_counts", &[]).await;
+            assert_eq!(s, 200);
+            assert_eq!(counts, serde_json::json!([[t, 3]]), "[{}]", app.engine);
+            let attendee = app.logged_in("fan0@example.org", PW).await;
+            let (s, _) = app.call_as(&attendee, "interest_counts", &[]).await;
+            assert_eq!(
+                s,
+                if shown { 200 } else { 403 },
+                "[{}] attendees see counts only when shown",
+                app.engine
+            );
+        })
+        .await;
+    }
+}

@@ -157,7 +157,11 @@ pub fn SaveButton(talk: TalkSummary) -> impl IntoView {
 #[component]
 pub fn ProgrammePage() -> impl IntoView {
     let i18n = use_i18n();
-    provide_personal();
+    let personal = provide_personal();
+    provide_context(Interest(Resource::new(
+        move || personal.toggle.version().get(),
+        |_| super::interest_counts(),
+    )));
     let programme = Resource::new_blocking(|| (), |_| get_programme());
     view! {
         <Title text=move || i18n.t("programme.title")/>
@@ -208,7 +212,11 @@ fn ProgrammeView(programme: Programme) -> impl IntoView {
 }
 
 #[component]
-fn FilterBar(programme: StoredValue<Programme>, filter: Signal<Filter>) -> impl IntoView {
+fn FilterBar(
+    programme: StoredValue<Programme>,
+    filter: Signal<Filter>,
+    #[prop(default = "/")] base: &'static str,
+) -> impl IntoView {
     let i18n = use_i18n();
     let days = programme.with_value(|p| p.days());
     let themes = programme.with_value(|p| p.themes());
@@ -218,7 +226,7 @@ fn FilterBar(programme: StoredValue<Programme>, filter: Signal<Filter>) -> impl 
                 day,
                 ..filter.get()
             }
-            .href()
+            .href_on(base)
         };
         let active = move || filter.get().day == day;
         let label = move || match day {
@@ -236,7 +244,7 @@ fn FilterBar(programme: StoredValue<Programme>, filter: Signal<Filter>) -> impl 
                 theme: t.clone(),
                 ..filter.get()
             }
-            .href()
+            .href_on(base)
         };
         let t = theme.clone();
         let active = move || filter.get().theme == t;
@@ -314,11 +322,28 @@ fn TimeSlot(time_slot: Slot) -> impl IntoView {
     }
 }
 
+/// How many attendees saved each talk (admins, or everyone when the organiser shows it).
+#[derive(Clone, Copy)]
+struct Interest(Resource<Result<Vec<(Uuid, i64)>, AppError>>);
+
+#[component]
+fn InterestCount(id: Uuid) -> impl IntoView {
+    let i18n = use_i18n();
+    let interest = use_context::<Interest>();
+    move || {
+        interest.and_then(|Interest(r)| r.get()).and_then(|r| r.ok()).map(|counts| {
+            let n = counts.iter().find(|(t, _)| *t == id).map(|(_, n)| *n).unwrap_or(0);
+            view! { <span class="interest" title=move || i18n.t("personal.interest")>{format!("★ {n}")}</span> }
+        })
+    }
+}
+
 #[component]
 fn TalkCard(talk: TalkSummary) -> impl IntoView {
     let star = talk.clone();
     view! {
         <li class="talk-card" data-talk-id=talk.id.to_string()>
+            <InterestCount id=talk.id/>
             <SaveButton talk=star/>
             <a class="talk-link" href=format!("/talks/{}", talk.id)>
                 <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
@@ -425,10 +450,12 @@ pub fn MyProgrammePage() -> impl IntoView {
                                 timezone: String::new(),
                                 talks: mine.talks.iter().map(|t| t.talk.clone()).collect(),
                             };
+                            let programme = StoredValue::new(programme);
                             let parsed = Memo::new(move |_| {
                                 let q = query.read();
-                                Filter::parse(&programme, q.get_str("theme"), q.get_str("day")).0
+                                programme.with_value(|p| Filter::parse(p, q.get_str("theme"), q.get_str("day")).0)
                             });
+                            let filter = Signal::derive(move || parsed.get());
                             let talks = mine.talks.clone();
                             let clashes = conflicts(&talks);
                             let feed = mine.feed_url.clone();
@@ -443,7 +470,10 @@ pub fn MyProgrammePage() -> impl IntoView {
                                 {if talks.is_empty() {
                                     view! { <p class="empty">{move || i18n.t("personal.empty")}" "<a href="/">{move || i18n.t("nav.programme")}</a></p> }.into_any()
                                 } else {
-                                    view! { <MyDays talks clashes filter=parsed/> }.into_any()
+                                    view! {
+                                        <FilterBar programme filter base="/me/programme"/>
+                                        <MyDays talks clashes filter=parsed/>
+                                    }.into_any()
                                 }}
                             }
                                 .into_any()

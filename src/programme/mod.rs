@@ -302,6 +302,17 @@ pub async fn renew_calendar_feed() -> Result<String, AppError> {
     personal::renew_feed(&state.db, &state.config, user.id).await
 }
 
+/// How many attendees saved each talk, in one grouped query: for admins (room planning), and for
+/// everyone only when `SHOW_INTEREST_COUNTS` is on.
+#[server(prefix = "/api", endpoint = "interest_counts")]
+pub async fn interest_counts() -> Result<Vec<(Uuid, i64)>, AppError> {
+    let state = expect_context::<crate::server::AppState>();
+    if !state.config.show_interest_counts {
+        crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    }
+    personal::interest_counts(&state.db).await
+}
+
 #[server(prefix = "/api", endpoint = "programme")]
 pub async fn get_programme() -> Result<Programme, AppError> {
     let state = expect_context::<crate::server::AppState>();

@@ -98,6 +98,13 @@ pub async fn saved_talks(
         .collect())
 }
 
+/// Saves per talk, in one GROUP BY (no query per talk).
+pub async fn interest_counts(db: &Db) -> Result<Vec<(Uuid, i64)>, AppError> {
+    Ok(
+        db_run!(db, pool => sqlx::query_as("SELECT conference_id, COUNT(*) FROM user_program_items GROUP BY conference_id").fetch_all(pool).await)?,
+    )
+}
+
 /// The private feed's secret for a user at a version.
 pub fn feed_token(config: &Config, user_id: Uuid, version: i64) -> String {
     let mut mac =

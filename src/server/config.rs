@@ -32,6 +32,7 @@ pub struct Config {
     pub trust_proxy: bool,
     pub reservation_minutes: i64,
     pub max_tickets_per_order: i64,
+    pub show_interest_counts: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +242,8 @@ impl Config {
             trust_proxy,
             reservation_minutes,
             max_tickets_per_order,
+            show_interest_counts: parse_bool(get("SHOW_INTEREST_COUNTS"), false)
+                .map_err(|m| err("SHOW_INTEREST_COUNTS", m))?,
         })
     }
 
