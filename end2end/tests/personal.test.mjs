@@ -38,6 +38,12 @@ test('build a programme on a phone: conflicts, locked talks, reload, calendar', 
   assert.equal(await page.locator('.my-talk.conflict').count(), 2);
   assert.match(await page.locator('.my-talk.conflict .conflict-note').first().textContent(), /Chevauche : /);
   await shot(page, 'my-programme-phone');
+  // Its filter bar keeps the reader on this page.
+  await page.locator('[data-filter="theme"] a.chip', { hasText: 'Tech' }).click();
+  await page.waitForURL(/\/me\/programme\?theme=Tech$/);
+  await page.waitForFunction(() => document.querySelectorAll('.my-talk').length === 2);
+  await page.locator('[data-filter="theme"] a.chip').first().click();
+  await page.waitForFunction(() => document.querySelectorAll('.my-talk').length === 3);
 
   // The calendar file downloads.
   const [download] = await Promise.all([page.waitForEvent('download'), page.click('a[href="/me/programme.ics"]')]);

@@ -324,14 +324,14 @@ fn TimeSlot(time_slot: Slot) -> impl IntoView {
 
 /// How many attendees saved each talk (admins, or everyone when the organiser shows it).
 #[derive(Clone, Copy)]
-struct Interest(Resource<Result<Vec<(Uuid, i64)>, AppError>>);
+struct Interest(Resource<Result<Option<Vec<(Uuid, i64)>>, AppError>>);
 
 #[component]
 fn InterestCount(id: Uuid) -> impl IntoView {
     let i18n = use_i18n();
     let interest = use_context::<Interest>();
     move || {
-        interest.and_then(|Interest(r)| r.get()).and_then(|r| r.ok()).map(|counts| {
+        interest.and_then(|Interest(r)| r.get()).and_then(|r| r.ok()).flatten().map(|counts| {
             let n = counts.iter().find(|(t, _)| *t == id).map(|(_, n)| *n).unwrap_or(0);
             view! { <span class="interest" title=move || i18n.t("personal.interest")>{format!("★ {n}")}</span> }
         })
