@@ -324,7 +324,7 @@ fn TimeSlot(time_slot: Slot) -> impl IntoView {
 
 /// How many attendees saved each talk (admins, or everyone when the organiser shows it).
 #[derive(Clone, Copy)]
-struct Interest(Resource<Result<Option<super::InterestCounts>, AppError>>);
+struct Interest(Resource<Result<Option<super::TalkInterest>, AppError>>);
 
 #[component]
 fn InterestCount(id: Uuid) -> impl IntoView {

@@ -303,13 +303,13 @@ pub async fn renew_calendar_feed() -> Result<String, AppError> {
 }
 
 /// (talk, number of attendees who saved it).
-pub type InterestCounts = Vec<(Uuid, i64)>;
+pub type TalkInterest = Vec<(Uuid, i64)>;
 
 /// How many attendees saved each talk, in one grouped query: for admins (room planning), and for
 /// everyone only when `SHOW_INTEREST_COUNTS` is on. Others get nothing (`None`): the programme page
 /// asks for every reader, so a refusal here is not an error.
 #[server(prefix = "/api", endpoint = "interest_counts")]
-pub async fn interest_counts() -> Result<Option<InterestCounts>, AppError> {
+pub async fn interest_counts() -> Result<Option<TalkInterest>, AppError> {
     let state = expect_context::<crate::server::AppState>();
     let is_admin = crate::accounts::session::current_user()
         .await?
