@@ -21,12 +21,12 @@ export async function launch(extraArgs = []) {
 }
 
 /** A fresh browser context (own cookies), desktop or phone sized. */
-export async function newPage(browser, { phone = false, locale = 'fr-FR', bypassCSP = false } = {}) {
+export async function newPage(browser, { phone = false, locale = 'fr-FR', bypassCSP = false, baseURL = BASE_URL } = {}) {
   const context = await browser.newContext({
     bypassCSP,
     viewport: phone ? { width: 390, height: 844 } : { width: 1280, height: 900 },
     locale,
-    baseURL: BASE_URL,
+    baseURL,
   });
   const page = await context.newPage();
   page.errors = [];

@@ -4,12 +4,16 @@ use crate::{
         provide_auth, AccountNav, AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage,
         LoginPage, ResetPasswordPage, SignupPage, SignupSentPage, VerifyEmailPage,
     },
-    admin::components::{AdminAuditPage, AdminOrdersPage, AdminUsersPage},
+    admin::components::{
+        AdminAttendeesPage, AdminAuditPage, AdminMailPage, AdminOrdersPage, AdminPassesPage,
+        AdminProgrammePage, AdminUsersPage,
+    },
     error::AppError,
     i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
     mail::components::DevMailboxPage,
     payments::components::TestCheckoutPage,
     programme::components::{MyProgrammePage, ProgrammePage, TalkPage},
+    scanning::components::ScanPage,
     ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
 };
 use leptos::prelude::*;
@@ -98,8 +102,13 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/tickets") view=AdminPassesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/programme") view=AdminProgrammePage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/attendees") view=AdminAttendeesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
+                <Route path=path!("/scan") view=ScanPage ssr=SsrMode::Async/>
                 <Route path=path!("/me/programme") view=MyProgrammePage ssr=SsrMode::Async/>
                 <Route path=path!("/me/orders") view=MyOrdersPage ssr=SsrMode::Async/>
                 <Route path=path!("/me/tickets") view=MyTicketsPage ssr=SsrMode::Async/>

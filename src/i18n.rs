@@ -120,24 +120,28 @@ impl I18n {
 
     /// "jeudi 10 juin" / "Thursday 10 June".
     pub fn date_long(&self, date: chrono::NaiveDate) -> String {
-        use chrono::Datelike;
-        let l = self.locale.get();
-        let weekday = tr(
-            l,
-            &format!("weekday.{}", date.weekday().num_days_from_monday()),
-        );
-        let month = tr(l, &format!("month.{}", date.month()));
-        tr_with(
-            l,
-            "date.long",
-            &[
-                ("weekday", &weekday),
-                ("day", &date.day().to_string()),
-                ("month", &month),
-                ("year", &date.year().to_string()),
-            ],
-        )
+        date_long(self.locale.get(), date)
     }
+}
+
+/// "jeudi 10 juin" / "Thursday 10 June", in a given language (mails, server-side texts).
+pub fn date_long(l: Locale, date: chrono::NaiveDate) -> String {
+    use chrono::Datelike;
+    let weekday = tr(
+        l,
+        &format!("weekday.{}", date.weekday().num_days_from_monday()),
+    );
+    let month = tr(l, &format!("month.{}", date.month()));
+    tr_with(
+        l,
+        "date.long",
+        &[
+            ("weekday", &weekday),
+            ("day", &date.day().to_string()),
+            ("month", &month),
+            ("year", &date.year().to_string()),
+        ],
+    )
 }
 
 pub fn use_i18n() -> I18n {
@@ -271,7 +275,11 @@ mod tests {
                             c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
                         })
                 });
-                if !is_key || literal.ends_with('.') {
+                // File names (`orders.csv`) look like keys of a namespace; they are not texts.
+                let file_name = [".csv", ".ics", ".png", ".svg", ".json"]
+                    .iter()
+                    .any(|ext| literal.ends_with(ext));
+                if !is_key || file_name || literal.ends_with('.') {
                     continue;
                 }
                 used += 1;

@@ -8,6 +8,7 @@ pub mod i18n;
 pub mod mail;
 pub mod payments;
 pub mod programme;
+pub mod scanning;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ticketing;

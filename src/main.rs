@@ -1,15 +1,31 @@
-//! The server binary: `tessera` (serve), `tessera seed-demo`, `tessera create-admin EMAIL`.
+//! The server binary: `tessera` (serve), `tessera seed-demo`, `tessera create-admin EMAIL`,
+//! `tessera qr-video TOKEN FILE.y4m` (a test tool).
 use tessera::{
     accounts::{service as accounts, Role},
     error::AppError,
     server::{self, config::Config, demo},
 };
 
-const USAGE: &str = "usage: tessera [serve | seed-demo | create-admin EMAIL]";
+const USAGE: &str =
+    "usage: tessera [serve | seed-demo | create-admin EMAIL | qr-video TOKEN FILE.y4m]";
 
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // A test tool that needs no configuration: a camera video of a ticket's QR code (the door e2e
+    // test feeds it to Chromium's fake camera).
+    if args.first().map(String::as_str) == Some("qr-video") {
+        let (Some(token), Some(file)) = (args.get(1), args.get(2)) else {
+            eprintln!("{USAGE}");
+            std::process::exit(2);
+        };
+        let video = tessera::ticketing::qr::y4m_video(token, 20);
+        if let Err(e) = std::fs::write(file, video) {
+            eprintln!("error: cannot write {file}: {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {

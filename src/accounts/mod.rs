@@ -218,7 +218,7 @@ pub async fn signup(
     privacy: Option<String>,
     marketing: Option<String>,
 ) -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let form = service::SignupForm {
         email,
         password,
@@ -242,7 +242,7 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::login(&state, &email, &password)
         .await
         .map_err(crate::server::fail)?;
@@ -252,7 +252,7 @@ pub async fn login(
 
 #[server(prefix = "/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::logout(&state).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -261,7 +261,7 @@ pub async fn logout() -> Result<(), crate::error::AppError> {
 #[server(prefix = "/api", endpoint = "logout_everywhere")]
 pub async fn logout_everywhere() -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::end_all_sessions(&state.db, user.id).await?;
     session::clear_session_cookie(&state.config);
     leptos_axum::redirect("/login");
@@ -272,20 +272,20 @@ pub async fn logout_everywhere() -> Result<(), crate::error::AppError> {
 pub async fn my_sessions() -> Result<Vec<SessionInfo>, crate::error::AppError> {
     let user = session::require_user().await?;
     let current = session::current_user().await?.map(|(_, s)| s);
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::sessions_of(&state.db, user.id, current).await
 }
 
 #[server(prefix = "/api", endpoint = "revoke_session")]
 pub async fn revoke_session(id: uuid::Uuid) -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::revoke_session(&state.db, user.id, id).await
 }
 
 #[server(prefix = "/api", endpoint = "forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::request_password_reset(&state, &email)
         .await
         .map_err(crate::server::fail)?;
@@ -295,7 +295,7 @@ pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError
 
 #[server(prefix = "/api", endpoint = "reset_password")]
 pub async fn reset_password(token: String, password: String) -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::reset_password(&state, &token, &password)
         .await
         .map_err(crate::server::fail)?;
@@ -305,7 +305,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), crate
 
 #[server(prefix = "/api", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::verify_email(&state, &token)
         .await
         .map_err(crate::server::fail)?;
@@ -316,7 +316,7 @@ pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
 #[server(prefix = "/api", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::send_verification(&state, &user)
         .await
         .map_err(crate::server::fail)
@@ -325,7 +325,7 @@ pub async fn resend_verification() -> Result<(), crate::error::AppError> {
 #[server(prefix = "/api", endpoint = "my_profile")]
 pub async fn my_profile() -> Result<Profile, crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::profile(&state.db, user.id).await
 }
 
@@ -337,7 +337,7 @@ pub async fn update_profile(
     locale: String,
 ) -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::update_profile(&state.db, user.id, first_name, last_name, phone, &locale)
         .await
         .map_err(crate::server::fail)
@@ -349,7 +349,7 @@ pub async fn change_email(
     password: String,
 ) -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::request_email_change(&state, &user, &new_email, &password)
         .await
         .map_err(crate::server::fail)

@@ -173,6 +173,20 @@ pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<(AuthUser, Uu
     )))
 }
 
+/// The user of a plain HTTP request (downloads outside server functions), from its session cookie.
+pub async fn user_from_headers(db: &Db, headers: &http::HeaderMap) -> Option<AuthUser> {
+    let token = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| cookie_value(c, SESSION_COOKIE))?;
+    user_for_token(db, &token)
+        .await
+        .ok()
+        .flatten()
+        .map(|(u, _)| u)
+}
+
 /// The caller, if logged in (looked up once per request).
 pub async fn current_user() -> Result<Option<(AuthUser, Uuid)>, AppError> {
     #[derive(Clone)]
@@ -180,7 +194,11 @@ pub async fn current_user() -> Result<Option<(AuthUser, Uuid)>, AppError> {
     if let Some(Cached(c)) = use_context::<Cached>() {
         return Ok(c);
     }
-    let state = expect_context::<AppState>();
+    // No application state means no request (the router renders the app once to list its routes):
+    // then nobody is logged in, rather than a panic in that render.
+    let Some(state) = use_context::<AppState>() else {
+        return Ok(None);
+    };
     let found = match request_info(&state.config).session_token {
         Some(token) => user_for_token(&state.db, &token).await?,
         None => None,

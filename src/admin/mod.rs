@@ -1,8 +1,13 @@
 //! The back office: people (roles, status) and the audit log. Every server function here starts
 //! with the role guard, so a forbidden call is refused by the server.
 pub mod components;
+pub mod exports;
+pub mod logs;
+pub mod orders;
+pub mod passes;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod talks;
 
 use crate::{
     accounts::{Role, UserStatus},
@@ -25,17 +30,6 @@ pub struct UserRow {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: Uuid,
-    pub actor_email: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub meta: String,
-    pub created_at: DateTime<Utc>,
-}
-
 /// An order as the back office lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderRow {
@@ -55,7 +49,7 @@ pub async fn admin_orders(
     status: Option<String>,
 ) -> Result<Vec<OrderRow>, AppError> {
     crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::orders(
         &state.db,
         query.as_deref().unwrap_or(""),
@@ -67,14 +61,14 @@ pub async fn admin_orders(
 #[server(prefix = "/api", endpoint = "admin_users")]
 pub async fn admin_users(query: Option<String>) -> Result<Vec<UserRow>, AppError> {
     crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::users(&state.db, query.as_deref().unwrap_or("")).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_set_role")]
 pub async fn admin_set_role(user_id: Uuid, role: String) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let role: Role = role
         .parse()
         .map_err(|_| AppError::invalid("role", "admin.error.role_invalid"))?;
@@ -86,18 +80,11 @@ pub async fn admin_set_role(user_id: Uuid, role: String) -> Result<(), AppError>
 #[server(prefix = "/api", endpoint = "admin_set_status")]
 pub async fn admin_set_status(user_id: Uuid, status: String) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let status: UserStatus = status
         .parse()
         .map_err(|_| AppError::invalid("status", "admin.error.status_invalid"))?;
     service::set_status(&state.db, admin.id, user_id, status)
         .await
         .map_err(crate::server::fail)
-}
-
-#[server(prefix = "/api", endpoint = "admin_audit")]
-pub async fn admin_audit(action: Option<String>) -> Result<Vec<AuditEntry>, AppError> {
-    crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
-    service::audit_entries(&state.db, action.as_deref()).await
 }

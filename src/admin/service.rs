@@ -1,6 +1,6 @@
 //! Admin services: the audit log writer (one function, always inside the change's transaction) and
 //! the people operations.
-use super::{AuditEntry, UserRow};
+use super::UserRow;
 use crate::{
     accounts::{Role, UserStatus},
     db_run,
@@ -46,7 +46,7 @@ struct UserDbRow {
 }
 
 pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
-    let pattern = like_pattern(query);
+    let pattern = crate::server::db::like_pattern(query);
     let rows: Vec<UserDbRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT u.id, u.email, p.first_name, p.last_name, u.role, u.status, u.email_verified_at, u.created_at \
          FROM users u LEFT JOIN profiles p ON p.user_id = u.id \
@@ -66,17 +66,6 @@ pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
             created_at: r.created_at,
         })
         .collect())
-}
-
-/// A case-insensitive `LIKE` pattern for a search box, with `%`, `_` and `\\` taken literally.
-fn like_pattern(query: &str) -> String {
-    let escaped = query
-        .trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
 }
 
 async fn current_role(tx: &mut Tx, user_id: Uuid) -> Result<Option<(String, String)>, sqlx::Error> {
@@ -178,7 +167,7 @@ pub async fn orders(
         tickets: i64,
         created_at: DateTime<Utc>,
     }
-    let pattern = like_pattern(query);
+    let pattern = crate::server::db::like_pattern(query);
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at \
          FROM orders o JOIN users u ON u.id = o.user_id \
@@ -196,35 +185,5 @@ pub async fn orders(
             tickets: r.tickets,
             created_at: r.created_at,
         })
-        .collect())
-}
-
-pub async fn audit_entries(db: &Db, action: Option<&str>) -> Result<Vec<AuditEntry>, AppError> {
-    type Row = (
-        Uuid,
-        String,
-        String,
-        String,
-        String,
-        Json<serde_json::Value>,
-        DateTime<Utc>,
-    );
-    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT a.id, u.email, a.action, a.entity_type, a.entity_id, a.meta, a.created_at FROM audit_logs a JOIN users u ON u.id = a.actor_user_id \
-         WHERE ($1 IS NULL OR a.action = $1) ORDER BY a.created_at DESC LIMIT 200")
-        .bind(action).fetch_all(pool).await)?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, actor_email, action, entity_type, entity_id, meta, created_at)| AuditEntry {
-                id,
-                actor_email,
-                action,
-                entity_type,
-                entity_id,
-                meta: serde_json::to_string(&meta.0).unwrap_or_default(),
-                created_at,
-            },
-        )
         .collect())
 }

@@ -48,7 +48,7 @@ pub struct DevMail {
 /// The newest mails, for `/dev/mailbox`. Refused outside dev mode.
 #[server(prefix = "/api", endpoint = "dev_mailbox")]
 pub async fn dev_mailbox() -> Result<Vec<DevMail>, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     if !state.config.is_dev() {
         return Err(crate::server::fail(AppError::NotFound));
     }

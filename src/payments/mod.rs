@@ -18,7 +18,7 @@ pub struct TestCheckoutInfo {
 #[server(prefix = "/api", endpoint = "test_checkout")]
 pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::test_checkout(&state, user.id, &session_id)
         .await
         .map_err(crate::server::fail)
@@ -28,7 +28,7 @@ pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppEr
 #[server(prefix = "/api", endpoint = "test_checkout_act")]
 pub async fn test_checkout_act(session_id: String, outcome: String) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let next = service::test_checkout_act(&state, user.id, &session_id, &outcome)
         .await
         .map_err(crate::server::fail)?;

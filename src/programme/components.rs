@@ -1,8 +1,8 @@
 //! The programme's pages: `/` (the programme, filterable) and `/talks/:id` (one talk).
 use super::{
     conflicts, get_my_programme, get_personal_state, get_programme, get_talk, Filter,
-    PersonalState, Programme, RenewCalendarFeed, SavedTalk, Slot, TalkDetail, TalkSummary,
-    ToggleTalk,
+    PersonalState, Programme, RenewCalendarFeed, SavedTalk, SetProgrammeMail, Slot, TalkChange,
+    TalkDetail, TalkSummary, ToggleTalk,
 };
 use crate::accounts::components::LoginRequired;
 use crate::{
@@ -432,8 +432,15 @@ pub fn MyProgrammePage() -> impl IntoView {
     let i18n = use_i18n();
     let personal = provide_personal();
     let renew = ServerAction::<RenewCalendarFeed>::new();
+    let mail = ServerAction::<SetProgrammeMail>::new();
     let mine = Resource::new(
-        move || (personal.toggle.version().get(), renew.version().get()),
+        move || {
+            (
+                personal.toggle.version().get(),
+                renew.version().get(),
+                mail.version().get(),
+            )
+        },
         |_| get_my_programme(),
     );
     let query = use_query_map();
@@ -467,6 +474,7 @@ pub fn MyProgrammePage() -> impl IntoView {
                                         <button type="submit" class="button-small">{move || i18n.t("personal.renew_feed")}</button>
                                     </ActionForm>
                                 </div>
+                                <ChangeMailSwitch action=mail on=mine.mail_changes/>
                                 {if talks.is_empty() {
                                     view! { <p class="empty">{move || i18n.t("personal.empty")}" "<a href="/">{move || i18n.t("nav.programme")}</a></p> }.into_any()
                                 } else {
@@ -485,6 +493,61 @@ pub fn MyProgrammePage() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// "Mail me when a talk of my programme moves": on or off, a plain form that works without JavaScript.
+#[component]
+fn ChangeMailSwitch(action: ServerAction<SetProgrammeMail>, on: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let (state, button) = if on {
+        ("personal.mail_changes_on", "personal.mail_changes_stop")
+    } else {
+        ("personal.mail_changes_off", "personal.mail_changes_start")
+    };
+    view! {
+        <ActionForm action attr:class="inline-form change-mail">
+            <input type="hidden" name="on" value=(!on).to_string()/>
+            <span class="change-mail-state">{move || i18n.t(state)}</span>
+            <button type="submit" class="button-small">{move || i18n.t(button)}</button>
+        </ActionForm>
+    }
+}
+
+/// "Moved from 10:00", "Room changed from Salle A": how a saved talk changed since I saved it.
+#[component]
+fn ChangeNote(change: TalkChange, day: NaiveDate) -> impl IntoView {
+    let i18n = use_i18n();
+    let text = move || {
+        let mut parts = vec![];
+        if let Some((from_day, start, end)) = change.from_time {
+            let times = [("start", hm(start)), ("end", hm(end))];
+            parts.push(if from_day == day {
+                i18n.t_with(
+                    "personal.moved_from_time",
+                    &[("start", &times[0].1), ("end", &times[1].1)],
+                )
+            } else {
+                i18n.t_with(
+                    "personal.moved_from_day",
+                    &[
+                        ("date", &i18n.date_long(from_day)),
+                        ("start", &times[0].1),
+                        ("end", &times[1].1),
+                    ],
+                )
+            });
+        }
+        if let Some(room) = &change.from_room {
+            let room = if room.is_empty() {
+                i18n.t("personal.no_room")
+            } else {
+                room.clone()
+            };
+            parts.push(i18n.t_with("personal.moved_from_room", &[("room", &room)]));
+        }
+        parts.join(" · ")
+    };
+    view! { <p class="moved-note" role="note">{text}</p> }
 }
 
 #[component]
@@ -517,6 +580,32 @@ fn MyDays(
         });
         days.into_iter()
             .map(|(day, list)| {
+                // On wide screens the day is a grid: one column per room, rows of five minutes.
+                let mut rooms: Vec<String> = list
+                    .iter()
+                    .map(|s| s.talk.location.clone().unwrap_or_default())
+                    .collect();
+                rooms.sort();
+                rooms.dedup();
+                let first = list.iter().map(|s| s.talk.start).min().unwrap_or_default();
+                let row = move |t: NaiveTime| ((t - first).num_minutes().max(0) / 5) + 2;
+                let column = {
+                    let rooms = rooms.clone();
+                    move |l: &Option<String>| {
+                        let l = l.clone().unwrap_or_default();
+                        rooms.iter().position(|r| *r == l).unwrap_or(0) + 1
+                    }
+                };
+                let heads = rooms
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let name = r.clone();
+                        let label = move || if name.is_empty() { i18n.t("personal.no_room") } else { name.clone() };
+                        view! { <li class="room-head" aria-hidden="true" style=format!("--col: {}", i + 1)>{label}</li> }
+                    })
+                    .collect_view();
+                let room_count = rooms.len();
                 let mut previous_end: Option<NaiveTime> = None;
                 let items = list
                     .into_iter()
@@ -532,13 +621,18 @@ fn MyDays(
                         });
                         let conflict = (!others.is_empty()).then(|| others.join(" · "));
                         let has_conflict = conflict.is_some();
+                        let end_row = if t.end > t.start { row(t.end) } else { row(t.start) + 9 };
+                        let place = format!("--col: {}; --row-start: {}; --row-end: {}", column(&t.location), row(t.start), end_row.max(row(t.start) + 1));
+                        let moved = saved.change.clone().map(|change| view! { <ChangeNote change day=t.day/> });
+                        let is_moved = saved.change.is_some();
                         view! {
                             {gap.map(|m| view! { <li class="gap">{move || i18n.t_with("personal.gap", &[("minutes", &m.to_string())])}</li> })}
-                            <li class="my-talk" class:conflict=has_conflict class:locked=!saved.covered data-talk-id=t.id.to_string()>
+                            <li class="my-talk" class:conflict=has_conflict class:locked=!saved.covered class:moved=is_moved data-talk-id=t.id.to_string() style=place>
                                 <span class="my-time">{hm(t.start)}" – "{hm(t.end)}</span>
                                 <a class="my-title" href=format!("/talks/{}", t.id)>{t.title.clone()}</a>
                                 <span class="talk-meta">{t.location.clone()}</span>
                                 {conflict.map(|names| view! { <p class="conflict-note">{move || i18n.t_with("personal.conflict", &[("with", &names)])}</p> })}
+                                {moved}
                                 {(!saved.covered).then(|| view! { <p class="save-lost">{move || i18n.t("personal.no_longer_covered")}</p> })}
                                 <SaveButton talk=t.clone()/>
                             </li>
@@ -548,7 +642,7 @@ fn MyDays(
                 view! {
                     <section class="day my-day">
                         <h2 class="day-title">{move || i18n.date_long(day)}</h2>
-                        <ul class="my-talks">{items}</ul>
+                        <ul class="my-talks by-room" style=format!("--rooms: {room_count}")>{heads}{items}</ul>
                     </section>
                 }
             })

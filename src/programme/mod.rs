@@ -1,5 +1,7 @@
 //! The public programme: the conference's talks (the seed's `conferences` table), by day and time,
 //! filterable by theme and day.
+#[cfg(feature = "ssr")]
+pub mod changes;
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod personal;
@@ -232,17 +234,29 @@ impl PersonalState {
     }
 }
 
+/// How a saved talk changed since the reader saved it, in local time: only what differs now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TalkChange {
+    /// The day, start and end it had (when its time changed).
+    pub from_time: Option<(NaiveDate, NaiveTime, NaiveTime)>,
+    /// The room it had (when its room changed; empty when it had none).
+    pub from_room: Option<String>,
+}
+
 /// A talk of my programme; `covered` is false once no valid pass covers it any more.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SavedTalk {
     pub talk: TalkSummary,
     pub covered: bool,
+    pub change: Option<TalkChange>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MyProgramme {
     pub talks: Vec<SavedTalk>,
     pub feed_url: String,
+    /// Whether I asked to be mailed when a talk I saved moves.
+    pub mail_changes: bool,
 }
 
 /// Two saved talks of one day that overlap in time.
@@ -261,7 +275,7 @@ pub fn conflicts(talks: &[SavedTalk]) -> Vec<(Uuid, Uuid)> {
 
 #[server(prefix = "/api", endpoint = "personal_state")]
 pub async fn get_personal_state() -> Result<PersonalState, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     match crate::accounts::session::current_user().await? {
         Some((user, _)) => personal::state(&state.db, &state.config, user.id).await,
         None => Ok(PersonalState::default()),
@@ -272,7 +286,7 @@ pub async fn get_personal_state() -> Result<PersonalState, AppError> {
 #[server(prefix = "/api", endpoint = "toggle_talk")]
 pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     if save {
         personal::add(&state.db, user.id, talk_id)
             .await
@@ -287,18 +301,27 @@ pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "my_programme")]
 pub async fn get_my_programme() -> Result<MyProgramme, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     Ok(MyProgramme {
         talks: personal::saved_talks(&state.db, &state.config, user.id).await?,
         feed_url: personal::feed_url(&state.db, &state.config, user.id).await?,
+        mail_changes: changes::mail_on(&state.db, user.id).await?,
     })
+}
+
+/// Turns on or off the mail about changes to the talks I saved.
+#[server(prefix = "/api", endpoint = "programme_mail")]
+pub async fn set_programme_mail(on: bool) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = crate::server::state()?;
+    changes::set_mail(&state.db, user.id, on).await
 }
 
 /// Revokes my calendar subscription URL and makes a new one.
 #[server(prefix = "/api", endpoint = "renew_calendar_feed")]
 pub async fn renew_calendar_feed() -> Result<String, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     personal::renew_feed(&state.db, &state.config, user.id).await
 }
 
@@ -310,7 +333,7 @@ pub type TalkInterest = Vec<(Uuid, i64)>;
 /// asks for every reader, so a refusal here is not an error.
 #[server(prefix = "/api", endpoint = "interest_counts")]
 pub async fn interest_counts() -> Result<Option<TalkInterest>, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let is_admin = crate::accounts::session::current_user()
         .await?
         .is_some_and(|(u, _)| u.role == crate::accounts::Role::Admin);
@@ -322,13 +345,13 @@ pub async fn interest_counts() -> Result<Option<TalkInterest>, AppError> {
 
 #[server(prefix = "/api", endpoint = "programme")]
 pub async fn get_programme() -> Result<Programme, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::programme(&state.db, &state.config).await
 }
 
 #[server(prefix = "/api", endpoint = "talk")]
 pub async fn get_talk(id: String) -> Result<TalkDetail, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let id = Uuid::parse_str(id.trim()).map_err(|_| AppError::NotFound)?;
     service::talk(&state.db, &state.config, id)
         .await?

@@ -87,12 +87,14 @@ pub async fn saved_talks(
 ) -> Result<Vec<SavedTalk>, AppError> {
     let programme = super::service::programme(db, config).await?;
     let st = state(db, config, user_id).await?;
+    let mut changes = super::changes::since_saved(db, config, user_id).await?;
     Ok(programme
         .talks
         .into_iter()
         .filter(|t| st.saved.contains(&t.id))
         .map(|t: TalkSummary| SavedTalk {
             covered: st.covers(&t),
+            change: changes.remove(&t.id),
             talk: t,
         })
         .collect())
@@ -300,21 +302,8 @@ pub mod http {
     }
 
     pub async fn download(State(state): State<AppState>, headers: HeaderMap) -> Response {
-        let token = headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| {
-                crate::accounts::session::cookie_value(c, crate::accounts::session::SESSION_COOKIE)
-            });
-        let user = match token {
-            Some(t) => crate::accounts::session::user_for_token(&state.db, &t)
-                .await
-                .ok()
-                .flatten(),
-            None => None,
-        };
-        let Some((user, _)) = user else {
+        let Some(user) = crate::accounts::session::user_from_headers(&state.db, &headers).await
+        else {
             return (StatusCode::UNAUTHORIZED, "log in first").into_response();
         };
         match super::ics(&state.db, &state.config, user.id).await {

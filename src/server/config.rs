@@ -33,6 +33,14 @@ pub struct Config {
     pub reservation_minutes: i64,
     pub max_tickets_per_order: i64,
     pub show_interest_counts: bool,
+    /// How long before a pass's first valid instant the door already lets it in.
+    pub scan_grace_minutes: i64,
+    /// How long door staff may undo their own scan (admins may any time).
+    pub scan_undo_seconds: i64,
+    /// How long a changed talk must be left alone before its change is mailed to attendees.
+    pub programme_mail_delay_minutes: i64,
+    /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
+    pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +187,40 @@ impl Config {
         };
         let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
         let max_tickets_per_order = whole("MAX_TICKETS_PER_ORDER", 10, 100)?;
+        let from_zero = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=max).contains(n))
+                    .ok_or_else(|| {
+                        err(var, format!("'{v}' is not a whole number from 0 to {max}"))
+                    }),
+            }
+        };
+        let scan_grace_minutes = from_zero("SCAN_GRACE_MINUTES", 60, 24 * 60)?;
+        let programme_mail_delay_minutes = from_zero("PROGRAMME_MAIL_DELAY_MINUTES", 10, 24 * 60)?;
+        let scan_undo_seconds = whole("SCAN_UNDO_SECONDS", 120, 3600)?;
+        let clock_start = match get("CLOCK_START") {
+            None => None,
+            Some(_) if mode == Mode::Production => {
+                return Err(err(
+                    "CLOCK_START",
+                    "is a rehearsal setting, refused in production (TESSERA_ENV=production)",
+                ))
+            }
+            Some(v) => Some(
+                chrono::DateTime::parse_from_rfc3339(&v)
+                    .map_err(|_| {
+                        err(
+                            "CLOCK_START",
+                            format!("'{v}' is not an RFC 3339 instant such as 2027-06-10T08:30:00+02:00"),
+                        )
+                    })?
+                    .with_timezone(&chrono::Utc),
+            ),
+        };
         let trust_proxy =
             parse_bool(get("TRUST_PROXY"), false).map_err(|m| err("TRUST_PROXY", m))?;
         let stripe_secret_key = get("STRIPE_SECRET_KEY");
@@ -244,7 +286,27 @@ impl Config {
             max_tickets_per_order,
             show_interest_counts: parse_bool(get("SHOW_INTEREST_COUNTS"), false)
                 .map_err(|m| err("SHOW_INTEREST_COUNTS", m))?,
+            scan_grace_minutes,
+            scan_undo_seconds,
+            programme_mail_delay_minutes,
+            clock_start,
         })
+    }
+
+    /// An instant as a `datetime-local` input shows it: `2027-06-10T09:30`, conference time.
+    pub fn local_input(&self, t: chrono::DateTime<chrono::Utc>) -> String {
+        t.with_timezone(&self.timezone)
+            .format("%Y-%m-%dT%H:%M")
+            .to_string()
+    }
+
+    /// A `datetime-local` value read in the conference's time zone; `None` when malformed.
+    pub fn parse_local_input(&self, raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        use chrono::TimeZone;
+        chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
+            .ok()
+            .and_then(|t| self.timezone.from_local_datetime(&t).earliest())
+            .map(|t| t.with_timezone(&chrono::Utc))
     }
 
     pub fn is_dev(&self) -> bool {

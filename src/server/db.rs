@@ -149,3 +149,15 @@ impl Db {
         db_run!(self, pool => pool.close().await)
     }
 }
+
+/// A case-insensitive `LIKE` pattern that finds `query` anywhere, its `%`, `_` and backslash taken
+/// literally (queries use it with `ESCAPE` and a backslash, on a lowered column).
+pub fn like_pattern(query: &str) -> String {
+    let escaped = query
+        .trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}

@@ -32,6 +32,16 @@ pub struct AppState {
     pub gateway: crate::payments::service::Gateway,
 }
 
+/// The application's state, for a server function. Present for every request; missing only when a
+/// page's render outlived its request (a reload mid-render), where an error ends that work cleanly
+/// instead of a panic that would leave the page's stream hanging.
+pub fn state() -> Result<AppState, crate::error::AppError> {
+    use_context::<AppState>().ok_or_else(|| {
+        tracing::debug!("server function called without the application state");
+        crate::error::AppError::Internal
+    })
+}
+
 /// Sets the HTTP status of the current response from an error (server functions return it), and
 /// passes the error on: `service(..).await.map_err(fail)?`. A plain form post (no JavaScript) keeps
 /// the redirect back to its page, which then shows the error next to its field.
@@ -54,9 +64,20 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
+static CLOCK_OFFSET: std::sync::OnceLock<chrono::Duration> = std::sync::OnceLock::new();
+
+/// Starts the server's clock at `start` (dev-only `CLOCK_START`); once per process.
+pub fn set_clock_start(start: DateTime<Utc>) {
+    let _ = CLOCK_OFFSET.set(start - Utc::now());
+}
+
 /// Now, to the microsecond (what PostgreSQL keeps), so that a value read back equals the one written.
 pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
+    let real = Utc::now();
+    CLOCK_OFFSET
+        .get()
+        .map_or(real, |offset| real + *offset)
+        .trunc_subsecs(6)
 }
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
@@ -77,6 +98,10 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     db.migrate()
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    if let Some(start) = config.clock_start {
+        set_clock_start(start);
+        tracing::warn!(%start, "CLOCK_START: the server's clock is shifted (rehearsal)");
+    }
     let leptos_options = leptos_options(&config);
     let config = Arc::new(config);
     let mailer = crate::mail::service::start_worker(db.clone(), config.clone())?;
@@ -90,7 +115,27 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
         gateway,
     };
     start_reservation_sweeper(state.clone());
+    start_programme_mailer(state.clone());
     Ok(state)
+}
+
+/// Mails attendees the talks they saved that moved, every 30 seconds (a talk's changes go out
+/// once it has been left alone for `PROGRAMME_MAIL_DELAY_MINUTES`).
+fn start_programme_mailer(state: AppState) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+        loop {
+            every.tick().await;
+            match crate::programme::changes::mail_batch(&state.db, &state.config).await {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(mails = n, "programme changes mailed");
+                    state.mailer.wake();
+                }
+                Err(e) => tracing::warn!(error = %e, "programme change mails"),
+            }
+        }
+    });
 }
 
 /// Gives back the seats of reservations whose payment time ran out, every 30 seconds.
@@ -113,8 +158,18 @@ pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, String>;
 }
 
+/// The app's routes, generated once per process. Generating them runs the app with a
+/// process-global "suppress resource loads" flag set (leptos_server's `SuppressResourceLoad`): a
+/// page being rendered meanwhile in the same process (another app instance, as in the test suite)
+/// would see its resources stay pending forever and its request hang (leptos issue #4773).
+fn routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let context_state = state.clone();
     let is_dev = state.config.is_dev();
     Router::new()
@@ -128,6 +183,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/me/programme.ics",
             get(crate::programme::personal::http::download),
+        )
+        .route(
+            "/admin/export/attendees.csv",
+            get(crate::admin::exports::service::attendees_csv),
+        )
+        .route(
+            "/admin/export/orders.csv",
+            get(crate::admin::exports::service::orders_csv),
         )
         .route(
             "/calendar/{user}/{file}",

@@ -28,10 +28,28 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
         }
     }
     let mut res = next.run(req).await;
-    let nonce = res
+    let mut nonce = res
         .headers_mut()
         .remove(NONCE_HEADER)
         .and_then(|v| v.to_str().ok().map(str::to_string));
+    // The app hands the nonce over in a header while it renders; when a page's headers left before
+    // that happened (seen now and then under load), the nonce is read from the page itself, so the
+    // policy always matches the page's scripts (a mismatch would block hydration).
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if nonce.is_none() && is_html {
+        let (parts, body) = res.into_parts();
+        match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
+            Ok(bytes) => {
+                nonce = nonce_in_page(&bytes);
+                res = Response::from_parts(parts, Body::from(bytes));
+            }
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
+    }
     let h = res.headers_mut();
     let dev = state.config.is_dev();
     let script = match &nonce {
@@ -69,6 +87,18 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
     res
 }
 
+/// The first `nonce="…"` attribute of a page (Leptos puts the request's nonce on its scripts).
+fn nonce_in_page(page: &[u8]) -> Option<String> {
+    const MARK: &[u8] = b"nonce=\"";
+    let start = page.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
+    let len = page[start..].iter().position(|b| *b == b'"')?;
+    let nonce = std::str::from_utf8(&page[start..start + len]).ok()?;
+    nonce
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
+        .then(|| nonce.to_string())
+}
+
 /// A browser says where a request comes from (`Sec-Fetch-Site`, or `Origin`); a request that says
 /// nothing is not a browser's, and so carries no victim's cookies.
 fn same_origin(state: &AppState, req: &Request<Body>) -> bool {
@@ -89,5 +119,20 @@ fn same_origin(state: &AppState, req: &Request<Body>) -> bool {
                     .or_else(|| origin.strip_prefix("https://"))
                     == Some(host)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_nonce_is_read_from_the_page_when_the_header_is_missing() {
+        let page = br#"<html><head><script nonce="AbC+12/x=">x</script></head></html>"#;
+        assert_eq!(super::nonce_in_page(page).as_deref(), Some("AbC+12/x="));
+        assert_eq!(super::nonce_in_page(b"<p>no scripts</p>"), None);
+        assert_eq!(
+            super::nonce_in_page(br#"<script nonce="a'b">"#),
+            None,
+            "nothing that could break the header"
+        );
     }
 }

@@ -123,14 +123,14 @@ pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
 
 #[server(prefix = "/api", endpoint = "shop")]
 pub async fn shop() -> Result<Vec<ShopItem>, AppError> {
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::shop(&state.db, &state.config).await
 }
 
 #[server(prefix = "/api", endpoint = "checkout")]
 pub async fn checkout(lines: Vec<CartLine>) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     let url = service::start_checkout(&state, &user, &lines)
         .await
         .map_err(crate::server::fail)?;
@@ -141,7 +141,7 @@ pub async fn checkout(lines: Vec<CartLine>) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "my_orders")]
 pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::orders_of(&state.db, Some(user.id), None).await
 }
 
@@ -150,7 +150,7 @@ pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
 #[server(prefix = "/api", endpoint = "my_order")]
 pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::confirm_if_paid(&state, user.id, order_id)
         .await
         .map_err(crate::server::fail)?;
@@ -163,7 +163,7 @@ pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
 #[server(prefix = "/api", endpoint = "cancel_order")]
 pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::cancel_by_buyer(&state, user.id, order_id)
         .await
         .map_err(crate::server::fail)
@@ -172,7 +172,7 @@ pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "my_tickets")]
 pub async fn my_tickets() -> Result<Vec<TicketView>, AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::tickets_of(&state, user.id, None).await
 }
 
@@ -183,7 +183,7 @@ pub async fn set_ticket_holder(
     holder_email: String,
 ) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email)
         .await
         .map_err(crate::server::fail)
@@ -193,7 +193,7 @@ pub async fn set_ticket_holder(
 #[server(prefix = "/api", endpoint = "admin_refund_order")]
 pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = expect_context::<crate::server::AppState>();
+    let state = crate::server::state()?;
     service::refund(&state, admin.id, order_id)
         .await
         .map_err(crate::server::fail)

@@ -57,6 +57,48 @@ pub fn png(text: &str, scale: usize) -> Vec<u8> {
     out
 }
 
+/// A short video (YUV4MPEG2, 640×480, 10 frames a second) of the QR code held in front of a
+/// camera, drifting a little from frame to frame: what the door tests feed Chromium's fake camera.
+pub fn y4m_video(text: &str, frames: usize) -> Vec<u8> {
+    let (w, h) = (640usize, 480usize);
+    let code = code(text);
+    let n = code.width();
+    let colors = code.to_colors();
+    let scale = (h * 3 / 4) / (n + 8);
+    let size = (n + 8) * scale;
+    let mut out = format!("YUV4MPEG2 W{w} H{h} F10:1 Ip A1:1 C420jpeg\n").into_bytes();
+    for f in 0..frames {
+        let (ox, oy) = ((w - size) / 2 + f % 7, (h - size) / 2 + (f * 3) % 5);
+        out.extend_from_slice(b"FRAME\n");
+        for y in 0..h {
+            for x in 0..w {
+                let inside = x >= ox && y >= oy && x < ox + size && y < oy + size;
+                let luma = if !inside {
+                    90 // a grey background: the ticket is a white card
+                } else {
+                    let (mx, my) = (
+                        ((x - ox) / scale) as isize - 4,
+                        ((y - oy) / scale) as isize - 4,
+                    );
+                    let dark = mx >= 0
+                        && my >= 0
+                        && (mx as usize) < n
+                        && (my as usize) < n
+                        && colors[my as usize * n + mx as usize] == qrcode::Color::Dark;
+                    if dark {
+                        20
+                    } else {
+                        235
+                    }
+                };
+                out.push(luma);
+            }
+        }
+        out.extend(std::iter::repeat_n(128u8, w * h / 2)); // U and V planes: no colour
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -66,5 +108,19 @@ mod tests {
         let w = u32::from_be_bytes(png[16..20].try_into().unwrap());
         assert_eq!(w % 4, 0);
         assert!(super::svg("hello").starts_with("<?xml"));
+    }
+
+    #[test]
+    fn the_door_test_video_is_a_valid_y4m_that_decodes() {
+        let video = super::y4m_video("a-ticket-token-of-the-door-test-0123456789", 3);
+        let header_end = video.iter().position(|b| *b == b'\n').unwrap() + 1;
+        assert!(video.starts_with(b"YUV4MPEG2 W640 H480"));
+        let frame = 6 + 640 * 480 * 3 / 2;
+        assert_eq!(video.len(), header_end + 3 * frame);
+        let luma = &video[header_end + 6..header_end + 6 + 640 * 480];
+        assert_eq!(
+            crate::scanning::decode::decode_luma(luma, 640, 480).as_deref(),
+            Some("a-ticket-token-of-the-door-test-0123456789")
+        );
     }
 }

@@ -344,7 +344,7 @@ async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<(
         "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
         .bind(order_id).fetch_one(c).await)?;
     let now = now();
-    let mut count = 0;
+    let mut count: i64 = 0;
     for (type_id, q) in items(tx, order_id).await? {
         for _ in 0..q {
             let ticket_id = Uuid::new_v4();
@@ -370,14 +370,33 @@ async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<(
         order_id: Some(order_id),
     };
     enqueue(tx, &order_mail).await?;
-    let tickets_mail = Mail {
+    enqueue(
+        tx,
+        &tickets_mail(config, user_id, email, locale, order_id, count),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The mail that carries an order's tickets (their QR codes are attached when it is sent): at
+/// payment, and again when an admin resends it.
+pub fn tickets_mail(
+    config: &Config,
+    user_id: Uuid,
+    to: String,
+    locale: Locale,
+    order_id: Uuid,
+    count: i64,
+) -> Mail {
+    Mail {
         kind: MailKind::TicketSent,
+        user_id: Some(user_id),
+        to,
+        locale,
         vars: vec![("count", count.to_string())],
         link: Some(format!("{}/me/tickets", config.base_url)),
-        ..order_mail
-    };
-    enqueue(tx, &tickets_mail).await?;
-    Ok(())
+        order_id: Some(order_id),
+    }
 }
 
 /// The 8 first hex digits of an order id, as people read it out.

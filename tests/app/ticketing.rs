@@ -1,7 +1,6 @@
 //! Ticketing and payments over real HTTP on SQLite and PostgreSQL, with a local fake of the Stripe
 //! API and really signed webhooks: no oversell, idempotent events, expiry, refunds, bad input.
-mod common;
-use common::{fake_stripe::FakeStripe, on_each_engine, TestApp};
+use crate::common::{fake_stripe::FakeStripe, on_each_engine, TestApp};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tessera::{accounts::Role, payments::service::sign};
@@ -104,7 +103,7 @@ async fn a_purchase_goes_through_stripe_checkout_and_a_signed_webhook() {
 
             // What the app sent to Stripe: lines, currency, buyer, order reference, expiry, idempotency key.
             let (form, key) = fake.recorded.lock().unwrap().created.last().cloned().unwrap();
-            let f = |k: &str| common::fake_stripe::field(&form, k).to_string();
+            let f = |k: &str| crate::common::fake_stripe::field(&form, k).to_string();
             assert_eq!((f("line_items[0][quantity]"), f("line_items[0][price_data][unit_amount]"), f("line_items[0][price_data][currency]")), ("2".into(), "12000".into(), "eur".into()));
             assert_eq!(f("customer_email"), "buyer@example.org");
             assert_eq!(f("mode"), "payment");

@@ -142,12 +142,7 @@ impl TestApp {
 
     /// A client with its own cookie jar: another browser.
     pub fn new_client(&self) -> reqwest::Client {
-        reqwest::Client::builder()
-            .user_agent("Mozilla/5.0 (X11; Linux x86_64) tessera-tests Firefox/140.0")
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap()
+        browser()
     }
 
     /// Calls a server function as the browser's client does (a form-encoded POST); returns the
@@ -235,6 +230,18 @@ impl TestApp {
     }
 }
 
+/// A browser-like client: its own cookie jar, redirects not followed, and a deadline so that a
+/// request that never answers fails its test with a message instead of hanging the suite.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent("Mozilla/5.0 (X11; Linux x86_64) tessera-tests Firefox/140.0")
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(45))
+        .build()
+        .unwrap()
+}
+
 async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
     let config = test_config(&engine.url(), extra);
     let state = server::prepare(config).await.expect("app state");
@@ -251,12 +258,7 @@ async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
         .await
         .expect("serve");
     });
-    let client = reqwest::Client::builder()
-        .user_agent("Mozilla/5.0 (X11; Linux x86_64) tessera-tests Firefox/140.0")
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let client = browser();
     TestApp {
         engine: engine.label(),
         state,

@@ -1,7 +1,6 @@
 //! Accounts over real HTTP on SQLite and PostgreSQL: sign-up and consents, verification, login,
 //! sessions, reset, roles, disabling, rate limits, CSRF, headers, and mail over real SMTP.
-mod common;
-use common::{on_each_engine, smtp::SmtpSink, TestApp};
+use crate::common::{on_each_engine, smtp::SmtpSink, TestApp};
 use serde_json::Value;
 use tessera::accounts::Role;
 
@@ -272,13 +271,27 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 6] = [
+        let calls: [(&str, Vec<(&str, &str)>); 20] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
-            ("admin_audit", vec![]),
+            ("admin_audit_log", vec![]),
+            ("admin_audit_actions", vec![]),
+            ("admin_mail_log", vec![]),
+            ("admin_retry_mail", vec![("id", &id)]),
             ("admin_orders", vec![]),
             ("admin_refund_order", vec![("order_id", &id)]),
+            ("admin_passes", vec![]),
+            ("admin_update_pass", vec![("id", &id), ("field", "capacity"), ("value", "0"), ("version", "1")]),
+            ("admin_create_pass", vec![]),
+            ("admin_attendees", vec![]),
+            ("admin_talks", vec![]),
+            ("admin_update_talk", vec![("id", &id), ("field", "title"), ("value", "x"), ("version", "1")]),
+            ("admin_create_talk", vec![]),
+            ("admin_delete_talk", vec![("id", &id), ("version", "1")]),
+            ("admin_order_detail", vec![("order_id", &id)]),
+            ("admin_resend_tickets", vec![("order_id", &id)]),
+            ("admin_reissue_ticket", vec![("ticket_id", &id)]),
         ];
         let user = app.logged_in("user@example.org", PW).await;
         let staff = app.logged_in("staff@example.org", PW).await;

@@ -1,7 +1,6 @@
 //! The personal programme on SQLite and PostgreSQL: the pass validity rule at its edges, access
 //! lost with a canceled ticket, uniqueness under parallel adds, and the calendar parsed back.
-mod common;
-use common::{on_each_engine, TestApp};
+use crate::common::{on_each_engine, TestApp};
 use std::sync::Arc;
 use tessera::accounts::Role;
 use uuid::Uuid;
@@ -9,7 +8,7 @@ use uuid::Uuid;
 const PW: &str = "a long enough passphrase";
 
 /// Gives `user` a paid ticket of the pass named `pass`; returns the ticket id.
-async fn give_pass(app: &TestApp, user: Uuid, pass: &str) -> Uuid {
+pub(crate) async fn give_pass(app: &TestApp, user: Uuid, pass: &str) -> Uuid {
     let now = tessera::server::now();
     let (type_id,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = $1").bind(pass).fetch_one(pool).await).unwrap();
     let (order, ticket) = (Uuid::new_v4(), Uuid::new_v4());
@@ -22,7 +21,7 @@ async fn give_pass(app: &TestApp, user: Uuid, pass: &str) -> Uuid {
     ticket
 }
 
-async fn talk(app: &TestApp, title_start: &str) -> String {
+pub(crate) async fn talk(app: &TestApp, title_start: &str) -> String {
     let p = tessera::programme::service::programme(app.db(), &app.state.config)
         .await
         .unwrap();
@@ -34,7 +33,7 @@ async fn talk(app: &TestApp, title_start: &str) -> String {
         .to_string()
 }
 
-async fn toggle(
+pub(crate) async fn toggle(
     app: &TestApp,
     c: &reqwest::Client,
     talk: &str,

@@ -1,7 +1,6 @@
 //! The walking skeleton, black-box over HTTP on SQLite and PostgreSQL: schema, programme pages,
 //! 404s, filters, language, operational endpoints.
-mod common;
-use common::on_each_engine;
+use crate::common::on_each_engine;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Tables and columns of the seed document, camelCase turned into our snake_case.

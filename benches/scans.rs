@@ -1,0 +1,161 @@
+//! Door redeems per second and latency under concurrent scanners, on SQLite and on PostgreSQL (when
+//! one answers at TEST_POSTGRES_URL). Each scanner redeems its own share of distinct tickets, as at
+//! a real door; every redeem must answer OK. Prints figures; asserts only that nothing was lost.
+//!   cargo bench --features ssr --bench scans            (SCANNERS=50 TICKETS=2000 by default)
+use std::{collections::HashMap, sync::Arc, time::Instant};
+use tessera::{
+    accounts::{AuthUser, Role},
+    i18n::Locale,
+    scanning::{
+        service::{redeem, Key},
+        Outcome,
+    },
+    server::{config::Config, db::Db},
+    ticketing::{
+        service::{create_pending_order, mark_paid, ticket_token},
+        CartLine,
+    },
+};
+use uuid::Uuid;
+
+fn config(url: &str) -> Config {
+    let vars: HashMap<String, String> = [
+        ("DATABASE_URL", url),
+        (
+            "SECRET_KEY",
+            "bench-secret-key-that-is-long-enough-0123456789",
+        ),
+        ("SEED_DEMO", "false"),
+        ("DB_MAX_CONNECTIONS", "16"),
+        ("MAX_TICKETS_PER_ORDER", "100"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    Config::from_map(&vars).unwrap()
+}
+
+async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
+    let config = Arc::new(config(url));
+    let db = Db::connect(url, 16).await.unwrap();
+    db.migrate().await.unwrap();
+    let now = tessera::server::now();
+    let pass = Uuid::new_v4();
+    tessera::db_run!(&db, pool => sqlx::query("INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at) VALUES ($1, 'Bench', 1000, 'eur', $2, $3, $4, $4)")
+        .bind(pass).bind(tickets as i64 * 2).bind(true).bind(now).execute(pool).await.map(|_| ())).unwrap();
+    let buyer = Uuid::new_v4();
+    tessera::db_run!(&db, pool => sqlx::query("INSERT INTO users (id, email, created_at, updated_at) VALUES ($1, 'buyer@example.org', $2, $2)")
+        .bind(buyer).bind(now).execute(pool).await.map(|_| ())).unwrap();
+    let mut staff = vec![];
+    for i in 0..scanners {
+        let id = Uuid::new_v4();
+        tessera::db_run!(&db, pool => sqlx::query("INSERT INTO users (id, email, role, created_at, updated_at) VALUES ($1, $2, 'STAFF_SCAN', $3, $3)")
+            .bind(id).bind(format!("staff{i}@example.org")).bind(now).execute(pool).await.map(|_| ())).unwrap();
+        staff.push(AuthUser {
+            id,
+            email: format!("staff{i}@example.org"),
+            role: Role::StaffScan,
+            first_name: None,
+            last_name: None,
+            verified: true,
+            locale: Locale::Fr,
+        });
+    }
+    for _ in 0..tickets.div_ceil(100) {
+        let line = [CartLine {
+            ticket_type_id: pass,
+            quantity: "100".into(),
+        }];
+        let order = create_pending_order(&db, &config, buyer, &line)
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        mark_paid(&mut tx, &config, order).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let ids: Vec<(Uuid,)> = tessera::db_run!(&db, pool => sqlx::query_as("SELECT id FROM ticket_tokens").fetch_all(pool).await).unwrap();
+    let tokens: Vec<String> = ids.iter().map(|(id,)| ticket_token(&config, *id)).collect();
+    let per = tokens.len() / scanners;
+    let started = Instant::now();
+    let mut tasks = vec![];
+    for (i, member) in staff.into_iter().enumerate() {
+        let (db, config) = (db.clone(), config.clone());
+        let mine: Vec<String> = tokens[i * per..(i + 1) * per].to_vec();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = vec![];
+            for token in mine {
+                let t = Instant::now();
+                let answer = redeem(
+                    &db,
+                    &config,
+                    &member,
+                    Key::Token(&token),
+                    Uuid::new_v4(),
+                    tessera::server::now(),
+                )
+                .await
+                .expect("redeem");
+                assert_eq!(answer.outcome, Outcome::Ok);
+                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            lat
+        }));
+    }
+    let mut lat: Vec<f64> = vec![];
+    for t in tasks {
+        lat.extend(t.await.unwrap());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    lat.sort_by(f64::total_cmp);
+    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let (used,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'USED'").fetch_one(pool).await).unwrap();
+    let (audited,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM audit_logs WHERE action = 'SCAN_TICKET'").fetch_one(pool).await).unwrap();
+    println!(
+        "{label:<9} scanners={scanners:<3} redeems={:<5} redeems/s={:>7.0}  p50={:>6.2} ms  p99={:>6.2} ms  max={:>6.2} ms  (used={used}, audited={audited}, lost={})",
+        lat.len(),
+        lat.len() as f64 / secs,
+        pct(0.50),
+        pct(0.99),
+        lat[lat.len() - 1],
+        lat.len() as i64 - used
+    );
+    assert_eq!(used as usize, lat.len());
+    assert_eq!(audited as usize, lat.len());
+    db.close().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let env = |k: &str, d: usize| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (scanners, tickets) = (env("SCANNERS", 50), env("TICKETS", 2000));
+    let dir = tempfile::tempdir().unwrap();
+    run(
+        "sqlite",
+        &format!("sqlite:{}", dir.path().join("bench.db").display()),
+        scanners,
+        tickets,
+    )
+    .await;
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    use sqlx::{Connection, Executor};
+    match sqlx::PgConnection::connect(&admin).await {
+        Ok(mut c) => {
+            let name = format!("tessera_bench_{}", Uuid::new_v4().simple());
+            c.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            run("postgres", &url, scanners, tickets).await;
+            let _ = c
+                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await;
+        }
+        Err(e) => println!("postgres  SKIPPED: {admin} unreachable ({e})"),
+    }
+}

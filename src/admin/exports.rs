@@ -1,0 +1,293 @@
+//! Who is coming, and what was sold: the attendee list (`/admin/attendees`, with check-in status)
+//! and the CSV exports an organiser opens in LibreOffice or Excel, streamed row by row from the
+//! database (`/admin/export/attendees.csv`, `/admin/export/orders.csv`).
+use crate::{error::AppError, ticketing::TicketStatus};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One ticket holder as the back office lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendeeRow {
+    pub ticket_id: Uuid,
+    pub holder: String,
+    pub email: String,
+    pub buyer_email: String,
+    pub pass: String,
+    pub status: TicketStatus,
+    /// When they came in, in the conference's time zone.
+    pub checked_in_at: Option<String>,
+}
+
+/// One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180); a field that a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is defused with a leading `'`.
+pub fn csv_field(raw: &str) -> String {
+    let defused = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{raw}")
+    } else {
+        raw.to_string()
+    };
+    if defused.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+/// One CSV line, CRLF-terminated.
+pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f.as_ref()))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// Ticket holders, searched by name or email (the first 500).
+#[server(prefix = "/api", endpoint = "admin_attendees")]
+pub async fn admin_attendees(query: Option<String>) -> Result<Vec<AttendeeRow>, AppError> {
+    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::attendees(&state.db, &state.config, query.as_deref().unwrap_or(""))
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[cfg(feature = "ssr")]
+pub mod service {
+    use super::{csv_line, AttendeeRow};
+    use crate::{
+        db_run,
+        error::AppError,
+        server::{config::Config, db::Db, AppState},
+        ticketing::TicketStatus,
+    };
+    use axum::{
+        body::{Body, Bytes},
+        extract::State,
+        http::{header, HeaderMap, StatusCode},
+        response::{IntoResponse, Response},
+    };
+    use chrono::{DateTime, Utc};
+    use futures_util::TryStreamExt;
+    use uuid::Uuid;
+
+    #[derive(sqlx::FromRow)]
+    struct Attendee {
+        id: Uuid,
+        holder: String,
+        email: String,
+        buyer_email: String,
+        pass: String,
+        #[sqlx(try_from = "String")]
+        status: TicketStatus,
+        used_at: Option<DateTime<Utc>>,
+        order_id: Uuid,
+    }
+
+    const ATTENDEES: &str = "SELECT t.id, COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email) AS holder, \
+         COALESCE(t.holder_email, u.email) AS email, u.email AS buyer_email, tt.name AS pass, t.status, t.used_at, t.order_id \
+         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id JOIN ticket_types tt ON tt.id = t.ticket_type_id";
+
+    pub async fn attendees(
+        db: &Db,
+        config: &Config,
+        query: &str,
+    ) -> Result<Vec<AttendeeRow>, AppError> {
+        let pattern = crate::server::db::like_pattern(query);
+        let sql = format!(
+            "SELECT * FROM ({ATTENDEES}) a WHERE LOWER(a.holder) LIKE $1 ESCAPE '\\' OR LOWER(a.email) LIKE $1 ESCAPE '\\' OR LOWER(a.buyer_email) LIKE $1 ESCAPE '\\' \
+             ORDER BY a.pass, a.holder, a.id LIMIT 500"
+        );
+        let rows: Vec<Attendee> =
+            db_run!(db, pool => sqlx::query_as(&sql).bind(&pattern).fetch_all(pool).await)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AttendeeRow {
+                ticket_id: r.id,
+                holder: r.holder,
+                email: r.email,
+                buyer_email: r.buyer_email,
+                pass: r.pass,
+                status: r.status,
+                checked_in_at: r
+                    .used_at
+                    .map(|u| crate::scanning::service::local_time(config, u)),
+            })
+            .collect())
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct Order {
+        id: Uuid,
+        created_at: DateTime<Utc>,
+        buyer_email: String,
+        status: String,
+        total_cents: i64,
+        currency: String,
+        tickets: i64,
+        stripe_payment_intent_id: Option<String>,
+    }
+
+    const ORDERS: &str = "SELECT o.id, o.created_at, u.email AS buyer_email, o.status, o.total_cents, o.currency, \
+         CAST(COALESCE((SELECT SUM(i.quantity) FROM order_items i WHERE i.order_id = o.id), 0) AS BIGINT) AS tickets, \
+         (SELECT MAX(p.stripe_payment_intent_id) FROM payments p WHERE p.order_id = o.id) AS stripe_payment_intent_id \
+         FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.created_at, o.id";
+
+    fn rfc3339(t: DateTime<Utc>) -> String {
+        t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    }
+
+    fn amount(cents: i64) -> String {
+        format!(
+            "{}{}.{:02}",
+            if cents < 0 { "-" } else { "" },
+            cents.abs() / 100,
+            cents.abs() % 100
+        )
+    }
+
+    /// A CSV download, streamed: the rows go out as the database yields them. UTF-8 with a BOM, so
+    /// that Excel reads accents right; CRLF line ends; RFC 4180 quoting.
+    fn csv_response(
+        state: AppState,
+        filename: &'static str,
+        export: fn(AppState, Sender) -> Job,
+    ) -> Response {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
+        tokio::spawn(async move {
+            let failed = tx.clone();
+            if let Err(e) = export(state, tx).await {
+                tracing::error!(error = %e, filename, "CSV export failed");
+                let _ = failed
+                    .send(Err(std::io::Error::other("export failed")))
+                    .await;
+            }
+        });
+        // poll_fn over the receiver may be polled again after its end (compression does), unlike unfold.
+        let mut rx = rx;
+        let body = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+        (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+                (header::CACHE_CONTROL, "private, no-store".to_string()),
+            ],
+            Body::from_stream(body),
+        )
+            .into_response()
+    }
+
+    type Sender = tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>;
+    type Job = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), sqlx::Error>> + Send>>;
+
+    async fn send(tx: &Sender, line: String) -> Result<(), sqlx::Error> {
+        // A closed channel is a browser that went away: stop reading rows.
+        tx.send(Ok(Bytes::from(line)))
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)
+    }
+
+    fn attendees_job(state: AppState, tx: Sender) -> Job {
+        Box::pin(async move {
+            send(
+                &tx,
+                format!(
+                    "\u{feff}{}",
+                    csv_line(&[
+                        "ticket_id",
+                        "holder",
+                        "email",
+                        "buyer_email",
+                        "pass",
+                        "status",
+                        "checked_in_at",
+                        "order_id"
+                    ])
+                ),
+            )
+            .await?;
+            let sql = format!("{ATTENDEES} ORDER BY tt.name, t.issued_at, t.id");
+            db_run!(&state.db, pool => async {
+                let mut rows = sqlx::query_as::<_, Attendee>(&sql).fetch(pool);
+                while let Some(r) = rows.try_next().await? {
+                    let used = r.used_at.map(rfc3339).unwrap_or_default();
+                    send(&tx, csv_line(&[r.id.to_string(), r.holder, r.email, r.buyer_email, r.pass, r.status.as_str().to_string(), used, r.order_id.to_string()])).await?;
+                }
+                Ok::<(), sqlx::Error>(())
+            }.await)
+        })
+    }
+
+    fn orders_job(state: AppState, tx: Sender) -> Job {
+        Box::pin(async move {
+            send(
+                &tx,
+                format!(
+                    "\u{feff}{}",
+                    csv_line(&[
+                        "order_id",
+                        "created_at",
+                        "buyer_email",
+                        "status",
+                        "total",
+                        "currency",
+                        "tickets",
+                        "stripe_payment_intent"
+                    ])
+                ),
+            )
+            .await?;
+            db_run!(&state.db, pool => async {
+                let mut rows = sqlx::query_as::<_, Order>(ORDERS).fetch(pool);
+                while let Some(r) = rows.try_next().await? {
+                    send(&tx, csv_line(&[r.id.to_string(), rfc3339(r.created_at), r.buyer_email, r.status, amount(r.total_cents), r.currency.to_uppercase(), r.tickets.to_string(), r.stripe_payment_intent_id.unwrap_or_default()])).await?;
+                }
+                Ok::<(), sqlx::Error>(())
+            }.await)
+        })
+    }
+
+    /// The caller must be an admin: 401 without a session, 403 with another role.
+    async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), StatusCode> {
+        match crate::accounts::session::user_from_headers(&state.db, headers).await {
+            None => Err(StatusCode::UNAUTHORIZED),
+            Some(u) if u.role != crate::accounts::Role::Admin => Err(StatusCode::FORBIDDEN),
+            Some(_) => Ok(()),
+        }
+    }
+
+    pub async fn attendees_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
+        if let Err(refused) = admin_only(&state, &headers).await {
+            return refused.into_response();
+        }
+        csv_response(state, "attendees.csv", attendees_job)
+    }
+
+    pub async fn orders_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
+        if let Err(refused) = admin_only(&state, &headers).await {
+            return refused.into_response();
+        }
+        csv_response(state, "orders.csv", orders_job)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_quoted_only_when_needed_and_formulas_are_defused() {
+        assert_eq!(csv_field("Zoé"), "Zoé");
+        assert_eq!(csv_field("Dupont, Jean"), "\"Dupont, Jean\"");
+        assert_eq!(csv_field("Le \"Grand\""), "\"Le \"\"Grand\"\"\"");
+        assert_eq!(csv_field("ligne 1\nligne 2"), "\"ligne 1\nligne 2\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_line(&["a", "b,c"]), "a,\"b,c\"\r\n");
+    }
+}

@@ -1,0 +1,211 @@
+//! An order as the back office opens it: its items, payments and tickets; the tickets mail sent
+//! again; a ticket's QR code reissued (the old one stops working at the door). Audited
+//! `RESEND_TICKETS`, `REISSUE_TICKET`.
+use crate::{
+    error::AppError,
+    ticketing::{OrderView, TicketStatus},
+};
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLine {
+    pub status: String,
+    pub provider: String,
+    pub checkout_session: Option<String>,
+    pub payment_intent: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TicketLine {
+    pub id: Uuid,
+    pub holder: String,
+    pub pass: String,
+    pub status: TicketStatus,
+    pub checked_in_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderDetail {
+    pub order: OrderView,
+    pub buyer_email: String,
+    pub payments: Vec<PaymentLine>,
+    pub tickets: Vec<TicketLine>,
+}
+
+#[server(prefix = "/api", endpoint = "admin_order_detail")]
+pub async fn admin_order_detail(order_id: Uuid) -> Result<OrderDetail, AppError> {
+    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::detail(&state.db, &state.config, order_id)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[server(prefix = "/api", endpoint = "admin_resend_tickets")]
+pub async fn admin_resend_tickets(order_id: Uuid) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::resend(&state.db, &state.config, admin.id, order_id)
+        .await
+        .map_err(crate::server::fail)?;
+    state.mailer.wake();
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "admin_reissue_ticket")]
+pub async fn admin_reissue_ticket(ticket_id: Uuid) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::reissue(&state.db, &state.config, admin.id, ticket_id)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[cfg(feature = "ssr")]
+pub mod service {
+    use super::{OrderDetail, PaymentLine, TicketLine};
+    use crate::{
+        admin::service::audit,
+        db_run,
+        error::AppError,
+        i18n::Locale,
+        mail::service::enqueue,
+        scanning::service::local_time,
+        server::{config::Config, db::Db},
+        ticketing::TicketStatus,
+        tx_run,
+    };
+    use chrono::{DateTime, Utc};
+    use uuid::Uuid;
+
+    pub async fn detail(db: &Db, config: &Config, order_id: Uuid) -> Result<OrderDetail, AppError> {
+        let order = crate::ticketing::service::orders_of(db, None, Some(order_id))
+            .await?
+            .pop()
+            .ok_or(AppError::NotFound)?;
+        let (buyer_email,): (String,) = db_run!(db, pool => sqlx::query_as("SELECT u.email FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1").bind(order_id).fetch_one(pool).await)?;
+        type Pay = (
+            String,
+            String,
+            Option<String>,
+            Option<String>,
+            DateTime<Utc>,
+        );
+        let payments: Vec<Pay> = db_run!(db, pool => sqlx::query_as(
+            "SELECT status, provider, stripe_checkout_session_id, stripe_payment_intent_id, created_at FROM payments WHERE order_id = $1 ORDER BY created_at")
+            .bind(order_id).fetch_all(pool).await)?;
+        #[derive(sqlx::FromRow)]
+        struct Ticket {
+            id: Uuid,
+            holder: String,
+            pass: String,
+            #[sqlx(try_from = "String")]
+            status: TicketStatus,
+            used_at: Option<DateTime<Utc>>,
+        }
+        let tickets: Vec<Ticket> = db_run!(db, pool => sqlx::query_as(
+            "SELECT t.id, COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email) AS holder, \
+             tt.name AS pass, t.status, t.used_at FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+             JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.order_id = $1 ORDER BY t.issued_at, t.id")
+            .bind(order_id).fetch_all(pool).await)?;
+        Ok(OrderDetail {
+            order,
+            buyer_email,
+            payments: payments
+                .into_iter()
+                .map(|(status, provider, session, intent, at)| PaymentLine {
+                    status,
+                    provider,
+                    checkout_session: session,
+                    payment_intent: intent,
+                    created_at: local_time(config, at),
+                })
+                .collect(),
+            tickets: tickets
+                .into_iter()
+                .map(|t| TicketLine {
+                    id: t.id,
+                    holder: t.holder,
+                    pass: t.pass,
+                    status: t.status,
+                    checked_in_at: t.used_at.map(|u| local_time(config, u)),
+                })
+                .collect(),
+        })
+    }
+
+    /// The tickets mail of a paid order, sent again to its buyer (with the current QR codes).
+    pub async fn resend(
+        db: &Db,
+        config: &Config,
+        actor: Uuid,
+        order_id: Uuid,
+    ) -> Result<(), AppError> {
+        let mut tx = db.begin().await?;
+        let row: Option<(Uuid, String, String, String, i64)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT o.user_id, u.email, u.locale, o.status, CAST((SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id AND t.status <> 'CANCELED') AS BIGINT) \
+             FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
+            .bind(order_id).fetch_optional(c).await)?;
+        let (user_id, email, locale, status, count) = row.ok_or(AppError::NotFound)?;
+        if status != "PAID" || count == 0 {
+            return Err(AppError::invalid("order_id", "admin.error.no_tickets"));
+        }
+        let locale = Locale::from_code(&locale).unwrap_or_default();
+        let mail = crate::ticketing::service::tickets_mail(
+            config,
+            user_id,
+            email.clone(),
+            locale,
+            order_id,
+            count,
+        );
+        enqueue(&mut tx, &mail).await?;
+        audit(
+            &mut tx,
+            actor,
+            "RESEND_TICKETS",
+            "order",
+            &order_id.to_string(),
+            serde_json::json!({ "to": email }),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A new QR code for a ticket; the old one is refused at the door from now on.
+    pub async fn reissue(
+        db: &Db,
+        config: &Config,
+        actor: Uuid,
+        ticket_id: Uuid,
+    ) -> Result<(), AppError> {
+        let mut tx = db.begin().await?;
+        let status: Option<(String,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT status FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(c).await)?;
+        match status {
+            None => return Err(AppError::NotFound),
+            Some((s,)) if s == "CANCELED" => {
+                return Err(AppError::invalid(
+                    "ticket_id",
+                    "admin.error.ticket_canceled",
+                ))
+            }
+            Some(_) => {}
+        }
+        crate::ticketing::service::reissue_token(&mut tx, config, ticket_id, None).await?;
+        audit(
+            &mut tx,
+            actor,
+            "REISSUE_TICKET",
+            "ticket",
+            &ticket_id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,426 @@
+//! The passes editor (`/admin/tickets`): ticket types edited cell by cell. Each save names one
+//! field, carries the version the admin saw (two admins never overwrite each other silently), is
+//! checked on the server (capacity never below the seats sold or reserved), and is audited with
+//! before/after (`UPDATE_PRICE`, `UPDATE_QUOTA`, `UPDATE_TICKET_TYPE`).
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// A pass as the editor shows it; instants as `YYYY-MM-DDTHH:MM` in the conference's time zone
+/// (what an `<input type="datetime-local">` reads and writes), empty when unset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub capacity: i64,
+    pub sold: i64,
+    pub reserved: i64,
+    pub is_active: bool,
+    pub sales_start_at: String,
+    pub sales_end_at: String,
+    pub valid_from: String,
+    pub valid_until: String,
+    pub version: i64,
+}
+
+/// The fields a cell edits.
+pub const FIELDS: [&str; 10] = [
+    "name",
+    "description",
+    "price",
+    "currency",
+    "capacity",
+    "is_active",
+    "sales_start_at",
+    "sales_end_at",
+    "valid_from",
+    "valid_until",
+];
+
+/// "120,00" / "120.5" / "120" → 12000 cents: exact, never through floats.
+pub fn parse_price(raw: &str) -> Option<i64> {
+    let s: String = raw
+        .trim()
+        .trim_end_matches('€')
+        .trim()
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '\u{202f}' && *c != '\u{a0}')
+        .collect();
+    let s = s.replace(',', ".");
+    let (units, cents) = match s.split_once('.') {
+        Some((u, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => (
+            u,
+            if c.len() == 1 {
+                format!("{c}0")
+            } else {
+                c.to_string()
+            },
+        ),
+        Some(_) => return None,
+        None => (s.as_str(), "00".to_string()),
+    };
+    if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) || units.len() > 9 {
+        return None;
+    }
+    Some(units.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
+}
+
+/// The cents as the editor shows them in its cell ("120.00").
+pub fn price_text(cents: i64) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
+#[server(prefix = "/api", endpoint = "admin_passes")]
+pub async fn admin_passes() -> Result<Vec<PassRow>, AppError> {
+    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::passes(&state.db, &state.config).await
+}
+
+/// Saves one field of a pass; refused when the pass changed since `version` was read.
+#[server(prefix = "/api", endpoint = "admin_update_pass")]
+pub async fn admin_update_pass(
+    id: Uuid,
+    field: String,
+    value: String,
+    version: i64,
+) -> Result<PassRow, AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::update(
+        &state.db,
+        &state.config,
+        admin.id,
+        id,
+        &field,
+        &value,
+        version,
+    )
+    .await
+    .map_err(crate::server::fail)
+}
+
+/// Adds a new pass, not on sale until it is made active.
+#[server(prefix = "/api", endpoint = "admin_create_pass")]
+pub async fn admin_create_pass() -> Result<PassRow, AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::create(&state.db, &state.config, admin.id)
+        .await
+        .map_err(crate::server::fail)
+}
+
+#[cfg(feature = "ssr")]
+pub mod service {
+    use super::PassRow;
+    use crate::{
+        admin::service::audit,
+        db_run,
+        error::AppError,
+        server::{config::Config, db::Db, now},
+        tx_run,
+    };
+    use chrono::{DateTime, Utc};
+    use uuid::Uuid;
+
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        name: String,
+        description: Option<String>,
+        price_cents: i64,
+        currency: String,
+        capacity: i64,
+        reserved_count: i64,
+        sold_count: i64,
+        is_active: bool,
+        sales_start_at: Option<DateTime<Utc>>,
+        sales_end_at: Option<DateTime<Utc>>,
+        valid_from: Option<DateTime<Utc>>,
+        valid_until: Option<DateTime<Utc>>,
+        version: i64,
+    }
+
+    const COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
+                           sales_start_at, sales_end_at, valid_from, valid_until, version";
+
+    fn local(config: &Config, t: Option<DateTime<Utc>>) -> String {
+        t.map(|t| config.local_input(t)).unwrap_or_default()
+    }
+
+    fn view(config: &Config, r: Row) -> PassRow {
+        PassRow {
+            id: r.id,
+            name: r.name,
+            description: r.description.unwrap_or_default(),
+            price_cents: r.price_cents,
+            currency: r.currency,
+            capacity: r.capacity,
+            sold: r.sold_count,
+            reserved: r.reserved_count,
+            is_active: r.is_active,
+            sales_start_at: local(config, r.sales_start_at),
+            sales_end_at: local(config, r.sales_end_at),
+            valid_from: local(config, r.valid_from),
+            valid_until: local(config, r.valid_until),
+            version: r.version,
+        }
+    }
+
+    pub async fn passes(db: &Db, config: &Config) -> Result<Vec<PassRow>, AppError> {
+        let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types ORDER BY created_at, name"))
+            .fetch_all(pool).await)?;
+        Ok(rows.into_iter().map(|r| view(config, r)).collect())
+    }
+
+    pub async fn create(db: &Db, config: &Config, actor: Uuid) -> Result<PassRow, AppError> {
+        let id = Uuid::new_v4();
+        let mut tx = db.begin().await?;
+        let now = now();
+        tx_run!(&mut tx, c => sqlx::query(
+            "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at) VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4)")
+            .bind(id).bind(crate::i18n::tr(Default::default(), "admin.passes.new_name")).bind(false).bind(now)
+            .execute(c).await.map(|_| ()))?;
+        audit(
+            &mut tx,
+            actor,
+            "CREATE_TICKET_TYPE",
+            "ticket_type",
+            &id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
+        let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_one(c).await)?;
+        tx.commit().await?;
+        Ok(view(config, row))
+    }
+
+    /// A new value, parsed once: what the column gets.
+    enum Value {
+        Text(Option<String>),
+        Int(i64),
+        Bool(bool),
+        Time(Option<DateTime<Utc>>),
+    }
+
+    impl Value {
+        fn json(&self) -> serde_json::Value {
+            match self {
+                Value::Text(t) => serde_json::json!(t),
+                Value::Int(n) => serde_json::json!(n),
+                Value::Bool(b) => serde_json::json!(b),
+                Value::Time(t) => serde_json::json!(t),
+            }
+        }
+    }
+
+    fn parse_time(
+        config: &Config,
+        field: &str,
+        raw: &str,
+    ) -> Result<Option<DateTime<Utc>>, AppError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        config
+            .parse_local_input(raw)
+            .map(Some)
+            .ok_or_else(|| AppError::invalid(field, "admin.error.datetime_invalid"))
+    }
+
+    /// Saves one field. Refused when the pass changed since `version`, or when the value is bad.
+    pub async fn update(
+        db: &Db,
+        config: &Config,
+        actor: Uuid,
+        id: Uuid,
+        field: &str,
+        raw: &str,
+        version: i64,
+    ) -> Result<PassRow, AppError> {
+        let mut tx = db.begin().await?;
+        let before: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_optional(c).await)?
+            .ok_or(AppError::NotFound)?;
+        if before.version != version {
+            return Err(AppError::invalid(field, "admin.error.changed_meanwhile"));
+        }
+        let bad = |key: &str| AppError::invalid(field, key);
+        let (column, value, old, action) = match field {
+            "name" => {
+                let v = raw.trim();
+                if v.is_empty() || v.chars().count() > 120 {
+                    return Err(bad("admin.error.name_invalid"));
+                }
+                (
+                    "name",
+                    Value::Text(Some(v.into())),
+                    serde_json::json!(before.name),
+                    "UPDATE_TICKET_TYPE",
+                )
+            }
+            "description" => {
+                let v = raw.trim();
+                if v.chars().count() > 2000 {
+                    return Err(bad("admin.error.description_long"));
+                }
+                let v = (!v.is_empty()).then(|| v.to_string());
+                (
+                    "description",
+                    Value::Text(v),
+                    serde_json::json!(before.description),
+                    "UPDATE_TICKET_TYPE",
+                )
+            }
+            "price" => {
+                let cents =
+                    super::parse_price(raw).ok_or_else(|| bad("admin.error.price_invalid"))?;
+                (
+                    "price_cents",
+                    Value::Int(cents),
+                    serde_json::json!(before.price_cents),
+                    "UPDATE_PRICE",
+                )
+            }
+            "currency" => {
+                let v = raw.trim().to_ascii_lowercase();
+                if v.len() != 3 || !v.bytes().all(|b| b.is_ascii_lowercase()) {
+                    return Err(bad("admin.error.currency_invalid"));
+                }
+                (
+                    "currency",
+                    Value::Text(Some(v)),
+                    serde_json::json!(before.currency),
+                    "UPDATE_PRICE",
+                )
+            }
+            "capacity" => {
+                let n = raw
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|n| (0..=1_000_000).contains(n))
+                    .ok_or_else(|| bad("admin.error.capacity_invalid"))?;
+                if n < before.sold_count + before.reserved_count {
+                    return Err(bad("admin.error.capacity_floor"));
+                }
+                (
+                    "capacity",
+                    Value::Int(n),
+                    serde_json::json!(before.capacity),
+                    "UPDATE_QUOTA",
+                )
+            }
+            "is_active" => {
+                let b = match raw.trim() {
+                    "true" | "on" => true,
+                    "false" | "off" | "" => false,
+                    _ => return Err(bad("admin.error.bool_invalid")),
+                };
+                (
+                    "is_active",
+                    Value::Bool(b),
+                    serde_json::json!(before.is_active),
+                    "UPDATE_TICKET_TYPE",
+                )
+            }
+            "sales_start_at" | "sales_end_at" | "valid_from" | "valid_until" => {
+                let t = parse_time(config, field, raw)?;
+                let (start, end) = match field {
+                    "sales_start_at" => (t, before.sales_end_at),
+                    "sales_end_at" => (before.sales_start_at, t),
+                    "valid_from" => (t, before.valid_until),
+                    _ => (before.valid_from, t),
+                };
+                if let (Some(s), Some(e)) = (start, end) {
+                    if e <= s {
+                        return Err(bad("admin.error.end_before_start"));
+                    }
+                }
+                let old = match field {
+                    "sales_start_at" => before.sales_start_at,
+                    "sales_end_at" => before.sales_end_at,
+                    "valid_from" => before.valid_from,
+                    _ => before.valid_until,
+                };
+                let column = match field {
+                    "sales_start_at" => "sales_start_at",
+                    "sales_end_at" => "sales_end_at",
+                    "valid_from" => "valid_from",
+                    _ => "valid_until",
+                };
+                (
+                    column,
+                    Value::Time(t),
+                    serde_json::json!(old),
+                    "UPDATE_TICKET_TYPE",
+                )
+            }
+            _ => return Err(AppError::invalid("field", "admin.error.field_unknown")),
+        };
+        // The capacity floor is checked again in the statement itself: a sale between the read
+        // and the write cannot slip under it.
+        let floor = if column == "capacity" {
+            " AND reserved_count + sold_count <= $1"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE ticket_types SET {column} = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4{floor}"
+        );
+        let now = now();
+        let changed = match &value {
+            Value::Text(v) => {
+                tx_run!(&mut tx, c => sqlx::query(&sql).bind(v.clone()).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            }
+            Value::Int(v) => {
+                tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            }
+            Value::Bool(v) => {
+                tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            }
+            Value::Time(v) => {
+                tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            }
+        };
+        if changed != 1 {
+            return Err(bad(if column == "capacity" {
+                "admin.error.capacity_floor"
+            } else {
+                "admin.error.changed_meanwhile"
+            }));
+        }
+        audit(
+            &mut tx,
+            actor,
+            action,
+            "ticket_type",
+            &id.to_string(),
+            serde_json::json!({ "field": field, "before": old, "after": value.json() }),
+        )
+        .await?;
+        let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_one(c).await)?;
+        tx.commit().await?;
+        Ok(view(config, row))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn prices_are_parsed_to_exact_cents() {
+        use super::parse_price;
+        assert_eq!(parse_price("120"), Some(12_000));
+        assert_eq!(parse_price("120,5"), Some(12_050));
+        assert_eq!(parse_price(" 1 200,05 € "), Some(120_005));
+        assert_eq!(parse_price("0.99"), Some(99));
+        for bad in ["", "-1", "1.999", "abc", "1,2,3", "12e3"] {
+            assert_eq!(parse_price(bad), None, "{bad}");
+        }
+        assert_eq!(super::price_text(12_050), "120.50");
+    }
+}

@@ -1,0 +1,616 @@
+//! `/scan`: the door. The camera decodes tickets in the browser; each answer takes the whole screen
+//! in its own colour, with its sound and vibration. Scans the server has not confirmed stay queued
+//! (and survive a reload) and are retried; they are never shown as OK.
+use super::{
+    queue::{self, PendingScan},
+    HolderTicket, Outcome, PassCount, ScanAnswer,
+};
+use crate::{
+    accounts::{
+        components::{use_auth, LoginRequired},
+        Role,
+    },
+    app::ErrorNotice,
+    error::AppError,
+    i18n::use_i18n,
+    ticketing::TicketStatus,
+};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// The same code seen again within this time is the same person still in front of the camera.
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+const DEBOUNCE_MS: f64 = 3000.0;
+/// How long an answer stays full screen (a tap dismisses it sooner).
+const OK_SCREEN_MS: u64 = 2500;
+const REFUSAL_SCREEN_MS: u64 = 5000;
+/// Counters and the retry queue are looked at this often.
+const POLL: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, PartialEq)]
+enum Screen {
+    Idle,
+    Checking(Uuid),
+    Unconfirmed(Uuid),
+    Answer(ScanAnswer),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+enum CameraState {
+    Off,
+    Starting,
+    Running,
+    Failed(&'static str),
+}
+
+/// The door's state and what it does; every part is a signal, so it is `Copy`.
+#[derive(Clone, Copy)]
+struct Door {
+    screen: RwSignal<Screen>,
+    history: RwSignal<Vec<ScanAnswer>>,
+    pending: RwSignal<Vec<PendingScan>>,
+    inflight: RwSignal<Vec<Uuid>>,
+    notice: RwSignal<Option<AppError>>,
+    counters: RwSignal<u32>,
+    last_seen: StoredValue<Option<(String, f64)>>,
+    /// From the code seen to the answer on screen, in ms (shown small; read by the tests).
+    answer_ms: RwSignal<Option<f64>>,
+}
+
+fn retryable(e: &AppError) -> bool {
+    matches!(e, AppError::ServerFn(_) | AppError::Internal)
+}
+
+impl Door {
+    fn new() -> Door {
+        Door {
+            screen: RwSignal::new(Screen::Idle),
+            history: RwSignal::new(vec![]),
+            pending: RwSignal::new(vec![]),
+            inflight: RwSignal::new(vec![]),
+            notice: RwSignal::new(None),
+            counters: RwSignal::new(0),
+            last_seen: StoredValue::new(None),
+            answer_ms: RwSignal::new(None),
+        }
+    }
+
+    /// A code decoded from the camera: sent once while it stays in view.
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn seen(self, text: String) {
+        let text = text.trim().to_string();
+        if text.is_empty() || text.len() > 512 {
+            return;
+        }
+        let now = queue::now_ms();
+        let repeat = self.last_seen.with_value(|l| {
+            l.as_ref()
+                .is_some_and(|(t, at)| *t == text && now - at < DEBOUNCE_MS)
+        });
+        self.last_seen.set_value(Some((text.clone(), now)));
+        if !repeat {
+            self.submit(Some(text), None);
+        }
+    }
+
+    fn submit(self, token: Option<String>, ticket_id: Option<Uuid>) {
+        let scan = PendingScan {
+            scan_id: queue::new_scan_id(),
+            token,
+            ticket_id,
+            at_ms: queue::now_ms(),
+            attempts: 0,
+        };
+        self.notice.set(None);
+        self.screen.set(Screen::Checking(scan.scan_id));
+        self.pending.update(|p| p.push(scan.clone()));
+        queue::save(&self.pending.get_untracked());
+        self.send(scan);
+    }
+
+    fn forget(self, scan_id: Uuid) {
+        self.pending.update(|p| p.retain(|s| s.scan_id != scan_id));
+        queue::save(&self.pending.get_untracked());
+    }
+
+    fn send(self, scan: PendingScan) {
+        if self.inflight.with_untracked(|f| f.contains(&scan.scan_id)) {
+            return;
+        }
+        self.inflight.update(|f| f.push(scan.scan_id));
+        spawn_local(async move {
+            let result = match (&scan.token, scan.ticket_id) {
+                (Some(token), _) => super::scan_redeem(token.clone(), scan.scan_id).await,
+                (None, Some(id)) => super::scan_redeem_ticket(id, scan.scan_id).await,
+                (None, None) => Err(AppError::NotFound),
+            };
+            self.inflight.update(|f| f.retain(|id| *id != scan.scan_id));
+            match result {
+                Ok(answer) => {
+                    self.forget(scan.scan_id);
+                    self.counters.update(|v| *v += 1);
+                    self.history.update(|h| {
+                        h.insert(0, answer.clone());
+                        h.truncate(8);
+                    });
+                    let waiting = match self.screen.get_untracked() {
+                        Screen::Idle => true,
+                        Screen::Checking(id) | Screen::Unconfirmed(id) => id == scan.scan_id,
+                        Screen::Answer(_) => false,
+                    };
+                    if waiting {
+                        self.answer_ms.set(Some(queue::now_ms() - scan.at_ms));
+                        self.show(answer);
+                    }
+                }
+                Err(e) if retryable(&e) => {
+                    let attempts = scan.attempts + 1;
+                    self.pending.update(|p| {
+                        if let Some(s) = p.iter_mut().find(|s| s.scan_id == scan.scan_id) {
+                            s.attempts = attempts;
+                        }
+                    });
+                    queue::save(&self.pending.get_untracked());
+                    if self.screen.get_untracked() == Screen::Checking(scan.scan_id) {
+                        self.screen.set(Screen::Unconfirmed(scan.scan_id));
+                    }
+                    let retry = PendingScan { attempts, ..scan };
+                    set_timeout(
+                        move || {
+                            if self
+                                .pending
+                                .with_untracked(|p| p.iter().any(|s| s.scan_id == retry.scan_id))
+                            {
+                                self.send(retry);
+                            }
+                        },
+                        Duration::from_millis(queue::retry_delay_ms(attempts) as u64),
+                    );
+                }
+                Err(e) => {
+                    self.forget(scan.scan_id);
+                    if matches!(self.screen.get_untracked(), Screen::Checking(id) | Screen::Unconfirmed(id) if id == scan.scan_id)
+                    {
+                        self.screen.set(Screen::Idle);
+                    }
+                    self.notice.set(Some(e));
+                }
+            }
+        });
+    }
+
+    fn show(self, answer: ScanAnswer) {
+        #[cfg(feature = "hydrate")]
+        super::camera::signal(answer.outcome);
+        let (scan_id, ms) = (
+            answer.scan_id,
+            if answer.outcome == Outcome::Ok {
+                OK_SCREEN_MS
+            } else {
+                REFUSAL_SCREEN_MS
+            },
+        );
+        self.screen.set(Screen::Answer(answer));
+        set_timeout(
+            move || {
+                if matches!(self.screen.get_untracked(), Screen::Answer(a) if a.scan_id == scan_id)
+                {
+                    self.screen.set(Screen::Idle);
+                }
+            },
+            Duration::from_millis(ms),
+        );
+    }
+
+    fn retry_all(self) {
+        for scan in self.pending.get_untracked() {
+            self.send(scan);
+        }
+    }
+}
+
+/// The page: staff and admins get the scanner; others are told why not (the server refuses them anyway).
+#[component]
+pub fn ScanPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    view! {
+        <Title text=move || i18n.t("scan.title")/>
+        <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            {move || Suspend::new(async move {
+                match auth.me.await {
+                    Ok(Some(user)) if matches!(user.role, Role::StaffScan | Role::Admin) => {
+                        view! { <Scanner is_admin=user.role == Role::Admin/> }.into_any()
+                    }
+                    Ok(Some(_)) => view! { <ErrorNotice error=AppError::Forbidden/> }.into_any(),
+                    _ => view! { <LoginRequired/> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Scanner(is_admin: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let door = Door::new();
+    let video = NodeRef::<leptos::html::Video>::new();
+    let canvas = NodeRef::<leptos::html::Canvas>::new();
+    let camera = RwSignal::new(CameraState::Off);
+    let cameras = RwSignal::new(Vec::<(String, String)>::new());
+    let device = RwSignal::new(None::<String>);
+    let torch = RwSignal::new(None::<bool>);
+    let decode_ms = RwSignal::new(Vec::<f64>::new());
+
+    // The camera starts once the video element is in the page, and again when another is picked.
+    Effect::new(move |_| {
+        let chosen = device.get();
+        #[cfg(feature = "hydrate")]
+        if let (Some(v), Some(c)) = (video.get(), canvas.get()) {
+            use std::rc::Rc;
+            camera.set(CameraState::Starting);
+            spawn_local(async move {
+                let hooks = super::camera::Hooks {
+                    on_text: Rc::new(move |t| door.seen(t)),
+                    on_decode_ms: Rc::new(move |ms| {
+                        decode_ms.update(|v| {
+                            v.push(ms);
+                            if v.len() > 31 {
+                                v.remove(0);
+                            }
+                        })
+                    }),
+                };
+                match super::camera::start(v, c, chosen, hooks).await {
+                    Ok(()) => {
+                        camera.set(CameraState::Running);
+                        cameras.set(super::camera::cameras().await);
+                        torch.set(super::camera::has_torch().then_some(false));
+                    }
+                    Err(key) => camera.set(CameraState::Failed(key)),
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (chosen, video, canvas);
+    });
+    // Scans left unconfirmed by an earlier visit are retried at once; the queue is looked at, and
+    // the counters refreshed, every few seconds.
+    Effect::new(move |_| {
+        door.pending.set(queue::load());
+        door.retry_all();
+        if let Ok(handle) = set_interval_with_handle(
+            move || {
+                door.retry_all();
+                door.counters.update(|v| *v += 1);
+            },
+            POLL,
+        ) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    on_cleanup(|| {
+        #[cfg(feature = "hydrate")]
+        super::camera::stop();
+    });
+    let median_ms = move || {
+        decode_ms.with(|v| {
+            let mut v = v.clone();
+            v.sort_by(f64::total_cmp);
+            v.get(v.len() / 2).map(|m| format!("{m:.0}"))
+        })
+    };
+    view! {
+        <section class="scan-page" on:click=move |_| {
+            #[cfg(feature = "hydrate")]
+            super::camera::unlock_audio();
+        }>
+            <h1>{move || i18n.t("scan.title")}</h1>
+            <div class="scan-camera" data-camera=move || format!("{:?}", camera.get()).to_lowercase()>
+                <video node_ref=video class="scan-video" muted=true autoplay=true playsinline=true aria-label=move || i18n.t("scan.camera.label")></video>
+                <canvas node_ref=canvas class="scan-canvas" hidden=true></canvas>
+                <div class="scan-aim" aria-hidden="true"></div>
+                <p class="scan-camera-status" role="status">
+                    {move || match camera.get() {
+                        CameraState::Off | CameraState::Starting => i18n.t("scan.camera.starting"),
+                        CameraState::Running => i18n.t("scan.camera.running"),
+                        CameraState::Failed(key) => i18n.t(key),
+                    }}
+                    {move || median_ms().map(|ms| view! { " · " <span class="scan-decode" data-decode-ms=ms.clone()>{i18n.t_with("scan.decode_ms", &[("ms", &ms)])}</span> })}
+                </p>
+                <div class="scan-camera-tools">
+                    {move || (cameras.get().len() > 1).then(|| view! {
+                        <label>
+                            {move || i18n.t("scan.camera.pick")}" "
+                            <select on:change=move |ev| device.set(Some(event_target_value(&ev)))>
+                                {cameras.get().into_iter().enumerate().map(|(i, (id, label))| {
+                                    let label = if label.is_empty() { i18n.t_with("scan.camera.nth", &[("n", &(i + 1).to_string())]) } else { label };
+                                    let selected = device.get_untracked().as_deref() == Some(id.as_str());
+                                    view! { <option value=id selected=selected>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
+                    })}
+                    {move || torch.get().map(|on| view! {
+                        <button type="button" class="button-secondary" aria-pressed=on.to_string() on:click=move |_| {
+                            torch.set(Some(!on));
+                            #[cfg(feature = "hydrate")]
+                            super::camera::set_torch(!on);
+                        }>{move || i18n.t(if on { "scan.torch_off" } else { "scan.torch_on" })}</button>
+                    })}
+                </div>
+            </div>
+            {move || door.notice.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+            <PendingList door/>
+            <ManualEntry door/>
+            <HolderSearch door/>
+            <History door is_admin/>
+            <Counters door/>
+            <ResultScreen door is_admin/>
+        </section>
+    }
+}
+
+/// The full-screen answer: its colour, the big word, who, which pass; tap to go on.
+#[component]
+fn ResultScreen(door: Door, is_admin: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        match door.screen.get() {
+        Screen::Idle => ().into_any(),
+        Screen::Checking(_) => view! {
+            <div class="scan-result scan-checking" data-outcome="CHECKING" role="status">
+                <p class="scan-result-title">{move || i18n.t("scan.checking")}</p>
+            </div>
+        }
+        .into_any(),
+        Screen::Unconfirmed(_) => view! {
+            <div class="scan-result scan-unconfirmed" data-outcome="UNCONFIRMED" role="alert" on:click=move |_| door.screen.set(Screen::Idle)>
+                <p class="scan-result-title">{move || i18n.t("scan.unconfirmed")}</p>
+                <p>{move || i18n.t("scan.unconfirmed_hint")}</p>
+            </div>
+        }
+        .into_any(),
+        Screen::Answer(a) => {
+            let class = format!("scan-result scan-{}", a.outcome.as_str().to_lowercase().replace('_', "-"));
+            view! {
+                <div class=class data-outcome=a.outcome.as_str() data-answer-ms=move || door.answer_ms.get().map(|ms| format!("{ms:.0}"))
+                    role="alert" on:click=move |_| door.screen.set(Screen::Idle)>
+                    <p class="scan-result-title">{move || i18n.t(a.outcome.title_key())}</p>
+                    <AnswerDetails answer=a.clone()/>
+                    <UndoButton door answer=a.clone() is_admin/>
+                    <p class="scan-result-hint">{move || i18n.t("scan.tap_to_continue")}</p>
+                </div>
+            }
+            .into_any()
+        }
+    }
+    }
+}
+
+#[component]
+fn AnswerDetails(answer: ScanAnswer) -> impl IntoView {
+    let i18n = use_i18n();
+    let ScanAnswer {
+        holder,
+        pass,
+        used_at_local,
+        used_by,
+        valid_days,
+        repeated,
+        ..
+    } = answer;
+    view! {
+        {holder.map(|h| view! { <p class="scan-holder">{h}</p> })}
+        {pass.map(|p| view! { <p class="scan-pass">{p}</p> })}
+        {used_at_local.map(|at| {
+            let by = used_by.unwrap_or_default();
+            view! { <p class="scan-used">{move || i18n.t_with("scan.used_at_by", &[("when", &at), ("who", &by)])}</p> }
+        })}
+        {valid_days.map(|(from, until)| view! {
+            <p class="scan-valid-days">{move || {
+                if from == until {
+                    i18n.t_with("scan.valid_on", &[("day", &i18n.date_long(from))])
+                } else {
+                    i18n.t_with("scan.valid_between", &[("from", &i18n.date_long(from)), ("until", &i18n.date_long(until))])
+                }
+            }}</p>
+        })}
+        {repeated.then(|| view! { <p class="scan-repeated">{move || i18n.t("scan.repeated")}</p> })}
+    }
+}
+
+/// Undo of an entry: by the staff member who made it within the window, by an admin any time
+/// (the server decides; this only offers it).
+#[component]
+fn UndoButton(door: Door, answer: ScanAnswer, is_admin: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    let (Some(ticket_id), true) = (
+        answer.ticket_id,
+        answer.outcome == Outcome::Ok || (is_admin && answer.outcome == Outcome::AlreadyUsed),
+    ) else {
+        return ().into_any();
+    };
+    let undone = RwSignal::new(false);
+    view! {
+        <button type="button" class="button-secondary scan-undo" disabled=move || undone.get() on:click=move |ev| {
+            ev.stop_propagation();
+            undone.set(true);
+            spawn_local(async move {
+                match super::scan_undo(ticket_id).await {
+                    Ok(()) => {
+                        door.history.update(|h| h.retain(|a| a.ticket_id != Some(ticket_id) || a.outcome != Outcome::Ok));
+                        door.counters.update(|v| *v += 1);
+                        door.screen.set(Screen::Idle);
+                        door.last_seen.set_value(None);
+                        door.notice.set(None);
+                    }
+                    Err(e) => {
+                        undone.set(false);
+                        door.notice.set(Some(e));
+                        door.screen.set(Screen::Idle);
+                    }
+                }
+            });
+        }>{move || i18n.t("scan.undo")}</button>
+    }
+    .into_any()
+}
+
+/// Scans sent but not confirmed: never counted as in.
+#[component]
+fn PendingList(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let pending = door.pending.get();
+        (!pending.is_empty()).then(|| view! {
+            <div class="notice notice-warning scan-pending" data-pending=pending.len().to_string()>
+                <p>{move || i18n.t_with("scan.pending", &[("count", &door.pending.with(|p| p.len()).to_string())])}</p>
+                <button type="button" class="button-small" on:click=move |_| door.retry_all()>{move || i18n.t("scan.retry_now")}</button>
+            </div>
+        })
+    }
+}
+
+/// For a broken screen: the token typed or pasted.
+#[component]
+fn ManualEntry(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    let token = RwSignal::new(String::new());
+    let error = RwSignal::new(false);
+    view! {
+        <form class="scan-manual" on:submit=move |ev| {
+            ev.prevent_default();
+            let t = token.get_untracked().trim().to_string();
+            error.set(t.is_empty());
+            if !t.is_empty() {
+                door.submit(Some(t), None);
+                token.set(String::new());
+            }
+        }>
+            <label for="scan-token">{move || i18n.t("scan.manual")}</label>
+            <div class="inline-fields">
+                <input id="scan-token" name="token" autocomplete="off" autocapitalize="off" spellcheck="false"
+                    prop:value=move || token.get() on:input=move |ev| token.set(event_target_value(&ev))
+                    aria-invalid=move || error.get().to_string()/>
+                <button type="submit" class="button-primary">{move || i18n.t("scan.check")}</button>
+            </div>
+            {move || error.get().then(|| view! { <p class="field-error" role="alert">{i18n.t("scan.error.token_empty")}</p> })}
+        </form>
+    }
+}
+
+/// A search by name or email, for someone whose phone cannot show the code.
+#[component]
+fn HolderSearch(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    let query = RwSignal::new(String::new());
+    let results = RwSignal::new(None::<Result<Vec<HolderTicket>, AppError>>);
+    view! {
+        <form class="scan-search" on:submit=move |ev| {
+            ev.prevent_default();
+            let q = query.get_untracked();
+            spawn_local(async move { results.set(Some(super::scan_search(q).await)); });
+        }>
+            <label for="scan-query">{move || i18n.t("scan.search")}</label>
+            <div class="inline-fields">
+                <input id="scan-query" type="search" name="query" prop:value=move || query.get() on:input=move |ev| query.set(event_target_value(&ev))/>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </div>
+        </form>
+        {move || results.get().map(|r| match r {
+            Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("scan.search_empty")}</p> }.into_any(),
+            Ok(list) => view! {
+                <ul class="scan-search-results">
+                    {list.into_iter().map(|t| {
+                        let status = t.status;
+                        view! {
+                            <li data-ticket=t.ticket_id.to_string()>
+                                <strong>{t.holder}</strong>" · "{t.email}" · "{t.pass}" · "
+                                <span class=format!("ticket-status status-{}", status.as_str().to_lowercase())>
+                                    {move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}
+                                </span>
+                                {t.used_at_local.map(|at| view! { " "<small>{at}</small> })}
+                                {(status == TicketStatus::Valid).then(|| view! {
+                                    " "<button type="button" class="button-small button-primary" on:click=move |_| {
+                                        door.submit(None, Some(t.ticket_id));
+                                        results.set(None);
+                                    }>{move || i18n.t("scan.let_in")}</button>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            }
+            .into_any(),
+            Err(AppError::Invalid { key, .. }) => view! { <p class="field-error" role="alert">{move || i18n.t(&key)}</p> }.into_any(),
+            Err(e) => view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }.into_any(),
+        })}
+    }
+}
+
+/// The last answers, newest first, each with its undo while allowed.
+#[component]
+fn History(door: Door, is_admin: bool) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let history = door.history.get();
+        (!history.is_empty()).then(|| view! {
+            <section class="scan-history">
+                <h2>{move || i18n.t("scan.history")}</h2>
+                <ul>
+                    {history.into_iter().map(|a| {
+                        let outcome = a.outcome;
+                        view! {
+                            <li class=format!("scan-history-{}", outcome.as_str().to_lowercase().replace('_', "-")) data-outcome=outcome.as_str()>
+                                <strong>{move || i18n.t(outcome.title_key())}</strong>
+                                " "{a.holder.clone().unwrap_or_default()}" "<small>{a.pass.clone().unwrap_or_default()}</small>
+                                " "<UndoButton door answer=a.clone() is_admin/>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
+    }
+}
+
+/// Checked in / expected, per pass type; refreshed after each answer and every few seconds.
+#[component]
+fn Counters(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    let counts = Resource::new(move || door.counters.get(), |_| super::scan_counters());
+    view! {
+        <section class="scan-counters">
+            <h2>{move || i18n.t("scan.counters")}</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match counts.await {
+                        Ok(list) => {
+                            let (inside, expected) = list.iter().fold((0, 0), |(a, b), c: &PassCount| (a + c.checked_in, b + c.expected));
+                            view! {
+                                <p class="scan-total" data-checked-in=inside.to_string() data-expected=expected.to_string()>
+                                    {move || i18n.t_with("scan.checked_in", &[("in", &inside.to_string()), ("expected", &expected.to_string())])}
+                                </p>
+                                <ul class="scan-per-pass">
+                                    {list.into_iter().map(|c| view! {
+                                        <li>
+                                            <span>{c.pass}</span>
+                                            <meter min="0" max=c.expected.max(1).to_string() value=c.checked_in.to_string()></meter>
+                                            <span>{format!("{} / {}", c.checked_in, c.expected)}</span>
+                                        </li>
+                                    }).collect_view()}
+                                </ul>
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

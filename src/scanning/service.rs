@@ -1,0 +1,306 @@
+//! Redeeming tickets at the door. One atomic statement lets a ticket in (`VALID → USED`, only if its
+//! token is live and now is within the pass's validity window); when it does not, a read in the same
+//! transaction says why. Every attempt, let in or not, is audited in that transaction.
+use super::{HolderTicket, Outcome, PassCount, ScanAnswer};
+use crate::{
+    accounts::{session::hash_token, AuthUser, Role},
+    admin::service::audit,
+    db_run,
+    error::AppError,
+    server::{config::Config, db::Db},
+    ticketing::{service::valid_days, OrderStatus, TicketStatus},
+    tx_run,
+};
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+/// What the door presents: a QR code's token, or a ticket found by name.
+#[derive(Clone, Copy, Debug)]
+pub enum Key<'a> {
+    Token(&'a str),
+    Ticket(Uuid),
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketFacts {
+    #[sqlx(try_from = "String")]
+    status: TicketStatus,
+    used_at: Option<DateTime<Utc>>,
+    used_by_user_id: Option<Uuid>,
+    used_scan_id: Option<Uuid>,
+    holder_name: Option<String>,
+    buyer_first: Option<String>,
+    buyer_last: Option<String>,
+    buyer_email: String,
+    pass: String,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    #[sqlx(try_from = "String")]
+    order_status: OrderStatus,
+    staff_first: Option<String>,
+    staff_last: Option<String>,
+    staff_email: Option<String>,
+}
+
+fn person(first: Option<String>, last: Option<String>, email: Option<String>) -> Option<String> {
+    match (first, last) {
+        (Some(f), Some(l)) => Some(format!("{f} {l}")),
+        (Some(f), None) => Some(f),
+        (None, Some(l)) => Some(l),
+        (None, None) => email,
+    }
+}
+
+/// An instant as the door reads it, in the conference's time zone: "10/06 09:12".
+pub fn local_time(config: &Config, at: DateTime<Utc>) -> String {
+    at.with_timezone(&config.timezone)
+        .format("%d/%m %H:%M")
+        .to_string()
+}
+
+const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
+     WHERE id = (SELECT k.ticket_id FROM ticket_tokens k WHERE k.token_hash = $4 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $1)) \
+     AND status = 'VALID' \
+     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
+     RETURNING id";
+
+const REDEEM_BY_ID: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
+     WHERE id = $4 AND status = 'VALID' \
+     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
+     RETURNING id";
+
+/// Lets a ticket in, or says why not. `at` is now (a parameter so the window's edges can be tested).
+pub async fn redeem(
+    db: &Db,
+    config: &Config,
+    staff: &AuthUser,
+    key: Key<'_>,
+    scan_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<ScanAnswer, AppError> {
+    let opens_by = at + Duration::minutes(config.scan_grace_minutes);
+    let mut tx = db.begin().await?;
+    let let_in: Option<(Uuid,)> = match key {
+        Key::Token(token) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_TOKEN)
+            .bind(at).bind(staff.id).bind(scan_id).bind(hash_token(token.trim())).bind(opens_by)
+            .fetch_optional(c).await)?,
+        Key::Ticket(id) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_ID)
+            .bind(at).bind(staff.id).bind(scan_id).bind(id).bind(opens_by)
+            .fetch_optional(c).await)?,
+    };
+    let ticket_id = match (let_in, key) {
+        (Some((id,)), _) => Some(id),
+        (None, Key::Ticket(id)) => Some(id),
+        (None, Key::Token(token)) => {
+            let live: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
+                "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+                .bind(hash_token(token.trim())).bind(at).fetch_optional(c).await)?;
+            live.map(|r| r.0)
+        }
+    };
+    let facts: Option<TicketFacts> = match ticket_id {
+        None => None,
+        Some(id) => tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, t.holder_name, \
+             up.first_name AS buyer_first, up.last_name AS buyer_last, u.email AS buyer_email, \
+             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, \
+             sp.first_name AS staff_first, sp.last_name AS staff_last, s.email AS staff_email \
+             FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles up ON up.user_id = u.id \
+             JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id \
+             LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id WHERE t.id = $1")
+            .bind(id).fetch_optional(c).await)?,
+    };
+    let mut answer = ScanAnswer {
+        scan_id,
+        outcome: Outcome::Unknown,
+        ticket_id: facts.as_ref().and(ticket_id),
+        holder: None,
+        pass: None,
+        used_at: None,
+        used_at_local: None,
+        used_by: None,
+        valid_days: None,
+        undo_until: None,
+        repeated: false,
+    };
+    if let Some(f) = facts {
+        answer.holder = f
+            .holder_name
+            .clone()
+            .or_else(|| person(f.buyer_first, f.buyer_last, Some(f.buyer_email)));
+        answer.pass = Some(f.pass);
+        answer.outcome = match f.status {
+            TicketStatus::Used if let_in.is_some() => Outcome::Ok,
+            // A retry of the very attempt that let the ticket in (its answer was lost on the way).
+            TicketStatus::Used
+                if f.used_scan_id == Some(scan_id) && f.used_by_user_id == Some(staff.id) =>
+            {
+                answer.repeated = true;
+                Outcome::Ok
+            }
+            TicketStatus::Used => {
+                answer.used_at = f.used_at;
+                answer.used_at_local = f.used_at.map(|u| local_time(config, u));
+                answer.used_by = person(f.staff_first, f.staff_last, f.staff_email);
+                Outcome::AlreadyUsed
+            }
+            TicketStatus::Canceled if f.order_status == OrderStatus::Refunded => Outcome::Refunded,
+            TicketStatus::Canceled => Outcome::Canceled,
+            TicketStatus::Valid => {
+                answer.valid_days = valid_days(config, f.valid_from, f.valid_until);
+                Outcome::NotValidToday
+            }
+        };
+        if answer.outcome == Outcome::Ok {
+            let used_at = if let_in.is_some() {
+                Some(at)
+            } else {
+                f.used_at
+            };
+            answer.undo_until = match staff.role {
+                Role::Admin => None,
+                _ => used_at.map(|u| u + Duration::seconds(config.scan_undo_seconds)),
+            };
+        }
+    }
+    audit(
+        &mut tx,
+        staff.id,
+        "SCAN_TICKET",
+        "ticket",
+        &answer
+            .ticket_id
+            .map_or_else(|| "unknown".to_string(), |id| id.to_string()),
+        serde_json::json!({
+            "outcome": answer.outcome.as_str(),
+            "scan_id": scan_id,
+            "manual": matches!(key, Key::Ticket(_)),
+            "repeated": answer.repeated,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Puts a used ticket back to VALID: the staff member who let it in, within `SCAN_UNDO_SECONDS`;
+/// an admin, any time. Audited as `UNDO_SCAN` with who had let it in and when.
+pub async fn undo(
+    db: &Db,
+    config: &Config,
+    actor: &AuthUser,
+    ticket_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let row: Option<(String, Option<DateTime<Utc>>, Option<Uuid>)> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT status, used_at, used_by_user_id FROM tickets WHERE id = $1")
+        .bind(ticket_id).fetch_optional(c).await)?;
+    let Some((status, used_at, used_by)) = row else {
+        return Err(AppError::NotFound);
+    };
+    if status != TicketStatus::Used.as_str() {
+        return Err(AppError::invalid("ticket", "scan.error.not_used"));
+    }
+    if actor.role != Role::Admin {
+        let mine = used_by == Some(actor.id);
+        let in_time =
+            used_at.is_some_and(|u| at - u <= Duration::seconds(config.scan_undo_seconds));
+        if !mine {
+            return Err(AppError::Forbidden);
+        }
+        if !in_time {
+            return Err(AppError::invalid("ticket", "scan.error.undo_too_late"));
+        }
+    }
+    tx_run!(&mut tx, c => sqlx::query(
+        "UPDATE tickets SET status = 'VALID', used_at = NULL, used_by_user_id = NULL, used_scan_id = NULL WHERE id = $1 AND status = 'USED'")
+        .bind(ticket_id).execute(c).await.map(|_| ()))?;
+    audit(
+        &mut tx,
+        actor.id,
+        "UNDO_SCAN",
+        "ticket",
+        &ticket_id.to_string(),
+        serde_json::json!({ "used_at": used_at, "used_by": used_by }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Checked in / expected per pass type, in one grouped query.
+pub async fn counters(db: &Db) -> Result<Vec<PassCount>, AppError> {
+    let rows: Vec<(String, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT tt.name, COALESCE(SUM(CASE WHEN t.status = 'USED' THEN 1 ELSE 0 END), 0), COUNT(t.id) \
+         FROM ticket_types tt LEFT JOIN tickets t ON t.ticket_type_id = tt.id AND t.status IN ('VALID', 'USED') \
+         GROUP BY tt.id, tt.name ORDER BY tt.name")
+        .fetch_all(pool).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(pass, checked_in, expected)| PassCount {
+            pass,
+            checked_in,
+            expected,
+        })
+        .collect())
+}
+
+/// Tickets whose holder or buyer matches `query` (name or email, at least 2 characters), audited.
+pub async fn search(
+    db: &Db,
+    config: &Config,
+    staff: &AuthUser,
+    query: &str,
+) -> Result<Vec<HolderTicket>, AppError> {
+    let query = query.trim();
+    if query.chars().count() < 2 {
+        return Err(AppError::invalid("query", "scan.error.query_short"));
+    }
+    let pattern = crate::server::db::like_pattern(query);
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        holder_name: Option<String>,
+        holder_email: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        email: String,
+        pass: String,
+        #[sqlx(try_from = "String")]
+        status: TicketStatus,
+        used_at: Option<DateTime<Utc>>,
+    }
+    let mut tx = db.begin().await?;
+    let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT t.id, t.holder_name, t.holder_email, p.first_name, p.last_name, u.email, tt.name AS pass, t.status, t.used_at \
+         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE u.deleted_at IS NULL AND (LOWER(COALESCE(t.holder_name, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(t.holder_email, '')) LIKE $1 ESCAPE '\\' \
+            OR LOWER(u.email) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
+         ORDER BY COALESCE(t.holder_name, p.last_name, u.email), t.id LIMIT 25")
+        .bind(&pattern).fetch_all(c).await)?;
+    audit(
+        &mut tx,
+        staff.id,
+        "SCAN_SEARCH",
+        "ticket",
+        "search",
+        serde_json::json!({ "query": query, "found": rows.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| HolderTicket {
+            ticket_id: r.id,
+            holder: r
+                .holder_name
+                .or_else(|| person(r.first_name, r.last_name, None))
+                .unwrap_or_else(|| r.email.clone()),
+            email: r.holder_email.unwrap_or(r.email),
+            pass: r.pass,
+            status: r.status,
+            used_at_local: r.used_at.map(|u| local_time(config, u)),
+        })
+        .collect())
+}

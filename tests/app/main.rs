@@ -1,0 +1,15 @@
+//! The black-box test suite in one binary (one link instead of one per file): every test starts the
+//! app on a real port against a fresh SQLite file and, when reachable, a fresh PostgreSQL database.
+mod common;
+
+mod accounts;
+mod admin_exports;
+mod admin_logs;
+mod admin_orders;
+mod admin_passes;
+mod admin_programme;
+mod personal_programme;
+mod programme_changes;
+mod scanning;
+mod skeleton;
+mod ticketing;
