@@ -1,31 +1,18 @@
 //! Reservations per second and order-creation latency under concurrent buyers, on SQLite and on
 //! PostgreSQL (when one answers at TEST_POSTGRES_URL). Prints figures; asserts nothing.
 //!   cargo bench --features ssr --bench reservations            (BUYERS=32 ORDERS=2000 by default)
-use std::{collections::HashMap, sync::Arc, time::Instant};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::{sync::Arc, time::Instant};
 use tessera::{
-    server::{config::Config, db::Db},
+    server::db::Db,
     ticketing::{service::create_pending_order, CartLine},
 };
 use uuid::Uuid;
 
-fn config(url: &str) -> Config {
-    let vars: HashMap<String, String> = [
-        ("DATABASE_URL", url),
-        (
-            "SECRET_KEY",
-            "bench-secret-key-that-is-long-enough-0123456789",
-        ),
-        ("SEED_DEMO", "false"),
-        ("DB_MAX_CONNECTIONS", "16"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Config::from_map(&vars).unwrap()
-}
-
 async fn run(label: &str, url: &str, buyers: usize, orders: usize) {
-    let config = Arc::new(config(url));
+    let config = Arc::new(support::config(url, &[("DB_MAX_CONNECTIONS", "16")]));
     let db = Db::connect(url, 16).await.unwrap();
     db.migrate().await.unwrap();
     let now = tessera::server::now();
@@ -66,7 +53,7 @@ async fn run(label: &str, url: &str, buyers: usize, orders: usize) {
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let pct = |p: f64| support::percentile(&lat, p);
     let (reserved,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT reserved_count FROM ticket_types WHERE id = $1").bind(pass).fetch_one(pool).await).unwrap();
     println!(
         "{label:<9} buyers={buyers:<3} orders={:<5} reservations/s={:>7.0}  p50={:>6.2} ms  p99={:>6.2} ms  max={:>6.2} ms  (reserved={reserved}, lost=0)",
@@ -82,37 +69,9 @@ async fn run(label: &str, url: &str, buyers: usize, orders: usize) {
 
 #[tokio::main]
 async fn main() {
-    let buyers: usize = std::env::var("BUYERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(32);
-    let orders: usize = std::env::var("ORDERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        "sqlite",
-        &format!("sqlite:{}", dir.path().join("bench.db").display()),
-        buyers,
-        orders,
-    )
-    .await;
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    use sqlx::{Connection, Executor};
-    match sqlx::PgConnection::connect(&admin).await {
-        Ok(mut c) => {
-            let name = format!("tessera_bench_{}", Uuid::new_v4().simple());
-            c.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            run("postgres", &url, buyers, orders).await;
-            let _ = c
-                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await;
-        }
-        Err(e) => println!("postgres  SKIPPED: {admin} unreachable ({e})"),
-    }
+    let (buyers, orders) = (
+        support::env_usize("BUYERS", 32),
+        support::env_usize("ORDERS", 2000),
+    );
+    support::on_engines(|label, url| async move { run(label, &url, buyers, orders).await }).await;
 }

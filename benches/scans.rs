@@ -2,7 +2,10 @@
 //! one answers at TEST_POSTGRES_URL). Each scanner redeems its own share of distinct tickets, as at
 //! a real door; every redeem must answer OK. Prints figures; asserts only that nothing was lost.
 //!   cargo bench --features ssr --bench scans            (SCANNERS=50 TICKETS=2000 by default)
-use std::{collections::HashMap, sync::Arc, time::Instant};
+#[path = "support/mod.rs"]
+mod support;
+
+use std::{sync::Arc, time::Instant};
 use tessera::{
     accounts::{AuthUser, Role},
     i18n::Locale,
@@ -10,7 +13,7 @@ use tessera::{
         service::{redeem, Key},
         Outcome,
     },
-    server::{config::Config, db::Db},
+    server::db::Db,
     ticketing::{
         service::{create_pending_order, mark_paid, ticket_token},
         CartLine,
@@ -18,25 +21,14 @@ use tessera::{
 };
 use uuid::Uuid;
 
-fn config(url: &str) -> Config {
-    let vars: HashMap<String, String> = [
-        ("DATABASE_URL", url),
-        (
-            "SECRET_KEY",
-            "bench-secret-key-that-is-long-enough-0123456789",
-        ),
-        ("SEED_DEMO", "false"),
-        ("DB_MAX_CONNECTIONS", "16"),
-        ("MAX_TICKETS_PER_ORDER", "100"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    Config::from_map(&vars).unwrap()
-}
-
 async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
-    let config = Arc::new(config(url));
+    let config = Arc::new(support::config(
+        url,
+        &[
+            ("DB_MAX_CONNECTIONS", "16"),
+            ("MAX_TICKETS_PER_ORDER", "100"),
+        ],
+    ));
     let db = Db::connect(url, 16).await.unwrap();
     db.migrate().await.unwrap();
     let now = tessera::server::now();
@@ -107,7 +99,7 @@ async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
     }
     let secs = started.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
-    let pct = |p: f64| lat[((lat.len() as f64 * p) as usize).min(lat.len() - 1)];
+    let pct = |p: f64| support::percentile(&lat, p);
     let (used,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'USED'").fetch_one(pool).await).unwrap();
     let (audited,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM audit_logs WHERE action = 'SCAN_TICKET'").fetch_one(pool).await).unwrap();
     println!(
@@ -126,36 +118,10 @@ async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
 
 #[tokio::main]
 async fn main() {
-    let env = |k: &str, d: usize| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
-    let (scanners, tickets) = (env("SCANNERS", 50), env("TICKETS", 2000));
-    let dir = tempfile::tempdir().unwrap();
-    run(
-        "sqlite",
-        &format!("sqlite:{}", dir.path().join("bench.db").display()),
-        scanners,
-        tickets,
-    )
-    .await;
-    let admin = std::env::var("TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    use sqlx::{Connection, Executor};
-    match sqlx::PgConnection::connect(&admin).await {
-        Ok(mut c) => {
-            let name = format!("tessera_bench_{}", Uuid::new_v4().simple());
-            c.execute(format!("CREATE DATABASE {name}").as_str())
-                .await
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            run("postgres", &url, scanners, tickets).await;
-            let _ = c
-                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await;
-        }
-        Err(e) => println!("postgres  SKIPPED: {admin} unreachable ({e})"),
-    }
+    let (scanners, tickets) = (
+        support::env_usize("SCANNERS", 50),
+        support::env_usize("TICKETS", 2000),
+    );
+    support::on_engines(|label, url| async move { run(label, &url, scanners, tickets).await })
+        .await;
 }

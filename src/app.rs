@@ -99,6 +99,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
                 <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 <Route path=path!("/legal/:doc") view=LegalPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=crate::admin::dashboard::components::AdminDashboardPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>

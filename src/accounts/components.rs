@@ -89,7 +89,7 @@ pub fn AccountNav() -> impl IntoView {
                         let at_door = matches!(user.role, super::Role::Admin | super::Role::StaffScan);
                         view! {
                             <div class="account-nav" data-user=user.email.clone()>
-                                {is_admin.then(|| view! { <a href="/admin/users">{move || i18n.t("nav.admin")}</a> })}
+                                {is_admin.then(|| view! { <a href="/admin">{move || i18n.t("nav.admin")}</a> })}
                                 {at_door.then(|| view! { <a href="/scan">{move || i18n.t("nav.scan")}</a> })}
                                 <a href="/me/programme">{move || i18n.t("nav.my_programme")}</a>
                                 <a href="/me/tickets">{move || i18n.t("nav.my_tickets")}</a>

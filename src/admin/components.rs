@@ -11,10 +11,11 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
-fn AdminTabs() -> impl IntoView {
+pub(crate) fn AdminTabs() -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <nav class="admin-tabs">
+            <a href="/admin">{move || i18n.t("dashboard.title")}</a>
             <a href="/admin/users">{move || i18n.t("admin.users")}</a>
             <a href="/admin/programme">{move || i18n.t("admin.programme")}</a>
             <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
@@ -302,10 +303,12 @@ pub fn AdminOrdersPage() -> impl IntoView {
             (
                 query.read().get("q"),
                 query.read().get("status"),
+                query.read().get("from"),
+                query.read().get("to"),
                 refund.version().get(),
             )
         },
-        |(q, status, _)| super::admin_orders(q, status),
+        |(q, status, from, to, _)| super::admin_orders(q, status, from, to),
     );
     view! {
         <Title text=move || i18n.t("admin.orders")/>
@@ -322,6 +325,12 @@ pub fn AdminOrdersPage() -> impl IntoView {
                         </option>
                     }).collect_view()}
                 </select>
+                <label class="date-filter">{move || i18n.t("admin.orders_from")}
+                    <input type="date" name="from" value=move || query.read().get("from")/>
+                </label>
+                <label class="date-filter">{move || i18n.t("admin.orders_to")}
+                    <input type="date" name="to" value=move || query.read().get("to")/>
+                </label>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             {move || refund_error.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
@@ -525,6 +534,50 @@ impl CellState {
     }
 }
 
+/// Arrow keys move between the cells of an editable table, as in a spreadsheet: left and right
+/// along the row, up and down to the same field of the row above or below. True when it moved.
+fn move_focus(ev: &leptos::ev::KeyboardEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Element, HtmlElement};
+        let Some(cell) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+        else {
+            return false;
+        };
+        let field = cell.get_attribute("data-field").unwrap_or_default();
+        let row = || cell.closest("tr").ok().flatten();
+        let same_field = |r: Option<Element>| {
+            r.and_then(|r| {
+                r.query_selector(&format!("td.cell[data-field=\"{field}\"]"))
+                    .ok()
+                    .flatten()
+            })
+        };
+        let target = match ev.key().as_str() {
+            "ArrowLeft" => cell
+                .previous_element_sibling()
+                .filter(|e| e.class_list().contains("cell")),
+            "ArrowRight" => cell
+                .next_element_sibling()
+                .filter(|e| e.class_list().contains("cell")),
+            "ArrowUp" => same_field(row().and_then(|r| r.previous_element_sibling())),
+            "ArrowDown" => same_field(row().and_then(|r| r.next_element_sibling())),
+            _ => None,
+        };
+        target
+            .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+            .is_some_and(|t| t.focus().is_ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        false
+    }
+}
+
 /// One cell edited in place: click or Enter edits, Enter or leaving saves, Escape cancels. The
 /// owner's `on_save` shows the new value at once and calls [`CellState::settle`] with the answer;
 /// a refusal puts the old value back with the reason in the cell (and a reload link on a conflict).
@@ -572,7 +625,9 @@ pub fn EditableCell(
         <td class="cell" data-field=field tabindex="0"
             class:cell-editing=move || editing.get() class:cell-saving=move || saving.get() class:cell-error=move || error.get().is_some()
             on:click=move |_| start()
-            on:keydown=move |ev| if ev.key() == "Enter" && !editing.get_untracked() { ev.prevent_default(); start() }>
+            on:keydown=move |ev| if !editing.get_untracked() {
+                if ev.key() == "Enter" { ev.prevent_default(); start() } else if move_focus(&ev) { ev.prevent_default() }
+            }>
             {move || if editing.get() {
                 view! {
                     <input node_ref=input type=kind class="cell-input" prop:value=move || draft.get()
@@ -756,6 +811,7 @@ fn TalksTable(list: Vec<super::talks::TalkRow>) -> impl IntoView {
     let i18n = use_i18n();
     let rows = RwSignal::new(list.into_iter().map(RwSignal::new).collect::<Vec<_>>());
     let notice = RwSignal::new(None::<AppError>);
+    let panel = RwSignal::new(None::<RwSignal<super::talks::TalkRow>>);
     let add = move |_| {
         leptos::task::spawn_local(async move {
             match super::talks::admin_create_talk().await {
@@ -781,11 +837,12 @@ fn TalksTable(list: Vec<super::talks::TalkRow>) -> impl IntoView {
                 <thead><tr>{headers.map(|h| view! { <th>{move || i18n.t(h)}</th> }).collect_view()}</tr></thead>
                 <tbody>
                     <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                        <TalkLine row rows notice/>
+                        <TalkLine row rows notice panel/>
                     </For>
                 </tbody>
             </table>
         </div>
+        {move || panel.get().map(|row| view! { <DescriptionPanel row panel/> })}
         <button type="button" class="button-secondary add-talk" on:click=add>{move || i18n.t("admin.talks.add")}</button>
     }
 }
@@ -795,6 +852,7 @@ fn TalkLine(
     row: RwSignal<super::talks::TalkRow>,
     rows: RwSignal<Vec<RwSignal<super::talks::TalkRow>>>,
     notice: RwSignal<Option<AppError>>,
+    panel: RwSignal<Option<RwSignal<super::talks::TalkRow>>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
     let clashes = move || {
@@ -820,6 +878,21 @@ fn TalkLine(
             }
         });
     };
+    let duplicate = move |_| {
+        let id = row.get_untracked().id;
+        leptos::task::spawn_local(async move {
+            match super::talks::admin_duplicate_talk(id).await {
+                Ok(copy) => rows.update(|r| {
+                    let at = r
+                        .iter()
+                        .position(|s| s.get_untracked().id == id)
+                        .map_or(r.len(), |i| i + 1);
+                    r.insert(at, RwSignal::new(copy));
+                }),
+                Err(e) => notice.set(Some(e)),
+            }
+        });
+    };
     view! {
         <tr data-talk=move || row.get().title class:talk-overlap=move || !clashes().is_empty()>
             {super::talks::FIELDS.map(|field| view! { <TalkCell row field/> }).collect_view()}
@@ -831,9 +904,61 @@ fn TalkLine(
                         <p class="overlap-warning" role="note">{i18n.t_with("admin.talks.overlap", &[("titles", &c.join(", "))])}</p>
                     })
                 }}
+                <button type="button" class="button-small edit-description" on:click=move |_| panel.set(Some(row))>{move || i18n.t("admin.talks.description")}</button>
+                <button type="button" class="button-small duplicate-talk" on:click=duplicate>{move || i18n.t("admin.talks.duplicate")}</button>
                 <button type="button" class="button-small button-danger" on:click=delete>{move || i18n.t("admin.talks.delete")}</button>
             </td>
         </tr>
+    }
+}
+
+/// A talk's description in a side panel: edited in a text area with a live preview, as attendees
+/// will read it; saved with the version the admin opened (a change meanwhile is refused).
+#[component]
+fn DescriptionPanel(
+    row: RwSignal<super::talks::TalkRow>,
+    panel: RwSignal<Option<RwSignal<super::talks::TalkRow>>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let draft = RwSignal::new(row.get_untracked().description);
+    let error = RwSignal::new(None::<AppError>);
+    let saving = RwSignal::new(false);
+    let save = move |_| {
+        let talk = row.get_untracked();
+        saving.set(true);
+        leptos::task::spawn_local(async move {
+            let result = super::talks::admin_update_talk(
+                talk.id,
+                "description".into(),
+                draft.get_untracked(),
+                talk.version,
+            )
+            .await;
+            saving.set(false);
+            match result {
+                Ok(saved) => {
+                    row.set(saved);
+                    error.set(None);
+                    panel.set(None);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <aside class="side-panel description-panel" role="dialog" aria-label=move || i18n.t("admin.talks.description")>
+            <h2>{move || row.get().title}</h2>
+            <label class="field">{move || i18n.t("admin.talks.description")}
+                <textarea rows="12" prop:value=move || draft.get() on:input=move |ev| draft.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+            <h3>{move || i18n.t("admin.talks.preview")}</h3>
+            <div class="description-preview"><crate::programme::components::TalkDescription text=draft/></div>
+            <div class="panel-actions">
+                <button type="button" class="button-primary save-description" on:click=save disabled=move || saving.get()>{move || i18n.t("form.save")}</button>
+                <button type="button" class="button-secondary" on:click=move |_| panel.set(None)>{move || i18n.t("form.cancel")}</button>
+            </div>
+        </aside>
     }
 }
 

@@ -1,6 +1,7 @@
 //! The back office: people (roles, status) and the audit log. Every server function here starts
 //! with the role guard, so a forbidden call is refused by the server.
 pub mod components;
+pub mod dashboard;
 pub mod exports;
 pub mod logs;
 pub mod orders;
@@ -42,18 +43,38 @@ pub struct OrderRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// Orders, newest first, searched by buyer email or order id, filtered by status.
+/// Orders, newest first, searched by buyer email, name or order id, filtered by status and by the
+/// day they were placed (`from`, `to`: `YYYY-MM-DD`, inclusive, in the conference's zone).
 #[server(prefix = "/api", endpoint = "admin_orders")]
 pub async fn admin_orders(
     query: Option<String>,
     status: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
 ) -> Result<Vec<OrderRow>, AppError> {
     crate::accounts::session::require_role(&[Role::Admin]).await?;
     let state = crate::server::state()?;
+    let day = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
+        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| AppError::invalid(field, "admin.error.date_invalid")),
+        }
+    };
+    let (from, to) = (
+        day("from", &from).map_err(crate::server::fail)?,
+        day("to", &to).map_err(crate::server::fail)?,
+    );
     service::orders(
         &state.db,
-        query.as_deref().unwrap_or(""),
-        status.as_deref().filter(|s| !s.is_empty()),
+        &state.config,
+        service::OrderFilter {
+            query: query.as_deref().unwrap_or(""),
+            status: status.as_deref().filter(|s| !s.is_empty()),
+            from,
+            to,
+        },
     )
     .await
 }

@@ -151,11 +151,37 @@ pub async fn set_status(
     Ok(())
 }
 
+/// What the orders list is narrowed to.
+pub struct OrderFilter<'a> {
+    pub query: &'a str,
+    pub status: Option<&'a str>,
+    /// Placed on or after this local day, on or before that one.
+    pub from: Option<chrono::NaiveDate>,
+    pub to: Option<chrono::NaiveDate>,
+}
+
 pub async fn orders(
     db: &Db,
-    query: &str,
-    status: Option<&str>,
+    config: &crate::server::config::Config,
+    filter: OrderFilter<'_>,
 ) -> Result<Vec<super::OrderRow>, AppError> {
+    let OrderFilter {
+        query,
+        status,
+        from,
+        to,
+    } = filter;
+    // Local days become UTC instants: [from 00:00, to + 1 day 00:00).
+    let start_of = |d: chrono::NaiveDate| {
+        use chrono::TimeZone;
+        config
+            .timezone
+            .from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let since = from.and_then(start_of);
+    let until = to.and_then(|d| d.succ_opt()).and_then(start_of);
     #[derive(sqlx::FromRow)]
     struct Row {
         id: Uuid,
@@ -170,10 +196,12 @@ pub async fn orders(
     let pattern = crate::server::db::like_pattern(query);
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
         "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at \
-         FROM orders o JOIN users u ON u.id = o.user_id \
-         WHERE (u.email LIKE $1 ESCAPE '\\' OR o.id = $3) AND ($2 IS NULL OR o.status = $2) \
+         FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+         WHERE (u.email LIKE $1 ESCAPE '\\' OR o.id = $3 \
+                OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
+         AND ($2 IS NULL OR o.status = $2) AND ($4 IS NULL OR o.created_at >= $4) AND ($5 IS NULL OR o.created_at < $5) \
          ORDER BY o.created_at DESC LIMIT 200")
-        .bind(pattern).bind(status).bind(Uuid::parse_str(query.trim()).ok()).fetch_all(pool).await)?;
+        .bind(pattern).bind(status).bind(Uuid::parse_str(query.trim()).ok()).bind(since).bind(until).fetch_all(pool).await)?;
     Ok(rows
         .into_iter()
         .map(|r| super::OrderRow {

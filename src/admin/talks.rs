@@ -87,13 +87,27 @@ pub async fn admin_create_talk() -> Result<TalkRow, AppError> {
         .map_err(crate::server::fail)
 }
 
+/// Copies a talk (same theme, times, room, speaker and description; the title marked as a copy),
+/// for a session given twice or a series of similar workshops.
+#[server(prefix = "/api", endpoint = "admin_duplicate_talk")]
+pub async fn admin_duplicate_talk(id: Uuid) -> Result<TalkRow, AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    service::duplicate(&state.db, &state.config, admin.id, id)
+        .await
+        .map_err(crate::server::fail)
+}
+
 #[server(prefix = "/api", endpoint = "admin_delete_talk")]
 pub async fn admin_delete_talk(id: Uuid, version: i64) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    service::delete(&state.db, admin.id, id, version)
+    service::delete(&state.db, &state.config, admin.id, id, version)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::fail)?;
+    // Those who had saved the talk are told at once.
+    state.mailer.wake();
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
@@ -185,14 +199,60 @@ pub mod service {
         Ok(row)
     }
 
-    pub async fn delete(db: &Db, actor: Uuid, id: Uuid, version: i64) -> Result<(), AppError> {
+    pub async fn duplicate(
+        db: &Db,
+        config: &Config,
+        actor: Uuid,
+        id: Uuid,
+    ) -> Result<TalkRow, AppError> {
+        let mut tx = db.begin().await?;
+        let title: Option<(String,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT title FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
+        let (title,) = title.ok_or(AppError::NotFound)?;
+        let copy_title: String = crate::i18n::tr_with(
+            Default::default(),
+            "admin.talks.copy_title",
+            &[("title", &title)],
+        )
+        .chars()
+        .take(200)
+        .collect();
+        let new_id = Uuid::new_v4();
+        let stamp = now();
+        tx_run!(&mut tx, c => sqlx::query(
+            "INSERT INTO conferences (id, title, description, theme, start_at, end_at, speaker_name, location, created_at, updated_at) \
+             SELECT $1, $2, description, theme, start_at, end_at, speaker_name, location, $3, $3 FROM conferences WHERE id = $4")
+            .bind(new_id).bind(&copy_title).bind(stamp).bind(id)
+            .execute(c).await.map(|_| ()))?;
+        audit(
+            &mut tx,
+            actor,
+            "CREATE_TALK",
+            "talk",
+            &new_id.to_string(),
+            serde_json::json!({ "title": copy_title, "copy_of": id.to_string() }),
+        )
+        .await?;
+        let row = one(&mut tx, config, new_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        tx.commit().await?;
+        Ok(row)
+    }
+
+    pub async fn delete(
+        db: &Db,
+        config: &Config,
+        actor: Uuid,
+        id: Uuid,
+        version: i64,
+    ) -> Result<(), AppError> {
         let mut tx = db.begin().await?;
         let row: Option<(String, i64)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT title, version FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
         let (title, current) = row.ok_or(AppError::NotFound)?;
         if current != version {
             return Err(AppError::invalid("title", "admin.error.changed_meanwhile"));
         }
-        let (saved_by,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM user_program_items WHERE conference_id = $1").bind(id).fetch_one(c).await)?;
+        let saved_by = crate::programme::changes::tell_cancelled(&mut tx, config, id).await? as i64;
         tx_run!(&mut tx, c => sqlx::query("DELETE FROM user_program_items WHERE conference_id = $1").bind(id).execute(c).await.map(|_| ()))?;
         tx_run!(&mut tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1 AND version = $2").bind(id).bind(version).execute(c).await.map(|_| ()))?;
         audit(

@@ -251,3 +251,49 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
     tx.commit().await?;
     Ok(per_user.len())
 }
+
+/// Tells everyone who saved a talk that it is cancelled (inside the admin's transaction, before the
+/// talk and its saves are deleted): one mail each, whatever their mail setting, since they planned
+/// to be there. Returns the number of mails written.
+pub async fn tell_cancelled(
+    tx: &mut Tx,
+    config: &Config,
+    talk_id: Uuid,
+) -> Result<usize, AppError> {
+    type Row = (Uuid, String, String, String, DateTime<Utc>, DateTime<Utc>);
+    let rows: Vec<Row> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT u.id, u.email, u.locale, c.title, c.start_at, c.end_at FROM user_program_items i \
+         JOIN users u ON u.id = i.user_id JOIN conferences c ON c.id = i.conference_id \
+         WHERE i.conference_id = $1 AND u.deleted_at IS NULL AND u.status = 'ACTIVE'")
+        .bind(talk_id).fetch_all(c).await)?;
+    let link = format!("{}/me/programme", config.base_url);
+    for (user, email, locale, title, start, end) in &rows {
+        let locale = Locale::from_code(locale).unwrap_or_default();
+        let local = |t: DateTime<Utc>| t.with_timezone(&config.timezone).naive_local();
+        let (s, e) = (local(*start), local(*end));
+        let text = tr_with(
+            locale,
+            "programme.changes.mail_cancelled",
+            &[
+                ("title", title),
+                ("date", &date_long(locale, s.date())),
+                ("start", &s.format("%H:%M").to_string()),
+                ("end", &e.format("%H:%M").to_string()),
+            ],
+        );
+        enqueue(
+            tx,
+            &Mail {
+                kind: MailKind::ProgrammeChanged,
+                user_id: Some(*user),
+                to: email.clone(),
+                locale,
+                vars: vec![("changes", text)],
+                link: Some(link.clone()),
+                order_id: None,
+            },
+        )
+        .await?;
+    }
+    Ok(rows.len())
+}

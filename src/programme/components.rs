@@ -395,35 +395,33 @@ fn TalkView(detail: TalkDetail) -> impl IntoView {
     }
     .href();
     view! {
-        <Title text=title.clone()/>
-        <article class="talk-page" data-talk-id=talk.id.to_string()>
-            <p class="breadcrumb"><a href="/">{move || i18n.t("talk.back")}</a></p>
-            <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
-            <h1>{title}</h1>
-            <SaveButton talk=talk.clone()/>
-            <dl class="talk-facts">
-                <dt>{move || i18n.t("talk.when")}</dt>
-                <dd>
-                    {move || i18n.t_with(
-                        "talk.when_value",
-                        &[("date", &i18n.date_long(day)), ("start", &hm(talk.start)), ("end", &hm(talk.end)), ("tz", &timezone)],
-                    )}
-                </dd>
-                {talk.location.clone().map(|room| view! {
-                    <dt>{move || i18n.t("talk.room")}</dt>
-                    <dd class="talk-room">{room}</dd>
-                })}
-                {talk.speaker_name.clone().map(|speaker| view! {
-                    <dt>{move || i18n.t("talk.speaker")}</dt>
-                    <dd class="talk-speaker">{speaker}</dd>
-                })}
-            </dl>
-            <div class="talk-description">
-                {description.split("\n\n").map(|para| view! { <p>{para.to_string()}</p> }).collect_view()}
-            </div>
-            <p><a class="button-secondary" href=back>{move || i18n.t_with("talk.more_in_theme", &[("theme", &talk.theme)])}</a></p>
-        </article>
-    }
+            <Title text=title.clone()/>
+            <article class="talk-page" data-talk-id=talk.id.to_string()>
+                <p class="breadcrumb"><a href="/">{move || i18n.t("talk.back")}</a></p>
+                <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
+                <h1>{title}</h1>
+                <SaveButton talk=talk.clone()/>
+                <dl class="talk-facts">
+                    <dt>{move || i18n.t("talk.when")}</dt>
+                    <dd>
+                        {move || i18n.t_with(
+                            "talk.when_value",
+                            &[("date", &i18n.date_long(day)), ("start", &hm(talk.start)), ("end", &hm(talk.end)), ("tz", &timezone)],
+                        )}
+                    </dd>
+                    {talk.location.clone().map(|room| view! {
+                        <dt>{move || i18n.t("talk.room")}</dt>
+                        <dd class="talk-room">{room}</dd>
+                    })}
+                    {talk.speaker_name.clone().map(|speaker| view! {
+                        <dt>{move || i18n.t("talk.speaker")}</dt>
+                        <dd class="talk-speaker">{speaker}</dd>
+                    })}
+                </dl>
+    <TalkDescription text=description/>
+                <p><a class="button-secondary" href=back>{move || i18n.t_with("talk.more_in_theme", &[("theme", &talk.theme)])}</a></p>
+            </article>
+        }
 }
 
 /// `/me/programme`: my talks by day, overlaps named, gaps shown, calendar export.
@@ -647,5 +645,16 @@ fn MyDays(
                 }
             })
             .collect_view()
+    }
+}
+
+/// A talk's description as attendees read it: paragraphs split on blank lines. The admin's
+/// description editor previews with the same component.
+#[component]
+pub fn TalkDescription(#[prop(into)] text: Signal<String>) -> impl IntoView {
+    view! {
+        <div class="talk-description">
+            {move || text.get().split("\n\n").filter(|p| !p.trim().is_empty()).map(|para| view! { <p>{para.to_string()}</p> }).collect_view()}
+        </div>
     }
 }

@@ -271,7 +271,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 20] = [
+        let calls: [(&str, Vec<(&str, &str)>); 22] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -292,7 +292,15 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_order_detail", vec![("order_id", &id)]),
             ("admin_resend_tickets", vec![("order_id", &id)]),
             ("admin_reissue_ticket", vec![("ticket_id", &id)]),
+            ("admin_dashboard", vec![]),
+            ("admin_duplicate_talk", vec![("id", &id)]),
         ];
+        // Every admin server function the app registers is in the table: none can be forgotten.
+        for (path, _) in leptos::server_fn::axum::server_fn_paths() {
+            if let Some(name) = path.strip_prefix("/api/").filter(|n| n.starts_with("admin_")) {
+                assert!(calls.iter().any(|(e, _)| *e == name), "{name} is missing from this table");
+            }
+        }
         let user = app.logged_in("user@example.org", PW).await;
         let staff = app.logged_in("staff@example.org", PW).await;
         for (endpoint, form) in &calls {

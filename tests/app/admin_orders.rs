@@ -35,6 +35,24 @@ async fn an_order_is_opened_its_tickets_resent_and_a_qr_code_reissued() {
         assert_eq!(tickets.len(), 2);
         assert_eq!((tickets[0]["holder"].as_str(), tickets[0]["status"].as_str()), (Some("Test User"), Some("Valid")));
 
+        // The list: found by the buyer's name, narrowed by the day it was placed (Paris time).
+        let today = tessera::server::now().with_timezone(&chrono_tz::Europe::Paris).date_naive();
+        let (yesterday, tomorrow) = (today.pred_opt().unwrap().to_string(), today.succ_opt().unwrap().to_string());
+        let today = today.to_string();
+        for (form, found) in [
+            (vec![("query", "test user")], 1),
+            (vec![("query", "nobody")], 0),
+            (vec![("from", today.as_str()), ("to", today.as_str())], 1),
+            (vec![("from", tomorrow.as_str())], 0),
+            (vec![("to", yesterday.as_str())], 0),
+            (vec![("status", "PAID"), ("from", yesterday.as_str())], 1),
+        ] {
+            let (status, list) = app.call_as(&admin, "admin_orders", &form).await;
+            assert_eq!((status, list.as_array().map(Vec::len)), (200, Some(found)), "[{}] {form:?}: {list}", app.engine);
+        }
+        let (status, body) = app.call_as(&admin, "admin_orders", &[("from", "31/12/2026")]).await;
+        assert_eq!((status, body["Invalid"]["field"].as_str(), body["Invalid"]["key"].as_str()), (422, Some("from"), Some("admin.error.date_invalid")));
+
         let mails = || app.count("SELECT COUNT(*) FROM outbox_emails WHERE type = 'TICKET_SENT' AND to_address = 'buyer@example.org'");
         let before = mails().await;
         assert_eq!(app.call_as(&admin, "admin_resend_tickets", &[("order_id", &order_id)]).await.0, 200);

@@ -76,6 +76,9 @@ async fn talks_are_edited_in_place_with_conflicts_refusals_and_audit() {
         let (status, _) = app.call_as(&a, "admin_delete_talk", &[("id", fresh["id"].as_str().unwrap()), ("version", &fresh["version"].to_string())]).await;
         assert_eq!(status, 200, "[{}]", app.engine);
         assert_eq!(app.count("SELECT COUNT(*) FROM user_program_items").await, 0);
+        let (kind, body) = app.last_mail_to("ana@example.org").await.expect("the attendee is told");
+        assert_eq!(kind, "PROGRAMME_CHANGED");
+        assert!(body.contains("Rust en production") && body.contains("annulée (prévue jeudi 10 juin, 10:15–10:45)"), "[{}] {body}", app.engine);
         let (_, list) = app.call_as(&a, "admin_talks", &[]).await;
         assert_eq!(list.as_array().unwrap().len(), tessera::server::demo::talk_count() - 1);
 
@@ -91,6 +94,14 @@ async fn talks_are_edited_in_place_with_conflicts_refusals_and_audit() {
 
         let (status, created) = app.call_as(&a, "admin_create_talk", &[]).await;
         assert_eq!((status, created["title"].as_str()), (200, Some("Nouvelle intervention")));
+        // A copy keeps the time, room and description, marked as a copy in its title, and is audited.
+        let (status, copy) = app.call_as(&a, "admin_duplicate_talk", &[("id", created["id"].as_str().unwrap())]).await;
+        assert_eq!((status, copy["title"].as_str()), (200, Some("Nouvelle intervention (copie)")), "[{}] {copy}", app.engine);
+        assert_ne!(copy["id"], created["id"]);
+        assert_eq!((&copy["start_at"], &copy["end_at"], &copy["theme"]), (&created["start_at"], &created["end_at"], &created["theme"]));
+        assert_eq!(app.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'CREATE_TALK'").await, 2);
+        let (status, _) = app.call_as(&a, "admin_duplicate_talk", &[("id", &uuid::Uuid::new_v4().to_string())]).await;
+        assert_eq!(status, 404);
     })
     .await;
 }

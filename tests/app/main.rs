@@ -3,6 +3,7 @@
 mod common;
 
 mod accounts;
+mod admin_dashboard;
 mod admin_exports;
 mod admin_logs;
 mod admin_orders;

@@ -1,0 +1,84 @@
+//! What the benchmarks share: a configuration, the engines to run on, percentiles.
+#![allow(dead_code)]
+use std::{collections::HashMap, future::Future, net::SocketAddr};
+use tessera::server::{self, config::Config, AppState};
+
+/// A bench configuration on `url` (dev mode, no demo seeding), with `extra` settings on top.
+pub fn config(url: &str, extra: &[(&str, &str)]) -> Config {
+    let mut vars: HashMap<String, String> = [
+        ("DATABASE_URL", url),
+        (
+            "SECRET_KEY",
+            "bench-secret-key-that-is-long-enough-0123456789",
+        ),
+        ("SEED_DEMO", "false"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        vars.insert(k.to_string(), v.to_string());
+    }
+    Config::from_map(&vars).unwrap()
+}
+
+/// Runs `bench(label, url)` on a fresh SQLite file, then on a fresh PostgreSQL database when one
+/// answers at `TEST_POSTGRES_URL` (says so when it does not).
+pub async fn on_engines<F, Fut>(bench: F)
+where
+    F: Fn(&'static str, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = tempfile::tempdir().unwrap();
+    bench(
+        "sqlite",
+        format!("sqlite:{}", dir.path().join("bench.db").display()),
+    )
+    .await;
+    let admin = std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    use sqlx::{Connection, Executor};
+    match sqlx::PgConnection::connect(&admin).await {
+        Ok(mut c) => {
+            let name = format!("tessera_bench_{}", uuid::Uuid::new_v4().simple());
+            c.execute(format!("CREATE DATABASE {name}").as_str())
+                .await
+                .unwrap();
+            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
+            bench("postgres", url).await;
+            let _ = c
+                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await;
+        }
+        Err(e) => println!("postgres  SKIPPED: {admin} unreachable ({e})"),
+    }
+}
+
+/// Serves the app on a free local port; returns its address.
+pub async fn serve(state: AppState) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = server::router(state);
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+        .unwrap()
+    });
+    addr
+}
+
+/// The value under which a share `p` of the sorted samples lie.
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// A whole number from the environment, or its default.
+pub fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
