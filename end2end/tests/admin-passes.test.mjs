@@ -155,3 +155,76 @@ test('an admin opens an order, sends its tickets again and reissues a QR code', 
   await shot(page, 'admin-order-detail');
   await page.context().close();
 });
+
+test('an admin edits a talk with the keyboard, writes its description with a preview, duplicates it; the dashboard draws its charts', async () => {
+  const page = await newPage(browser);
+  page.on('dialog', (d) => d.accept());
+  await login(page, 'admin@tessera.localhost', DEMO_PASSWORD);
+
+  // The dashboard: figures and SVG charts, in the server's HTML already.
+  const html = await (await page.request.get('/admin')).text();
+  assert.ok((html.match(/<svg/g) || []).length >= 3, 'charts are drawn on the server');
+  await openHydrated(page, '/admin');
+  assert.ok(Number(await page.locator('[data-figure="tickets"]').textContent()) >= 1, 'the demo order is counted');
+  for (const chart of ['tickets-per-day', 'revenue-per-day', 'fill']) {
+    await page.locator(`[data-chart="${chart}"] svg`).waitFor();
+  }
+  assert.equal(await page.locator('.fill-row').count(), 3, 'one bar per pass');
+  await shot(page, 'admin-dashboard');
+
+  // A new talk, edited from the keyboard only: Enter edits, Enter saves, arrows move.
+  await openHydrated(page, '/admin/programme');
+  await page.click('.add-talk');
+  const row = page.locator('tr[data-talk="Nouvelle intervention"]');
+  await row.waitFor();
+  await row.locator('td[data-field="title"]').focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.press('Control+A');
+  await page.keyboard.type('Atelier clavier');
+  await page.keyboard.press('Enter');
+  const edited = page.locator('tr[data-talk="Atelier clavier"]');
+  await edited.waitFor();
+  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await edited.locator('td[data-field="title"]').focus();
+  await page.keyboard.press('ArrowRight');
+  await page.keyboard.press('ArrowRight');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.field), 'start_at');
+  await page.keyboard.press('ArrowUp');
+  assert.equal(await page.evaluate(() => document.activeElement?.dataset.field), 'start_at', 'up keeps the column');
+  assert.notEqual(await page.evaluate(() => document.activeElement?.closest('tr')?.dataset.talk), 'Atelier clavier');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('Enter');
+  await edited.locator('td[data-field="start_at"] input').fill('2027-06-11T17:00');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+
+  // The description, in the side panel, previewed as attendees will read it.
+  await edited.locator('.edit-description').click();
+  const panel = page.locator('.description-panel');
+  await panel.locator('textarea').fill('Premier paragraphe.\n\nSecond paragraphe.');
+  await page.waitForFunction(() => document.querySelectorAll('.description-preview p').length === 2);
+  await shot(page, 'admin-description-panel');
+  await panel.locator('.save-description').click();
+  await panel.waitFor({ state: 'detached' });
+
+  // Reloaded: everything was saved.
+  await openHydrated(page, '/admin/programme');
+  const saved = page.locator('tr[data-talk="Atelier clavier"]');
+  await saved.waitFor();
+  assert.match(await saved.locator('td[data-field="start_at"]').textContent(), /17:00/);
+  await saved.locator('.edit-description').click();
+  assert.equal(await page.locator('.description-panel textarea').inputValue(), 'Premier paragraphe.\n\nSecond paragraphe.');
+  await page.locator('.description-panel .button-secondary').click();
+
+  // Duplicated next to the original, then both deleted.
+  await saved.locator('.duplicate-talk').click();
+  const copy = page.locator('tr[data-talk="Atelier clavier (copie)"]');
+  await copy.waitFor();
+  assert.match(await copy.locator('td[data-field="start_at"]').textContent(), /17:00/);
+  await copy.locator('button.button-danger').click();
+  await copy.waitFor({ state: 'detached' });
+  await saved.locator('button.button-danger').click();
+  await saved.waitFor({ state: 'detached' });
+  assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);
+  await page.context().close();
+});

@@ -20,6 +20,7 @@ after(async () => {
 });
 
 const card = (page, title) => page.locator('.talk-card', { hasText: title });
+const mine = (page, title) => page.locator('.my-talk', { has: page.locator('.my-title', { hasText: title }) });
 
 test('a talk moved by an admin is marked on the attendee programme, in columns, and mailed once', async () => {
   const base = server.baseUrl;
@@ -67,7 +68,7 @@ test('a talk moved by an admin is marked on the attendee programme, in columns, 
   // Wide screen: one column per room, the two overlapping talks side by side.
   assert.equal(await page.locator('.my-day .room-head:visible').count(), 2);
   const rust = await moved.boundingBox();
-  const workshop = await page.locator('.my-talk', { hasText: 'Atelier : accessibilité web' }).boundingBox();
+  const workshop = await mine(page, 'Atelier : accessibilité web').boundingBox();
   assert.ok(Math.abs(rust.x - workshop.x) > 100, `rooms are columns: x ${rust.x} vs ${workshop.x}`);
   assert.ok(rust.y < workshop.y + workshop.height && workshop.y < rust.y + rust.height, 'overlapping times share rows');
   await shot(page, 'my-programme-wide-moved');
@@ -75,7 +76,7 @@ test('a talk moved by an admin is marked on the attendee programme, in columns, 
   // Phone: a list, no room headings.
   await page.setViewportSize({ width: 390, height: 844 });
   assert.equal(await page.locator('.my-day .room-head:visible').count(), 0);
-  const [a, b] = [await moved.boundingBox(), await page.locator('.my-talk', { hasText: 'Atelier' }).boundingBox()];
+  const [a, b] = [await moved.boundingBox(), await mine(page, 'Atelier').boundingBox()];
   assert.ok(Math.abs(a.x - b.x) < 2, 'one column on a phone');
   await shot(page, 'my-programme-phone-moved');
 

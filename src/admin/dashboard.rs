@@ -225,8 +225,8 @@ pub mod components {
             .enumerate()
             .map(|(i, (label, v))| {
                 let h = plot_h * v as f64 / top as f64;
-                let x = LEFT + slot * i as f64 + slot * 0.15;
-                let w = slot * 0.7;
+                let w = (slot * 0.7).min(56.0);
+                let x = LEFT + slot * i as f64 + (slot - w) / 2.0;
                 let y = TOP + plot_h - h;
                 let show_label = i % every == 0;
                 let tip = format!("{label} : {}", format(v));
@@ -292,7 +292,7 @@ pub mod components {
         let i18n = use_i18n();
         let row_h = 34.0;
         let h = row_h * passes.len() as f64 + 8.0;
-        let (x0, bar_w) = (170.0, W - 170.0 - 70.0);
+        let (x0, bar_w) = (150.0, W - 150.0 - 110.0);
         let rows = passes
             .into_iter()
             .enumerate()
@@ -317,7 +317,7 @@ pub mod components {
                         <rect class="fill-capacity" x=x0 y=y + 6.0 width=bar_w height="20" rx="3"/>
                         <rect class="fill-sold" x=x0 y=y + 6.0 width=sold_w height="20" rx="3"/>
                         <rect class="fill-reserved" x=x0 + sold_w y=y + 6.0 width=reserved_w height="20"/>
-                        <text class="chart-value" x=x0 + bar_w + 8.0 y=y + 21.0>{format!("{pct} %")}</text>
+                        <text class="chart-value" x=x0 + bar_w + 8.0 y=y + 21.0>{format!("{}/{} · {pct} %", p.sold, p.capacity)}</text>
                     </g>
                 }
             })
