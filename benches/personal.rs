@@ -7,10 +7,7 @@
 mod support;
 
 use std::time::Instant;
-use tessera::{
-    accounts::{service as accounts, Role},
-    server::{self, demo},
-};
+use tessera::server::{self, demo};
 use uuid::Uuid;
 
 const TALKS: usize = 40;
@@ -49,19 +46,7 @@ async fn run(label: &'static str, url: String, users: usize) {
     let (pass,): (Uuid,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = 'Pass 2 jours'").fetch_one(pool).await).unwrap();
     for i in 0..users {
         let email = format!("user{i}@example.org");
-        let user = accounts::create_user(
-            &db,
-            accounts::NewUser {
-                email: &email,
-                password: PASSWORD,
-                role: Role::User,
-                first_name: None,
-                last_name: None,
-                verified: true,
-            },
-        )
-        .await
-        .unwrap();
+        let user = support::user(&db, &email, PASSWORD).await;
         let order = Uuid::new_v4();
         tessera::db_run!(&db, pool => async {
             sqlx::query("INSERT INTO orders (id, user_id, status, total_cents, currency, created_at, updated_at) VALUES ($1, $2, 'PAID', 12000, 'eur', $3, $3)")

@@ -1,7 +1,10 @@
 //! What the benchmarks share: a configuration, the engines to run on, percentiles.
 #![allow(dead_code)]
 use std::{collections::HashMap, future::Future, net::SocketAddr};
-use tessera::server::{self, config::Config, AppState};
+use tessera::{
+    accounts::{service as accounts, Role},
+    server::{self, config::Config, db::Db, AppState},
+};
 
 /// A bench configuration on `url` (dev mode, no demo seeding), with `extra` settings on top.
 pub fn config(url: &str, extra: &[(&str, &str)]) -> Config {
@@ -81,4 +84,21 @@ pub fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// A verified attendee account; returns its id.
+pub async fn user(db: &Db, email: &str, password: &str) -> uuid::Uuid {
+    accounts::create_user(
+        db,
+        accounts::NewUser {
+            email,
+            password,
+            role: Role::User,
+            first_name: None,
+            last_name: None,
+            verified: true,
+        },
+    )
+    .await
+    .unwrap()
 }

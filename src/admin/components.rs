@@ -389,26 +389,46 @@ pub fn AdminOrdersPage() -> impl IntoView {
     }
 }
 
-/// `/admin/tickets`: the passes, edited in place like a spreadsheet.
+/// The shell of a page holding a table edited in place: tabs, title, the editing hint, the rows
+/// loaded once by `load`, then drawn by `table`.
 #[component]
-pub fn AdminPassesPage() -> impl IntoView {
+fn SpreadsheetPage<T, Fut, V>(
+    title: &'static str,
+    class: &'static str,
+    load: fn() -> Fut,
+    table: fn(Vec<T>) -> V,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>, AppError>> + Send + 'static,
+    V: IntoView + 'static,
+{
     let i18n = use_i18n();
-    let passes = Resource::new(|| (), |_| super::passes::admin_passes());
+    let rows = Resource::new(|| (), move |_| load());
     view! {
-        <Title text=move || i18n.t("admin.passes")/>
-        <section class="admin-page">
+        <Title text=move || i18n.t(title)/>
+        <section class=class>
             <AdminTabs/>
-            <h1>{move || i18n.t("admin.passes")}</h1>
+            <h1>{move || i18n.t(title)}</h1>
             <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
             <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
-                    match passes.await {
-                        Ok(list) => view! { <PassesTable list/> }.into_any(),
+                    match rows.await {
+                        Ok(list) => table(list).into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// `/admin/tickets`: the passes, edited in place like a spreadsheet.
+#[component]
+pub fn AdminPassesPage() -> impl IntoView {
+    view! {
+        <SpreadsheetPage title="admin.passes" class="admin-page" load=super::passes::admin_passes
+            table=|list| view! { <PassesTable list/> }/>
     }
 }
 
@@ -786,23 +806,9 @@ pub fn AdminAttendeesPage() -> impl IntoView {
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
 #[component]
 pub fn AdminProgrammePage() -> impl IntoView {
-    let i18n = use_i18n();
-    let talks = Resource::new(|| (), |_| super::talks::admin_talks());
     view! {
-        <Title text=move || i18n.t("admin.programme")/>
-        <section class="admin-page admin-programme">
-            <AdminTabs/>
-            <h1>{move || i18n.t("admin.programme")}</h1>
-            <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
-                {move || Suspend::new(async move {
-                    match talks.await {
-                        Ok(list) => view! { <TalksTable list/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <SpreadsheetPage title="admin.programme" class="admin-page admin-programme" load=super::talks::admin_talks
+            table=|list| view! { <TalksTable list/> }/>
     }
 }
 

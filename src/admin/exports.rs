@@ -87,9 +87,12 @@ pub mod service {
         order_id: Uuid,
     }
 
-    const ATTENDEES: &str = "SELECT t.id, COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email) AS holder, \
-         COALESCE(t.holder_email, u.email) AS email, u.email AS buyer_email, tt.name AS pass, t.status, t.used_at, t.order_id \
-         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id JOIN ticket_types tt ON tt.id = t.ticket_type_id";
+    const ATTENDEES: &str = concat!(
+        "SELECT t.id, ",
+        crate::ticket_holder_sql!(),
+        " AS holder, COALESCE(t.holder_email, u.email) AS email, u.email AS buyer_email, tt.name AS pass, t.status, t.used_at, t.order_id \
+         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id JOIN ticket_types tt ON tt.id = t.ticket_type_id"
+    );
 
     pub async fn attendees(
         db: &Db,
@@ -112,9 +115,7 @@ pub mod service {
                 buyer_email: r.buyer_email,
                 pass: r.pass,
                 status: r.status,
-                checked_in_at: r
-                    .used_at
-                    .map(|u| crate::scanning::service::local_time(config, u)),
+                checked_in_at: r.used_at.map(|u| config.short_local(u)),
             })
             .collect())
     }

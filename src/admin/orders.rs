@@ -73,7 +73,6 @@ pub mod service {
         error::AppError,
         i18n::Locale,
         mail::service::enqueue,
-        scanning::service::local_time,
         server::{config::Config, db::Db},
         ticketing::TicketStatus,
         tx_run,
@@ -107,9 +106,9 @@ pub mod service {
             used_at: Option<DateTime<Utc>>,
         }
         let tickets: Vec<Ticket> = db_run!(db, pool => sqlx::query_as(
-            "SELECT t.id, COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email) AS holder, \
+            concat!("SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, \
              tt.name AS pass, t.status, t.used_at FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
-             JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.order_id = $1 ORDER BY t.issued_at, t.id")
+             JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.order_id = $1 ORDER BY t.issued_at, t.id"))
             .bind(order_id).fetch_all(pool).await)?;
         Ok(OrderDetail {
             order,
@@ -121,7 +120,7 @@ pub mod service {
                     provider,
                     checkout_session: session,
                     payment_intent: intent,
-                    created_at: local_time(config, at),
+                    created_at: config.short_local(at),
                 })
                 .collect(),
             tickets: tickets
@@ -131,7 +130,7 @@ pub mod service {
                     holder: t.holder,
                     pass: t.pass,
                     status: t.status,
-                    checked_in_at: t.used_at.map(|u| local_time(config, u)),
+                    checked_in_at: t.used_at.map(|u| config.short_local(u)),
                 })
                 .collect(),
         })

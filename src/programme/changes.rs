@@ -30,6 +30,16 @@ pub struct Placement {
     pub location: Option<String>,
 }
 
+impl From<(DateTime<Utc>, DateTime<Utc>, Option<String>)> for Placement {
+    fn from((start_at, end_at, location): (DateTime<Utc>, DateTime<Utc>, Option<String>)) -> Self {
+        Placement {
+            start_at,
+            end_at,
+            location,
+        }
+    }
+}
+
 /// Records that a talk is about to leave `before` (inside the admin's transaction).
 pub async fn record(tx: &mut Tx, talk_id: Uuid, before: &Placement) -> Result<(), sqlx::Error> {
     tx_run!(tx, c => sqlx::query(
@@ -82,16 +92,7 @@ pub async fn since_saved(
         if !seen.insert(id) {
             continue;
         }
-        let was = Placement {
-            start_at: os,
-            end_at: oe,
-            location: ol,
-        };
-        let is = Placement {
-            start_at: s,
-            end_at: e,
-            location: l,
-        };
+        let (was, is) = (Placement::from((os, oe, ol)), Placement::from((s, e, l)));
         if let Some(change) = difference(config, &was, &is) {
             out.insert(id, change);
         }
@@ -179,7 +180,7 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
         tx.commit().await?;
         return Ok(0);
     }
-    // (user, email, locale, talk, title, saved at, changed at, old placement, current placement)
+    // (user, email, locale, talk, title, old placement, current placement)
     type Row = (
         Uuid,
         String,
@@ -188,15 +189,13 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
         String,
         DateTime<Utc>,
         DateTime<Utc>,
-        DateTime<Utc>,
-        DateTime<Utc>,
         Option<String>,
         DateTime<Utc>,
         DateTime<Utc>,
         Option<String>,
     );
     let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT u.id, u.email, u.locale, c.id, c.title, i.created_at, ch.changed_at, ch.old_start_at, ch.old_end_at, ch.old_location, \
+        "SELECT u.id, u.email, u.locale, c.id, c.title, ch.old_start_at, ch.old_end_at, ch.old_location, \
          c.start_at, c.end_at, c.location \
          FROM talk_changes ch JOIN conferences c ON c.id = ch.conference_id \
          JOIN user_program_items i ON i.conference_id = ch.conference_id JOIN users u ON u.id = i.user_id \
@@ -207,21 +206,12 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
     // Per user, per talk: the oldest placement of this batch against the current one.
     let mut per_user: Vec<(Uuid, String, Locale, Vec<String>)> = vec![];
     let mut last_talk: Option<(Uuid, Uuid)> = None;
-    for (user, email, locale, talk, title, _saved, _changed, os, oe, ol, s, e, l) in rows {
+    for (user, email, locale, talk, title, os, oe, ol, s, e, l) in rows {
         if last_talk == Some((user, talk)) {
             continue;
         }
         last_talk = Some((user, talk));
-        let was = Placement {
-            start_at: os,
-            end_at: oe,
-            location: ol,
-        };
-        let is = Placement {
-            start_at: s,
-            end_at: e,
-            location: l,
-        };
+        let (was, is) = (Placement::from((os, oe, ol)), Placement::from((s, e, l)));
         let Some(change) = difference(config, &was, &is) else {
             continue;
         };

@@ -51,13 +51,6 @@ fn person(first: Option<String>, last: Option<String>, email: Option<String>) ->
     }
 }
 
-/// An instant as the door reads it, in the conference's time zone: "10/06 09:12".
-pub fn local_time(config: &Config, at: DateTime<Utc>) -> String {
-    at.with_timezone(&config.timezone)
-        .format("%d/%m %H:%M")
-        .to_string()
-}
-
 const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
      WHERE id = (SELECT k.ticket_id FROM ticket_tokens k WHERE k.token_hash = $4 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $1)) \
      AND status = 'VALID' \
@@ -140,7 +133,7 @@ pub async fn redeem(
             }
             TicketStatus::Used => {
                 answer.used_at = f.used_at;
-                answer.used_at_local = f.used_at.map(|u| local_time(config, u));
+                answer.used_at_local = f.used_at.map(|u| config.short_local(u));
                 answer.used_by = person(f.staff_first, f.staff_last, f.staff_email);
                 Outcome::AlreadyUsed
             }
@@ -300,7 +293,7 @@ pub async fn search(
             email: r.holder_email.unwrap_or(r.email),
             pass: r.pass,
             status: r.status,
-            used_at_local: r.used_at.map(|u| local_time(config, u)),
+            used_at_local: r.used_at.map(|u| config.short_local(u)),
         })
         .collect())
 }

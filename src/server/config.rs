@@ -300,6 +300,13 @@ impl Config {
             .to_string()
     }
 
+    /// An instant as the door and the back office show it, conference time: "10/06 09:12".
+    pub fn short_local(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        at.with_timezone(&self.timezone)
+            .format("%d/%m %H:%M")
+            .to_string()
+    }
+
     /// A `datetime-local` value read in the conference's time zone; `None` when malformed.
     pub fn parse_local_input(&self, raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         use chrono::TimeZone;

@@ -199,6 +199,15 @@ pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
         .map_err(crate::server::fail)
 }
 
+/// The name a ticket goes by, as SQL over tickets `t`, users `u` and profiles `p`: the holder's name,
+/// else the buyer's, else the buyer's email (the attendees list, its CSV and the order detail).
+#[macro_export]
+macro_rules! ticket_holder_sql {
+    () => {
+        "COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email)"
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
