@@ -28,27 +28,13 @@ struct TicketFacts {
     used_at: Option<DateTime<Utc>>,
     used_by_user_id: Option<Uuid>,
     used_scan_id: Option<Uuid>,
-    holder_name: Option<String>,
-    buyer_first: Option<String>,
-    buyer_last: Option<String>,
-    buyer_email: String,
+    holder: String,
     pass: String,
     valid_from: Option<DateTime<Utc>>,
     valid_until: Option<DateTime<Utc>>,
     #[sqlx(try_from = "String")]
     order_status: OrderStatus,
-    staff_first: Option<String>,
-    staff_last: Option<String>,
-    staff_email: Option<String>,
-}
-
-fn person(first: Option<String>, last: Option<String>, email: Option<String>) -> Option<String> {
-    match (first, last) {
-        (Some(f), Some(l)) => Some(format!("{f} {l}")),
-        (Some(f), None) => Some(f),
-        (None, Some(l)) => Some(l),
-        (None, None) => email,
-    }
+    used_by: Option<String>,
 }
 
 const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
@@ -93,14 +79,14 @@ pub async fn redeem(
     };
     let facts: Option<TicketFacts> = match ticket_id {
         None => None,
-        Some(id) => tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, t.holder_name, \
-             up.first_name AS buyer_first, up.last_name AS buyer_last, u.email AS buyer_email, \
-             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, \
-             sp.first_name AS staff_first, sp.last_name AS staff_last, s.email AS staff_email \
+        Some(id) => tx_run!(&mut tx, c => sqlx::query_as(concat!(
+            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, ",
+            crate::ticket_holder_sql!(up, u), " AS holder, \
+             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, ",
+            crate::person_name_sql!(sp, s), " AS used_by \
              FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles up ON up.user_id = u.id \
              JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id \
-             LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id WHERE t.id = $1")
+             LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id WHERE t.id = $1"))
             .bind(id).fetch_optional(c).await)?,
     };
     let mut answer = ScanAnswer {
@@ -117,10 +103,7 @@ pub async fn redeem(
         repeated: false,
     };
     if let Some(f) = facts {
-        answer.holder = f
-            .holder_name
-            .clone()
-            .or_else(|| person(f.buyer_first, f.buyer_last, Some(f.buyer_email)));
+        answer.holder = Some(f.holder);
         answer.pass = Some(f.pass);
         answer.outcome = match f.status {
             TicketStatus::Used if let_in.is_some() => Outcome::Ok,
@@ -134,7 +117,7 @@ pub async fn redeem(
             TicketStatus::Used => {
                 answer.used_at = f.used_at;
                 answer.used_at_local = f.used_at.map(|u| config.short_local(u));
-                answer.used_by = person(f.staff_first, f.staff_last, f.staff_email);
+                answer.used_by = f.used_by;
                 Outcome::AlreadyUsed
             }
             TicketStatus::Canceled if f.order_status == OrderStatus::Refunded => Outcome::Refunded,
@@ -254,10 +237,7 @@ pub async fn search(
     #[derive(sqlx::FromRow)]
     struct Row {
         id: Uuid,
-        holder_name: Option<String>,
-        holder_email: Option<String>,
-        first_name: Option<String>,
-        last_name: Option<String>,
+        holder: String,
         email: String,
         pass: String,
         #[sqlx(try_from = "String")]
@@ -266,11 +246,12 @@ pub async fn search(
     }
     let mut tx = db.begin().await?;
     let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT t.id, t.holder_name, t.holder_email, p.first_name, p.last_name, u.email, tt.name AS pass, t.status, t.used_at \
+        concat!("SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, COALESCE(t.holder_email, u.email) AS email, \
+         tt.name AS pass, t.status, t.used_at \
          FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE u.deleted_at IS NULL AND (LOWER(COALESCE(t.holder_name, '')) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(t.holder_email, '')) LIKE $1 ESCAPE '\\' \
             OR LOWER(u.email) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
-         ORDER BY COALESCE(t.holder_name, p.last_name, u.email), t.id LIMIT 25")
+         ORDER BY COALESCE(t.holder_name, p.last_name, u.email), t.id LIMIT 25"))
         .bind(&pattern).fetch_all(c).await)?;
     audit(
         &mut tx,
@@ -286,11 +267,8 @@ pub async fn search(
         .into_iter()
         .map(|r| HolderTicket {
             ticket_id: r.id,
-            holder: r
-                .holder_name
-                .or_else(|| person(r.first_name, r.last_name, None))
-                .unwrap_or_else(|| r.email.clone()),
-            email: r.holder_email.unwrap_or(r.email),
+            holder: r.holder,
+            email: r.email,
             pass: r.pass,
             status: r.status,
             used_at_local: r.used_at.map(|u| config.short_local(u)),

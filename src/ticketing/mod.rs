@@ -199,12 +199,37 @@ pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
         .map_err(crate::server::fail)
 }
 
-/// The name a ticket goes by, as SQL over tickets `t`, users `u` and profiles `p`: the holder's name,
-/// else the buyer's, else the buyer's email (the attendees list, its CSV and the order detail).
+/// A person's name as SQL over a profiles alias and a users alias: "first last", else the email
+/// (NULL when both aliases come from a LEFT JOIN that found nobody).
+#[macro_export]
+macro_rules! person_name_sql {
+    ($p:ident, $u:ident) => {
+        concat!(
+            "COALESCE(NULLIF(TRIM(COALESCE(",
+            stringify!($p),
+            ".first_name, '') || ' ' || COALESCE(",
+            stringify!($p),
+            ".last_name, '')), ''), ",
+            stringify!($u),
+            ".email)"
+        )
+    };
+}
+
+/// The name a ticket goes by, as SQL over tickets `t` and the buyer's users row and profile
+/// (`u`, `p` unless named): the holder's name, else the buyer's, else the buyer's email. Every
+/// page that names a ticket's holder (attendees, CSV, order detail, the door) uses it.
 #[macro_export]
 macro_rules! ticket_holder_sql {
     () => {
-        "COALESCE(t.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), ''), u.email)"
+        $crate::ticket_holder_sql!(p, u)
+    };
+    ($p:ident, $u:ident) => {
+        concat!(
+            "COALESCE(t.holder_name, ",
+            $crate::person_name_sql!($p, $u),
+            ")"
+        )
     };
 }
 
