@@ -9,7 +9,7 @@ use crate::{
         AdminProgrammePage, AdminUsersPage,
     },
     error::AppError,
-    i18n::{provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
+    i18n::{page_title, provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
     mail::components::DevMailboxPage,
     payments::components::TestCheckoutPage,
     programme::components::{MyProgrammePage, ProgrammePage, TalkPage},
@@ -70,9 +70,12 @@ pub fn App() -> impl IntoView {
             );
         }
     }
+    // Read once on the server, reactive in the browser (see `page_title`).
+    let app_name = page_title(move || i18n.t("app.name"));
     view! {
         <Title formatter=move |page: String| {
-            if page.is_empty() { i18n.t("app.name") } else { format!("{page} · {}", i18n.t("app.name")) }
+            let name = app_name.get();
+            if page.is_empty() { name.to_string() } else { format!("{page} · {name}") }
         }/>
         <Router>
             <Layout/>
@@ -206,7 +209,7 @@ pub fn NotFound() -> impl IntoView {
     }
     let i18n = use_i18n();
     view! {
-        <Title text=move || i18n.t("error.not_found_title")/>
+        <Title text=page_title(move || i18n.t("error.not_found_title"))/>
         <section class="error-page" data-status="404">
             <h1>{move || i18n.t("error.not_found_title")}</h1>
             <p>{move || i18n.t("error.not_found")}</p>

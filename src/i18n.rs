@@ -144,6 +144,23 @@ pub fn date_long(l: Locale, date: chrono::NaiveDate) -> String {
     )
 }
 
+/// A page's `<title>` text. In the browser it follows the language switch. On the server it is
+/// read once, while the page renders: leptos_meta reads titles after a yield, when another
+/// request may have run on the same thread and left its own reactive arena current, so a
+/// reactive title there panics under load ("already been disposed").
+pub fn page_title(
+    text: impl Fn() -> String + Send + Sync + 'static,
+) -> leptos::text_prop::TextProp {
+    #[cfg(feature = "ssr")]
+    {
+        leptos::text_prop::TextProp::from(text())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        leptos::text_prop::TextProp::from(text)
+    }
+}
+
 pub fn use_i18n() -> I18n {
     expect_context::<I18n>()
 }

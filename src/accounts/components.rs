@@ -6,7 +6,11 @@ use super::{
     ResendVerification, ResetPassword, RevokeSession, SessionInfo, Signup, UpdateProfile,
     VerifyEmail,
 };
-use crate::{app::ErrorNotice, error::AppError, i18n::use_i18n, i18n::LOCALES};
+use crate::{
+    app::ErrorNotice,
+    error::AppError,
+    i18n::{page_title, use_i18n, LOCALES},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
@@ -121,7 +125,7 @@ pub fn SignupPage() -> impl IntoView {
     let action = ServerAction::<Signup>::new();
     let error = action_error(action);
     view! {
-        <Title text=move || i18n.t("signup.title")/>
+        <Title text=page_title(move || i18n.t("signup.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("signup.title")}</h1>
             <ActionForm action attr:class="stack-form" attr:novalidate=true>
@@ -167,7 +171,7 @@ pub fn SignupPage() -> impl IntoView {
 pub fn MailSentPage(title_key: &'static str, body_key: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=move || i18n.t(title_key)/>
+        <Title text=page_title(move || i18n.t(title_key))/>
         <section class="auth-page mail-sent">
             <h1>{move || i18n.t(title_key)}</h1>
             <p>{move || i18n.t(body_key)}</p>
@@ -199,7 +203,7 @@ pub fn LoginPage() -> impl IntoView {
     });
     let next = move || super::safe_next(query.read().get_str("next"));
     view! {
-        <Title text=move || i18n.t("login.title")/>
+        <Title text=page_title(move || i18n.t("login.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("login.title")}</h1>
             <ActionForm action attr:class="stack-form">
@@ -226,7 +230,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
     let action = ServerAction::<ForgotPassword>::new();
     let error = action_error(action);
     view! {
-        <Title text=move || i18n.t("forgot.title")/>
+        <Title text=page_title(move || i18n.t("forgot.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("forgot.title")}</h1>
             <p>{move || i18n.t("forgot.intro")}</p>
@@ -248,7 +252,7 @@ pub fn ResetPasswordPage() -> impl IntoView {
     let error = action_error(action);
     let token = move || query.read().get("token").unwrap_or_default();
     view! {
-        <Title text=move || i18n.t("reset.title")/>
+        <Title text=page_title(move || i18n.t("reset.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("reset.title")}</h1>
             <ActionForm action attr:class="stack-form">
@@ -276,7 +280,7 @@ pub fn VerifyEmailPage() -> impl IntoView {
     let error = action_error(action);
     let token = move || query.read().get("token").unwrap_or_default();
     view! {
-        <Title text=move || i18n.t("verify.title")/>
+        <Title text=page_title(move || i18n.t("verify.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("verify.title")}</h1>
             <p>{move || i18n.t("verify.intro")}</p>
@@ -295,7 +299,7 @@ pub fn AccountPage() -> impl IntoView {
     let query = use_query_map();
     let profile = Resource::new(|| (), |_| super::my_profile());
     view! {
-        <Title text=move || i18n.t("account.title")/>
+        <Title text=page_title(move || i18n.t("account.title"))/>
         <section class="account-page">
             <h1>{move || i18n.t("account.title")}</h1>
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
@@ -511,7 +515,7 @@ pub fn LegalPage() -> impl IntoView {
         _ => "terms",
     };
     view! {
-        <Title text=move || i18n.t(&format!("legal.{}.title", doc()))/>
+        <Title text=page_title(move || i18n.t(&format!("legal.{}.title", doc())))/>
         <article class="legal">
             <h1>{move || i18n.t(&format!("legal.{}.title", doc()))}</h1>
             {move || i18n.t(&format!("legal.{}.body", doc())).split("\n\n").map(|p| view! { <p>{p.to_string()}</p> }).collect_view()}

@@ -4,7 +4,7 @@ use crate::{
     accounts::{components::action_error, Role, UserStatus},
     app::ErrorNotice,
     error::AppError,
-    i18n::use_i18n,
+    i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -47,7 +47,7 @@ pub fn AdminUsersPage() -> impl IntoView {
         |(q, _, _)| super::admin_users(q),
     );
     view! {
-        <Title text=move || i18n.t("admin.users")/>
+        <Title text=page_title(move || i18n.t("admin.users"))/>
         <section class="admin-page">
             <AdminTabs/>
             <h1>{move || i18n.t("admin.users")}</h1>
@@ -146,7 +146,7 @@ pub fn AdminAuditPage() -> impl IntoView {
     });
     let actions = Resource::new(|| (), |_| admin_audit_actions());
     view! {
-        <Title text=move || i18n.t("admin.audit")/>
+        <Title text=page_title(move || i18n.t("admin.audit"))/>
         <section class="admin-page">
             <AdminTabs/>
             <h1>{move || i18n.t("admin.audit")}</h1>
@@ -219,7 +219,7 @@ pub fn AdminMailPage() -> impl IntoView {
         |(status, _)| admin_mail_log(status),
     );
     view! {
-        <Title text=move || i18n.t("admin.mail")/>
+        <Title text=page_title(move || i18n.t("admin.mail"))/>
         <section class="admin-page">
             <AdminTabs/>
             <h1>{move || i18n.t("admin.mail")}</h1>
@@ -311,7 +311,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
         |(q, status, from, to, _)| super::admin_orders(q, status, from, to),
     );
     view! {
-        <Title text=move || i18n.t("admin.orders")/>
+        <Title text=page_title(move || i18n.t("admin.orders"))/>
         <section class="admin-page">
             <AdminTabs/>
             <h1>{move || i18n.t("admin.orders")}</h1>
@@ -406,7 +406,7 @@ where
     let i18n = use_i18n();
     let rows = Resource::new(|| (), move |_| load());
     view! {
-        <Title text=move || i18n.t(title)/>
+        <Title text=page_title(move || i18n.t(title))/>
         <section class=class>
             <AdminTabs/>
             <h1>{move || i18n.t(title)}</h1>
@@ -748,7 +748,7 @@ pub fn AdminAttendeesPage() -> impl IntoView {
         super::exports::admin_attendees,
     );
     view! {
-        <Title text=move || i18n.t("admin.attendees")/>
+        <Title text=page_title(move || i18n.t("admin.attendees"))/>
         <section class="admin-page">
             <AdminTabs/>
             <h1>{move || i18n.t("admin.attendees")}</h1>

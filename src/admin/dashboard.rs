@@ -176,7 +176,11 @@ pub mod service {
 
 pub mod components {
     use super::*;
-    use crate::{app::ErrorNotice, i18n::use_i18n, ticketing::format_money};
+    use crate::{
+        app::ErrorNotice,
+        i18n::{page_title, use_i18n},
+        ticketing::format_money,
+    };
     use leptos_meta::Title;
 
     const W: f64 = 640.0;
@@ -406,7 +410,7 @@ pub mod components {
         let i18n = use_i18n();
         let data = Resource::new(|| (), |_| admin_dashboard());
         view! {
-            <Title text=move || i18n.t("dashboard.title")/>
+            <Title text=page_title(move || i18n.t("dashboard.title"))/>
             <section class="admin-page dashboard">
                 <crate::admin::components::AdminTabs/>
                 <h1>{move || i18n.t("dashboard.title")}</h1>

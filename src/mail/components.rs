@@ -1,6 +1,9 @@
 //! `/dev/mailbox`: the mails the app sent, readable in dev when no SMTP server is configured.
 use super::DevMail;
-use crate::{app::ErrorNotice, i18n::use_i18n};
+use crate::{
+    app::ErrorNotice,
+    i18n::{page_title, use_i18n},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -9,7 +12,7 @@ pub fn DevMailboxPage() -> impl IntoView {
     let i18n = use_i18n();
     let mails = Resource::new(|| (), |_| super::dev_mailbox());
     view! {
-        <Title text=move || i18n.t("mailbox.title")/>
+        <Title text=page_title(move || i18n.t("mailbox.title"))/>
         <section class="mailbox">
             <h1>{move || i18n.t("mailbox.title")}</h1>
             <p class="aside">{move || i18n.t("mailbox.intro")}</p>

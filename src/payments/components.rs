@@ -1,7 +1,10 @@
 //! The built-in test checkout (`/checkout/test/:session`), clearly marked TEST.
 use super::TestCheckoutAct;
 use crate::{
-    accounts::components::LoginRequired, app::ErrorNotice, error::AppError, i18n::use_i18n,
+    accounts::components::LoginRequired,
+    app::ErrorNotice,
+    error::AppError,
+    i18n::{page_title, use_i18n},
     ticketing::format_money,
 };
 use leptos::prelude::*;
@@ -18,7 +21,7 @@ pub fn TestCheckoutPage() -> impl IntoView {
         super::test_checkout,
     );
     view! {
-        <Title text=move || i18n.t("testpay.title")/>
+        <Title text=page_title(move || i18n.t("testpay.title"))/>
         <section class="test-checkout">
             <p class="test-banner">{move || i18n.t("testpay.banner")}</p>
             <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>

@@ -8,7 +8,7 @@ use crate::accounts::components::LoginRequired;
 use crate::{
     app::{ErrorNotice, NotFound},
     error::AppError,
-    i18n::use_i18n,
+    i18n::{page_title, use_i18n},
 };
 use chrono::{NaiveDate, NaiveTime};
 use leptos::prelude::*;
@@ -164,7 +164,7 @@ pub fn ProgrammePage() -> impl IntoView {
     )));
     let programme = Resource::new_blocking(|| (), |_| get_programme());
     view! {
-        <Title text=move || i18n.t("programme.title")/>
+        <Title text=page_title(move || i18n.t("programme.title"))/>
         <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match programme.await {
@@ -443,7 +443,7 @@ pub fn MyProgrammePage() -> impl IntoView {
     );
     let query = use_query_map();
     view! {
-        <Title text=move || i18n.t("personal.title")/>
+        <Title text=page_title(move || i18n.t("personal.title"))/>
         <section class="my-programme">
             <h1>{move || i18n.t("personal.title")}</h1>
             <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>

@@ -12,7 +12,7 @@ use crate::{
     },
     app::ErrorNotice,
     error::AppError,
-    i18n::use_i18n,
+    i18n::{page_title, use_i18n},
     ticketing::TicketStatus,
 };
 use leptos::{prelude::*, task::spawn_local};
@@ -218,7 +218,7 @@ pub fn ScanPage() -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
     view! {
-        <Title text=move || i18n.t("scan.title")/>
+        <Title text=page_title(move || i18n.t("scan.title"))/>
         <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
             {move || Suspend::new(async move {
                 match auth.me.await {

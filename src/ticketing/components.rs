@@ -8,7 +8,7 @@ use crate::{
     accounts::components::{action_error, use_auth, FieldError, FormError, LoginRequired},
     app::ErrorNotice,
     error::AppError,
-    i18n::{use_i18n, I18n},
+    i18n::{page_title, use_i18n, I18n},
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -34,7 +34,7 @@ pub fn ShopPage() -> impl IntoView {
     let checkout = ServerAction::<Checkout>::new();
     let error = action_error(checkout);
     view! {
-        <Title text=move || i18n.t("shop.title")/>
+        <Title text=page_title(move || i18n.t("shop.title"))/>
         <section class="shop">
             <h1>{move || i18n.t("shop.title")}</h1>
             <p class="lede">{move || i18n.t("shop.lede")}</p>
@@ -124,7 +124,7 @@ pub fn MyOrdersPage() -> impl IntoView {
     let cancel = ServerAction::<CancelOrder>::new();
     let orders = Resource::new(move || cancel.version().get(), |_| super::my_orders());
     view! {
-        <Title text=move || i18n.t("orders.title")/>
+        <Title text=page_title(move || i18n.t("orders.title"))/>
         <section class="orders-page">
             <h1>{move || i18n.t("orders.title")}</h1>
             {move || query.read().get("failed").map(|_| view! { <p class="notice notice-warning">{move || i18n.t("orders.payment_failed")}</p> })}
@@ -203,7 +203,7 @@ pub fn OrderConfirmationPage() -> impl IntoView {
         }
     });
     view! {
-        <Title text=move || i18n.t("confirmation.title")/>
+        <Title text=page_title(move || i18n.t("confirmation.title"))/>
         <section class="confirmation">
             <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
@@ -239,7 +239,7 @@ pub fn MyTicketsPage() -> impl IntoView {
     let holder = ServerAction::<SetTicketHolder>::new();
     let tickets = Resource::new(move || holder.version().get(), |_| super::my_tickets());
     view! {
-        <Title text=move || i18n.t("tickets.title")/>
+        <Title text=page_title(move || i18n.t("tickets.title"))/>
         <section class="tickets-page">
             <h1>{move || i18n.t("tickets.title")}</h1>
             <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::app::print_page()>{move || i18n.t("tickets.print")}</button></p>

@@ -337,3 +337,66 @@ async fn the_demo_data_is_realistic() {
     })
     .await;
 }
+
+/// Pages requested by many browsers at once all arrive whole (down to the footer), each with its
+/// own title and language
+/// (leptos_meta reads the `<title>` after a yield, when another request may have run on the thread).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_requested_at_once_all_arrive_whole_with_their_title() {
+    on_each_engine(&[], |app| async move {
+        app.seed_demo().await;
+        let pages = [
+            ("/", "fr", "Programme · Tessera"),
+            ("/tickets", "en", "Tickets · Tessera"),
+            ("/login", "fr", "Connexion · Tessera"),
+            ("/no/such/page", "en", "Page not found · Tessera"),
+        ];
+        let mut tasks = vec![];
+        for n in 0..32 {
+            let client = app.new_client();
+            let url = app.url("");
+            tasks.push(tokio::spawn(async move {
+                let mut failures = vec![];
+                for round in 0..6 {
+                    let (path, lang, title) = pages[(n + round) % pages.len()];
+                    let res = client
+                        .get(format!("{url}{path}"))
+                        .header("accept-language", lang)
+                        .send()
+                        .await;
+                    let body = match res {
+                        Ok(res) => res.text().await.map_err(|e| e.to_string()),
+                        Err(e) => Err(e.to_string()),
+                    };
+                    match body {
+                        Ok(html)
+                            if html.contains(&format!("<title>{title}</title>"))
+                                && html.contains("</footer>") => {}
+                        Ok(html) => {
+                            let at = html.find("<title>").unwrap_or(0);
+                            let tail = &html[html.len().saturating_sub(40)..];
+                            failures.push(format!(
+                                "{path}: {} … {tail}",
+                                &html[at..(at + 60).min(html.len())]
+                            ))
+                        }
+                        Err(e) => failures.push(format!("{path}: {e}")),
+                    }
+                }
+                failures
+            }));
+        }
+        let mut failures = vec![];
+        for t in tasks {
+            failures.extend(t.await.unwrap());
+        }
+        assert!(
+            failures.is_empty(),
+            "[{}] {} of 192 pages failed: {:?}",
+            app.engine,
+            failures.len(),
+            failures.first()
+        );
+    })
+    .await;
+}
