@@ -230,6 +230,24 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }
 }
 
+/// The error an action or an edit answered, shown until the next try (nothing while there is none).
+#[component]
+pub fn ActionErrorNotice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|e| {
+            view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// What a page shows while its data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="loading">{move || i18n.t("common.loading")}</p> }
+}
+
 /// Asks the browser's confirmation dialog (always yes on the server, where nothing is clicked).
 pub fn confirm(message: &str) -> bool {
     #[cfg(feature = "hydrate")]

@@ -7,7 +7,7 @@ use super::{
     VerifyEmail,
 };
 use crate::{
-    app::ErrorNotice,
+    app::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, LOCALES},
 };
@@ -304,7 +304,7 @@ pub fn AccountPage() -> impl IntoView {
             <h1>{move || i18n.t("account.title")}</h1>
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
             {move || query.read().get("reset").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.password_changed")}</p> })}
-            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match profile.await {
                         Ok(p) => view! {

@@ -2,7 +2,7 @@
 use super::{AdminSetRole, AdminSetStatus, UserRow};
 use crate::{
     accounts::{components::action_error, Role, UserStatus},
-    app::ErrorNotice,
+    app::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -55,8 +55,8 @@ pub fn AdminUsersPage() -> impl IntoView {
                 <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_users")/>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            {move || role_error.get().or(status_error.get()).map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(list) => view! {
@@ -168,7 +168,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                 <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match entries.await {
                         Ok(list) => view! {
@@ -234,8 +234,8 @@ pub fn AdminMailPage() -> impl IntoView {
                 </select>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            {move || retry_error.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <ActionErrorNotice error=retry_error/>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match mails.await {
                         Ok(list) => view! {
@@ -333,8 +333,8 @@ pub fn AdminOrdersPage() -> impl IntoView {
                 </label>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            {move || refund_error.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <ActionErrorNotice error=refund_error/>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(list) => view! {
@@ -411,7 +411,7 @@ where
             <AdminTabs/>
             <h1>{move || i18n.t(title)}</h1>
             <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match rows.await {
                         Ok(list) => table(list).into_any(),
@@ -470,7 +470,7 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
                 </tbody>
             </table>
         </div>
-        {move || add_error.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+        <ActionErrorNotice error=add_error/>
         <button type="button" class="button-secondary add-pass" on:click=add>{move || i18n.t("admin.passes.add")}</button>
     }
 }
@@ -761,7 +761,7 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                 <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_attendees")/>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Ok(rows) => {
@@ -837,7 +837,7 @@ fn TalksTable(list: Vec<super::talks::TalkRow>) -> impl IntoView {
         "admin.actions",
     ];
     view! {
-        {move || notice.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+        <ActionErrorNotice error=notice/>
         <div class="table-scroll">
             <table class="data-table talks-table">
                 <thead><tr>{headers.map(|h| view! { <th>{move || i18n.t(h)}</th> }).collect_view()}</tr></thead>
@@ -1050,7 +1050,7 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                 Ok(key) => view! { <p class="notice notice-success" role="status">{move || i18n.t(key)}</p> }.into_any(),
                 Err(e) => view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }.into_any(),
             })}
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match detail.await {
                         Ok(d) => {

@@ -177,7 +177,7 @@ pub mod service {
 pub mod components {
     use super::*;
     use crate::{
-        app::ErrorNotice,
+        app::{ErrorNotice, Loading},
         i18n::{page_title, use_i18n},
         ticketing::format_money,
     };
@@ -414,7 +414,7 @@ pub mod components {
             <section class="admin-page dashboard">
                 <crate::admin::components::AdminTabs/>
                 <h1>{move || i18n.t("dashboard.title")}</h1>
-                <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+                <Suspense fallback=|| view! { <Loading/> }>
                     {move || Suspend::new(async move {
                         match data.await {
                             Ok(d) => {

@@ -1,7 +1,7 @@
 //! `/dev/mailbox`: the mails the app sent, readable in dev when no SMTP server is configured.
 use super::DevMail;
 use crate::{
-    app::ErrorNotice,
+    app::{ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;
@@ -16,7 +16,7 @@ pub fn DevMailboxPage() -> impl IntoView {
         <section class="mailbox">
             <h1>{move || i18n.t("mailbox.title")}</h1>
             <p class="aside">{move || i18n.t("mailbox.intro")}</p>
-            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match mails.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("mailbox.empty")}</p> }.into_any(),

@@ -2,7 +2,7 @@
 use super::TestCheckoutAct;
 use crate::{
     accounts::components::LoginRequired,
-    app::ErrorNotice,
+    app::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
     ticketing::format_money,
@@ -24,7 +24,7 @@ pub fn TestCheckoutPage() -> impl IntoView {
         <Title text=page_title(move || i18n.t("testpay.title"))/>
         <section class="test-checkout">
             <p class="test-banner">{move || i18n.t("testpay.banner")}</p>
-            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match info.await {
                         Ok(tc) => {

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::accounts::components::LoginRequired;
 use crate::{
-    app::{ErrorNotice, NotFound},
+    app::{ErrorNotice, Loading, NotFound},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -165,7 +165,7 @@ pub fn ProgrammePage() -> impl IntoView {
     let programme = Resource::new_blocking(|| (), |_| get_programme());
     view! {
         <Title text=page_title(move || i18n.t("programme.title"))/>
-        <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match programme.await {
                     Ok(p) => view! { <ProgrammeView programme=p/> }.into_any(),
@@ -359,7 +359,6 @@ fn TalkCard(talk: TalkSummary) -> impl IntoView {
 
 #[component]
 pub fn TalkPage() -> impl IntoView {
-    let i18n = use_i18n();
     provide_personal();
     let params = use_params_map();
     let talk = Resource::new_blocking(
@@ -367,7 +366,7 @@ pub fn TalkPage() -> impl IntoView {
         get_talk,
     );
     view! {
-        <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+        <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match talk.await {
                     Ok(detail) => view! { <TalkView detail/> }.into_any(),
@@ -446,7 +445,7 @@ pub fn MyProgrammePage() -> impl IntoView {
         <Title text=page_title(move || i18n.t("personal.title"))/>
         <section class="my-programme">
             <h1>{move || i18n.t("personal.title")}</h1>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match mine.await {
                         Ok(mine) => {

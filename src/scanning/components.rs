@@ -10,7 +10,7 @@ use crate::{
         components::{use_auth, LoginRequired},
         Role,
     },
-    app::ErrorNotice,
+    app::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
     ticketing::TicketStatus,
@@ -219,7 +219,7 @@ pub fn ScanPage() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Title text=page_title(move || i18n.t("scan.title"))/>
-        <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+        <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
                     Ok(Some(user)) if matches!(user.role, Role::StaffScan | Role::Admin) => {
@@ -343,7 +343,7 @@ fn Scanner(is_admin: bool) -> impl IntoView {
                     })}
                 </div>
             </div>
-            {move || door.notice.get().map(|e| view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+            <ActionErrorNotice error=door.notice/>
             <PendingList door/>
             <ManualEntry door/>
             <HolderSearch door/>

@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     accounts::components::{action_error, use_auth, FieldError, FormError, LoginRequired},
-    app::ErrorNotice,
+    app::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, I18n},
 };
@@ -38,7 +38,7 @@ pub fn ShopPage() -> impl IntoView {
         <section class="shop">
             <h1>{move || i18n.t("shop.title")}</h1>
             <p class="lede">{move || i18n.t("shop.lede")}</p>
-            <Suspense fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     let logged_in = matches!(auth.me.await, Ok(Some(_)));
                     match items.await {
@@ -128,7 +128,7 @@ pub fn MyOrdersPage() -> impl IntoView {
         <section class="orders-page">
             <h1>{move || i18n.t("orders.title")}</h1>
             {move || query.read().get("failed").map(|_| view! { <p class="notice notice-warning">{move || i18n.t("orders.payment_failed")}</p> })}
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("orders.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
@@ -205,7 +205,7 @@ pub fn OrderConfirmationPage() -> impl IntoView {
     view! {
         <Title text=page_title(move || i18n.t("confirmation.title"))/>
         <section class="confirmation">
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match order.await {
                         Ok(o) if o.status == OrderStatus::Paid => view! {
@@ -243,7 +243,7 @@ pub fn MyTicketsPage() -> impl IntoView {
         <section class="tickets-page">
             <h1>{move || i18n.t("tickets.title")}</h1>
             <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::app::print_page()>{move || i18n.t("tickets.print")}</button></p>
-            <Transition fallback=move || view! { <p class="loading">{move || i18n.t("common.loading")}</p> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match tickets.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("tickets.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
