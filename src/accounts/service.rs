@@ -158,6 +158,29 @@ async fn issue_link_token(
     Ok(token)
 }
 
+/// The one-time link a mail carries: its token's purpose, lifetime and page.
+struct Link<'a> {
+    user_id: Uuid,
+    purpose: &'a str,
+    new_email: Option<&'a str>,
+    ttl: Duration,
+    path: &'a str,
+}
+
+/// Issues the link's token and queues `mail` with `{base_url}{path}?token=…` as its button, in the
+/// caller's transaction.
+async fn queue_link_mail(
+    tx: &mut Tx,
+    base_url: &str,
+    link: Link<'_>,
+    mut mail: Mail,
+) -> Result<(), AppError> {
+    let token = issue_link_token(tx, link.user_id, link.purpose, link.new_email, link.ttl).await?;
+    mail.link = Some(format!("{base_url}{}?token={token}", link.path));
+    enqueue(tx, &mail).await?;
+    Ok(())
+}
+
 pub struct SignupForm {
     pub email: String,
     pub password: String,
@@ -246,14 +269,13 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
             }
         }
     });
-    let token = issue_link_token(
-        &mut tx,
-        id,
-        "VERIFY_EMAIL",
-        None,
-        Duration::hours(VERIFY_HOURS),
-    )
-    .await?;
+    let link = Link {
+        user_id: id,
+        purpose: "VERIFY_EMAIL",
+        new_email: None,
+        ttl: Duration::hours(VERIFY_HOURS),
+        path: "/verify-email",
+    };
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -261,12 +283,9 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
         to: email,
         locale: form.locale,
         vars: vec![("name", clean(form.first_name).unwrap_or_default())],
-        link: Some(format!(
-            "{}/verify-email?token={token}",
-            state.config.base_url
-        )),
+        link: None,
     };
-    enqueue(&mut tx, &mail).await?;
+    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -279,14 +298,13 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
     }
     limited(state, &format!("verify:acct:{}", user.id), 5, 3600)?;
     let mut tx = state.db.begin().await?;
-    let token = issue_link_token(
-        &mut tx,
-        user.id,
-        "VERIFY_EMAIL",
-        None,
-        Duration::hours(VERIFY_HOURS),
-    )
-    .await?;
+    let link = Link {
+        user_id: user.id,
+        purpose: "VERIFY_EMAIL",
+        new_email: None,
+        ttl: Duration::hours(VERIFY_HOURS),
+        path: "/verify-email",
+    };
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -294,12 +312,9 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
         to: user.email.clone(),
         locale: user.locale,
         vars: vec![("name", user.first_name.clone().unwrap_or_default())],
-        link: Some(format!(
-            "{}/verify-email?token={token}",
-            state.config.base_url
-        )),
+        link: None,
     };
-    enqueue(&mut tx, &mail).await?;
+    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -470,14 +485,13 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'RESET_PASSWORD' AND used_at IS NULL")
             .bind(now).bind(user_id).execute(&mut *c).await?;
     });
-    let token = issue_link_token(
-        &mut tx,
+    let link = Link {
         user_id,
-        "RESET_PASSWORD",
-        None,
-        Duration::minutes(RESET_MINUTES),
-    )
-    .await?;
+        purpose: "RESET_PASSWORD",
+        new_email: None,
+        ttl: Duration::minutes(RESET_MINUTES),
+        path: "/reset-password",
+    };
     let mail = Mail {
         order_id: None,
         kind: MailKind::ResetPassword,
@@ -485,12 +499,9 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         to: email,
         locale: Locale::from_code(&locale).unwrap_or_default(),
         vars: vec![("minutes", RESET_MINUTES.to_string())],
-        link: Some(format!(
-            "{}/reset-password?token={token}",
-            state.config.base_url
-        )),
+        link: None,
     };
-    enqueue(&mut tx, &mail).await?;
+    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -617,8 +628,8 @@ pub async fn request_email_change(
     }
     let taken: Option<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&new_email).fetch_optional(pool).await)?;
     let mut tx = state.db.begin().await?;
-    let mail = if taken.is_some() {
-        Mail {
+    if taken.is_some() {
+        let mail = Mail {
             order_id: None,
             kind: MailKind::AccountExists,
             user_id: None,
@@ -626,30 +637,27 @@ pub async fn request_email_change(
             locale: user.locale,
             vars: vec![],
             link: Some(format!("{}/forgot-password", state.config.base_url)),
-        }
+        };
+        enqueue(&mut tx, &mail).await?;
     } else {
-        let token = issue_link_token(
-            &mut tx,
-            user.id,
-            "CHANGE_EMAIL",
-            Some(&new_email),
-            Duration::hours(VERIFY_HOURS),
-        )
-        .await?;
-        Mail {
+        let link = Link {
+            user_id: user.id,
+            purpose: "CHANGE_EMAIL",
+            new_email: Some(&new_email),
+            ttl: Duration::hours(VERIFY_HOURS),
+            path: "/verify-email",
+        };
+        let mail = Mail {
             order_id: None,
             kind: MailKind::ChangeEmail,
             user_id: Some(user.id),
-            to: new_email,
+            to: new_email.clone(),
             locale: user.locale,
             vars: vec![],
-            link: Some(format!(
-                "{}/verify-email?token={token}",
-                state.config.base_url
-            )),
-        }
-    };
-    enqueue(&mut tx, &mail).await?;
+            link: None,
+        };
+        queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
+    }
     tx.commit().await?;
     state.mailer.wake();
     Ok(())

@@ -127,26 +127,7 @@ pub mod service {
     use chrono::{DateTime, Utc};
     use uuid::Uuid;
 
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        name: String,
-        description: Option<String>,
-        price_cents: i64,
-        currency: String,
-        capacity: i64,
-        reserved_count: i64,
-        sold_count: i64,
-        is_active: bool,
-        sales_start_at: Option<DateTime<Utc>>,
-        sales_end_at: Option<DateTime<Utc>>,
-        valid_from: Option<DateTime<Utc>>,
-        valid_until: Option<DateTime<Utc>>,
-        version: i64,
-    }
-
-    const COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
-                           sales_start_at, sales_end_at, valid_from, valid_until, version";
+    use crate::ticketing::service::{TypeRow as Row, TYPE_COLUMNS as COLUMNS};
 
     fn local(config: &Config, t: Option<DateTime<Utc>>) -> String {
         t.map(|t| config.local_input(t)).unwrap_or_default()

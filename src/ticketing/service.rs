@@ -29,25 +29,27 @@ use sha2::Sha256;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
+/// A ticket type as stored (the shop reads it; the passes editor edits it, `version` included).
 #[derive(sqlx::FromRow)]
-struct TypeRow {
-    id: Uuid,
-    name: String,
-    description: Option<String>,
-    price_cents: i64,
-    currency: String,
-    capacity: i64,
-    reserved_count: i64,
-    sold_count: i64,
-    is_active: bool,
-    sales_start_at: Option<DateTime<Utc>>,
-    sales_end_at: Option<DateTime<Utc>>,
-    valid_from: Option<DateTime<Utc>>,
-    valid_until: Option<DateTime<Utc>>,
+pub(crate) struct TypeRow {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub price_cents: i64,
+    pub currency: String,
+    pub capacity: i64,
+    pub reserved_count: i64,
+    pub sold_count: i64,
+    pub is_active: bool,
+    pub sales_start_at: Option<DateTime<Utc>>,
+    pub sales_end_at: Option<DateTime<Utc>>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub version: i64,
 }
 
-const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
-                            sales_start_at, sales_end_at, valid_from, valid_until";
+pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
+                            sales_start_at, sales_end_at, valid_from, valid_until, version";
 
 impl TypeRow {
     fn availability(&self, now: DateTime<Utc>) -> Availability {
