@@ -13,8 +13,8 @@ use uuid::Uuid;
 const TALKS: usize = 40;
 const PASSWORD: &str = "a long enough passphrase";
 
-fn summary(lat: &mut [f64]) -> String {
-    lat.sort_by(f64::total_cmp);
+/// Latencies already sorted by `support::gather`.
+fn summary(lat: &[f64]) -> String {
     format!(
         "n={:<5} p50={:>6.2} ms  p99={:>6.2} ms  max={:>6.2} ms",
         lat.len(),
@@ -101,10 +101,7 @@ async fn run(label: &'static str, url: String, users: usize) {
             lat
         }));
     }
-    let mut adds = vec![];
-    for t in tasks {
-        adds.extend(t.await.unwrap());
-    }
+    let adds = support::gather(tasks).await;
     let add_secs = started.elapsed().as_secs_f64();
 
     // Every user opens their programme (40 talks) ten times, all users at once.
@@ -132,10 +129,7 @@ async fn run(label: &'static str, url: String, users: usize) {
             lat
         }));
     }
-    let mut pages = vec![];
-    for t in tasks {
-        pages.extend(t.await.unwrap());
-    }
+    let pages = support::gather(tasks).await;
 
     // Then removes ten talks and adds them back.
     let mut tasks = vec![];
@@ -150,23 +144,20 @@ async fn run(label: &'static str, url: String, users: usize) {
             lat
         }));
     }
-    let mut removes = vec![];
-    for t in tasks {
-        removes.extend(t.await.unwrap());
-    }
+    let removes = support::gather(tasks).await;
     let (kept,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM user_program_items").fetch_one(pool).await).unwrap();
     println!(
         "{label:<9} users={users:<3} add         {}  ({:.0} adds/s)",
-        summary(&mut adds),
+        summary(&adds),
         adds.len() as f64 / add_secs
     );
     println!(
         "{label:<9} users={users:<3} remove+add  {}",
-        summary(&mut removes)
+        summary(&removes)
     );
     println!(
         "{label:<9} users={users:<3} /me/programme with {TALKS} talks  {}",
-        summary(&mut pages)
+        summary(&pages)
     );
     assert_eq!(kept as usize, users * TALKS, "every save kept");
     db.close().await;

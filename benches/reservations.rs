@@ -47,12 +47,8 @@ async fn run(label: &str, url: &str, buyers: usize, orders: usize) {
             lat
         }));
     }
-    let mut lat: Vec<f64> = vec![];
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
+    let lat = support::gather(tasks).await;
     let secs = started.elapsed().as_secs_f64();
-    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let pct = |p: f64| support::percentile(&lat, p);
     let (reserved,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT reserved_count FROM ticket_types WHERE id = $1").bind(pass).fetch_one(pool).await).unwrap();
     println!(

@@ -93,12 +93,8 @@ async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
             lat
         }));
     }
-    let mut lat: Vec<f64> = vec![];
-    for t in tasks {
-        lat.extend(t.await.unwrap());
-    }
+    let lat = support::gather(tasks).await;
     let secs = started.elapsed().as_secs_f64();
-    lat.sort_by(f64::total_cmp);
     let pct = |p: f64| support::percentile(&lat, p);
     let (used,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM tickets WHERE status = 'USED'").fetch_one(pool).await).unwrap();
     let (audited,): (i64,) = tessera::db_run!(&db, pool => sqlx::query_as("SELECT COUNT(*) FROM audit_logs WHERE action = 'SCAN_TICKET'").fetch_one(pool).await).unwrap();

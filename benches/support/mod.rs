@@ -74,6 +74,16 @@ pub async fn serve(state: AppState) -> SocketAddr {
 }
 
 /// The value under which a share `p` of the sorted samples lie.
+/// Waits for every task's latencies (ms) and returns them all, sorted.
+pub async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>) -> Vec<f64> {
+    let mut lat = vec![];
+    for t in tasks {
+        lat.extend(t.await.expect("bench task"));
+    }
+    lat.sort_by(f64::total_cmp);
+    lat
+}
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
