@@ -141,23 +141,6 @@ pub async fn set_role_by_email(db: &Db, email: &str, role: Role) -> Result<bool,
 const VERIFY_HOURS: i64 = 48;
 const RESET_MINUTES: i64 = 60;
 
-/// Makes a one-time link token of `purpose` for a user, valid for `ttl`; only its hash is stored.
-async fn issue_link_token(
-    tx: &mut Tx,
-    user_id: Uuid,
-    purpose: &str,
-    new_email: Option<&str>,
-    ttl: Duration,
-) -> Result<String, sqlx::Error> {
-    let token = session::new_token();
-    let now = now();
-    tx_run!(tx, c => sqlx::query(
-        "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(Uuid::new_v4()).bind(user_id).bind(purpose).bind(session::hash_token(&token)).bind(new_email).bind(now).bind(now + ttl)
-        .execute(c).await.map(|_| ()))?;
-    Ok(token)
-}
-
 /// The one-time link a mail carries: its token's purpose, lifetime and page.
 struct Link<'a> {
     user_id: Uuid,
@@ -167,18 +150,16 @@ struct Link<'a> {
     path: &'a str,
 }
 
-/// Issues the link's token and queues `mail` with `{base_url}{path}?token=…` as its button, in the
-/// caller's transaction.
-async fn queue_link_mail(
-    tx: &mut Tx,
-    base_url: &str,
-    link: Link<'_>,
-    mut mail: Mail,
-) -> Result<(), AppError> {
-    let token = issue_link_token(tx, link.user_id, link.purpose, link.new_email, link.ttl).await?;
-    mail.link = Some(format!("{base_url}{}?token={token}", link.path));
-    enqueue(tx, &mail).await?;
-    Ok(())
+/// Makes the link's one-time token (only its hash is stored) and returns the link,
+/// `{base_url}{path}?token=…`.
+async fn issue_link(tx: &mut Tx, base_url: &str, link: Link<'_>) -> Result<String, sqlx::Error> {
+    let token = session::new_token();
+    let now = now();
+    tx_run!(tx, c => sqlx::query(
+        "INSERT INTO verification_tokens (id, user_id, purpose, token_hash, new_email, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(Uuid::new_v4()).bind(link.user_id).bind(link.purpose).bind(session::hash_token(&token)).bind(link.new_email).bind(now).bind(now + link.ttl)
+        .execute(c).await.map(|_| ()))?;
+    Ok(format!("{base_url}{}?token={token}", link.path))
 }
 
 pub struct SignupForm {
@@ -269,13 +250,18 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
             }
         }
     });
-    let link = Link {
-        user_id: id,
-        purpose: "VERIFY_EMAIL",
-        new_email: None,
-        ttl: Duration::hours(VERIFY_HOURS),
-        path: "/verify-email",
-    };
+    let link = issue_link(
+        &mut tx,
+        &state.config.base_url,
+        Link {
+            user_id: id,
+            purpose: "VERIFY_EMAIL",
+            new_email: None,
+            ttl: Duration::hours(VERIFY_HOURS),
+            path: "/verify-email",
+        },
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -283,9 +269,9 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
         to: email,
         locale: form.locale,
         vars: vec![("name", clean(form.first_name).unwrap_or_default())],
-        link: None,
+        link: Some(link),
     };
-    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
+    enqueue(&mut tx, &mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -298,13 +284,18 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
     }
     limited(state, &format!("verify:acct:{}", user.id), 5, 3600)?;
     let mut tx = state.db.begin().await?;
-    let link = Link {
-        user_id: user.id,
-        purpose: "VERIFY_EMAIL",
-        new_email: None,
-        ttl: Duration::hours(VERIFY_HOURS),
-        path: "/verify-email",
-    };
+    let link = issue_link(
+        &mut tx,
+        &state.config.base_url,
+        Link {
+            user_id: user.id,
+            purpose: "VERIFY_EMAIL",
+            new_email: None,
+            ttl: Duration::hours(VERIFY_HOURS),
+            path: "/verify-email",
+        },
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
@@ -312,9 +303,9 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
         to: user.email.clone(),
         locale: user.locale,
         vars: vec![("name", user.first_name.clone().unwrap_or_default())],
-        link: None,
+        link: Some(link),
     };
-    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
+    enqueue(&mut tx, &mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -485,13 +476,18 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND purpose = 'RESET_PASSWORD' AND used_at IS NULL")
             .bind(now).bind(user_id).execute(&mut *c).await?;
     });
-    let link = Link {
-        user_id,
-        purpose: "RESET_PASSWORD",
-        new_email: None,
-        ttl: Duration::minutes(RESET_MINUTES),
-        path: "/reset-password",
-    };
+    let link = issue_link(
+        &mut tx,
+        &state.config.base_url,
+        Link {
+            user_id,
+            purpose: "RESET_PASSWORD",
+            new_email: None,
+            ttl: Duration::minutes(RESET_MINUTES),
+            path: "/reset-password",
+        },
+    )
+    .await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::ResetPassword,
@@ -499,9 +495,9 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         to: email,
         locale: Locale::from_code(&locale).unwrap_or_default(),
         vars: vec![("minutes", RESET_MINUTES.to_string())],
-        link: None,
+        link: Some(link),
     };
-    queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
+    enqueue(&mut tx, &mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -628,8 +624,8 @@ pub async fn request_email_change(
     }
     let taken: Option<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&new_email).fetch_optional(pool).await)?;
     let mut tx = state.db.begin().await?;
-    if taken.is_some() {
-        let mail = Mail {
+    let mail = if taken.is_some() {
+        Mail {
             order_id: None,
             kind: MailKind::AccountExists,
             user_id: None,
@@ -637,27 +633,31 @@ pub async fn request_email_change(
             locale: user.locale,
             vars: vec![],
             link: Some(format!("{}/forgot-password", state.config.base_url)),
-        };
-        enqueue(&mut tx, &mail).await?;
+        }
     } else {
-        let link = Link {
-            user_id: user.id,
-            purpose: "CHANGE_EMAIL",
-            new_email: Some(&new_email),
-            ttl: Duration::hours(VERIFY_HOURS),
-            path: "/verify-email",
-        };
-        let mail = Mail {
+        let link = issue_link(
+            &mut tx,
+            &state.config.base_url,
+            Link {
+                user_id: user.id,
+                purpose: "CHANGE_EMAIL",
+                new_email: Some(&new_email),
+                ttl: Duration::hours(VERIFY_HOURS),
+                path: "/verify-email",
+            },
+        )
+        .await?;
+        Mail {
             order_id: None,
             kind: MailKind::ChangeEmail,
             user_id: Some(user.id),
-            to: new_email.clone(),
+            to: new_email,
             locale: user.locale,
             vars: vec![],
-            link: None,
-        };
-        queue_link_mail(&mut tx, &state.config.base_url, link, mail).await?;
-    }
+            link: Some(link),
+        }
+    };
+    enqueue(&mut tx, &mail).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
