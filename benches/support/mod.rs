@@ -73,7 +73,6 @@ pub async fn serve(state: AppState) -> SocketAddr {
     addr
 }
 
-/// The value under which a share `p` of the sorted samples lie.
 /// Waits for every task's latencies (ms) and returns them all, sorted.
 pub async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>) -> Vec<f64> {
     let mut lat = vec![];
@@ -84,6 +83,7 @@ pub async fn gather(tasks: Vec<tokio::task::JoinHandle<Vec<f64>>>) -> Vec<f64> {
     lat
 }
 
+/// The value under which a share `p` of the sorted samples lie.
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
