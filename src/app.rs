@@ -111,6 +111,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/attendees") view=AdminAttendeesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
+                <Route path=path!("/dev/panic") view=crate::devtools::DevPanicPage ssr=SsrMode::Async/>
                 <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
                 <Route path=path!("/scan") view=ScanPage ssr=SsrMode::Async/>
                 <Route path=path!("/me/programme") view=MyProgrammePage ssr=SsrMode::Async/>

@@ -18,6 +18,10 @@ pub enum AppError {
     /// Too many attempts: try again in `minutes`.
     #[error("rate limited for {minutes} minutes")]
     RateLimited { minutes: u64 },
+    /// A request the server could not read (malformed, missing or extra arguments): nothing of its
+    /// content is echoed back.
+    #[error("bad request")]
+    BadRequest,
     #[error("internal error")]
     Internal,
     #[error("server function: {0}")]
@@ -60,6 +64,7 @@ impl AppError {
             AppError::Forbidden => "error.forbidden",
             AppError::Invalid { key, .. } => key,
             AppError::RateLimited { .. } => "error.rate_limited",
+            AppError::BadRequest => "error.bad_request",
             AppError::Internal | AppError::ServerFn(_) => "error.internal",
         }
     }
@@ -73,6 +78,7 @@ impl AppError {
             AppError::Forbidden => StatusCode::FORBIDDEN,
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Internal | AppError::ServerFn(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,7 +87,28 @@ impl AppError {
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// On the server, a request that could not be read answers 400 and a server-side failure 500,
+    /// each with a generic body (the detail goes to the log only); in the browser, the failure of a
+    /// call (network, decoding) keeps its detail for the console.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            let error = match &value {
+                ServerFnErrorErr::Args(_)
+                | ServerFnErrorErr::MissingArg(_)
+                | ServerFnErrorErr::Request(_)
+                | ServerFnErrorErr::MiddlewareError(_)
+                | ServerFnErrorErr::Deserialization(_)
+                | ServerFnErrorErr::UnsupportedRequestMethod(_) => AppError::BadRequest,
+                ServerFnErrorErr::Registration(_)
+                | ServerFnErrorErr::ServerError(_)
+                | ServerFnErrorErr::Serialization(_)
+                | ServerFnErrorErr::Response(_) => AppError::Internal,
+            };
+            tracing::info!(error = %value, "server function call refused");
+            crate::server::fail(error)
+        }
+        #[cfg(not(feature = "ssr"))]
         AppError::ServerFn(value.to_string())
     }
 }
@@ -91,5 +118,32 @@ impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
         tracing::error!(error = %e, "database error");
         AppError::Internal
+    }
+}
+
+/// A server function's error answers with the status it means (401, 403, 404, 422…), whether or
+/// not the function set it: server_fn answers every error with 500 unless told otherwise.
+#[cfg(feature = "ssr")]
+pub async fn error_status(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::{body::Body, response::Response};
+    let res = next.run(req).await;
+    let is_fn_error = res
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER);
+    if !is_fn_error || res.status() != http::StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => {
+            if let Ok(error) = serde_json::from_slice::<AppError>(&bytes) {
+                parts.status = error.status();
+            }
+            Response::from_parts(parts, Body::from(bytes))
+        }
+        Err(_) => Response::from_parts(parts, Body::from("\"Internal\"")),
     }
 }

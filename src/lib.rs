@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod dates;
+pub mod devtools;
 pub mod error;
 pub mod i18n;
 pub mod mail;

@@ -1,16 +1,28 @@
-// Accounts in a real browser: sign up with consents, verify through the dev mailbox, log out and in,
-// reset the password, see the sessions; an attendee is refused the admin pages.
+// Accounts in a real browser: sign up with consents, verify through the dev mailbox (read as the
+// demo admin: it is for admins only), log out and in, reset the password, see the sessions; an
+// attendee is refused the admin pages.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
+/** A page of the demo admin's, who alone may read the dev mailbox (logged in once). */
+let mailbox;
+async function openMailbox() {
+  if (!mailbox) {
+    mailbox = await newPage(browser);
+    await login(mailbox, 'admin@tessera.localhost', DEMO_PASSWORD);
+  }
+  await openHydrated(mailbox, '/dev/mailbox');
+  return mailbox;
+}
+
 /** The href of the newest mail's link to `path` for `to`, read in the dev mailbox. */
-async function mailLink(page, to, path) {
-  await openHydrated(page, '/dev/mailbox');
+async function mailLink(to, path) {
+  const page = await openMailbox();
   const link = page.locator(`article.mail[data-to="${to}"] a.mail-link[href*="${path}"]`).first();
   await link.waitFor();
   return link.getAttribute('href');
@@ -19,6 +31,10 @@ async function mailLink(page, to, path) {
 test('sign up, verify through the mailbox, log out, log in, reset the password, see sessions', async () => {
   const page = await newPage(browser);
   const email = `zoe.${Date.now()}@example.org`;
+  // The dev mailbox (reset links included) is not for anonymous readers.
+  await openHydrated(page, '/dev/mailbox');
+  await page.locator('.login-required').waitFor();
+  assert.equal(await page.locator('article.mail').count(), 0);
   await openHydrated(page, '/signup');
 
   // Consents are shown; terms and privacy are required, marketing is optional and unticked.
@@ -40,8 +56,8 @@ test('sign up, verify through the mailbox, log out, log in, reset the password, 
   await page.waitForURL(/\/signup\/sent$/);
   assert.match(await page.locator('h1').textContent(), /Vérifiez votre boîte mail/);
 
-  const verify = await mailLink(page, email, '/verify-email');
-  await shot(page, 'mailbox');
+  const verify = await mailLink(email, '/verify-email');
+  await shot(mailbox, 'mailbox');
   await openHydrated(page, verify);
   await page.click('button[type="submit"]');
   await page.waitForURL(/\/account\?verified=1$/);
@@ -69,7 +85,7 @@ test('sign up, verify through the mailbox, log out, log in, reset the password, 
   await other.fill('input[name="email"]', email);
   await other.click('button[type="submit"]');
   await other.waitForURL(/\/forgot-password\/sent$/);
-  const reset = await mailLink(other, email, '/reset-password');
+  const reset = await mailLink(email, '/reset-password');
   await openHydrated(other, reset);
   await other.fill('input[name="password"]', 'encore une autre phrase');
   await other.click('button[type="submit"]');

@@ -32,6 +32,6 @@ test('refund a paid test-mode order from /admin/orders and see its tickets cance
 
   await openHydrated(buyer, '/me/tickets');
   await buyer.locator('article.ticket[data-status="CANCELED"]').first().waitFor();
-  await openHydrated(buyer, '/dev/mailbox');
-  await buyer.locator('article.mail[data-kind="ORDER_REFUNDED"]').first().waitFor();
+  await openHydrated(admin, '/dev/mailbox');
+  await admin.locator('article.mail[data-kind="ORDER_REFUNDED"]').first().waitFor();
 });

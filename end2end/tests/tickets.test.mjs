@@ -1,5 +1,5 @@
 // Buying passes in test mode, in a real browser: shop → test checkout → confirmation → tickets with
-// QR codes that decode to the ticket's token → both mails in the dev mailbox.
+// QR codes that decode to the ticket's token → both mails in the dev mailbox (read by the demo admin).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -74,12 +74,14 @@ test('buy 2 × Pass 2 jours in test mode and get 2 tickets whose QR codes decode
     assert.equal(got, expected, 'the QR code carries the ticket token');
   }
 
-  // Both mails, the tickets one with a QR code per ticket.
-  await openHydrated(page, '/dev/mailbox');
-  const mails = page.locator('article.mail[data-to="attendee@tessera.localhost"]');
-  await page.locator('article.mail[data-kind="TICKET_SENT"]').first().waitFor();
+  // Both mails, the tickets one with a QR code per ticket (the dev mailbox is for admins only).
+  const mailbox = await newPage(browser);
+  await login(mailbox, 'admin@tessera.localhost', DEMO_PASSWORD);
+  await openHydrated(mailbox, '/dev/mailbox');
+  const mails = mailbox.locator('article.mail[data-to="attendee@tessera.localhost"]');
+  await mailbox.locator('article.mail[data-kind="TICKET_SENT"]').first().waitFor();
   assert.ok(await mails.locator('xpath=self::*[@data-kind="ORDER_CONFIRMED"]').count() >= 1);
-  const html = await page.locator('article.mail[data-kind="TICKET_SENT"] iframe').first().getAttribute('srcdoc');
+  const html = await mailbox.locator('article.mail[data-kind="TICKET_SENT"] iframe').first().getAttribute('srcdoc');
   assert.ok((html.match(/class="ticket-qr"/g) || []).length >= 2, 'one QR image per ticket in the mail');
   assert.deepEqual(page.errors.filter((e) => !/40[13]|422/.test(e)), []);
 });

@@ -206,6 +206,7 @@ pub fn LoginPage() -> impl IntoView {
         <Title text=page_title(move || i18n.t("login.title"))/>
         <section class="auth-page">
             <h1>{move || i18n.t("login.title")}</h1>
+            {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success login-verified">{move || i18n.t("login.verified")}</p> })}
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["email", "password"]/>
                 <input type="hidden" name="next" value=next/>

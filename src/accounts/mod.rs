@@ -95,11 +95,84 @@ pub struct Profile {
     pub verified: bool,
 }
 
-/// Where a form may send the reader afterwards: a path of this site only.
+/// Where a form or a link may send the reader afterwards (`next=`): a path of this site only, else
+/// `/`. The login form and `/lang/xx` both go through it.
+///
+/// A browser reads `//host`, `/\host` and `/<tab>/host` (it drops tabs and newlines) as another
+/// site. So `next` must start with `/` and hold no control character, no `//` and no backslash,
+/// neither as given nor once percent-decoded (as many times as it decodes); its path (before `?` or
+/// `#`) may not hold an encoded `/` or `\` either. What passes has its non-ASCII bytes and spaces
+/// percent-encoded, so it is always a valid `Location` header.
 pub fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
-        .to_string()
+    next.filter(|n| is_safe_next(n))
+        .map(encode_unsafe_bytes)
+        .unwrap_or_else(|| "/".to_string())
+}
+
+fn is_safe_next(next: &str) -> bool {
+    if !next.starts_with('/') || next.len() > 2000 {
+        return false;
+    }
+    let mut layer = next.to_string();
+    // Each round checks one layer of encoding; a value still encoded after a few is refused.
+    for _ in 0..4 {
+        let path = layer
+            .split(['?', '#'])
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if layer.chars().any(char::is_control)
+            || layer.contains("//")
+            || layer.contains('\\')
+            || path.contains("%2f")
+            || path.contains("%5c")
+        {
+            return false;
+        }
+        let decoded = percent_decode(&layer);
+        if decoded == layer {
+            return true;
+        }
+        layer = decoded;
+    }
+    false
+}
+
+/// `%XX` sequences to their bytes (anything else as is); invalid UTF-8 becomes U+FFFD.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.push((hi * 16 + lo) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn encode_unsafe_bytes(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_graphic() {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The password rules, checked on the server (and shown next to the field).
@@ -306,10 +379,15 @@ pub async fn reset_password(token: String, password: String) -> Result<(), crate
 #[server(prefix = "/api", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    service::verify_email(&state, &token)
+    let signed_in = service::verify_email(&state, &token)
         .await
         .map_err(crate::server::fail)?;
-    leptos_axum::redirect("/account?verified=1");
+    // Confirmed; whoever is not (now) logged in as the link's account is asked to log in.
+    leptos_axum::redirect(if signed_in {
+        "/account?verified=1"
+    } else {
+        "/login?verified=1"
+    });
     Ok(())
 }
 
@@ -353,4 +431,76 @@ pub async fn change_email(
     service::request_email_change(&state, &user, &new_email, &password)
         .await
         .map_err(crate::server::fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_keeps_paths_of_this_site() {
+        for ok in [
+            "/",
+            "/talks/42",
+            "/admin/users",
+            "/me/programme?day=2#t1",
+            "/login?next=%2Fme%2Ftickets",
+            "/search?q=a%20b",
+        ] {
+            assert_eq!(safe_next(Some(ok)), ok, "{ok}");
+        }
+        assert_eq!(safe_next(Some("/talks/é t")), "/talks/%C3%A9%20t");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn next_refuses_what_a_browser_reads_as_another_site() {
+        for bad in [
+            "",
+            "https://example.org",
+            "example.org",
+            "//example.org",
+            "///example.org",
+            "/\\example.org",
+            "\\\\example.org",
+            "/\t/example.org/phish",
+            "/\n/example.org",
+            "/\r/example.org",
+            "/\u{0}/example.org",
+            "/\u{1b}/example.org",
+            "/\u{7f}/example.org",
+            "/\u{85}/example.org",
+            "/%09/example.org/phish",
+            "/%0A",
+            "/%0d/example.org",
+            "/%7F",
+            "/%2F/example.org",
+            "/%2f%2fexample.org",
+            "/%5Cexample.org",
+            "/%5c/example.org",
+            "/%252F%252Fexample.org",
+            "/%2509/example.org",
+            "/%25252509/example.org",
+            "/talks//example.org",
+            "/talks?x=%2F%2Fexample.org",
+            "/talks?x=%5C",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn what_passes_is_a_valid_location_header() {
+        for raw in ["/café", "/a b", "/ü?x=ÿ", "/%FF", "/%E9t%C3%A9"] {
+            let next = safe_next(Some(raw));
+            assert!(
+                next.starts_with('/') && !next.starts_with("//"),
+                "{raw:?} → {next}"
+            );
+            assert!(
+                next.bytes().all(|b| b.is_ascii_graphic()),
+                "{raw:?} → {next}"
+            );
+        }
+    }
 }

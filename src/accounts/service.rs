@@ -326,7 +326,15 @@ async fn consume_token(
     Ok(row.filter(|(_, purpose, _)| purposes.contains(&purpose.as_str())))
 }
 
-pub async fn verify_email(state: &AppState, token: &str) -> Result<(), AppError> {
+/// Uses the link of a verification or change-of-address mail. Answers whether the reader's session
+/// is (now) the link's account.
+///
+/// A link never replaces a session: in a browser logged in as another account, the address is
+/// confirmed and the session stays whose it was. A sign-up verification logs a browser without a
+/// session in (its reader just proved the address). A change of address logs no one in (whoever
+/// knew the password may have asked for it): it confirms the change, tells the old address, and
+/// the owner logs in as usual.
+pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppError> {
     let mut tx = state.db.begin().await?;
     let Some((user_id, purpose, new_email)) =
         consume_token(&mut tx, token, &["VERIFY_EMAIL", "CHANGE_EMAIL"]).await?
@@ -334,10 +342,23 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<(), AppError>
         return Err(AppError::invalid("token", "accounts.error.token_invalid"));
     };
     let now = now();
-    let changed = if purpose == "CHANGE_EMAIL" {
-        let new_email = new_email.ok_or(AppError::Internal)?;
+    // A change of address: the new address, and the old one with its reader's language.
+    let change: Option<(String, String, String)> = match (purpose.as_str(), new_email) {
+        ("CHANGE_EMAIL", Some(new_email)) => {
+            let old: Option<(String, String)> = tx_run!(&mut tx, c => sqlx::query_as(
+                "SELECT email, locale FROM users WHERE id = $1 AND deleted_at IS NULL")
+                .bind(user_id).fetch_optional(c).await)?;
+            let Some((old_email, locale)) = old else {
+                return Err(AppError::invalid("token", "accounts.error.token_invalid"));
+            };
+            Some((new_email, old_email, locale))
+        }
+        ("CHANGE_EMAIL", None) => return Err(AppError::Internal),
+        _ => None,
+    };
+    let changed = if let Some((new_email, _, _)) = &change {
         tx_run!(&mut tx, c => sqlx::query("UPDATE users SET email = $1, email_verified_at = $2, updated_at = $2 WHERE id = $3")
-            .bind(&new_email).bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
+            .bind(new_email).bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
     } else {
         tx_run!(&mut tx, c => sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2 AND status = 'ACTIVE'")
             .bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))
@@ -350,14 +371,31 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<(), AppError>
         Ok(_) => return Err(AppError::invalid("token", "accounts.error.token_invalid")),
         Err(e) => return Err(e.into()),
     }
-    tx.commit().await?;
-    if session::current_user()
-        .await?
-        .is_none_or(|(u, _)| u.id != user_id)
-    {
-        session::start_session(state, user_id).await?;
+    let address_changed = change.is_some();
+    if let Some((new_email, old_email, locale)) = change {
+        let mail = Mail {
+            order_id: None,
+            kind: MailKind::EmailChanged,
+            user_id: Some(user_id),
+            to: old_email,
+            locale: Locale::from_code(&locale).unwrap_or_default(),
+            vars: vec![("new_email", new_email)],
+            link: Some(format!("{}/account", state.config.base_url)),
+        };
+        enqueue(&mut tx, &mail).await?;
     }
-    Ok(())
+    tx.commit().await?;
+    if address_changed {
+        state.mailer.wake();
+    }
+    match session::current_user().await?.map(|(u, _)| u.id) {
+        Some(current) => Ok(current == user_id),
+        None if !address_changed => {
+            session::start_session(state, user_id).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// Login. Unknown address, wrong password and disabled account get one and the same answer, after
@@ -504,7 +542,8 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
 }
 
 /// Sets a new password from a reset link: the link works once, every session of the account ends,
-/// and the reader is logged in afresh.
+/// every other link still out for it (a change of address, a verification, another reset) stops
+/// working, and the reader is logged in afresh.
 pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Result<(), AppError> {
     limited(state, &format!("reset-use:ip:{}", ip_key(state)), 20, 3600)?;
     let peek: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as(
@@ -523,6 +562,9 @@ pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Re
         sqlx::query("UPDATE users SET email_verified_at = COALESCE(email_verified_at, $1), updated_at = $1 WHERE id = $2")
             .bind(now).bind(user_id).execute(&mut *c).await?;
         sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
+        // Whoever knew the old password may have asked for a change of address: its link dies here.
+        sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now).bind(user_id).execute(&mut *c).await?;
     });
     tx.commit().await?;
     session::start_session(state, user_id).await

@@ -58,21 +58,41 @@ pub fn cookie_value(cookie_header: &str, name: &str) -> Option<String> {
     })
 }
 
+/// The session token a request carries in its cookies, if any.
+pub fn session_token(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|c| cookie_value(c, SESSION_COOKIE))
+}
+
+/// The client's address as the trusted proxies saw it: each proxy appends the address it received
+/// the request from to `X-Forwarded-For`, so only the last `hops` entries were written by proxies
+/// we trust; everything to their left was written by the client and proves nothing.
+pub fn forwarded_client(headers: &http::HeaderMap, hops: usize) -> Option<IpAddr> {
+    if hops == 0 {
+        return None;
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let index = entries.len().checked_sub(hops)?;
+    entries.get(index)?.parse::<IpAddr>().ok()
+}
+
 pub fn request_info(config: &Config) -> RequestInfo {
     let Some(parts) = use_context::<http::request::Parts>() else {
         return RequestInfo::default();
     };
     let forwarded = config
         .trust_proxy
-        .then(|| {
-            parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-        })
-        .flatten()
-        .and_then(|v| v.split(',').next())
-        .and_then(|ip| ip.trim().parse::<IpAddr>().ok());
+        .then(|| forwarded_client(&parts.headers, config.trusted_proxies))
+        .flatten();
     let peer = parts
         .extensions
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
@@ -84,12 +104,7 @@ pub fn request_info(config: &Config) -> RequestInfo {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().take(300).collect()),
-        session_token: parts
-            .headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|c| cookie_value(c, SESSION_COOKIE)),
+        session_token: session_token(&parts.headers),
     }
 }
 
@@ -175,11 +190,7 @@ pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<(AuthUser, Uu
 
 /// The user of a plain HTTP request (downloads outside server functions), from its session cookie.
 pub async fn user_from_headers(db: &Db, headers: &http::HeaderMap) -> Option<AuthUser> {
-    let token = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| cookie_value(c, SESSION_COOKIE))?;
+    let token = session_token(headers)?;
     user_for_token(db, &token)
         .await
         .ok()
@@ -187,24 +198,53 @@ pub async fn user_from_headers(db: &Db, headers: &http::HeaderMap) -> Option<Aut
         .map(|(u, _)| u)
 }
 
-/// The caller, if logged in (looked up once per request).
+/// The caller of one request, looked up at most once, from that request's own session cookie. The
+/// [`identify`] middleware puts an empty one in every request's extensions; leptos_axum hands the
+/// request's `Parts` (extensions included) to its pages and server functions.
+#[derive(Clone, Default)]
+pub struct Caller(std::sync::Arc<tokio::sync::OnceCell<Option<(AuthUser, Uuid)>>>);
+
+/// Gives every request its own, empty [`Caller`]: identity is never carried from one request to
+/// another, whatever state a worker thread was left in.
+pub async fn identify(
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    req.extensions_mut().insert(Caller::default());
+    next.run(req).await
+}
+
+/// The caller, if logged in: from the current request only (looked up once per request). No request
+/// (the router renders the app once to list its routes) means nobody.
 pub async fn current_user() -> Result<Option<(AuthUser, Uuid)>, AppError> {
-    #[derive(Clone)]
-    struct Cached(Option<(AuthUser, Uuid)>);
-    if let Some(Cached(c)) = use_context::<Cached>() {
-        return Ok(c);
-    }
-    // No application state means no request (the router renders the app once to list its routes):
-    // then nobody is logged in, rather than a panic in that render.
-    let Some(state) = use_context::<AppState>() else {
+    let (Some(parts), Some(state)) = (
+        use_context::<http::request::Parts>(),
+        use_context::<AppState>(),
+    ) else {
         return Ok(None);
     };
-    let found = match request_info(&state.config).session_token {
-        Some(token) => user_for_token(&state.db, &token).await?,
-        None => None,
+    // Defence in depth: the request whose work is running must be the one whose parts we read.
+    let parts_id = parts.extensions.get::<crate::server::contain::RequestId>();
+    if let (Some(running), Some(read)) = (crate::server::contain::current_request_id(), parts_id) {
+        if &running != read {
+            tracing::error!(running = %running.0, read = %read.0, "a request read another request's context");
+            return Err(AppError::Internal);
+        }
+    }
+    let Some(caller) = parts.extensions.get::<Caller>().cloned() else {
+        return Ok(None);
     };
-    provide_context(Cached(found.clone()));
-    Ok(found)
+    let token = session_token(&parts.headers);
+    caller
+        .0
+        .get_or_try_init(|| async {
+            match token {
+                Some(token) => user_for_token(&state.db, &token).await,
+                None => Ok(None),
+            }
+        })
+        .await
+        .cloned()
 }
 
 /// The guard for logged-in callers: 401 otherwise.

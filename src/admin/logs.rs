@@ -122,7 +122,7 @@ pub mod service {
         server::{config::Config, db::Db, now},
         tx_run,
     };
-    use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+    use chrono::{DateTime, TimeZone, Utc};
     use sqlx::types::Json;
     use uuid::Uuid;
 
@@ -139,9 +139,9 @@ pub mod service {
     ) -> Result<Option<DateTime<Utc>>, AppError> {
         match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| (d + chrono::Duration::days(plus_days)).and_hms_opt(0, 0, 0))
+            Some(s) => crate::dates::parse_day(s)
+                .and_then(|d| d.checked_add_signed(chrono::Duration::days(plus_days)))
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
                 .and_then(|t| config.timezone.from_local_datetime(&t).earliest())
                 .map(|t| Some(t.with_timezone(&Utc)))
                 .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid")),

@@ -57,9 +57,9 @@ pub async fn admin_orders(
     let day = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
-            Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            Some(s) => crate::dates::parse_day(s)
                 .map(Some)
-                .map_err(|_| AppError::invalid(field, "admin.error.date_invalid")),
+                .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid")),
         }
     };
     let (from, to) = (

@@ -1,7 +1,9 @@
-//! `/dev/mailbox`: the mails the app sent, readable in dev when no SMTP server is configured.
+//! `/dev/mailbox`: the mails the app sent, readable by admins in dev when no SMTP server is configured.
 use super::DevMail;
 use crate::{
+    accounts::components::LoginRequired,
     app::{ErrorNotice, Loading},
+    error::AppError,
     i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;
@@ -21,6 +23,13 @@ pub fn DevMailboxPage() -> impl IntoView {
                     match mails.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("mailbox.empty")}</p> }.into_any(),
                         Ok(list) => list.into_iter().map(|mail| view! { <MailView mail/> }).collect_view().into_any(),
+                        Err(AppError::Unauthorized) => {
+                            #[cfg(feature = "ssr")]
+                            if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+                                resp.set_status(http::StatusCode::UNAUTHORIZED);
+                            }
+                            view! { <LoginRequired/> }.into_any()
+                        }
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}

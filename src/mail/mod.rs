@@ -1,5 +1,5 @@
 //! Mail: every mail goes through the outbox (written in the transaction that causes it) and is sent
-//! by a background worker with retries; `/dev/mailbox` shows them in dev when no SMTP is set.
+//! by a background worker with retries; `/dev/mailbox` shows them to admins in dev when no SMTP is set.
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -21,6 +21,7 @@ text_enum!(
         AccountExists => "ACCOUNT_EXISTS",
         ProgrammeChanged => "PROGRAMME_CHANGED",
         OrderRefunded => "ORDER_REFUNDED",
+        EmailChanged => "EMAIL_CHANGED",
     }
 );
 
@@ -45,12 +46,14 @@ pub struct DevMail {
     pub created_at: DateTime<Utc>,
 }
 
-/// The newest mails, for `/dev/mailbox`. Refused outside dev mode.
+/// The newest mails, for `/dev/mailbox`: admins only (the mails hold reset and verification links),
+/// and not at all outside dev mode.
 #[server(prefix = "/api", endpoint = "dev_mailbox")]
 pub async fn dev_mailbox() -> Result<Vec<DevMail>, AppError> {
     let state = crate::server::state()?;
     if !state.config.is_dev() {
         return Err(crate::server::fail(AppError::NotFound));
     }
+    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     service::dev_mailbox(&state.db).await
 }

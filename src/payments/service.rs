@@ -3,10 +3,14 @@
 use super::TestCheckoutInfo;
 use crate::{
     accounts::AuthUser,
+    admin::service::audit,
     db_run,
     error::AppError,
     server::{db::Tx, now, AppState},
-    ticketing::service::{mark_paid, orders_of, refund_locally, release, Paid},
+    ticketing::{
+        service::{mark_paid, orders_of, refund_locally, release, Paid},
+        OrderStatus,
+    },
     tx_run,
 };
 use axum::{
@@ -262,8 +266,10 @@ pub fn verify_signature(
         }
     }
     let Some(t) = timestamp else { return false };
-    if (now - t).abs() > tolerance {
-        return false;
+    // Checked: a timestamp near i64::MIN or MAX is simply stale, never an overflow.
+    match now.checked_sub(t).and_then(i64::checked_abs) {
+        Some(age) if age <= tolerance => {}
+        _ => return false,
     }
     secrets.iter().any(|secret| {
         signatures.iter().any(|sig| {
@@ -355,13 +361,13 @@ pub async fn process_event(state: &AppState, event: &Event) -> Result<&'static s
             }
         }
         "charge.refunded" => {
-            let order: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT order_id FROM payments WHERE stripe_payment_intent_id = $1")
+            let payment: Option<(Uuid, Uuid)> = tx_run!(&mut tx, c => sqlx::query_as(
+                "SELECT id, order_id FROM payments WHERE stripe_payment_intent_id = $1 ORDER BY created_at DESC LIMIT 1")
                 .bind(&payment_intent).fetch_optional(c).await)?;
-            match order {
-                Some((order_id,)) if refund_locally(&mut tx, &state.config, order_id).await? => {
-                    "refunded"
+            match payment {
+                Some((payment_id, order_id)) => {
+                    charge_refunded(&mut tx, state, event, payment_id, order_id).await?
                 }
-                Some(_) => "not_paid",
                 None => "unknown_order",
             }
         }
@@ -391,6 +397,67 @@ pub async fn process_event(state: &AppState, event: &Event) -> Result<&'static s
     tx.commit().await?;
     state.mailer.wake();
     Ok(outcome)
+}
+
+/// `charge.refunded`: the charge carries its `amount` and the cumulative `amount_refunded` (cents).
+/// Every refund is recorded on the payment (`refunded_cents`, never lowered by an event that
+/// arrives late) and audited (`REFUND_RECEIVED`; the buyer is the actor, the audit log needing a
+/// user, and `source: stripe` says who did it). A partial refund cancels nothing; the order is
+/// refunded (tickets canceled, seats freed, buyer mailed) only once the refunds cover the charge.
+async fn charge_refunded(
+    tx: &mut Tx,
+    state: &AppState,
+    event: &Event,
+    payment_id: Uuid,
+    order_id: Uuid,
+) -> Result<&'static str, AppError> {
+    let order: Option<(String, Uuid)> = tx_run!(tx, c => sqlx::query_as("SELECT status, user_id FROM orders WHERE id = $1")
+        .bind(order_id).fetch_optional(c).await)?;
+    let Some((status, buyer)) = order else {
+        return Ok("unknown_order");
+    };
+    if status != OrderStatus::Paid.as_str() {
+        return Ok("not_paid");
+    }
+    let (Some(amount), Some(refunded)) = (
+        event.object["amount"].as_i64(),
+        event.object["amount_refunded"].as_i64(),
+    ) else {
+        tracing::warn!(event = %event.id, "charge.refunded without amount and amount_refunded: ignored");
+        return Ok("invalid_refund");
+    };
+    if amount <= 0 || refunded <= 0 {
+        tracing::warn!(event = %event.id, amount, refunded, "charge.refunded with impossible amounts: ignored");
+        return Ok("invalid_refund");
+    }
+    let full = refunded >= amount;
+    tx_run!(tx, c => sqlx::query(
+        "UPDATE payments SET refunded_cents = CASE WHEN refunded_cents > $1 THEN refunded_cents ELSE $1 END, updated_at = $2 WHERE id = $3")
+        .bind(refunded).bind(now()).bind(payment_id).execute(c).await.map(|_| ()))?;
+    audit(
+        tx,
+        buyer,
+        "REFUND_RECEIVED",
+        "order",
+        &order_id.to_string(),
+        json!({
+            "source": "stripe",
+            "event": event.id,
+            "charge": event.object["id"].as_str(),
+            "amount_cents": amount,
+            "refunded_cents": refunded,
+            "full": full,
+        }),
+    )
+    .await?;
+    if !full {
+        return Ok("partially_refunded");
+    }
+    Ok(if refund_locally(tx, &state.config, order_id).await? {
+        "refunded"
+    } else {
+        "not_paid"
+    })
 }
 
 async fn record_event(tx: &mut Tx, event: &Event, outcome: &str) -> Result<bool, sqlx::Error> {
@@ -526,5 +593,14 @@ mod tests {
             "unknown secret"
         );
         assert!(!verify_signature("garbage", body, &secrets, 1_000_000, 300));
+        for t in [i64::MIN, i64::MAX, -1] {
+            let h = format!("t={t},v1=00");
+            assert!(!verify_signature(&h, body, &secrets, 1_000_000, 300), "{h}");
+            assert!(!verify_signature(&h, body, &secrets, i64::MIN, 300), "{h}");
+            assert!(
+                !verify_signature(&sign(body, "whsec_new", t), body, &secrets, 1_000_000, 300),
+                "{t}"
+            );
+        }
     }
 }

@@ -108,7 +108,11 @@ pub fn SaveButton(talk: TalkSummary) -> impl IntoView {
     let reason = move || {
         personal.state.with(|s| {
             let days = s.as_ref().map(|s| s.covered_days()).unwrap_or_default();
-            if days.is_empty() {
+            let has_pass = s.as_ref().is_some_and(|s| !s.windows.is_empty());
+            if days.is_empty() && has_pass {
+                // Only passes with an open start or end: no list of days to show.
+                i18n.t("personal.error.not_covered")
+            } else if days.is_empty() {
                 i18n.t("personal.locked_no_pass")
             } else {
                 let list = days

@@ -139,9 +139,8 @@ impl Filter {
             known.then(|| t.to_string())
         });
         let day = day.filter(|d| !d.trim().is_empty()).and_then(|d| {
-            let parsed = NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
-                .ok()
-                .filter(|d| programme.talks.iter().any(|t| t.day == *d));
+            let parsed =
+                crate::dates::parse_day(d).filter(|d| programme.talks.iter().any(|t| t.day == *d));
             if parsed.is_none() {
                 notices.push(FilterNotice::UnknownDay);
             }
@@ -197,7 +196,8 @@ pub fn encode_query(s: &str) -> String {
 pub struct PersonalState {
     pub logged_in: bool,
     pub saved: Vec<Uuid>,
-    pub windows: Vec<(NaiveDateTime, NaiveDateTime)>,
+    /// `None` is an open side of a window (a pass without a start or an end), never a sentinel.
+    pub windows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>,
 }
 
 impl PersonalState {
@@ -210,23 +210,26 @@ impl PersonalState {
             talk.day
         };
         let end = end_day.and_time(talk.end);
-        self.windows
-            .iter()
-            .any(|(from, until)| *from <= start && end <= *until)
+        self.windows.iter().any(|(from, until)| {
+            from.is_none_or(|from| from <= start) && until.is_none_or(|until| end <= until)
+        })
     }
 
-    /// The days the reader's passes cover, to explain a locked talk.
+    /// The days the reader's passes with a start and an end cover, to explain a locked talk (at
+    /// most 60; an open window has no list of days).
     pub fn covered_days(&self) -> Vec<NaiveDate> {
         let mut days = vec![];
         for (from, until) in &self.windows {
-            let mut d = from
-                .date()
-                .max(NaiveDate::from_ymd_opt(2000, 1, 1).expect("date"));
+            let (Some(from), Some(until)) = (from, until) else {
+                continue;
+            };
+            let mut d = from.date();
             while d <= until.date() && days.len() < 60 {
                 if !days.contains(&d) {
                     days.push(d);
                 }
-                d = d.succ_opt().expect("date");
+                let Some(next) = d.succ_opt() else { break };
+                d = next;
             }
         }
         days.sort();

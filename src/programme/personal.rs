@@ -6,42 +6,30 @@ use crate::{
     error::AppError,
     server::{config::Config, db::Db, now},
 };
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Offset, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use uuid::Uuid;
 
+/// A pass's access window in UTC; `None` is an open side (no start, no end), never a sentinel
+/// instant (`MAX_UTC` cannot even be shown in the conference's time zone).
+pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// The access windows of a user's passes: tickets that are VALID or USED (a scanned ticket still
 /// gives access), in UTC.
-pub async fn windows(
-    db: &Db,
-    user_id: Uuid,
-) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, AppError> {
-    type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+pub async fn windows(db: &Db, user_id: Uuid) -> Result<Vec<Window>, AppError> {
     let rows: Vec<Window> = db_run!(db, pool => sqlx::query_as(
         "SELECT tt.valid_from, tt.valid_until FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED')")
         .bind(user_id).fetch_all(pool).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(f, u)| {
-            (
-                f.unwrap_or(DateTime::<Utc>::MIN_UTC),
-                u.unwrap_or(DateTime::<Utc>::MAX_UTC),
-            )
-        })
-        .collect())
+    Ok(rows)
 }
 
 /// A talk is open to a pass when it lies wholly inside the pass's window.
-pub fn covers(
-    windows: &[(DateTime<Utc>, DateTime<Utc>)],
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
-) -> bool {
-    windows
-        .iter()
-        .any(|(from, until)| *from <= start && end <= *until)
+pub fn covers(windows: &[Window], start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+    windows.iter().any(|(from, until)| {
+        from.is_none_or(|from| from <= start) && until.is_none_or(|until| end <= until)
+    })
 }
 
 /// Saves a talk to the user's programme if one of their passes covers it; saving twice is harmless.
@@ -66,8 +54,12 @@ pub async fn remove(db: &Db, user_id: Uuid, talk_id: Uuid) -> Result<(), AppErro
 pub async fn state(db: &Db, config: &Config, user_id: Uuid) -> Result<PersonalState, AppError> {
     let saved: Vec<(Uuid,)> = db_run!(db, pool => sqlx::query_as("SELECT conference_id FROM user_program_items WHERE user_id = $1")
         .bind(user_id).fetch_all(pool).await)?;
-    let local =
-        |t: DateTime<Utc>| -> NaiveDateTime { t.with_timezone(&config.timezone).naive_local() };
+    // Checked: an instant the local calendar cannot show leaves that side of the window open.
+    let local = |t: Option<DateTime<Utc>>| -> Option<NaiveDateTime> {
+        let t = t?;
+        t.naive_utc()
+            .checked_add_offset(t.with_timezone(&config.timezone).offset().fix())
+    };
     Ok(PersonalState {
         logged_in: true,
         saved: saved.into_iter().map(|r| r.0).collect(),
@@ -243,8 +235,32 @@ mod tests {
     }
 
     #[test]
+    fn open_windows_have_no_sentinel_instants() {
+        assert!(
+            covers(&[(None, None)], t(8, 0), t(9, 0)),
+            "a pass without dates"
+        );
+        assert!(
+            covers(&[(Some(t(8, 0)), None)], t(8, 0), t(23, 0)),
+            "no end"
+        );
+        assert!(
+            !covers(&[(Some(t(8, 0)), None)], t(7, 0), t(9, 0)),
+            "before its start"
+        );
+        assert!(
+            covers(&[(None, Some(t(9, 0)))], t(8, 0), t(9, 0)),
+            "no start"
+        );
+        assert!(
+            !covers(&[(None, Some(t(9, 0)))], t(8, 30), t(9, 30)),
+            "past its end"
+        );
+    }
+
+    #[test]
     fn a_pass_covers_talks_wholly_inside_its_window() {
-        let day1 = [(t(0, 0), t(21, 59))];
+        let day1 = [(Some(t(0, 0)), Some(t(21, 59)))];
         assert!(covers(&day1, t(8, 0), t(9, 0)));
         assert!(
             covers(&day1, t(21, 0), t(21, 59)),
@@ -259,7 +275,10 @@ mod tests {
             "overlapping the boundary"
         );
         assert!(!covers(&[], t(8, 0), t(9, 0)), "no pass");
-        let two = [(t(0, 0), t(10, 0)), (t(10, 0), t(23, 0))];
+        let two = [
+            (Some(t(0, 0)), Some(t(10, 0))),
+            (Some(t(10, 0)), Some(t(23, 0))),
+        ];
         assert!(covers(&two, t(12, 0), t(13, 0)), "several passes");
     }
 

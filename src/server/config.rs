@@ -30,8 +30,14 @@ pub struct Config {
     pub mail_poll_ms: u64,
     pub mail_retry_base_ms: u64,
     pub trust_proxy: bool,
+    /// How many proxies we trust append to `X-Forwarded-For` (the client is that many from the right).
+    pub trusted_proxies: usize,
     pub reservation_minutes: i64,
     pub max_tickets_per_order: i64,
+    /// Checkout only for accounts whose address is verified (on by default in production).
+    pub checkout_requires_verified_email: bool,
+    /// Most orders one account may have awaiting payment (unexpired, unpaid) at once.
+    pub max_open_orders_per_account: i64,
     pub show_interest_counts: bool,
     /// How long before a pass's first valid instant the door already lets it in.
     pub scan_grace_minutes: i64,
@@ -91,6 +97,16 @@ impl Config {
                 format!("'{addr_raw}' is not an address like 127.0.0.1:3000"),
             )
         })?;
+        // The dev server has the dev mailbox, test payments and a shifted clock: this machine only.
+        if mode == Mode::Dev && !addr.ip().to_canonical().is_loopback() {
+            return Err(err(
+                "ADDR",
+                format!(
+                    "'{addr}' is not a loopback address, and a dev server (TESSERA_ENV=dev, the \
+                     default) listens on this machine only; set TESSERA_ENV=production to serve a network"
+                ),
+            ));
+        }
         let base_url = get("BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(err(
@@ -187,6 +203,12 @@ impl Config {
         };
         let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
         let max_tickets_per_order = whole("MAX_TICKETS_PER_ORDER", 10, 100)?;
+        let max_open_orders_per_account = whole("MAX_OPEN_ORDERS_PER_ACCOUNT", 2, 100)?;
+        let checkout_requires_verified_email = parse_bool(
+            get("CHECKOUT_REQUIRES_VERIFIED_EMAIL"),
+            mode == Mode::Production,
+        )
+        .map_err(|m| err("CHECKOUT_REQUIRES_VERIFIED_EMAIL", m))?;
         let from_zero = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
             match get(var) {
                 None => Ok(default),
@@ -223,6 +245,7 @@ impl Config {
         };
         let trust_proxy =
             parse_bool(get("TRUST_PROXY"), false).map_err(|m| err("TRUST_PROXY", m))?;
+        let trusted_proxies = whole("TRUSTED_PROXIES", 1, 10)? as usize;
         let stripe_secret_key = get("STRIPE_SECRET_KEY");
         if let Some(k) = &stripe_secret_key {
             if !(k.starts_with("sk_test_") || k.starts_with("sk_live_") || k.starts_with("rk_")) {
@@ -282,8 +305,11 @@ impl Config {
             mail_poll_ms,
             mail_retry_base_ms,
             trust_proxy,
+            trusted_proxies,
             reservation_minutes,
             max_tickets_per_order,
+            checkout_requires_verified_email,
+            max_open_orders_per_account,
             show_interest_counts: parse_bool(get("SHOW_INTEREST_COUNTS"), false)
                 .map_err(|m| err("SHOW_INTEREST_COUNTS", m))?,
             scan_grace_minutes,
@@ -310,8 +336,7 @@ impl Config {
     /// A `datetime-local` value read in the conference's time zone; `None` when malformed.
     pub fn parse_local_input(&self, raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
         use chrono::TimeZone;
-        chrono::NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")
-            .ok()
+        crate::dates::parse_local_minute(raw)
             .and_then(|t| self.timezone.from_local_datetime(&t).earliest())
             .map(|t| t.with_timezone(&chrono::Utc))
     }
@@ -389,5 +414,76 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(e.var, "SMTP_URL");
+    }
+
+    #[test]
+    fn a_dev_server_listens_on_loopback_only() {
+        let key = "k".repeat(32);
+        for addr in [
+            "127.0.0.1:3000",
+            "[::1]:3000",
+            "127.0.0.2:8080",
+            "[::ffff:127.0.0.1]:3000",
+        ] {
+            let c = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)])).unwrap();
+            assert!(c.is_dev(), "{addr}");
+        }
+        for addr in [
+            "0.0.0.0:3000",
+            "[::]:3000",
+            "192.168.1.10:3000",
+            "[2001:db8::1]:3000",
+        ] {
+            let e = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)])).unwrap_err();
+            assert_eq!(e.var, "ADDR", "{addr}: {e}");
+            let line = e.to_string();
+            assert!(
+                line.contains("TESSERA_ENV=production") && !line.contains('\n'),
+                "{line}"
+            );
+            let e = Config::from_map(&map(&[
+                ("SECRET_KEY", &key),
+                ("ADDR", addr),
+                ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
+            ]))
+            .unwrap_err();
+            assert_eq!(e.var, "ADDR", "ADDR wins over LEPTOS_SITE_ADDR");
+        }
+        let e = Config::from_map(&map(&[
+            ("SECRET_KEY", &key),
+            ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
+        ]))
+        .unwrap_err();
+        assert_eq!(e.var, "ADDR");
+        let prod = Config::from_map(&map(&[
+            ("TESSERA_ENV", "production"),
+            ("SECRET_KEY", &key),
+            ("SMTP_URL", "smtp://mail.example.org:587"),
+            ("ADDR", "0.0.0.0:3000"),
+        ]))
+        .unwrap();
+        assert_eq!(prod.addr.to_string(), "0.0.0.0:3000");
+    }
+
+    #[test]
+    fn checkout_gates_are_strict_in_production_and_relaxed_in_dev() {
+        let key = "k".repeat(32);
+        let dev = Config::from_map(&map(&[("SECRET_KEY", &key)])).unwrap();
+        assert!(!dev.checkout_requires_verified_email);
+        assert_eq!(dev.max_open_orders_per_account, 2);
+        let prod = Config::from_map(&map(&[
+            ("TESSERA_ENV", "production"),
+            ("SECRET_KEY", &key),
+            ("SMTP_URL", "smtp://mail.example.org:587"),
+        ]))
+        .unwrap();
+        assert!(prod.checkout_requires_verified_email);
+        for (var, val) in [
+            ("CHECKOUT_REQUIRES_VERIFIED_EMAIL", "maybe"),
+            ("MAX_OPEN_ORDERS_PER_ACCOUNT", "0"),
+        ] {
+            let e = Config::from_map(&map(&[("SECRET_KEY", &key), (var, val)])).unwrap_err();
+            assert_eq!(e.var, var, "{e}");
+        }
     }
 }

@@ -222,6 +222,12 @@ pub fn accounts_banner(config: &Config) -> String {
             demo_password(config, email)
         ));
     }
+    if config.is_dev() && config.smtp_url.is_none() {
+        s.push_str(&format!(
+            "Mails sent: {}/dev/mailbox (log in as the ADMIN account)\n",
+            config.base_url
+        ));
+    }
     s
 }
 

@@ -1,5 +1,6 @@
 //! The server: configuration, database, HTTP router and process life cycle.
 pub mod config;
+pub mod contain;
 pub mod db;
 pub mod demo;
 pub mod rate_limit;
@@ -92,6 +93,7 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// Connects to the database, migrates it, and loads the demo conference when asked and empty.
 pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
+    contain::init();
     let db = Db::connect(&config.database_url, config.db_max_connections)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
@@ -168,7 +170,11 @@ fn routes() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The largest request body accepted (forms, server function arguments, webhooks).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 pub fn router(state: AppState) -> Router {
+    contain::init();
     let routes = routes();
     let context_state = state.clone();
     let is_dev = state.config.is_dev();
@@ -228,6 +234,16 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             security::guard,
         ))
+        .layer(axum::middleware::from_fn(crate::error::error_status))
+        .layer(axum::middleware::from_fn(
+            crate::accounts::session::identify,
+        ))
+        // No request of ours carries more than a form: a larger body is refused (413) unread.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .layer(axum::middleware::from_fn(security::refuse_large_bodies))
+        .layer(axum::middleware::from_fn(contain::contain))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -273,11 +289,9 @@ async fn switch_language(
     let Some(locale) = crate::i18n::Locale::from_code(&code) else {
         return (StatusCode::NOT_FOUND, "unknown language").into_response();
     };
-    let next = q
-        .get("next")
-        .filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .cloned()
-        .unwrap_or_else(|| "/".into());
+    // Only a path of this site (never `/\t/other.site`), in visible ASCII: a valid header value,
+    // so a malformed `next` goes home instead of failing the request.
+    let next = crate::accounts::safe_next(q.get("next").map(String::as_str));
     let cookie = format!(
         "{}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         crate::i18n::LANG_COOKIE,

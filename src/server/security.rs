@@ -14,6 +14,24 @@ use axum::{
 pub const NONCE_HEADER: &str = "x-tessera-nonce";
 
 pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next) -> Response {
+    // A NUL character is never text a person typed, and PostgreSQL refuses it in text columns.
+    if req
+        .uri()
+        .path_and_query()
+        .is_some_and(|p| p.as_str().contains("%00"))
+    {
+        return (StatusCode::BAD_REQUEST, "\"BadRequest\"").into_response();
+    }
+    let req = if req.uri().path().starts_with("/api/") {
+        let (parts, body) = req.into_parts();
+        match axum::body::to_bytes(body, super::MAX_BODY_BYTES).await {
+            Ok(bytes) if !has_nul(&bytes) => Request::from_parts(parts, Body::from(bytes)),
+            Ok(_) => return (StatusCode::BAD_REQUEST, "\"BadRequest\"").into_response(),
+            Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "\"BadRequest\"").into_response(),
+        }
+    } else {
+        req
+    };
     if req.uri().path().starts_with("/api/") {
         if req.method() != Method::POST {
             return (
@@ -87,6 +105,11 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
     res
 }
 
+/// Whether a body holds a NUL character, raw or percent-encoded.
+fn has_nul(body: &[u8]) -> bool {
+    body.contains(&0) || body.windows(3).any(|w| w == b"%00")
+}
+
 /// The first `nonce="…"` attribute of a page (Leptos puts the request's nonce on its scripts).
 fn nonce_in_page(page: &[u8]) -> Option<String> {
     const MARK: &[u8] = b"nonce=\"";
@@ -120,6 +143,43 @@ fn same_origin(state: &AppState, req: &Request<Body>) -> bool {
                     == Some(host)
         }
     }
+}
+
+/// A request that says its body is larger than [`super::MAX_BODY_BYTES`] is answered 413 without
+/// being read into memory; what the client still sends (up to 16 MiB) is read and dropped first,
+/// so that it hears the answer instead of a connection reset mid-upload. A body that does not say
+/// its length is cut at the limit by `RequestBodyLimitLayer`.
+pub async fn refuse_large_bodies(req: Request<Body>, next: Next) -> Response {
+    const DRAIN_AT_MOST: usize = 16 * 1024 * 1024;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if !declared.is_some_and(|n| n > super::MAX_BODY_BYTES as u64) {
+        return next.run(req).await;
+    }
+    let locale = crate::i18n::Locale::from_request(
+        req.headers()
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok()),
+        req.headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    );
+    let mut body = req.into_body().into_data_stream();
+    let mut read = 0usize;
+    while let Some(Ok(chunk)) = futures_util::StreamExt::next(&mut body).await {
+        read = read.saturating_add(chunk.len());
+        if read > DRAIN_AT_MOST {
+            break;
+        }
+    }
+    (
+        StatusCode::PAYLOAD_TOO_LARGE,
+        crate::i18n::tr(locale, "error.too_large"),
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -87,7 +87,7 @@ fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> im
         ),
         Availability::Ended => (false, Signal::derive(move || i18n.t("shop.ended"))),
     };
-    let field: &'static str = Box::leak(item.id.to_string().into_boxed_str());
+    let field = item.id.to_string();
     view! {
         <li class="pass-card" class:pass-unavailable=!on_sale data-pass=item.name.clone()>
             <div class="pass-head">
@@ -102,8 +102,23 @@ fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> im
                 {move || i18n.t("shop.quantity")}
                 <input type="number" name=format!("lines[{index}][quantity]") min="0" max="10" value="0" inputmode="numeric" disabled=!on_sale/>
             </label>
-            <FieldError error field/>
+            <PassFieldError error field/>
         </li>
+    }
+}
+
+/// The message of an error on one pass's quantity: its field is the pass's id, an owned string
+/// (the shared `FieldError` takes `&'static str`, which a per-render id is not).
+#[component]
+fn PassFieldError(error: Signal<Option<AppError>>, field: String) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error
+            .get()
+            .filter(|e| e.field() == Some(field.as_str()))
+            .map(|e| {
+                view! { <p class="field-error" role="alert" data-field=field.clone()>{e.message(i18n.locale.get())}</p> }
+            })
     }
 }
 

@@ -92,7 +92,7 @@ pub struct TicketView {
 /// "120,00 €" / "€120.00": integer cents, never floats.
 pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
     let sign = if cents < 0 { "-" } else { "" };
-    let (units, rest) = (cents.abs() / 100, cents.abs() % 100);
+    let (units, rest) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
     let grouped = {
         let digits = units.to_string();
         let sep = if locale == Locale::Fr {

@@ -23,7 +23,7 @@ use crate::{
     tx_run,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, Offset, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::BTreeMap;
@@ -60,7 +60,11 @@ impl TypeRow {
         } else if !self.is_active || self.sales_end_at.is_some_and(|e| e <= now) {
             Availability::Ended
         } else {
-            match self.capacity - self.reserved_count - self.sold_count {
+            match self
+                .capacity
+                .saturating_sub(self.reserved_count)
+                .saturating_sub(self.sold_count)
+            {
                 n if n > 0 => Availability::OnSale { left: n },
                 _ => Availability::SoldOut,
             }
@@ -75,8 +79,13 @@ pub fn valid_days(
     from: Option<DateTime<Utc>>,
     until: Option<DateTime<Utc>>,
 ) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
-    let day = |t: DateTime<Utc>| t.with_timezone(&config.timezone).date_naive();
-    Some((day(from?), day(until?)))
+    // Checked: an instant the local calendar cannot show is no day (never a panic).
+    let day = |t: DateTime<Utc>| {
+        t.naive_utc()
+            .checked_add_offset(t.with_timezone(&config.timezone).offset().fix())
+            .map(|local| local.date())
+    };
+    Some((day(from?)?, day(until?)?))
 }
 
 pub async fn shop(db: &Db, config: &Config) -> Result<Vec<ShopItem>, AppError> {
@@ -100,33 +109,39 @@ pub async fn shop(db: &Db, config: &Config) -> Result<Vec<ShopItem>, AppError> {
 }
 
 /// Parses a cart from the shop's form: positive whole quantities, at most the per-order maximum,
-/// lines of the same pass merged, empty lines dropped.
+/// lines of the same pass merged, empty lines dropped. Quantities are checked one by one against
+/// the maximum before anything is added up, and every sum is checked: a huge number is a 422 on
+/// its quantity field, never an overflow.
 pub fn parse_cart(lines: &[CartLine], max: i64) -> Result<Vec<(Uuid, i64)>, AppError> {
     let mut merged: BTreeMap<Uuid, i64> = BTreeMap::new();
+    let mut total: i64 = 0;
     for line in lines {
+        let field = line.ticket_type_id.to_string();
         let raw = line.quantity.trim();
         if raw.is_empty() || raw == "0" {
             continue;
         }
-        let q: i64 = raw.parse().map_err(|_| {
-            AppError::invalid(
-                &line.ticket_type_id.to_string(),
-                "shop.error.quantity_invalid",
-            )
-        })?;
+        let q: i64 = raw
+            .parse()
+            .map_err(|_| AppError::invalid(&field, "shop.error.quantity_invalid"))?;
         if q <= 0 {
-            return Err(AppError::invalid(
-                &line.ticket_type_id.to_string(),
-                "shop.error.quantity_invalid",
-            ));
+            return Err(AppError::invalid(&field, "shop.error.quantity_invalid"));
         }
-        *merged.entry(line.ticket_type_id).or_default() += q;
+        if q > max {
+            return Err(AppError::invalid(&field, "shop.error.too_many"));
+        }
+        let entry = merged.entry(line.ticket_type_id).or_default();
+        *entry = entry
+            .checked_add(q)
+            .filter(|n| *n <= max)
+            .ok_or_else(|| AppError::invalid(&field, "shop.error.too_many"))?;
+        total = total
+            .checked_add(q)
+            .filter(|n| *n <= max)
+            .ok_or_else(|| AppError::invalid("cart", "shop.error.too_many"))?;
     }
     if merged.is_empty() {
         return Err(AppError::invalid("cart", "shop.error.empty"));
-    }
-    if merged.values().sum::<i64>() > max {
-        return Err(AppError::invalid("cart", "shop.error.too_many"));
     }
     Ok(merged.into_iter().collect())
 }
@@ -171,17 +186,47 @@ async fn items(tx: &mut Tx, order_id: Uuid) -> Result<Vec<(Uuid, i64)>, sqlx::Er
     tx_run!(tx, c => sqlx::query_as("SELECT ticket_type_id, quantity FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id").bind(order_id).fetch_all(c).await)
 }
 
-/// Creates an order awaiting payment and reserves its seats, all in one transaction.
+/// Creates an order awaiting payment and reserves its seats, all in one transaction. No limit on
+/// the buyer's other pending orders: the shop goes through [`start_checkout`], which has one.
 pub async fn create_pending_order(
     db: &Db,
     config: &Config,
     user_id: Uuid,
     lines: &[CartLine],
 ) -> Result<Uuid, AppError> {
+    create_order(db, config, user_id, lines, None).await
+}
+
+/// Orders of `user_id` awaiting payment whose reservation still runs.
+async fn open_orders(tx: &mut Tx, user_id: Uuid, now: DateTime<Utc>) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) = tx_run!(tx, c => sqlx::query_as(
+        "SELECT COUNT(*) FROM orders WHERE user_id = $1 AND status = 'PENDING_PAYMENT' AND (reserved_until IS NULL OR reserved_until > $2)")
+        .bind(user_id).bind(now).fetch_one(c).await)?;
+    Ok(n)
+}
+
+/// [`create_pending_order`], refused when the buyer already has `max_open` orders awaiting payment.
+async fn create_order(
+    db: &Db,
+    config: &Config,
+    user_id: Uuid,
+    lines: &[CartLine],
+    max_open: Option<i64>,
+) -> Result<Uuid, AppError> {
     let cart = parse_cart(lines, config.max_tickets_per_order)?;
     let now = now();
     let order_id = Uuid::new_v4();
     let mut tx = db.begin().await?;
+    if let Some(max_open) = max_open {
+        // Lock the buyer's row first (a no-op write: a row lock on PostgreSQL; SQLite's
+        // BEGIN IMMEDIATE already serialises writers), so two checkouts at once cannot both
+        // see one order too few.
+        tx_run!(&mut tx, c => sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+            .bind(user_id).execute(c).await.map(|_| ()))?;
+        if open_orders(&mut tx, user_id, now).await? >= max_open {
+            return Err(AppError::invalid("cart", "shop.error.too_many_open_orders"));
+        }
+    }
     let mut total = 0i64;
     let mut currency: Option<String> = None;
     let mut rows = vec![];
@@ -210,15 +255,20 @@ pub async fn create_pending_order(
             return Err(AppError::invalid("cart", "shop.error.mixed_currencies"));
         }
         currency = Some(t.currency.clone());
-        total += t.price_cents * quantity;
-        rows.push((t, *quantity));
+        let line_total = t.price_cents.checked_mul(*quantity).ok_or_else(|| {
+            AppError::invalid(&type_id.to_string(), "shop.error.amount_too_large")
+        })?;
+        total = total
+            .checked_add(line_total)
+            .ok_or_else(|| AppError::invalid("cart", "shop.error.amount_too_large"))?;
+        rows.push((t, *quantity, line_total));
     }
     let reserved_until = now + Duration::minutes(config.reservation_minutes);
     tx_run!(&mut tx, c => sqlx::query(
         "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, created_at, updated_at) VALUES ($1, $2, 'DRAFT', $3, $4, $5, $6, $6)")
         .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until).bind(now)
         .execute(c).await.map(|_| ()))?;
-    for (t, quantity) in &rows {
+    for (t, quantity, line_total) in &rows {
         // The seat check and the reservation are one statement: two buyers cannot both take the last seat.
         let reserved = tx_run!(&mut tx, c => sqlx::query(
             "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND reserved_count + sold_count + $1 <= capacity")
@@ -231,7 +281,7 @@ pub async fn create_pending_order(
         }
         tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(quantity).bind(t.price_cents).bind(t.price_cents * quantity)
+            .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(quantity).bind(t.price_cents).bind(line_total)
             .execute(c).await.map(|_| ()))?;
     }
     transition(
@@ -421,7 +471,8 @@ pub async fn refund_locally(
     }
     tx_run!(tx, c => {
         sqlx::query("UPDATE tickets SET status = 'CANCELED' WHERE order_id = $1").bind(order_id).execute(&mut *c).await?;
-        sqlx::query("UPDATE payments SET status = 'REFUNDED', updated_at = $1 WHERE order_id = $2 AND status = 'SUCCEEDED'").bind(now).bind(order_id).execute(&mut *c).await?;
+        // Refunded in full: at least the order's total (a webhook may have recorded Stripe's exact figure).
+        sqlx::query("UPDATE payments SET status = 'REFUNDED', refunded_cents = CASE WHEN refunded_cents > (SELECT total_cents FROM orders WHERE id = $2) THEN refunded_cents ELSE (SELECT total_cents FROM orders WHERE id = $2) END, updated_at = $1 WHERE order_id = $2 AND status = 'SUCCEEDED'").bind(now).bind(order_id).execute(&mut *c).await?;
     });
     let (user_id, email, locale, total, currency): (Uuid, String, String, i64, String) = tx_run!(tx, c => sqlx::query_as(
         "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
@@ -464,14 +515,58 @@ pub async fn release_expired(state: &AppState) -> Result<usize, AppError> {
     Ok(n)
 }
 
-/// Creates the order and sends the buyer to the payment page; returns that page's URL.
+/// Checkout attempts one account may make in [`CHECKOUT_WINDOW_SECS`] (each holds seats).
+pub const CHECKOUT_PER_ACCOUNT: usize = 10;
+/// Checkout attempts one IP address may make in [`CHECKOUT_WINDOW_SECS`], all accounts together.
+pub const CHECKOUT_PER_IP: usize = 30;
+pub const CHECKOUT_WINDOW_SECS: u64 = 10 * 60;
+
+/// Counts a checkout attempt of `user` (and of the request's IP); 429 past either budget.
+fn checkout_rate_limit(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    let window = std::time::Duration::from_secs(CHECKOUT_WINDOW_SECS);
+    let refused = |secs: u64| AppError::RateLimited {
+        minutes: secs.div_ceil(60),
+    };
+    state
+        .rate_limiter
+        .hit(
+            &format!("checkout:acct:{}", user.id),
+            CHECKOUT_PER_ACCOUNT,
+            window,
+        )
+        .map_err(refused)?;
+    let ip = crate::accounts::session::request_info(&state.config)
+        .ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_else(|| "unknown".into());
+    state
+        .rate_limiter
+        .hit(&format!("checkout:ip:{ip}"), CHECKOUT_PER_IP, window)
+        .map_err(refused)
+}
+
+/// Creates the order and sends the buyer to the payment page; returns that page's URL. Seats are
+/// held only by verified accounts (when `CHECKOUT_REQUIRES_VERIFIED_EMAIL`), at most
+/// `MAX_OPEN_ORDERS_PER_ACCOUNT` orders awaiting payment at once, and attempts are rate limited
+/// per account and per IP.
 pub async fn start_checkout(
     state: &AppState,
     user: &AuthUser,
     lines: &[CartLine],
 ) -> Result<String, AppError> {
+    checkout_rate_limit(state, user)?;
+    if state.config.checkout_requires_verified_email && !user.verified {
+        return Err(AppError::invalid("cart", "shop.error.email_unverified"));
+    }
     release_expired(state).await?;
-    let order_id = create_pending_order(&state.db, &state.config, user.id, lines).await?;
+    let order_id = create_order(
+        &state.db,
+        &state.config,
+        user.id,
+        lines,
+        Some(state.config.max_open_orders_per_account),
+    )
+    .await?;
     match crate::payments::service::create_checkout(state, user, order_id).await {
         Ok(url) => Ok(url),
         Err(e) => {
@@ -754,6 +849,22 @@ mod tests {
             (vec![line(a, "6"), line(b, "5")], "shop.error.too_many"),
         ] {
             assert_eq!(parse_cart(&bad, 10).unwrap_err().message_key(), key);
+        }
+        // Huge quantities are refused on their own field, never added up into an overflow.
+        let max = i64::MAX.to_string();
+        for bad in [
+            vec![line(a, &max)],
+            vec![line(a, "1"), line(b, &max)],
+            vec![line(a, &max), line(a, &max)],
+            vec![line(a, "9"), line(a, "9")],
+        ] {
+            let e = parse_cart(&bad, 10).unwrap_err();
+            assert_eq!(e.message_key(), "shop.error.too_many");
+            assert!(
+                e.field()
+                    .is_some_and(|f| f == a.to_string() || f == b.to_string()),
+                "{e:?}"
+            );
         }
     }
 }
