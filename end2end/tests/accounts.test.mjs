@@ -60,8 +60,15 @@ test('sign up, verify through the mailbox, log out, log in, reset the password, 
   await shot(mailbox, 'mailbox');
   await openHydrated(page, verify);
   await page.click('button[type="submit"]');
-  await page.waitForURL(/\/account\?verified=1$/);
+  // Confirmed; the link logs no one in (it proves the mailbox, not the password): log in.
+  await page.waitForURL(/\/login\?verified=1$/);
   await page.locator('.notice-success').first().waitFor();
+  await page.waitForSelector('body[data-hydrated]');
+  await page.fill('input[name="email"]', email);
+  await page.fill('input[name="password"]', 'une phrase de passe solide');
+  await page.click('button[type="submit"]');
+  await page.waitForSelector(`.account-nav[data-user="${email}"]`);
+  await openHydrated(page, '/account');
   assert.equal(await page.locator('.account-nav').getAttribute('data-user'), email);
   assert.equal(await page.locator('.current-email').textContent(), email);
   await shot(page, 'account');

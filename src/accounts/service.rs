@@ -327,13 +327,12 @@ async fn consume_token(
 }
 
 /// Uses the link of a verification or change-of-address mail. Answers whether the reader's session
-/// is (now) the link's account.
+/// is the link's account.
 ///
-/// A link never replaces a session: in a browser logged in as another account, the address is
-/// confirmed and the session stays whose it was. A sign-up verification logs a browser without a
-/// session in (its reader just proved the address). A change of address logs no one in (whoever
-/// knew the password may have asked for it): it confirms the change, tells the old address, and
-/// the owner logs in as usual.
+/// A link logs no one in and never replaces a session: it proves that its reader reads the
+/// mailbox, not that they chose the account's password (someone else may have signed up with
+/// that address, or asked for the change), so the reader then logs in as usual. A change of
+/// address also tells the old address, and ends every other link still out for the account.
 pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppError> {
     let mut tx = state.db.begin().await?;
     let Some((user_id, purpose, new_email)) =
@@ -373,6 +372,10 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppErro
     }
     let address_changed = change.is_some();
     if let Some((new_email, old_email, locale)) = change {
+        // Links mailed to the old address (a reset, a verification) die with it: whoever still
+        // reads that mailbox no longer holds the account.
+        tx_run!(&mut tx, c => sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+            .bind(now).bind(user_id).execute(c).await.map(|_| ()))?;
         let mail = Mail {
             order_id: None,
             kind: MailKind::EmailChanged,
@@ -388,14 +391,9 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppErro
     if address_changed {
         state.mailer.wake();
     }
-    match session::current_user().await?.map(|(u, _)| u.id) {
-        Some(current) => Ok(current == user_id),
-        None if !address_changed => {
-            session::start_session(state, user_id).await?;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
+    Ok(session::current_user()
+        .await?
+        .is_some_and(|(u, _)| u.id == user_id))
 }
 
 /// Login. Unknown address, wrong password and disabled account get one and the same answer, after

@@ -1,30 +1,10 @@
 //! Accounts over real HTTP on SQLite and PostgreSQL: sign-up and consents, verification, login,
 //! sessions, reset, roles, disabling, rate limits, CSRF, headers, and mail over real SMTP.
-use crate::common::{on_each_engine, smtp::SmtpSink, TestApp};
+use crate::common::{field_error, on_each_engine, smtp::SmtpSink, token_in, TestApp};
 use serde_json::Value;
 use tessera::accounts::Role;
 
 const PW: &str = "a long enough passphrase";
-
-/// The token of the first link to `path` in a mail body.
-fn token_in(body: &str, path: &str) -> String {
-    let start = body
-        .find(&format!("{path}?token="))
-        .unwrap_or_else(|| panic!("no {path} link in: {body}"));
-    let rest = &body[start + path.len() + 7..];
-    rest.split(|c: char| c.is_whitespace())
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn field_error(body: &Value) -> (String, String) {
-    let inv = &body["Invalid"];
-    (
-        inv["field"].as_str().unwrap_or("").to_string(),
-        inv["key"].as_str().unwrap_or("").to_string(),
-    )
-}
 
 async fn signup(
     app: &TestApp,
@@ -50,7 +30,7 @@ async fn me(app: &TestApp, client: &reqwest::Client) -> Value {
 }
 
 #[tokio::test]
-async fn signup_records_consents_and_verification_logs_in() {
+async fn signup_records_consents_and_verification_confirms_the_address() {
     on_each_engine(&[], |app| async move {
         let client = app.new_client();
         let (status, _) = signup(&app, &client, "  Zoe@Example.ORG ", &[]).await;
@@ -76,6 +56,10 @@ async fn signup_records_consents_and_verification_logs_in() {
         let token = token_in(&body, "/verify-email");
         let (status, _) = app.call_as(&client, "verify_email", &[("token", &token)]).await;
         assert!(status < 300, "[{}] verify answered {status}", app.engine);
+        // The link proves the mailbox, not the password (someone else may have signed up with this
+        // address): it logs no one in, and the reader logs in as usual.
+        assert!(me(&app, &client).await.is_null(), "[{}] a verification link logs no one in", app.engine);
+        let client = app.logged_in("zoe@example.org", PW).await;
         let user = me(&app, &client).await;
         assert_eq!(user["email"], "zoe@example.org");
         assert_eq!(user["verified"], true);

@@ -2,33 +2,13 @@
 //! cancels every link still out for the account, a change-of-address link logs no one in and tells
 //! the old address, a verification link never switches the browser's account, `next` never leads
 //! to another site, and the dev mailbox is for admins only.
-use crate::common::{on_each_engine, TestApp};
+use crate::common::{field_error, on_each_engine, token_in, TestApp};
 use reqwest::{header, Url};
 use serde_json::Value;
 use tessera::accounts::Role;
 
 const PW: &str = "a long enough passphrase";
 const NEW_PW: &str = "a brand new passphrase";
-
-/// The token of the first link to `path` in a mail body.
-fn token_in(body: &str, path: &str) -> String {
-    let start = body
-        .find(&format!("{path}?token="))
-        .unwrap_or_else(|| panic!("no {path} link in: {body}"));
-    let rest = &body[start + path.len() + 7..];
-    rest.split(|c: char| c.is_whitespace())
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-fn field_error(body: &Value) -> (String, String) {
-    let inv = &body["Invalid"];
-    (
-        inv["field"].as_str().unwrap_or("").to_string(),
-        inv["key"].as_str().unwrap_or("").to_string(),
-    )
-}
 
 async fn me(app: &TestApp, client: &reqwest::Client) -> Value {
     let (status, body) = app.call_as(client, "me", &[]).await;
@@ -220,6 +200,13 @@ async fn a_change_of_address_link_confirms_without_logging_in_and_tells_the_old_
             &app.last_mail_to("bob@new.example").await.unwrap().1,
             "/verify-email",
         );
+        // A reset link mailed to the old address before the change.
+        app.call("forgot_password", &[("email", "bob@example.org")])
+            .await;
+        let old_reset = token_in(
+            &app.last_mail_to("bob@example.org").await.unwrap().1,
+            "/reset-password",
+        );
         let sessions = app.count("SELECT COUNT(*) FROM sessions").await;
 
         // The link opened in a browser without a session: confirmed, then asked to log in.
@@ -262,6 +249,21 @@ async fn a_change_of_address_link_confirms_without_logging_in_and_tells_the_old_
             .expect("a mail to the old address");
         assert_eq!(kind, "EMAIL_CHANGED", "[{}]", app.engine);
         assert!(body.contains("bob@new.example"), "{body}");
+
+        // Whoever still reads the old mailbox holds nothing: its reset link died with the change.
+        let (status, body) = app
+            .call_as(
+                &app.new_client(),
+                "reset_password",
+                &[("token", &old_reset), ("password", NEW_PW)],
+            )
+            .await;
+        assert_eq!(
+            (status, field_error(&body).1.as_str()),
+            (422, "accounts.error.token_invalid"),
+            "[{}] a reset link to the old address no longer works",
+            app.engine
+        );
 
         // The owner logs in as usual, with the new address only.
         app.logged_in("bob@new.example", PW).await;
@@ -357,6 +359,23 @@ async fn a_verification_link_never_switches_the_logged_in_account() {
     .await;
 }
 
+/// A foreign `next` sends the reader home; a NUL in it is refused (400) before anything reads it.
+/// Answers whether it was refused.
+fn goes_home(app: &TestApp, res: &reqwest::Response, what: &str) -> bool {
+    if what.contains("%00") {
+        assert_eq!(res.status().as_u16(), 400, "[{}] {what}", app.engine);
+        return true;
+    }
+    assert!(
+        res.status().is_redirection(),
+        "[{}] {what}: {}",
+        app.engine,
+        res.status()
+    );
+    assert_eq!(location(app, res, what), "/", "[{}] {what}", app.engine);
+    false
+}
+
 #[tokio::test]
 async fn login_next_never_redirects_to_another_site() {
     on_each_engine(&[], |app| async move {
@@ -370,23 +389,7 @@ async fn login_next_never_redirects_to_another_site() {
                 format!("{credentials}&next={next}"),
             )
             .await;
-            if next.contains("%00") {
-                // A NUL is refused before anything reads it.
-                assert_eq!(res.status().as_u16(), 400, "[{}] next={next}", app.engine);
-                continue;
-            }
-            assert!(
-                res.status().is_redirection(),
-                "[{}] next={next}: {}",
-                app.engine,
-                res.status()
-            );
-            assert_eq!(
-                location(&app, &res, &format!("login next={next}")),
-                "/",
-                "[{}] next={next}",
-                app.engine
-            );
+            goes_home(&app, &res, &format!("login next={next}"));
         }
         // A path of this site is kept, its query included.
         let res = post_form(
@@ -406,22 +409,9 @@ async fn language_switch_next_never_redirects_to_another_site_nor_fails() {
     on_each_engine(&[], |app| async move {
         for next in FOREIGN_NEXTS.iter().chain(&["/%0A", "/%0D", "/%09"]) {
             let res = app.get(&format!("/lang/en?next={next}")).await;
-            if next.contains("%00") {
-                assert_eq!(res.status().as_u16(), 400, "[{}] next={next}", app.engine);
+            if goes_home(&app, &res, &format!("/lang next={next}")) {
                 continue;
             }
-            assert!(
-                res.status().is_redirection(),
-                "[{}] /lang/en?next={next}: {}",
-                app.engine,
-                res.status()
-            );
-            assert_eq!(
-                location(&app, &res, &format!("/lang next={next}")),
-                "/",
-                "[{}] next={next}",
-                app.engine
-            );
             assert!(
                 res.headers().get(header::SET_COOKIE).is_some(),
                 "the language is still remembered"

@@ -2,7 +2,7 @@
 //! quantity, a webhook timestamp at the edge of i64, a pass without a validity end) is answered;
 //! seats cannot be hoarded (verified address, open orders per account, rate limits); a partial
 //! Stripe refund cancels nothing.
-use crate::common::{fake_stripe::FakeStripe, on_each_engine, TestApp};
+use crate::common::{checkout, fake_stripe::FakeStripe, on_each_engine, pass, TestApp};
 use serde_json::{json, Value};
 use tessera::{accounts::Role, payments::service::sign};
 use uuid::Uuid;
@@ -18,44 +18,8 @@ fn stripe_env(fake: &FakeStripe) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn pass(app: &TestApp, name: &str) -> Uuid {
-    let (id,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = $1").bind(name).fetch_one(pool).await).unwrap();
-    id
-}
-
 async fn seats(app: &TestApp, id: Uuid) -> (i64, i64) {
     tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT reserved_count, sold_count FROM ticket_types WHERE id = $1").bind(id).fetch_one(pool).await).unwrap()
-}
-
-/// POSTs the shop's form; returns status, body and the redirect target. A dropped connection (a
-/// panic in the server) fails the test with that message.
-async fn checkout(
-    app: &TestApp,
-    client: &reqwest::Client,
-    lines: &[(Uuid, &str)],
-) -> (u16, Value, Option<String>) {
-    let mut form: Vec<(String, String)> = vec![];
-    for (i, (id, q)) in lines.iter().enumerate() {
-        form.push((format!("lines[{i}][ticket_type_id]"), id.to_string()));
-        form.push((format!("lines[{i}][quantity]"), q.to_string()));
-    }
-    let res = client
-        .post(app.url("/api/checkout"))
-        .form(&form)
-        .send()
-        .await
-        .expect("checkout answered (not a dropped connection)");
-    let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let text = res.text().await.expect("checkout body");
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        location,
-    )
 }
 
 async fn post_event(app: &TestApp, event: &Value, at: i64) -> (u16, String) {

@@ -282,3 +282,61 @@ where
         drop_engine(engine).await;
     }
 }
+
+/// The token of the first link to `path` in a mail body.
+pub fn token_in(body: &str, path: &str) -> String {
+    let start = body
+        .find(&format!("{path}?token="))
+        .unwrap_or_else(|| panic!("no {path} link in: {body}"));
+    let rest = &body[start + path.len() + 7..];
+    rest.split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// The field and translation key of a 422 answer.
+pub fn field_error(body: &serde_json::Value) -> (String, String) {
+    let inv = &body["Invalid"];
+    (
+        inv["field"].as_str().unwrap_or("").to_string(),
+        inv["key"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+/// The id of the pass named `name`.
+pub async fn pass(app: &TestApp, name: &str) -> uuid::Uuid {
+    let (id,): (uuid::Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = $1").bind(name).fetch_one(pool).await).unwrap();
+    id
+}
+
+/// POSTs the shop's form; returns status, body and the redirect target. A dropped connection (a
+/// panic in the server) fails the test with that message.
+pub async fn checkout(
+    app: &TestApp,
+    client: &reqwest::Client,
+    lines: &[(uuid::Uuid, &str)],
+) -> (u16, serde_json::Value, Option<String>) {
+    let mut form: Vec<(String, String)> = vec![];
+    for (i, (id, q)) in lines.iter().enumerate() {
+        form.push((format!("lines[{i}][ticket_type_id]"), id.to_string()));
+        form.push((format!("lines[{i}][quantity]"), q.to_string()));
+    }
+    let res = client
+        .post(app.url("/api/checkout"))
+        .form(&form)
+        .send()
+        .await
+        .expect("checkout answered (not a dropped connection)");
+    let status = res.status().as_u16();
+    let location = res
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string());
+    let text = res.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        location,
+    )
+}
