@@ -47,25 +47,12 @@ const UUID_FIELDS: &[&str] = &[
     "ticket_id",
     "user_id",
 ];
-/// The fields the back office edits in place (`field` + `value`).
-const EDITED: &[&str] = &[
-    "name",
-    "description",
-    "price",
-    "currency",
-    "capacity",
-    "is_active",
-    "sales_start_at",
-    "sales_end_at",
-    "valid_from",
-    "valid_until",
-    "start_at",
-    "end_at",
-    "title",
-    "theme",
-    "location",
-    "speaker_name",
-];
+/// The fields the back office edits in place (`field` + `value`): passes and talks.
+fn edited() -> impl Iterator<Item = &'static str> {
+    tessera::admin::passes::FIELDS
+        .into_iter()
+        .chain(tessera::admin::talks::FIELDS)
+}
 const EDGES: &[&str] = &[
     "9223372036854775807",
     "-9223372036854775808",
@@ -147,7 +134,7 @@ fn corpus(ids: &[Uuid]) -> Vec<Body> {
         ),
     ];
     for (i, edge) in EDGES.iter().enumerate() {
-        for (j, edited) in EDITED.iter().enumerate() {
+        for (j, edited) in edited().enumerate() {
             // Each edge value goes to every edited field once, and to everything else a few times.
             if (i + j) % 4 == 0
                 || edge.contains('-') && edited.ends_with("_at")
