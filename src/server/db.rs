@@ -8,20 +8,27 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     PgPool, SqlitePool,
 };
-use std::{str::FromStr, time::Duration};
+use std::{str::FromStr, sync::Arc, time::Duration};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    /// The pool, and the gate its write transactions queue at (see [`Db::begin`]).
+    Sqlite(SqlitePool, WriteGate),
     Postgres(PgPool),
 }
+
+/// SQLite has one writer at a time. Left to SQLite, waiting writers sleep in its busy handler and
+/// retry unfairly: the unlucky ones waited hundreds of milliseconds under load. Write
+/// transactions queue here instead, first come first served (tokio's mutex is fair), before they
+/// take a connection; reads do not queue.
+pub type WriteGate = Arc<tokio::sync::Mutex<()>>;
 
 /// Runs `$body` with `$pool` bound to the engine's pool. The body is compiled for both engines.
 #[macro_export]
 macro_rules! db_run {
     ($db:expr, $pool:ident => $body:expr) => {
         match $db {
-            $crate::server::db::Db::Sqlite($pool) => $body,
+            $crate::server::db::Db::Sqlite($pool, _) => $body,
             $crate::server::db::Db::Postgres($pool) => $body,
         }
     };
@@ -29,7 +36,11 @@ macro_rules! db_run {
 
 /// A write transaction on either engine; see [`Db::begin`].
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    /// The transaction, and its turn at the write gate (released when the transaction ends).
+    Sqlite(
+        sqlx::Transaction<'static, sqlx::Sqlite>,
+        tokio::sync::OwnedMutexGuard<()>,
+    ),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -38,7 +49,7 @@ pub enum Tx {
 macro_rules! tx_run {
     ($tx:expr, $conn:ident => $body:expr) => {
         match $tx {
-            $crate::server::db::Tx::Sqlite(t) => {
+            $crate::server::db::Tx::Sqlite(t, _) => {
                 let $conn = &mut **t;
                 $body
             }
@@ -53,7 +64,7 @@ macro_rules! tx_run {
 impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Tx::Sqlite(t) => t.commit().await,
+            Tx::Sqlite(t, _turn) => t.commit().await,
             Tx::Postgres(t) => t.commit().await,
         }
     }
@@ -87,7 +98,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Db::Sqlite(pool))
+            Ok(Db::Sqlite(pool, WriteGate::default()))
         } else {
             Err(sqlx::Error::Configuration(
                 "DATABASE_URL must start with sqlite: or postgres://".into(),
@@ -97,23 +108,27 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            Db::Sqlite(pool, _) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
             Db::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
         }
     }
 
-    /// Opens a write transaction. On SQLite it is `BEGIN IMMEDIATE`, which takes the write lock at
-    /// once: a deferred transaction that writes later fails with "database is locked" under load.
+    /// Opens a write transaction. On SQLite it first waits its turn at the write gate, then is
+    /// `BEGIN IMMEDIATE`, which takes the write lock at once: a deferred transaction that writes
+    /// later fails with "database is locked" under load.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Db::Sqlite(pool, gate) => {
+                let turn = gate.clone().lock_owned().await;
+                Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?, turn)
+            }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
 
     pub fn engine(&self) -> &'static str {
         match self {
-            Db::Sqlite(_) => "sqlite",
+            Db::Sqlite(..) => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
@@ -126,7 +141,7 @@ impl Db {
     /// Table and column names of the live schema (for the migration test and diagnostics).
     pub async fn schema_columns(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 sqlx::query_as(
                     "SELECT m.name, p.name FROM sqlite_master m, pragma_table_info(m.name) p \
                      WHERE m.type = 'table' AND m.name NOT LIKE '\\_%' ESCAPE '\\' AND m.name NOT LIKE 'sqlite%'",
