@@ -178,7 +178,13 @@ fn clean(s: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn limited(state: &AppState, key: &str, max: usize, window_secs: u64) -> Result<(), AppError> {
+/// One attempt counted against `key`'s budget of `max` per `window_secs`; 429 past it.
+pub(crate) fn limited(
+    state: &AppState,
+    key: &str,
+    max: usize,
+    window_secs: u64,
+) -> Result<(), AppError> {
     state
         .rate_limiter
         .hit(key, max, StdDuration::from_secs(window_secs))
@@ -187,7 +193,8 @@ fn limited(state: &AppState, key: &str, max: usize, window_secs: u64) -> Result<
         })
 }
 
-fn ip_key(state: &AppState) -> String {
+/// The request's client address, as a rate-limit key.
+pub(crate) fn ip_key(state: &AppState) -> String {
     session::request_info(&state.config)
         .ip
         .map(|ip| ip.to_string())

@@ -200,6 +200,18 @@ pub struct PersonalState {
     pub windows: Vec<(Option<NaiveDateTime>, Option<NaiveDateTime>)>,
 }
 
+/// Whether `[start, end]` lies wholly inside one of `windows` (a pass's access); `None` is an open
+/// side. In UTC on the server, in conference time in the browser.
+pub fn within_a_window<T: PartialOrd + Copy>(
+    windows: &[(Option<T>, Option<T>)],
+    start: T,
+    end: T,
+) -> bool {
+    windows.iter().any(|(from, until)| {
+        from.is_none_or(|from| from <= start) && until.is_none_or(|until| end <= until)
+    })
+}
+
 impl PersonalState {
     /// Whether one of the reader's passes covers the whole talk.
     pub fn covers(&self, talk: &TalkSummary) -> bool {
@@ -210,9 +222,7 @@ impl PersonalState {
             talk.day
         };
         let end = end_day.and_time(talk.end);
-        self.windows.iter().any(|(from, until)| {
-            from.is_none_or(|from| from <= start) && until.is_none_or(|until| end <= until)
-        })
+        within_a_window(&self.windows, start, end)
     }
 
     /// The days the reader's passes with a start and an end cover, to explain a locked talk (at

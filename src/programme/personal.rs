@@ -27,9 +27,7 @@ pub async fn windows(db: &Db, user_id: Uuid) -> Result<Vec<Window>, AppError> {
 
 /// A talk is open to a pass when it lies wholly inside the pass's window.
 pub fn covers(windows: &[Window], start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
-    windows.iter().any(|(from, until)| {
-        from.is_none_or(|from| from <= start) && until.is_none_or(|until| end <= until)
-    })
+    super::within_a_window(windows, start, end)
 }
 
 /// Saves a talk to the user's programme if one of their passes covers it; saving twice is harmless.

@@ -523,26 +523,11 @@ pub const CHECKOUT_WINDOW_SECS: u64 = 10 * 60;
 
 /// Counts a checkout attempt of `user` (and of the request's IP); 429 past either budget.
 fn checkout_rate_limit(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
-    let window = std::time::Duration::from_secs(CHECKOUT_WINDOW_SECS);
-    let refused = |secs: u64| AppError::RateLimited {
-        minutes: secs.div_ceil(60),
-    };
-    state
-        .rate_limiter
-        .hit(
-            &format!("checkout:acct:{}", user.id),
-            CHECKOUT_PER_ACCOUNT,
-            window,
-        )
-        .map_err(refused)?;
-    let ip = crate::accounts::session::request_info(&state.config)
-        .ip
-        .map(|ip| ip.to_string())
-        .unwrap_or_else(|| "unknown".into());
-    state
-        .rate_limiter
-        .hit(&format!("checkout:ip:{ip}"), CHECKOUT_PER_IP, window)
-        .map_err(refused)
+    use crate::accounts::service::{ip_key, limited};
+    let key = format!("checkout:acct:{}", user.id);
+    limited(state, &key, CHECKOUT_PER_ACCOUNT, CHECKOUT_WINDOW_SECS)?;
+    let key = format!("checkout:ip:{}", ip_key(state));
+    limited(state, &key, CHECKOUT_PER_IP, CHECKOUT_WINDOW_SECS)
 }
 
 /// Creates the order and sends the buyer to the payment page; returns that page's URL. Seats are
