@@ -39,6 +39,8 @@ pub struct Config {
     /// Most orders one account may have awaiting payment (unexpired, unpaid) at once.
     pub max_open_orders_per_account: i64,
     pub show_interest_counts: bool,
+    /// Whether anonymous visitors' programme pages are served from memory (`PAGE_CACHE`, on).
+    pub page_cache: bool,
     /// How long before a pass's first valid instant the door already lets it in.
     pub scan_grace_minutes: i64,
     /// How long door staff may undo their own scan (admins may any time).
@@ -312,6 +314,7 @@ impl Config {
             max_open_orders_per_account,
             show_interest_counts: parse_bool(get("SHOW_INTEREST_COUNTS"), false)
                 .map_err(|m| err("SHOW_INTEREST_COUNTS", m))?,
+            page_cache: parse_bool(get("PAGE_CACHE"), true).map_err(|m| err("PAGE_CACHE", m))?,
             scan_grace_minutes,
             scan_undo_seconds,
             programme_mail_delay_minutes,

@@ -3,6 +3,7 @@ pub mod config;
 pub mod contain;
 pub mod db;
 pub mod demo;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod security;
 
@@ -31,6 +32,8 @@ pub struct AppState {
     pub mailer: crate::mail::service::Mailer,
     pub rate_limiter: Arc<rate_limit::RateLimiter>,
     pub gateway: crate::payments::service::Gateway,
+    /// The public programme pages as anonymous visitors see them (`page_cache`).
+    pub page_cache: Arc<page_cache::PageCache>,
 }
 
 /// The application's state, for a server function. Present for every request; missing only when a
@@ -88,7 +91,36 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
     options.output_name = "tessera".into();
     options.site_root = config.site_root.to_string_lossy().as_ref().into();
     options.site_addr = config.addr;
+    options.hash_files = options.hash_files || hashed_site(&options);
     options
+}
+
+/// Whether the build gave the site's files hashed names (cargo-leptos' `hash-files`): it left its
+/// `hash.txt` next to this binary, and the files it names are in the site. Pages then link to those
+/// names, which are cached for a year (`cache_headers`); a stale `hash.txt` naming files that are
+/// gone is ignored rather than served as broken links.
+fn hashed_site(options: &LeptosOptions) -> bool {
+    let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(std::path::Path::to_path_buf))
+    else {
+        return false;
+    };
+    let Ok(hashes) = std::fs::read_to_string(dir.join(options.hash_file.as_ref())) else {
+        return false;
+    };
+    let pkg = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    let named: Vec<(&str, &str)> = hashes
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .map(|(ext, hash)| (ext.trim(), hash.trim()))
+        .filter(|(ext, _)| matches!(*ext, "js" | "wasm" | "css"))
+        .collect();
+    named.len() == 3
+        && named.iter().all(|(ext, hash)| {
+            pkg.join(format!("{}.{hash}.{ext}", options.output_name))
+                .is_file()
+        })
 }
 
 /// Connects to the database, migrates it, and loads the demo conference when asked and empty.
@@ -115,6 +147,7 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
         mailer,
         rate_limiter: Default::default(),
         gateway,
+        page_cache: Default::default(),
     };
     start_reservation_sweeper(state.clone());
     start_programme_mailer(state.clone());
@@ -227,9 +260,13 @@ pub fn router(state: AppState) -> Router {
             },
             shell,
         ))
-        .layer(axum::middleware::map_response(move |res| {
-            cache_headers(res, is_dev)
+        .layer(axum::middleware::from_fn(move |req, next| {
+            cache_headers(req, next, is_dev)
         }))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            page_cache::serve,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::guard,
@@ -249,23 +286,67 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Static files (`/pkg`, favicon…) may be cached for an hour; pages are revalidated every time.
-async fn cache_headers(mut res: Response, is_dev: bool) -> Response {
-    if !res.headers().contains_key(header::CACHE_CONTROL) {
-        let is_html = res
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-        let value = if is_html || is_dev {
-            "no-cache"
-        } else {
-            "public, max-age=3600"
-        };
-        res.headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+/// Caching by browsers: a file whose name carries its content's hash (`/pkg/tessera.<hash>.wasm`)
+/// never changes, so it is kept a year without asking again; other static files (favicon…) an hour
+/// (always revalidated in dev); pages and server function answers are revalidated every time, so a
+/// deploy is seen at once.
+async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next, is_dev: bool) -> Response {
+    let immutable = is_hashed_asset(req.uri().path());
+    let mut res = next.run(req).await;
+    if res.headers().contains_key(header::CACHE_CONTROL) {
+        return res;
+    }
+    let is_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
+    let value = if is_page {
+        "no-cache"
+    } else if immutable && res.status().is_success() {
+        "public, max-age=31536000, immutable"
+    } else if is_dev {
+        "no-cache"
+    } else {
+        "public, max-age=3600"
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(value));
+    if !is_page {
+        // Precompressed files are chosen by Accept-Encoding: a shared cache must keep them apart.
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     res
+}
+
+/// A file of the site's package named with its content hash by cargo-leptos: a 22-character
+/// URL-safe base64 part between dots (`tessera.AbC…xyz.wasm`, `__wasm_split.AbC…xyz.js`).
+fn is_hashed_asset(path: &str) -> bool {
+    let Some(name) = path.strip_prefix("/pkg/") else {
+        return false;
+    };
+    !name.contains('/')
+        && name.split('.').skip(1).any(|part| {
+            part.len() == 22
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                && part.bytes().any(|b| b != b'_')
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_files_named_by_their_hash_are_immutable() {
+        use super::is_hashed_asset as hashed;
+        assert!(hashed("/pkg/tessera.X0PLo4k7sOQ2-UcY_zZlHw.wasm"));
+        assert!(hashed("/pkg/__wasm_split.X0PLo4k7sOQ2-UcY_zZlHw.js"));
+        assert!(!hashed("/pkg/tessera.wasm"));
+        assert!(!hashed("/pkg/__wasm_split.______________________.js"));
+        assert!(!hashed("/favicon.X0PLo4k7sOQ2-UcY_zZlHw.svg"));
+        assert!(!hashed("/pkg/x/tessera.X0PLo4k7sOQ2-UcY_zZlHw.js"));
+    }
 }
 
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {

@@ -46,6 +46,11 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
         }
     }
     let mut res = next.run(req).await;
+    // A page from the page cache lists its scripts by hash and carries no nonce.
+    let hashed = res
+        .headers_mut()
+        .remove(super::page_cache::SCRIPT_SRC_HEADER)
+        .and_then(|v| v.to_str().ok().map(str::to_string));
     let mut nonce = res
         .headers_mut()
         .remove(NONCE_HEADER)
@@ -58,7 +63,7 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if nonce.is_none() && is_html {
+    if nonce.is_none() && hashed.is_none() && is_html {
         let (parts, body) = res.into_parts();
         match axum::body::to_bytes(body, 16 * 1024 * 1024).await {
             Ok(bytes) => {
@@ -70,9 +75,10 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
     }
     let h = res.headers_mut();
     let dev = state.config.is_dev();
-    let script = match &nonce {
-        Some(n) => format!("script-src 'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
-        None => "script-src 'self' 'wasm-unsafe-eval'".to_string(),
+    let script = match (&hashed, &nonce) {
+        (Some(hashes), _) => format!("script-src 'self' {hashes} 'wasm-unsafe-eval'"),
+        (None, Some(n)) => format!("script-src 'self' 'nonce-{n}' 'wasm-unsafe-eval'"),
+        (None, None) => "script-src 'self' 'wasm-unsafe-eval'".to_string(),
     };
     // cargo-leptos' live reload (dev only) talks over a websocket on the reload port.
     let connect = if dev {
@@ -111,7 +117,7 @@ fn has_nul(body: &[u8]) -> bool {
 }
 
 /// The first `nonce="…"` attribute of a page (Leptos puts the request's nonce on its scripts).
-fn nonce_in_page(page: &[u8]) -> Option<String> {
+pub(crate) fn nonce_in_page(page: &[u8]) -> Option<String> {
     const MARK: &[u8] = b"nonce=\"";
     let start = page.windows(MARK.len()).position(|w| w == MARK)? + MARK.len();
     let len = page[start..].iter().position(|b| *b == b'"')?;

@@ -519,7 +519,9 @@ async fn server_functions_refuse_cross_site_calls_and_pages_carry_security_heade
             .unwrap();
         assert_eq!(res.status().as_u16(), 200);
 
-        let res = app.get("/").await;
+        // A page rendered for its request (the anonymous programme, served from the page cache,
+        // lists its scripts by hash instead: tests/app/page_cache.rs).
+        let res = app.get("/tickets").await;
         let csp = res.headers()["content-security-policy"]
             .to_str()
             .unwrap()

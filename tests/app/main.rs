@@ -9,6 +9,7 @@ mod admin_logs;
 mod admin_orders;
 mod admin_passes;
 mod admin_programme;
+mod page_cache;
 mod personal_programme;
 mod programme_changes;
 mod scanning;
