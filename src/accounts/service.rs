@@ -132,7 +132,7 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Uuid, AppError> {
 /// Sets a user's role (by email); used by the `create-admin` command for an existing account.
 pub async fn set_role_by_email(db: &Db, email: &str, role: Role) -> Result<bool, AppError> {
     let email = normalise_email(email)?;
-    let done = crate::db_run!(db, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
+    let done = crate::db_write!(db, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
         .bind(role.as_str()).bind(crate::server::now()).bind(&email)
         .execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
@@ -440,7 +440,7 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<(), 
     state.rate_limiter.clear(&account_key);
     if needs_rehash(&hash) {
         let new_hash = hash_password(password.to_string()).await?;
-        db_run!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
+        crate::db_write!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
             .bind(new_hash).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
     }
     session::start_session(state, user_id).await
@@ -448,7 +448,7 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<(), 
 
 pub async fn logout(state: &AppState) -> Result<(), AppError> {
     if let Some(token) = session::request_info(&state.config).session_token {
-        db_run!(&state.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        crate::db_write!(&state.db, pool => sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
             .bind(session::hash_token(&token)).execute(pool).await.map(|_| ()))?;
     }
     session::clear_session_cookie(&state.config);
@@ -456,7 +456,7 @@ pub async fn logout(state: &AppState) -> Result<(), AppError> {
 }
 
 pub async fn end_all_sessions(db: &Db, user_id: Uuid) -> Result<(), AppError> {
-    db_run!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
+    crate::db_write!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
 
@@ -482,7 +482,7 @@ pub async fn sessions_of(
 }
 
 pub async fn revoke_session(db: &Db, user_id: Uuid, session_id: Uuid) -> Result<(), AppError> {
-    let n = db_run!(db, pool => sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+    let n = crate::db_write!(db, pool => sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
         .bind(session_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
     if n == 1 {
         Ok(())

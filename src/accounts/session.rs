@@ -129,7 +129,7 @@ pub async fn start_session(state: &AppState, user_id: Uuid) -> Result<(), AppErr
     let info = request_info(&state.config);
     let token = new_token();
     let now = now();
-    db_run!(&state.db, pool => sqlx::query(
+    crate::db_write!(&state.db, pool => sqlx::query(
         "INSERT INTO sessions (id, user_id, token_hash, user_agent, ip_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
         .bind(Uuid::new_v4()).bind(user_id).bind(hash_token(&token)).bind(info.user_agent)
         .bind(info.ip.map(|ip| ip_hash(&state.config, ip))).bind(now).bind(now + Duration::days(SESSION_DAYS))
@@ -171,7 +171,7 @@ pub async fn user_for_token(db: &Db, token: &str) -> Result<Option<(AuthUser, Uu
         return Ok(None);
     }
     if now - row.last_seen_at > Duration::minutes(TOUCH_EVERY_MINUTES) {
-        db_run!(db, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
+        crate::db_write!(db, pool => sqlx::query("UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE id = $3")
             .bind(now).bind(now + Duration::days(SESSION_DAYS)).bind(row.session_id).execute(pool).await.map(|_| ()))?;
     }
     Ok(Some((

@@ -207,7 +207,7 @@ async fn send_due(
     let mut handled = 0;
     for mail in due {
         let lease_until = now() + Duration::seconds(60);
-        let claimed = db_run!(db, pool => sqlx::query(
+        let claimed = crate::db_write!(db, pool => sqlx::query(
             "UPDATE outbox_emails SET next_attempt_at = $1 WHERE id = $2 AND status = 'PENDING' AND next_attempt_at <= $3")
             .bind(lease_until).bind(mail.id).bind(now()).execute(pool).await.map(|r| r.rows_affected()))?;
         if claimed != 1 {
@@ -218,7 +218,7 @@ async fn send_due(
         let outcome = deliver(transport, from, &mail, &images).await;
         if matches!(transport, Transport::DevMailbox) && !images.is_empty() {
             let html = inline_images(mail.body_html.as_deref().unwrap_or(""), &images);
-            db_run!(db, pool => sqlx::query("UPDATE outbox_emails SET body_html = $1 WHERE id = $2").bind(html).bind(mail.id).execute(pool).await.map(|_| ()))?;
+            crate::db_write!(db, pool => sqlx::query("UPDATE outbox_emails SET body_html = $1 WHERE id = $2").bind(html).bind(mail.id).execute(pool).await.map(|_| ()))?;
         }
         let attempts = mail.attempts + 1;
         let now = now();

@@ -148,7 +148,7 @@ pub async fn create_checkout(
         }
     };
     let now = now();
-    db_run!(&state.db, pool => sqlx::query(
+    crate::db_write!(&state.db, pool => sqlx::query(
         "INSERT INTO payments (id, order_id, provider, status, stripe_checkout_session_id, checkout_url, created_at, updated_at) VALUES ($1, $2, $3, 'INIT', $4, $5, $6, $6)")
         .bind(Uuid::new_v4()).bind(order_id).bind(state.gateway.provider()).bind(&session_id).bind(&url).bind(now)
         .execute(pool).await.map(|_| ()))?;

@@ -103,7 +103,7 @@ pub async fn since_saved(
 /// Turns the programme mail on or off for a user.
 pub async fn set_mail(db: &Db, user_id: Uuid, on: bool) -> Result<(), AppError> {
     let since = on.then(now);
-    db_run!(db, pool => sqlx::query("UPDATE users SET programme_mail_since = $1, updated_at = $2 WHERE id = $3")
+    crate::db_write!(db, pool => sqlx::query("UPDATE users SET programme_mail_since = $1, updated_at = $2 WHERE id = $3")
         .bind(since).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
     Ok(())
 }

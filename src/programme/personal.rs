@@ -37,13 +37,13 @@ pub async fn add(db: &Db, user_id: Uuid, talk_id: Uuid) -> Result<(), AppError> 
     if !covers(&windows(db, user_id).await?, start, end) {
         return Err(AppError::invalid("talk", "personal.error.not_covered"));
     }
-    db_run!(db, pool => sqlx::query("INSERT INTO user_program_items (user_id, conference_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, conference_id) DO NOTHING")
+    crate::db_write!(db, pool => sqlx::query("INSERT INTO user_program_items (user_id, conference_id, created_at) VALUES ($1, $2, $3) ON CONFLICT (user_id, conference_id) DO NOTHING")
         .bind(user_id).bind(talk_id).bind(now()).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
 
 pub async fn remove(db: &Db, user_id: Uuid, talk_id: Uuid) -> Result<(), AppError> {
-    db_run!(db, pool => sqlx::query("DELETE FROM user_program_items WHERE user_id = $1 AND conference_id = $2")
+    crate::db_write!(db, pool => sqlx::query("DELETE FROM user_program_items WHERE user_id = $1 AND conference_id = $2")
         .bind(user_id).bind(talk_id).execute(pool).await.map(|_| ()))?;
     Ok(())
 }
@@ -109,7 +109,7 @@ pub fn feed_token(config: &Config, user_id: Uuid, version: i64) -> String {
 
 /// The user's feed URL (created on first use).
 pub async fn feed_url(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
-    db_run!(db, pool => sqlx::query("INSERT INTO calendar_feeds (user_id, version, created_at) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING")
+    crate::db_write!(db, pool => sqlx::query("INSERT INTO calendar_feeds (user_id, version, created_at) VALUES ($1, 1, $2) ON CONFLICT (user_id) DO NOTHING")
         .bind(user_id).bind(now()).execute(pool).await.map(|_| ()))?;
     let (version,): (i64,) = db_run!(db, pool => sqlx::query_as("SELECT version FROM calendar_feeds WHERE user_id = $1").bind(user_id).fetch_one(pool).await)?;
     Ok(format!(
@@ -122,7 +122,7 @@ pub async fn feed_url(db: &Db, config: &Config, user_id: Uuid) -> Result<String,
 /// Revokes the old feed URL and returns the new one.
 pub async fn renew_feed(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
     feed_url(db, config, user_id).await?;
-    db_run!(db, pool => sqlx::query("UPDATE calendar_feeds SET version = version + 1 WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
+    crate::db_write!(db, pool => sqlx::query("UPDATE calendar_feeds SET version = version + 1 WHERE user_id = $1").bind(user_id).execute(pool).await.map(|_| ()))?;
     feed_url(db, config, user_id).await
 }
 

@@ -34,6 +34,23 @@ macro_rules! db_run {
     };
 }
 
+/// Runs one write statement outside a transaction (`$body` with `$pool` bound to the engine's
+/// pool): on SQLite it waits its turn at the write gate first, as write transactions do, so that no
+/// writer is left to SQLite's unfair busy handler. Never used while the same task holds a [`Tx`]
+/// (the gate is not re-entrant).
+#[macro_export]
+macro_rules! db_write {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite($pool, gate) => {
+                let _turn = gate.lock().await;
+                $body
+            }
+            $crate::server::db::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
 /// A write transaction on either engine; see [`Db::begin`].
 pub enum Tx {
     /// The transaction, and its turn at the write gate (released when the transaction ends).

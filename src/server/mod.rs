@@ -97,8 +97,8 @@ pub fn leptos_options(config: &Config) -> LeptosOptions {
 
 /// Whether the build gave the site's files hashed names (cargo-leptos' `hash-files`): it left its
 /// `hash.txt` next to this binary, and the files it names are in the site. Pages then link to those
-/// names, which are cached for a year (`cache_headers`); a stale `hash.txt` naming files that are
-/// gone is ignored rather than served as broken links.
+/// names, which are cached for a year (`cache_headers`); a stale `hash.txt` (files gone, or newer
+/// unhashed builds) is ignored rather than served as broken or outdated links.
 fn hashed_site(options: &LeptosOptions) -> bool {
     let Some(dir) = std::env::current_exe()
         .ok()
@@ -106,10 +106,20 @@ fn hashed_site(options: &LeptosOptions) -> bool {
     else {
         return false;
     };
-    let Ok(hashes) = std::fs::read_to_string(dir.join(options.hash_file.as_ref())) else {
+    let hash_file = dir.join(options.hash_file.as_ref());
+    let Ok(hashes) = std::fs::read_to_string(&hash_file) else {
         return false;
     };
     let pkg = std::path::Path::new(options.site_root.as_ref()).join(options.site_pkg_dir.as_ref());
+    // `cargo leptos watch` hashes its first build only: a plain `tessera.wasm` newer than the
+    // hash file means later builds went out unhashed, and the hashed files are stale.
+    let modified = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let plain = pkg.join(format!("{}.wasm", options.output_name));
+    if let (Some(plain), Some(hashed)) = (modified(&plain), modified(&hash_file)) {
+        if plain > hashed {
+            return false;
+        }
+    }
     let named: Vec<(&str, &str)> = hashes
         .lines()
         .filter_map(|l| l.split_once(':'))
@@ -335,20 +345,6 @@ fn is_hashed_asset(path: &str) -> bool {
         })
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn only_files_named_by_their_hash_are_immutable() {
-        use super::is_hashed_asset as hashed;
-        assert!(hashed("/pkg/tessera.X0PLo4k7sOQ2-UcY_zZlHw.wasm"));
-        assert!(hashed("/pkg/__wasm_split.X0PLo4k7sOQ2-UcY_zZlHw.js"));
-        assert!(!hashed("/pkg/tessera.wasm"));
-        assert!(!hashed("/pkg/__wasm_split.______________________.js"));
-        assert!(!hashed("/favicon.X0PLo4k7sOQ2-UcY_zZlHw.svg"));
-        assert!(!hashed("/pkg/x/tessera.X0PLo4k7sOQ2-UcY_zZlHw.js"));
-    }
-}
-
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     match state.db.ping().await {
         Ok(()) => (StatusCode::OK, format!("ready ({})", state.db.engine())),
@@ -429,4 +425,18 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutdown signal received, finishing in-flight requests");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_files_named_by_their_hash_are_immutable() {
+        use super::is_hashed_asset as hashed;
+        assert!(hashed("/pkg/tessera.X0PLo4k7sOQ2-UcY_zZlHw.wasm"));
+        assert!(hashed("/pkg/__wasm_split.X0PLo4k7sOQ2-UcY_zZlHw.js"));
+        assert!(!hashed("/pkg/tessera.wasm"));
+        assert!(!hashed("/pkg/__wasm_split.______________________.js"));
+        assert!(!hashed("/favicon.X0PLo4k7sOQ2-UcY_zZlHw.svg"));
+        assert!(!hashed("/pkg/x/tessera.X0PLo4k7sOQ2-UcY_zZlHw.js"));
+    }
 }

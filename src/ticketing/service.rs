@@ -781,7 +781,7 @@ pub async fn set_holder(
     }
     let email = crate::accounts::service::normalise_email(email)
         .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
-    let n = db_run!(db, pool => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3 AND user_id = $4 AND status = 'VALID'")
+    let n = crate::db_write!(db, pool => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3 AND user_id = $4 AND status = 'VALID'")
         .bind(name).bind(&email).bind(ticket_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
     if n == 1 {
         Ok(())
