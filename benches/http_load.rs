@@ -57,7 +57,10 @@ impl Server {
             .env("SEED_DEMO", "false")
             .env("DB_MAX_CONNECTIONS", "16")
             .env("TRUST_PROXY", "true")
-            .env("MAX_OPEN_ORDERS_PER_ACCOUNT", CHECKOUTS_PER_ATTENDEE.to_string())
+            .env(
+                "MAX_OPEN_ORDERS_PER_ACCOUNT",
+                CHECKOUTS_PER_ATTENDEE.to_string(),
+            )
             .env("PAGE_CACHE", page_cache.to_string())
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
@@ -249,7 +252,10 @@ async fn connection(
                         eprintln!("checkout: out of attendees (raise ATTENDEES)");
                         break;
                     };
-                    attendee = Some((token.clone(), format!("10.{}.{}.{}", k >> 16 & 255, k >> 8 & 255, k & 255)));
+                    attendee = Some((
+                        token.clone(),
+                        format!("10.{}.{}.{}", k >> 16 & 255, k >> 8 & 255, k & 255),
+                    ));
                     made = 0;
                 }
                 made += 1;
@@ -346,14 +352,8 @@ async fn main() {
         let flows = flows.clone();
         async move {
             let checkout = flows.contains(&Flow::Checkout);
-            let fixture = Arc::new(
-                fixture(
-                    &url,
-                    connections,
-                    if checkout { attendees } else { 0 },
-                )
-                .await,
-            );
+            let fixture =
+                Arc::new(fixture(&url, connections, if checkout { attendees } else { 0 }).await);
             for cached in [false, true] {
                 let server = Server::start(&url, cached);
                 server.ready().await;
@@ -367,8 +367,16 @@ async fn main() {
                         (Flow::Programme, true) => " (cache)",
                         _ => "",
                     };
-                    run_flow(label, &server, flow, note, fixture.clone(), connections, seconds)
-                        .await;
+                    run_flow(
+                        label,
+                        &server,
+                        flow,
+                        note,
+                        fixture.clone(),
+                        connections,
+                        seconds,
+                    )
+                    .await;
                 }
             }
         }

@@ -1,27 +1,17 @@
 //! The application shell, the router and the pieces every page shares (header, errors, 404).
 use crate::{
-    accounts::components::{
-        provide_auth, AccountNav, AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage,
-        LoginPage, ResetPasswordPage, SignupPage, SignupSentPage, VerifyEmailPage,
-    },
-    admin::components::{
-        AdminAttendeesPage, AdminAuditPage, AdminMailPage, AdminOrdersPage, AdminPassesPage,
-        AdminProgrammePage, AdminUsersPage,
-    },
+    accounts::components::{provide_auth, AccountNav},
     error::AppError,
     i18n::{page_title, provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
-    mail::components::DevMailboxPage,
-    payments::components::TestCheckoutPage,
-    programme::components::{MyProgrammePage, ProgrammePage, TalkPage},
-    scanning::components::ScanPage,
-    ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
+    lazy_pages as lazy,
+    programme::components::ProgrammePage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     hooks::use_location,
-    path, SsrMode,
+    path, Lazy, SsrMode,
 };
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -50,13 +40,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     let i18n = provide_i18n();
-    // Effects run only in the browser: this marks the page as hydrated (the end-to-end tests wait for it).
-    Effect::new(move |_| {
-        #[cfg(feature = "hydrate")]
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     // The page's script nonce goes to the security middleware, which writes it into the CSP.
     #[cfg(feature = "ssr")]
     if let (Some(nonce), Some(resp)) = (
@@ -90,39 +73,53 @@ fn Layout() -> impl IntoView {
     view! {
         <SiteHeader/>
         <main id="main">
-            <Routes fallback=|| view! { <NotFound/> }>
-                <Route path=path!("/") view=ProgrammePage ssr=SsrMode::Async/>
-                <Route path=path!("/talks/:id") view=TalkPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup/sent") view=SignupSentPage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/forgot-password/sent") view=ForgotSentPage ssr=SsrMode::Async/>
-                <Route path=path!("/reset-password") view=ResetPasswordPage ssr=SsrMode::Async/>
-                <Route path=path!("/verify-email") view=VerifyEmailPage ssr=SsrMode::Async/>
-                <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
-                <Route path=path!("/legal/:doc") view=LegalPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view=crate::admin::dashboard::components::AdminDashboardPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/orders") view=AdminOrdersPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/tickets") view=AdminPassesPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/programme") view=AdminProgrammePage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/attendees") view=AdminAttendeesPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/mail") view=AdminMailPage ssr=SsrMode::Async/>
-                <Route path=path!("/dev/mailbox") view=DevMailboxPage ssr=SsrMode::Async/>
-                <Route path=path!("/dev/panic") view=crate::devtools::DevPanicPage ssr=SsrMode::Async/>
-                <Route path=path!("/tickets") view=ShopPage ssr=SsrMode::Async/>
-                <Route path=path!("/scan") view=ScanPage ssr=SsrMode::Async/>
-                <Route path=path!("/me/programme") view=MyProgrammePage ssr=SsrMode::Async/>
-                <Route path=path!("/me/orders") view=MyOrdersPage ssr=SsrMode::Async/>
-                <Route path=path!("/me/tickets") view=MyTicketsPage ssr=SsrMode::Async/>
-                <Route path=path!("/orders/:id/confirmation") view=OrderConfirmationPage ssr=SsrMode::Async/>
-                <Route path=path!("/checkout/test/:session") view=TestCheckoutPage ssr=SsrMode::Async/>
+            <Routes fallback=|| view! { <NotFound/> <Hydrated/> }>
+                <Route path=path!("/") view=|| view! { <ProgrammePage/> <Hydrated/> } ssr=SsrMode::Async/>
+                <Route path=path!("/talks/:id") view={Lazy::<lazy::Talk>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view={Lazy::<lazy::Signup>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup/sent") view={Lazy::<lazy::SignupSent>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<lazy::Login>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password") view={Lazy::<lazy::ForgotPassword>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/forgot-password/sent") view={Lazy::<lazy::ForgotSent>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reset-password") view={Lazy::<lazy::ResetPassword>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/verify-email") view={Lazy::<lazy::VerifyEmail>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/account") view={Lazy::<lazy::Account>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/legal/:doc") view={Lazy::<lazy::Legal>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view={Lazy::<lazy::AdminDashboard>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view={Lazy::<lazy::AdminUsers>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view={Lazy::<lazy::AdminAudit>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orders") view={Lazy::<lazy::AdminOrders>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/tickets") view={Lazy::<lazy::AdminPasses>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/programme") view={Lazy::<lazy::AdminProgramme>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/attendees") view={Lazy::<lazy::AdminAttendees>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/mail") view={Lazy::<lazy::AdminMail>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/dev/panic") view={Lazy::<lazy::DevPanic>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/tickets") view={Lazy::<lazy::Shop>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/scan") view={Lazy::<lazy::Scan>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/me/programme") view={Lazy::<lazy::MyProgramme>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/me/orders") view={Lazy::<lazy::MyOrders>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/me/tickets") view={Lazy::<lazy::MyTickets>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/orders/:id/confirmation") view={Lazy::<lazy::OrderConfirmation>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/checkout/test/:session") view={Lazy::<lazy::TestCheckout>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
         <SiteFooter/>
     }
+}
+
+/// Marks the page as hydrated (`<body data-hydrated>`; the end-to-end tests and the phone
+/// benchmark wait for it). Each page places it after its content; a page in its own chunk
+/// (`lazy_pages`) does so inside the chunk, so the mark waits until the chunk is in and the page
+/// hydrated. Effects run only in the browser.
+#[component]
+pub fn Hydrated() -> impl IntoView {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 }
 
 #[component]
@@ -270,4 +267,40 @@ pub fn print_page() {
     if let Some(w) = web_sys::window() {
         let _ = w.print();
     }
+}
+
+/// Shown when the WASM client stops (a panic: most often a page's chunk that could not be
+/// downloaded on a bad network): says so, and offers a reload, which downloads it again. Plain DOM,
+/// since the reactive system is gone by then; a link, so it works without the client.
+#[cfg(feature = "hydrate")]
+pub fn show_reload_notice() {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if doc.get_element_by_id("reload-notice").is_some() {
+        return;
+    }
+    let locale = crate::i18n::initial_locale();
+    let (Ok(notice), Ok(text), Ok(link), Some(body)) = (
+        doc.create_element("div"),
+        doc.create_element("p"),
+        doc.create_element("a"),
+        doc.body(),
+    ) else {
+        return;
+    };
+    let here = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_else(|| "/".into());
+    notice.set_id("reload-notice");
+    let _ = notice.set_attribute("class", "reload-notice");
+    let _ = notice.set_attribute("role", "alert");
+    text.set_text_content(Some(&crate::i18n::tr(locale, "app.stopped")));
+    let _ = link.set_attribute("href", &here);
+    let _ = link.set_attribute("rel", "external");
+    let _ = link.set_attribute("class", "button-secondary");
+    link.set_text_content(Some(&crate::i18n::tr(locale, "app.reload")));
+    let _ = notice.append_child(&text);
+    let _ = notice.append_child(&link);
+    let _ = body.append_child(&notice);
 }

@@ -7,6 +7,7 @@ pub mod dates;
 pub mod devtools;
 pub mod error;
 pub mod i18n;
+pub mod lazy_pages;
 pub mod mail;
 pub mod payments;
 pub mod programme;
@@ -18,6 +19,10 @@ pub mod ticketing;
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    std::panic::set_hook(Box::new(|info| {
+        console_error_panic_hook::hook(info);
+        app::show_reload_notice();
+    }));
+    // Lazy routes (`lazy_pages`) hydrate once their chunk is in.
+    leptos::mount::hydrate_lazy(app::App);
 }

@@ -54,7 +54,8 @@ test('sign up, verify through the mailbox, log out, log in, reset the password, 
   await page.fill('input[name="password"]', 'une phrase de passe solide');
   await page.click('button[type="submit"]');
   await page.waitForURL(/\/signup\/sent$/);
-  assert.match(await page.locator('h1').textContent(), /Vérifiez votre boîte mail/);
+  // The page comes with its chunk (lazy_pages): wait for it rather than for the address.
+  await page.locator('h1', { hasText: /Vérifiez votre boîte mail/ }).waitFor();
 
   const verify = await mailLink(email, '/verify-email');
   await shot(mailbox, 'mailbox');

@@ -300,7 +300,11 @@ pub fn router(state: AppState) -> Router {
 /// never changes, so it is kept a year without asking again; other static files (favicon…) an hour
 /// (always revalidated in dev); pages and server function answers are revalidated every time, so a
 /// deploy is seen at once.
-async fn cache_headers(req: axum::extract::Request, next: axum::middleware::Next, is_dev: bool) -> Response {
+async fn cache_headers(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+    is_dev: bool,
+) -> Response {
     let immutable = is_hashed_asset(req.uri().path());
     let mut res = next.run(req).await;
     if res.headers().contains_key(header::CACHE_CONTROL) {

@@ -137,7 +137,8 @@ pub async fn serve(State(state): State<AppState>, req: Request<Body>, next: Next
 
 /// The key of a request every anonymous visitor would get the same answer to, or `None`.
 fn cache_key(state: &AppState, req: &Request<Body>) -> Option<Key> {
-    if req.method() != Method::GET || !state.config.page_cache || state.config.show_interest_counts {
+    if req.method() != Method::GET || !state.config.page_cache || state.config.show_interest_counts
+    {
         return None;
     }
     let path = req.uri().path();
@@ -326,10 +327,7 @@ mod tests {
     #[test]
     fn inline_scripts_are_found_and_external_ones_skipped() {
         let page = r#"<head><script type="module">import('/pkg/a.js')</script><script src="/x.js"></script></head><body><script>__R=[1]</script></body>"#;
-        assert_eq!(
-            inline_scripts(page),
-            vec!["import('/pkg/a.js')", "__R=[1]"]
-        );
+        assert_eq!(inline_scripts(page), vec!["import('/pkg/a.js')", "__R=[1]"]);
         // The hash of `alert(1)` as browsers compute it.
         assert_eq!(
             script_sources("<script>alert(1)</script>"),

@@ -12,7 +12,11 @@ use tessera::accounts::Role;
 const PW: &str = "a long enough passphrase";
 
 /// An anonymous GET with no cookie jar: status, headers, body.
-async fn anonymous(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+async fn anonymous(
+    app: &TestApp,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
     let client = reqwest::Client::new();
     let mut req = client.get(app.url(path));
     for (k, v) in headers {
@@ -44,8 +48,12 @@ fn scripts_allowed(headers: &reqwest::header::HeaderMap, body: &str) -> bool {
         let (open, text) = (&tag[..open_end], &tag[open_end + 1..open_end + 1 + len]);
         if !open.contains(" src=") {
             inline += 1;
-            let hash = base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(text.as_bytes()));
-            let nonce = open.split("nonce=\"").nth(1).and_then(|n| n.split('"').next());
+            let hash = base64::engine::general_purpose::STANDARD
+                .encode(sha2::Sha256::digest(text.as_bytes()));
+            let nonce = open
+                .split("nonce=\"")
+                .nth(1)
+                .and_then(|n| n.split('"').next());
             let by_nonce = nonce.is_some_and(|n| csp.contains(&format!("'nonce-{n}'")));
             if !(csp.contains(&format!("'sha256-{hash}'")) || by_nonce) {
                 return false;
@@ -127,7 +135,12 @@ async fn interest_counts_shown_to_all_turn_the_cache_off() {
         app.seed_demo().await;
         page(&app, "/").await;
         page(&app, "/").await;
-        assert_eq!(app.state.page_cache.len(), 0, "[{}] counts change with every star: not cached", app.engine);
+        assert_eq!(
+            app.state.page_cache.len(),
+            0,
+            "[{}] counts change with every star: not cached",
+            app.engine
+        );
     })
     .await;
 }

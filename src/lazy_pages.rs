@@ -1,0 +1,76 @@
+//! Every page but the programme, each in its own WASM chunk (`cargo leptos build --split`): the
+//! first download of the site (the programme, `/`) holds only what `/` needs, and each other page
+//! adds its own chunk when it is visited. Nobody but staff downloads the back office or the door
+//! scanner (with its QR decoder). The server renders these pages as usual, and the page preloads
+//! its chunk alongside the main WASM.
+//!
+//! A chunk that fails to download (a flaky venue network) ends the WASM client (Leptos 0.8's lazy
+//! views panic on a failed load); `crate::app::show_reload_notice` then tells the person and offers
+//! to reload, which downloads the chunk again.
+use crate::{
+    accounts::components::{
+        AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage, LoginPage, ResetPasswordPage,
+        SignupPage, SignupSentPage, VerifyEmailPage,
+    },
+    admin::components::{
+        AdminAttendeesPage, AdminAuditPage, AdminMailPage, AdminOrdersPage, AdminPassesPage,
+        AdminProgrammePage, AdminUsersPage,
+    },
+    admin::dashboard::components::AdminDashboardPage,
+    app::Hydrated,
+    devtools::DevPanicPage,
+    mail::components::DevMailboxPage,
+    payments::components::TestCheckoutPage,
+    programme::components::{MyProgrammePage, TalkPage},
+    scanning::components::ScanPage,
+    ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
+};
+use leptos::prelude::*;
+use leptos_router::{lazy_route, LazyRoute};
+
+/// `lazy_page!(Route, Page)`: a route whose view is the page component, loaded from its own chunk.
+macro_rules! lazy_page {
+    ($route:ident, $page:ident) => {
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(this: Self) -> AnyView {
+                let _ = this;
+                view! { <$page/> <Hydrated/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(AdminDashboard, AdminDashboardPage);
+lazy_page!(AdminUsers, AdminUsersPage);
+lazy_page!(AdminAudit, AdminAuditPage);
+lazy_page!(AdminOrders, AdminOrdersPage);
+lazy_page!(AdminPasses, AdminPassesPage);
+lazy_page!(AdminProgramme, AdminProgrammePage);
+lazy_page!(AdminAttendees, AdminAttendeesPage);
+lazy_page!(AdminMail, AdminMailPage);
+lazy_page!(Scan, ScanPage);
+lazy_page!(DevMailbox, DevMailboxPage);
+lazy_page!(TestCheckout, TestCheckoutPage);
+lazy_page!(DevPanic, DevPanicPage);
+lazy_page!(Talk, TalkPage);
+lazy_page!(Signup, SignupPage);
+lazy_page!(SignupSent, SignupSentPage);
+lazy_page!(Login, LoginPage);
+lazy_page!(ForgotPassword, ForgotPasswordPage);
+lazy_page!(ForgotSent, ForgotSentPage);
+lazy_page!(ResetPassword, ResetPasswordPage);
+lazy_page!(VerifyEmail, VerifyEmailPage);
+lazy_page!(Account, AccountPage);
+lazy_page!(Legal, LegalPage);
+lazy_page!(Shop, ShopPage);
+lazy_page!(MyProgramme, MyProgrammePage);
+lazy_page!(MyOrders, MyOrdersPage);
+lazy_page!(MyTickets, MyTicketsPage);
+lazy_page!(OrderConfirmation, OrderConfirmationPage);
