@@ -13,8 +13,11 @@ import { launch } from './helpers.mjs';
 import { startServer, E2E_DEMO_PASSWORD } from './server.mjs';
 
 const RUNS = Number(process.env.RUNS ?? 5);
-const PATH = process.env.BENCH_PATH ?? '/';
 const server = await startServer();
+// BENCH_PATH=talk: the first talk's page.
+const PATH = process.env.BENCH_PATH === 'talk'
+  ? (await (await fetch(`${server.baseUrl}/`)).text()).match(/href="(\/talks\/[0-9a-f-]{36})"/)[1]
+  : process.env.BENCH_PATH ?? '/';
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 // Pages other than `/` are measured the same way: BENCH_PATH=/tickets (no star to click there).
 const kb = (n) => (n / 1024).toFixed(1);

@@ -58,11 +58,29 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=move |page: String| {
             let name = app_name.get();
-            if page.is_empty() { name.to_string() } else { format!("{page} · {name}") }
+            let title = if page.is_empty() { name.to_string() } else { format!("{page} · {name}") };
+            escape_title(title)
         }/>
         <Router>
             <Layout/>
         </Router>
+    }
+}
+
+/// leptos_meta writes the server's `<title>` into the page as it is given: a talk titled
+/// `</title><script>…` would be markup. Escaped on the server; the browser sets `document.title`,
+/// which is text.
+fn escape_title(title: String) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        title
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        title
     }
 }
 

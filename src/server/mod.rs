@@ -315,12 +315,13 @@ async fn cache_headers(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html") || v.starts_with("application/json"));
-    let value = if is_page {
+    // A file, or its "not modified": cacheable; redirects and errors (a language switch, a refused
+    // calendar download) never are.
+    let file = res.status().is_success() || res.status() == StatusCode::NOT_MODIFIED;
+    let value = if is_page || !file || (is_dev && !immutable) {
         "no-cache"
-    } else if immutable && res.status().is_success() {
+    } else if immutable {
         "public, max-age=31536000, immutable"
-    } else if is_dev {
-        "no-cache"
     } else {
         "public, max-age=3600"
     };

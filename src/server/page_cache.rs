@@ -12,8 +12,11 @@
 //! - **Scripts allowed by hash.** A cached page cannot carry the request's nonce, so its inline
 //!   scripts are allowed by their SHA-256 in its Content-Security-Policy instead (the security
 //!   middleware writes it from [`SCRIPT_SRC_HEADER`]); the nonce attributes are taken out.
-//! - **Bounded**: at most [`MAX_PAGES`] pages; a full cache is emptied rather than grown, so
-//!   made-up addresses cost renders, never memory.
+//! - **Only the pages' own addresses**: `/` with at most its `theme` and `day` filters, and
+//!   `/talks/<id>` with the id as the programme writes it; any other spelling is rendered, not kept.
+//! - **Bounded**: at most [`MAX_PAGES`] pages; when full of current pages, a filtered view is not
+//!   kept, and a page's own address replaces a filtered view, so made-up addresses cost renders,
+//!   never memory, and never push the programme out.
 use super::AppState;
 use crate::i18n::Locale;
 use axum::{
@@ -49,6 +52,13 @@ struct Key {
     locale: Locale,
 }
 
+impl Key {
+    /// A page's own address, without a query (`/`, `/talks/<id>`).
+    fn canonical(&self) -> bool {
+        !self.address.contains('?')
+    }
+}
+
 #[derive(Debug)]
 struct Page {
     revision: i64,
@@ -71,13 +81,21 @@ impl PageCache {
             let revision = page.revision;
             pages.retain(|_, p| p.revision == revision);
             if pages.len() >= MAX_PAGES {
-                pages.clear();
+                // Full of current pages: a page's own address (no query) takes the place of a
+                // filtered view; a filtered view is served without being kept. Made-up addresses
+                // can fill the cache, never push `/` or a talk's page out of it.
+                if !key.canonical() {
+                    return;
+                }
+                let Some(other) = pages.keys().find(|k| !k.canonical()).cloned() else {
+                    return;
+                };
+                pages.remove(&other);
             }
         }
-        // A slower render of an older revision never replaces a newer page.
-        if pages.get(&key).is_none_or(|p| p.revision <= page.revision) {
-            pages.insert(key, page);
-        }
+        // Whatever the revision (a restored database may count from lower again): `get` serves a
+        // page only at the revision it was rendered at.
+        pages.insert(key, page);
     }
 
     /// How many pages are kept (for the tests and the benchmarks).
@@ -127,7 +145,8 @@ pub async fn serve(State(state): State<AppState>, req: Request<Body>, next: Next
         }
     };
     let Some(page) = Page::new(revision, parts.headers.clone(), &bytes) else {
-        // Not a page we can serve by hash (not UTF-8 text): answered as rendered, not kept.
+        // Not a page we can serve by hash (not UTF-8 text, or no nonce on its scripts): answered
+        // as rendered, not kept.
         return Response::from_parts(parts, bytes.into());
     };
     let page = Arc::new(page);
@@ -142,18 +161,33 @@ fn cache_key(state: &AppState, req: &Request<Body>) -> Option<Key> {
         return None;
     }
     let path = req.uri().path();
+    // A talk's page under its id's own spelling only (lower case, hyphens): the other spellings
+    // the page accepts are rendered, not kept.
     let talk = path
         .strip_prefix("/talks/")
-        .is_some_and(|id| !id.is_empty() && !id.contains('/'));
+        .is_some_and(|id| uuid::Uuid::parse_str(id).is_ok_and(|u| u.to_string() == id));
     if path != "/" && !talk {
         return None;
     }
     if crate::accounts::session::session_token(req.headers()).is_some() {
         return None;
     }
+    // The programme's filters only (`?theme=…&day=…`), each once.
     let query = req.uri().query().unwrap_or("");
     if query.len() > MAX_QUERY {
         return None;
+    }
+    let mut seen = (false, false);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let name = pair.split('=').next().unwrap_or("");
+        let first = match name {
+            "theme" if path == "/" => !std::mem::replace(&mut seen.0, true),
+            "day" if path == "/" => !std::mem::replace(&mut seen.1, true),
+            _ => false,
+        };
+        if !first {
+            return None;
+        }
     }
     let h = |name: header::HeaderName| req.headers().get(name).and_then(|v| v.to_str().ok());
     Some(Key {
@@ -181,11 +215,11 @@ impl Page {
             .remove(super::security::NONCE_HEADER)
             .and_then(|v| v.to_str().ok().map(str::to_string))
             .or_else(|| super::security::nonce_in_page(bytes));
-        let text = match nonce {
-            Some(n) if !n.is_empty() => text.replace(&format!(" nonce=\"{n}\""), ""),
-            _ => text.to_string(),
-        };
-        let script_src = script_sources(&text);
+        // Only the scripts the app wrote (they carry the request's nonce) are allowed, by hash;
+        // any other script in the page (injected markup) stays blocked, as under the nonce.
+        let nonce = nonce.filter(|n| !n.is_empty())?;
+        let script_src = script_sources(text, &nonce);
+        let text = text.replace(&format!(" nonce=\"{nonce}\""), "");
         headers.remove(header::CONTENT_LENGTH);
         // The page differs by language (cookie or Accept-Language) and by encoding.
         headers.insert(
@@ -220,14 +254,17 @@ impl Page {
     }
 }
 
-/// `'sha256-…'` for each inline script of a page, space-separated, in page order.
-fn script_sources(page: &str) -> String {
+/// `'sha256-…'` for each inline script of a page that carries `nonce`, space-separated, in page
+/// order.
+fn script_sources(page: &str, nonce: &str) -> String {
     use base64::Engine;
     use sha2::Digest;
+    let mark = format!(" nonce=\"{nonce}\"");
     inline_scripts(page)
         .into_iter()
-        .map(|s| {
-            let digest = sha2::Sha256::digest(s.as_bytes());
+        .filter(|(open, _)| open.contains(&mark))
+        .map(|(_, text)| {
+            let digest = sha2::Sha256::digest(text.as_bytes());
             format!(
                 "'sha256-{}'",
                 base64::engine::general_purpose::STANDARD.encode(digest)
@@ -237,8 +274,8 @@ fn script_sources(page: &str) -> String {
         .join(" ")
 }
 
-/// The text of every `<script>` of a page that has no `src`.
-fn inline_scripts(page: &str) -> Vec<&str> {
+/// The opening tag and the text of every `<script>` of a page that has no `src`.
+fn inline_scripts(page: &str) -> Vec<(&str, &str)> {
     let mut scripts = vec![];
     let mut rest = page;
     while let Some(at) = rest.find("<script") {
@@ -249,7 +286,7 @@ fn inline_scripts(page: &str) -> Vec<&str> {
         };
         let open = &tag[..open_end];
         if !open.contains(" src=") {
-            scripts.push(&tag[open_end + 1..open_end + 1 + len]);
+            scripts.push((open, &tag[open_end + 1..open_end + 1 + len]));
         }
         rest = &tag[open_end + 1 + len + "</script>".len()..];
     }
@@ -257,7 +294,7 @@ fn inline_scripts(page: &str) -> Vec<&str> {
 }
 
 fn gzip(bytes: &[u8]) -> Option<Bytes> {
-    let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let mut out = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     out.write_all(bytes).ok()?;
     out.finish().ok().map(Bytes::from)
 }
@@ -265,7 +302,7 @@ fn gzip(bytes: &[u8]) -> Option<Bytes> {
 fn brotli(bytes: &[u8]) -> Option<Bytes> {
     let mut out = Vec::new();
     let params = brotli::enc::BrotliEncoderParams {
-        quality: 9,
+        quality: 6,
         ..Default::default()
     };
     brotli::BrotliCompress(&mut &bytes[..], &mut out, &params).ok()?;
@@ -325,14 +362,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn inline_scripts_are_found_and_external_ones_skipped() {
-        let page = r#"<head><script type="module">import('/pkg/a.js')</script><script src="/x.js"></script></head><body><script>__R=[1]</script></body>"#;
-        assert_eq!(inline_scripts(page), vec!["import('/pkg/a.js')", "__R=[1]"]);
-        // The hash of `alert(1)` as browsers compute it.
+    fn only_the_apps_inline_scripts_are_allowed_by_hash() {
+        let page = r#"<head><script type="module" nonce="n1">import('/pkg/a.js')</script><script src="/x.js"></script></head><body><script>__R=[1]</script></body>"#;
+        let texts: Vec<&str> = inline_scripts(page).into_iter().map(|(_, t)| t).collect();
+        assert_eq!(texts, vec!["import('/pkg/a.js')", "__R=[1]"]);
+        // The hash of `alert(1)` as browsers compute it, for a script the app wrote (with the
+        // nonce) only: a script without it (injected) is not allowed.
         assert_eq!(
-            script_sources("<script>alert(1)</script>"),
+            script_sources(r#"<script nonce="n1">alert(1)</script>"#, "n1"),
             "'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"
         );
+        assert_eq!(script_sources("<script>alert(1)</script>", "n1"), "");
     }
 
     #[test]
@@ -350,7 +390,7 @@ mod tests {
     }
 
     #[test]
-    fn a_full_cache_is_emptied_not_grown() {
+    fn a_full_cache_keeps_the_pages_own_addresses() {
         let cache = PageCache::default();
         let page = |revision| {
             Arc::new(Page {
@@ -370,9 +410,18 @@ mod tests {
             cache.put(key(i), page(1));
             assert!(cache.len() <= MAX_PAGES);
         }
-        // An older render never replaces a newer page; a page of another revision is not served.
+        // Full of filtered views: the programme's own address still gets in, in either language.
+        for locale in [Locale::Fr, Locale::En] {
+            let home = Key {
+                address: "/".into(),
+                locale,
+            };
+            cache.put(home.clone(), page(1));
+            assert!(cache.get(&home, 1).is_some());
+            assert!(cache.len() <= MAX_PAGES);
+        }
+        // A page is served at the revision it was rendered at only.
         cache.put(key(0), page(2));
-        cache.put(key(0), page(1));
         assert!(cache.get(&key(0), 2).is_some());
         assert!(cache.get(&key(0), 1).is_none());
     }

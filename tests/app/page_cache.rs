@@ -91,6 +91,28 @@ async fn anonymous_programme_pages_come_from_memory_and_follow_every_edit() {
             assert!(body.contains("Rust, dix ans après") && !body.contains("Rust en production"), "[{}] {path} is stale after an edit", app.engine);
         }
 
+        // A title that is markup stays text, and no script but the app's is allowed on a shared page.
+        let current = talk(&app, &admin, "Rust, dix ans après").await;
+        let (status, _) = save(&app, &admin, &current, "title", "</title><script>alert(1)</script>").await;
+        assert_eq!(status, 200);
+        page(&app, &talk_path).await;
+        let (_, headers, body) = anonymous(&app, &talk_path, &[]).await;
+        let body = String::from_utf8(body).unwrap();
+        assert!(!body.contains("<script>alert(1)"), "[{}] the title is escaped: {}", app.engine, &body[..body.len().min(600)]);
+        assert!(scripts_allowed(&headers, &body), "[{}] the page's own scripts still run", app.engine);
+        assert!(!headers["content-security-policy"].to_str().unwrap().contains("'sha256-bhHHL3z2vDgxUt0W3dWQOrprscmda2Y5pLsLg4GF+pI='"), "[{}] alert(1) is not allowed", app.engine);
+        let current = talk(&app, &admin, "</title>").await;
+        let (status, _) = save(&app, &admin, &current, "title", "Rust, dix ans après").await;
+        assert_eq!(status, 200);
+
+        // Other spellings of an address are answered, not kept (made-up addresses cost no memory).
+        let kept = app.state.page_cache.len();
+        for path in [talk_path.to_uppercase().replace("/TALKS/", "/talks/"), "/?x=1".into(), "/?theme=a&theme=b".into()] {
+            let (status, _, _) = anonymous(&app, &path, &[]).await;
+            assert_eq!(status, 200, "[{}] {path}", app.engine);
+        }
+        assert_eq!(app.state.page_cache.len(), kept, "[{}] nothing kept for other spellings", app.engine);
+
         // Another writer of the same database (another instance, a script): followed as well.
         tessera::db_run!(app.db(), pool => sqlx::query("UPDATE conferences SET title = 'Changé ailleurs' WHERE title = 'Rust, dix ans après'").execute(pool).await.map(|_| ())).unwrap();
         assert!(page(&app, "/").await.contains("Changé ailleurs"), "[{}] an edit by another writer is seen", app.engine);
