@@ -25,10 +25,6 @@ use std::{
 use tessera::{
     accounts::session::{hash_token, SESSION_COOKIE},
     server::db::Db,
-    ticketing::{
-        service::{create_pending_order, mark_paid, ticket_token},
-        CartLine,
-    },
 };
 use uuid::Uuid;
 
@@ -142,22 +138,7 @@ async fn fixture(url: &str, connections: usize, attendees: usize) -> Fixture {
     tessera::db_run!(&db, pool => sqlx::query("INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at) VALUES ($1, 'Bench', 1000, 'eur', 100000000, $2, $3, $3)")
         .bind(pass).bind(true).bind(now).execute(pool).await.map(|_| ())).unwrap();
     let buyer = account(&db, "holder@example.org", "USER").await;
-    let order = create_pending_order(
-        &db,
-        &config,
-        buyer,
-        &[CartLine {
-            ticket_type_id: pass,
-            quantity: "50".into(),
-        }],
-    )
-    .await
-    .unwrap();
-    let mut tx = db.begin().await.unwrap();
-    mark_paid(&mut tx, &config, order).await.unwrap();
-    tx.commit().await.unwrap();
-    let ids: Vec<(Uuid,)> = tessera::db_run!(&db, pool => sqlx::query_as("SELECT id FROM ticket_tokens").fetch_all(pool).await).unwrap();
-    let tickets = ids.iter().map(|(id,)| ticket_token(&config, *id)).collect();
+    let tickets = support::paid_tickets(&db, &config, buyer, pass, 50, 1).await;
     let mut stewards = vec![];
     for i in 0..connections {
         let id = account(&db, &format!("steward{i}@example.org"), "STAFF_SCAN").await;

@@ -14,10 +14,6 @@ use tessera::{
         Outcome,
     },
     server::db::Db,
-    ticketing::{
-        service::{create_pending_order, mark_paid, ticket_token},
-        CartLine,
-    },
 };
 use uuid::Uuid;
 
@@ -53,20 +49,7 @@ async fn run(label: &str, url: &str, scanners: usize, tickets: usize) {
             locale: Locale::Fr,
         });
     }
-    for _ in 0..tickets.div_ceil(100) {
-        let line = [CartLine {
-            ticket_type_id: pass,
-            quantity: "100".into(),
-        }];
-        let order = create_pending_order(&db, &config, buyer, &line)
-            .await
-            .unwrap();
-        let mut tx = db.begin().await.unwrap();
-        mark_paid(&mut tx, &config, order).await.unwrap();
-        tx.commit().await.unwrap();
-    }
-    let ids: Vec<(Uuid,)> = tessera::db_run!(&db, pool => sqlx::query_as("SELECT id FROM ticket_tokens").fetch_all(pool).await).unwrap();
-    let tokens: Vec<String> = ids.iter().map(|(id,)| ticket_token(&config, *id)).collect();
+    let tokens = support::paid_tickets(&db, &config, buyer, pass, 100, tickets.div_ceil(100)).await;
     let per = tokens.len() / scanners;
     let started = Instant::now();
     let mut tasks = vec![];

@@ -112,3 +112,33 @@ pub async fn user(db: &Db, email: &str, password: &str) -> uuid::Uuid {
     .await
     .unwrap()
 }
+
+/// `orders` paid orders of `per_order` tickets of `pass` for `buyer`, bought through the ordinary
+/// order functions; returns the tokens of every ticket in the database.
+pub async fn paid_tickets(
+    db: &Db,
+    config: &Config,
+    buyer: uuid::Uuid,
+    pass: uuid::Uuid,
+    per_order: usize,
+    orders: usize,
+) -> Vec<String> {
+    use tessera::ticketing::{
+        service::{create_pending_order, mark_paid, ticket_token},
+        CartLine,
+    };
+    for _ in 0..orders {
+        let line = [CartLine {
+            ticket_type_id: pass,
+            quantity: per_order.to_string(),
+        }];
+        let order = create_pending_order(db, config, buyer, &line)
+            .await
+            .unwrap();
+        let mut tx = db.begin().await.unwrap();
+        mark_paid(&mut tx, config, order).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    let ids: Vec<(uuid::Uuid,)> = tessera::db_run!(db, pool => sqlx::query_as("SELECT id FROM ticket_tokens").fetch_all(pool).await).unwrap();
+    ids.iter().map(|(id,)| ticket_token(config, *id)).collect()
+}
