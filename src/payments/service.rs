@@ -9,7 +9,7 @@ use crate::{
     server::{db::Tx, now, AppState},
     ticketing::{
         service::{mark_paid, orders_of, refund_locally, release, Paid},
-        OrderStatus,
+        OrderStatus, OrderView,
     },
     tx_run,
 };
@@ -68,16 +68,50 @@ fn provider_error(e: impl std::fmt::Display) -> AppError {
     AppError::invalid("payment", "payments.error.provider")
 }
 
-/// Opens the payment page for a pending order and records the payment (INIT); returns the page's URL.
+/// A payment page: the provider's session and where the buyer pays.
+pub struct CheckoutPage {
+    pub session_id: String,
+    pub url: String,
+}
+
+/// In test mode, a fresh page of the built-in test checkout; `None` with Stripe.
+pub fn test_checkout_page(state: &AppState) -> Option<CheckoutPage> {
+    match &state.gateway {
+        Gateway::Stripe(_) => None,
+        Gateway::TestMode => {
+            let session_id = format!("cs_test_tessera_{}", Uuid::new_v4().simple());
+            let url = format!("{}/checkout/test/{session_id}", state.config.base_url);
+            Some(CheckoutPage { session_id, url })
+        }
+    }
+}
+
+const INSERT_PAYMENT: &str = "INSERT INTO payments (id, order_id, provider, status, stripe_checkout_session_id, checkout_url, created_at, updated_at) VALUES ($1, $2, $3, 'INIT', $4, $5, $6, $6)";
+
+/// Records the test checkout's page (the payment, INIT) in the order's own transaction.
+pub async fn record_checkout_page(
+    tx: &mut Tx,
+    order_id: Uuid,
+    page: &CheckoutPage,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query(INSERT_PAYMENT)
+        .bind(Uuid::new_v4()).bind(order_id).bind(Gateway::TestMode.provider()).bind(&page.session_id).bind(&page.url).bind(now())
+        .execute(c).await.map(|_| ()))
+}
+
+/// Opens Stripe's payment page for a pending order and records the payment (INIT); returns the
+/// page's URL.
 pub async fn create_checkout(
     state: &AppState,
     user: &AuthUser,
-    order_id: Uuid,
+    order: &OrderView,
 ) -> Result<String, AppError> {
-    let order = orders_of(&state.db, Some(user.id), Some(order_id))
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)?;
+    let Gateway::Stripe(client) = &state.gateway else {
+        return Err(provider_error(
+            "the test mode records its page with the order",
+        ));
+    };
+    let order_id = order.id;
     let base = &state.config.base_url;
     let success_url = format!("{base}/orders/{order_id}/confirmation");
     let cancel_url = format!("{base}/me/orders");
@@ -87,70 +121,59 @@ pub async fn create_checkout(
         .reserved_until
         .unwrap_or_else(now)
         .max(now() + chrono::Duration::minutes(31));
-    let (session_id, url) = match &state.gateway {
-        Gateway::Stripe(client) => {
-            use stripe::{
-                CheckoutSession, CheckoutSessionMode, CreateCheckoutSession,
-                CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
-                CreateCheckoutSessionLineItemsPriceDataProductData, Currency, RequestStrategy,
-            };
-            let currency: Currency = order.currency.parse().map_err(provider_error)?;
-            let order_ref = order_id.to_string();
-            let mut params = CreateCheckoutSession::new();
-            params.mode = Some(CheckoutSessionMode::Payment);
-            params.success_url = Some(&success_url);
-            params.cancel_url = Some(&cancel_url);
-            params.client_reference_id = Some(&order_ref);
-            params.customer_email = Some(&user.email);
-            params.expires_at = Some(expires_at.timestamp());
-            params.metadata = Some(
-                [("order_id".to_string(), order_ref.clone())]
-                    .into_iter()
-                    .collect(),
-            );
-            params.line_items = Some(
-                order
-                    .items
-                    .iter()
-                    .map(|i| CreateCheckoutSessionLineItems {
-                        quantity: Some(i.quantity as u64),
-                        price_data: Some(CreateCheckoutSessionLineItemsPriceData {
-                            currency,
-                            unit_amount: Some(i.unit_price_cents),
-                            product_data: Some(
-                                CreateCheckoutSessionLineItemsPriceDataProductData {
-                                    name: i.name.clone(),
-                                    ..Default::default()
-                                },
-                            ),
+    let (session_id, url) = {
+        use stripe::{
+            CheckoutSession, CheckoutSessionMode, CreateCheckoutSession,
+            CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+            CreateCheckoutSessionLineItemsPriceDataProductData, Currency, RequestStrategy,
+        };
+        let currency: Currency = order.currency.parse().map_err(provider_error)?;
+        let order_ref = order_id.to_string();
+        let mut params = CreateCheckoutSession::new();
+        params.mode = Some(CheckoutSessionMode::Payment);
+        params.success_url = Some(&success_url);
+        params.cancel_url = Some(&cancel_url);
+        params.client_reference_id = Some(&order_ref);
+        params.customer_email = Some(&user.email);
+        params.expires_at = Some(expires_at.timestamp());
+        params.metadata = Some(
+            [("order_id".to_string(), order_ref.clone())]
+                .into_iter()
+                .collect(),
+        );
+        params.line_items = Some(
+            order
+                .items
+                .iter()
+                .map(|i| CreateCheckoutSessionLineItems {
+                    quantity: Some(i.quantity as u64),
+                    price_data: Some(CreateCheckoutSessionLineItemsPriceData {
+                        currency,
+                        unit_amount: Some(i.unit_price_cents),
+                        product_data: Some(CreateCheckoutSessionLineItemsPriceDataProductData {
+                            name: i.name.clone(),
                             ..Default::default()
                         }),
                         ..Default::default()
-                    })
-                    .collect(),
-            );
-            let client = client
-                .clone()
-                .with_strategy(RequestStrategy::Idempotent(format!("checkout-{order_id}")));
-            let session = CheckoutSession::create(&client, params)
-                .await
-                .map_err(provider_error)?;
-            let url = session
-                .url
-                .clone()
-                .ok_or_else(|| provider_error("no url in the checkout session"))?;
-            (session.id.to_string(), url)
-        }
-        Gateway::TestMode => {
-            let id = format!("cs_test_tessera_{}", Uuid::new_v4().simple());
-            let url = format!("{base}/checkout/test/{id}");
-            (id, url)
-        }
+                    }),
+                    ..Default::default()
+                })
+                .collect(),
+        );
+        let client = client
+            .clone()
+            .with_strategy(RequestStrategy::Idempotent(format!("checkout-{order_id}")));
+        let session = CheckoutSession::create(&client, params)
+            .await
+            .map_err(provider_error)?;
+        let url = session
+            .url
+            .clone()
+            .ok_or_else(|| provider_error("no url in the checkout session"))?;
+        (session.id.to_string(), url)
     };
-    let now = now();
-    crate::db_write!(&state.db, pool => sqlx::query(
-        "INSERT INTO payments (id, order_id, provider, status, stripe_checkout_session_id, checkout_url, created_at, updated_at) VALUES ($1, $2, $3, 'INIT', $4, $5, $6, $6)")
-        .bind(Uuid::new_v4()).bind(order_id).bind(state.gateway.provider()).bind(&session_id).bind(&url).bind(now)
+    crate::db_write!(&state.db, pool => sqlx::query(INSERT_PAYMENT)
+        .bind(Uuid::new_v4()).bind(order_id).bind(state.gateway.provider()).bind(&session_id).bind(&url).bind(now())
         .execute(pool).await.map(|_| ()))?;
     Ok(url)
 }

@@ -194,7 +194,9 @@ pub async fn create_pending_order(
     user_id: Uuid,
     lines: &[CartLine],
 ) -> Result<Uuid, AppError> {
-    create_order(db, config, user_id, lines, None).await
+    Ok(create_order(db, config, user_id, lines, None, None)
+        .await?
+        .id)
 }
 
 /// Orders of `user_id` awaiting payment whose reservation still runs.
@@ -205,35 +207,29 @@ async fn open_orders(tx: &mut Tx, user_id: Uuid, now: DateTime<Utc>) -> Result<i
     Ok(n)
 }
 
-/// [`create_pending_order`], refused when the buyer already has `max_open` orders awaiting payment.
+/// [`create_pending_order`], refused when the buyer already has `max_open` orders awaiting payment;
+/// with `payment`, the payment page's record (INIT) is written in the same transaction. Returns the
+/// order as it now stands.
 async fn create_order(
     db: &Db,
     config: &Config,
     user_id: Uuid,
     lines: &[CartLine],
     max_open: Option<i64>,
-) -> Result<Uuid, AppError> {
+    payment: Option<&crate::payments::service::CheckoutPage>,
+) -> Result<OrderView, AppError> {
     let cart = parse_cart(lines, config.max_tickets_per_order)?;
     let now = now();
     let order_id = Uuid::new_v4();
-    let mut tx = db.begin().await?;
-    if let Some(max_open) = max_open {
-        // Lock the buyer's row first (a no-op write: a row lock on PostgreSQL; SQLite's
-        // BEGIN IMMEDIATE already serialises writers), so two checkouts at once cannot both
-        // see one order too few.
-        tx_run!(&mut tx, c => sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
-            .bind(user_id).execute(c).await.map(|_| ()))?;
-        if open_orders(&mut tx, user_id, now).await? >= max_open {
-            return Err(AppError::invalid("cart", "shop.error.too_many_open_orders"));
-        }
-    }
     let mut total = 0i64;
     let mut currency: Option<String> = None;
     let mut rows = vec![];
     for (type_id, quantity) in &cart {
+        // Read before the write transaction (on SQLite, writers take turns: the shorter the
+        // turn, the shorter the queue); the reservation below re-checks the version it was read at.
         let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE id = $1");
         let t: Option<TypeRow> =
-            tx_run!(&mut tx, c => sqlx::query_as(&sql).bind(type_id).fetch_optional(c).await)?;
+            db_run!(db, pool => sqlx::query_as(&sql).bind(type_id).fetch_optional(pool).await)?;
         let t =
             t.ok_or_else(|| AppError::invalid(&type_id.to_string(), "shop.error.unknown_pass"))?;
         match t.availability(now) {
@@ -264,35 +260,68 @@ async fn create_order(
         rows.push((t, *quantity, line_total));
     }
     let reserved_until = now + Duration::minutes(config.reservation_minutes);
+    let mut tx = db.begin().await?;
+    if let Some(max_open) = max_open {
+        // On PostgreSQL, lock the buyer's row first (a no-op write) so that two checkouts at once
+        // cannot both see one order too few; SQLite's writers already take turns.
+        if let Tx::Postgres(_) = tx {
+            tx_run!(&mut tx, c => sqlx::query("UPDATE users SET updated_at = updated_at WHERE id = $1")
+                .bind(user_id).execute(c).await.map(|_| ()))?;
+        }
+        if open_orders(&mut tx, user_id, now).await? >= max_open {
+            return Err(AppError::invalid("cart", "shop.error.too_many_open_orders"));
+        }
+    }
     tx_run!(&mut tx, c => sqlx::query(
-        "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, created_at, updated_at) VALUES ($1, $2, 'DRAFT', $3, $4, $5, $6, $6)")
+        "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, created_at, updated_at) VALUES ($1, $2, 'PENDING_PAYMENT', $3, $4, $5, $6, $6)")
         .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until).bind(now)
         .execute(c).await.map(|_| ()))?;
     for (t, quantity, line_total) in &rows {
-        // The seat check and the reservation are one statement: two buyers cannot both take the last seat.
+        // The seat check and the reservation are one statement: two buyers cannot both take the
+        // last seat. It also holds only if the pass is still as it was read (price, sales window).
         let reserved = tx_run!(&mut tx, c => sqlx::query(
-            "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND reserved_count + sold_count + $1 <= capacity")
-            .bind(quantity).bind(t.id).execute(c).await.map(|r| r.rows_affected()))?;
+            "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND version = $3 AND reserved_count + sold_count + $1 <= capacity")
+            .bind(quantity).bind(t.id).bind(t.version).execute(c).await.map(|r| r.rows_affected()))?;
         if reserved != 1 {
-            return Err(AppError::invalid(
-                &t.id.to_string(),
-                "shop.error.not_enough_left",
-            ));
+            let (version,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT version FROM ticket_types WHERE id = $1")
+                .bind(t.id).fetch_one(c).await)?;
+            let key = if version == t.version {
+                "shop.error.not_enough_left"
+            } else {
+                "shop.error.pass_changed"
+            };
+            return Err(AppError::invalid(&t.id.to_string(), key));
         }
         tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(quantity).bind(t.price_cents).bind(line_total)
             .execute(c).await.map(|_| ()))?;
     }
-    transition(
-        &mut tx,
-        order_id,
-        &[OrderStatus::Draft],
-        OrderStatus::PendingPayment,
-    )
-    .await?;
+    if let Some(page) = payment {
+        crate::payments::service::record_checkout_page(&mut tx, order_id, page).await?;
+    }
     tx.commit().await?;
-    Ok(order_id)
+    let mut items: Vec<OrderItemView> = rows
+        .into_iter()
+        .map(|(t, quantity, line_total)| OrderItemView {
+            name: t.name,
+            quantity,
+            unit_price_cents: t.price_cents,
+            line_total_cents: line_total,
+        })
+        .collect();
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(OrderView {
+        id: order_id,
+        status: OrderStatus::PendingPayment,
+        total_cents: total,
+        currency: currency.unwrap_or_else(|| "eur".into()),
+        created_at: now,
+        reserved_until: Some(reserved_until),
+        checkout_url: payment.map(|p| p.url.clone()),
+        items,
+        ticket_count: 0,
+    })
 }
 
 /// PENDING_PAYMENT → CANCELED, giving the seats back. Returns whether it happened.
@@ -543,20 +572,38 @@ pub async fn start_checkout(
     if state.config.checkout_requires_verified_email && !user.verified {
         return Err(AppError::invalid("cart", "shop.error.email_unverified"));
     }
-    release_expired(state).await?;
-    let order_id = create_order(
-        &state.db,
-        &state.config,
-        user.id,
-        lines,
-        Some(state.config.max_open_orders_per_account),
-    )
-    .await?;
-    match crate::payments::service::create_checkout(state, user, order_id).await {
+    // The test mode's payment page needs nothing from outside: it is recorded with the order, in
+    // one write. Stripe's is asked for once the order exists, outside any transaction.
+    let test_page = crate::payments::service::test_checkout_page(state);
+    let max_open = Some(state.config.max_open_orders_per_account);
+    let create = || {
+        create_order(
+            &state.db,
+            &state.config,
+            user.id,
+            lines,
+            max_open,
+            test_page.as_ref(),
+        )
+    };
+    let order = match create().await {
+        // Seats held by reservations that ran out go back before the buyer is told there are none
+        // left (the sweeper does it too, but only every so often).
+        Err(AppError::Invalid { key, .. })
+            if key == "shop.error.not_enough_left" && release_expired(state).await? > 0 =>
+        {
+            create().await?
+        }
+        other => other?,
+    };
+    if let Some(page) = test_page {
+        return Ok(page.url);
+    }
+    match crate::payments::service::create_checkout(state, user, &order).await {
         Ok(url) => Ok(url),
         Err(e) => {
             let mut tx = state.db.begin().await?;
-            release(&mut tx, order_id).await?;
+            release(&mut tx, order.id).await?;
             tx.commit().await?;
             Err(e)
         }
@@ -648,12 +695,30 @@ pub async fn orders_of(
     user_id: Option<Uuid>,
     order_id: Option<Uuid>,
 ) -> Result<Vec<OrderView>, AppError> {
-    let rows: Vec<OrderRow> = db_run!(db, pool => sqlx::query_as(
+    // One WHERE per case rather than `($1 IS NULL OR o.user_id = $1)`: neither engine uses an
+    // index through such an OR, and a checkout then scanned every order ever made.
+    let filter = match (user_id, order_id) {
+        (Some(_), Some(_)) => "o.user_id = $1 AND o.id = $2",
+        (Some(_), None) => "o.user_id = $1",
+        (None, Some(_)) => "o.id = $1",
+        (None, None) => "TRUE",
+    };
+    let sql = format!(
         "SELECT o.id, o.status, o.total_cents, o.currency, o.created_at, o.reserved_until, \
          (SELECT p.checkout_url FROM payments p WHERE p.order_id = o.id AND p.status = 'INIT' ORDER BY p.created_at DESC LIMIT 1) AS checkout_url, \
          (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS ticket_count \
-         FROM orders o WHERE ($1 IS NULL OR o.user_id = $1) AND ($2 IS NULL OR o.id = $2) ORDER BY o.created_at DESC LIMIT 100")
-        .bind(user_id).bind(order_id).fetch_all(pool).await)?;
+         FROM orders o WHERE {filter} ORDER BY o.created_at DESC LIMIT 100"
+    );
+    let rows: Vec<OrderRow> = db_run!(db, pool => {
+        let mut q = sqlx::query_as(&sql);
+        if let Some(u) = user_id {
+            q = q.bind(u);
+        }
+        if let Some(o) = order_id {
+            q = q.bind(o);
+        }
+        q.fetch_all(pool).await
+    })?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut items: BTreeMap<Uuid, Vec<OrderItemView>> = BTreeMap::new();
     for id in &ids {
