@@ -10,6 +10,7 @@ pub mod i18n;
 pub mod lazy_pages;
 pub mod mail;
 pub mod payments;
+pub mod privacy;
 pub mod programme;
 pub mod scanning;
 #[cfg(feature = "ssr")]

@@ -316,10 +316,19 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    service::login(&state, &email, &password)
+    let user_id = service::login(&state, &email, &password)
         .await
         .map_err(crate::server::fail)?;
-    leptos_axum::redirect(&safe_next(next.as_deref()));
+    let next = safe_next(next.as_deref());
+    // Terms or privacy policy accepted in an older version than `CONSENT_VERSION`: the person
+    // accepts the current ones (the consent page) before going on to `next`.
+    let target =
+        if crate::privacy::service::needs_consent(&state.db, &state.config, user_id).await? {
+            crate::privacy::consent_path(&next)
+        } else {
+            next
+        };
+    leptos_axum::redirect(&target);
     Ok(())
 }
 

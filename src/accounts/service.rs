@@ -404,8 +404,8 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppErro
 }
 
 /// Login. Unknown address, wrong password and disabled account get one and the same answer, after
-/// the same work (a password hash is checked in every case).
-pub async fn login(state: &AppState, email: &str, password: &str) -> Result<(), AppError> {
+/// the same work (a password hash is checked in every case). Answers the account's id.
+pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid, AppError> {
     let email = normalise_email(email)
         .map_err(|_| AppError::invalid("form", "accounts.error.bad_credentials"))?;
     limited(state, &format!("login:ip:{}", ip_key(state)), 30, 15 * 60)?;
@@ -443,7 +443,8 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<(), 
         crate::db_write!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
             .bind(new_hash).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
     }
-    session::start_session(state, user_id).await
+    session::start_session(state, user_id).await?;
+    Ok(user_id)
 }
 
 pub async fn logout(state: &AppState) -> Result<(), AppError> {

@@ -124,16 +124,23 @@ pub fn session_cookie(config: &Config, token: &str, max_age_secs: i64) -> String
     )
 }
 
-/// Opens a session for `user_id` and sets its cookie on the response.
+/// Opens a session for `user_id` and sets its cookie on the response. Records the login on the
+/// account too (`last_login_at`: the retention spares accounts that came back after the event).
 pub async fn start_session(state: &AppState, user_id: Uuid) -> Result<(), AppError> {
     let info = request_info(&state.config);
     let token = new_token();
     let now = now();
-    crate::db_write!(&state.db, pool => sqlx::query(
-        "INSERT INTO sessions (id, user_id, token_hash, user_agent, ip_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
-        .bind(Uuid::new_v4()).bind(user_id).bind(hash_token(&token)).bind(info.user_agent)
-        .bind(info.ip.map(|ip| ip_hash(&state.config, ip))).bind(now).bind(now + Duration::days(SESSION_DAYS))
-        .execute(pool).await.map(|_| ()))?;
+    let mut tx = state.db.begin().await?;
+    crate::tx_run!(&mut tx, c => {
+        sqlx::query(
+            "INSERT INTO sessions (id, user_id, token_hash, user_agent, ip_hash, created_at, last_seen_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
+            .bind(Uuid::new_v4()).bind(user_id).bind(hash_token(&token)).bind(&info.user_agent)
+            .bind(info.ip.map(|ip| ip_hash(&state.config, ip))).bind(now).bind(now + Duration::days(SESSION_DAYS))
+            .execute(&mut *c).await?;
+        sqlx::query("UPDATE users SET last_login_at = $1 WHERE id = $2")
+            .bind(now).bind(user_id).execute(&mut *c).await?;
+    });
+    tx.commit().await?;
     set_cookie(session_cookie(&state.config, &token, SESSION_DAYS * 86400));
     Ok(())
 }

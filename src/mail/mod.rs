@@ -22,6 +22,7 @@ text_enum!(
         ProgrammeChanged => "PROGRAMME_CHANGED",
         OrderRefunded => "ORDER_REFUNDED",
         EmailChanged => "EMAIL_CHANGED",
+        AccountDeleted => "ACCOUNT_DELETED",
     }
 );
 

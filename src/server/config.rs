@@ -21,7 +21,15 @@ pub struct Config {
     pub seed_demo: bool,
     pub log_json: bool,
     pub site_root: PathBuf,
+    /// The version of the terms and privacy policy in force: recorded with every consent; a person
+    /// whose last acceptance is of another version accepts again at their next login.
     pub consent_version: String,
+    /// How long after the conference's end the retention anonymises inactive attendee accounts
+    /// and erases ticket holders, and how old mail bodies, IP hashes and door searches may get.
+    pub retention_days_after_event: i64,
+    /// How many years after the end of an order's financial year its accounting record is kept
+    /// whole (then reduced to amounts, dates and ids).
+    pub accounting_retention_years: i64,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub stripe_secret_key: Option<String>,
@@ -245,6 +253,19 @@ impl Config {
                     .with_timezone(&chrono::Utc),
             ),
         };
+        let retention_days_after_event = whole("RETENTION_DAYS_AFTER_EVENT", 90, 3650)?;
+        let accounting_retention_years = whole("ACCOUNTING_RETENTION_YEARS", 10, 30)?;
+        let consent_version = get("CONSENT_VERSION").unwrap_or_else(|| "2026-01".into());
+        if consent_version.chars().count() > 40
+            || !consent_version.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(err(
+                "CONSENT_VERSION",
+                format!(
+                    "'{consent_version}' is not a version such as 2026-01 (at most 40 visible characters, no spaces)"
+                ),
+            ));
+        }
         let trust_proxy =
             parse_bool(get("TRUST_PROXY"), false).map_err(|m| err("TRUST_PROXY", m))?;
         let trusted_proxies = whole("TRUSTED_PROXIES", 1, 10)? as usize;
@@ -297,7 +318,9 @@ impl Config {
             site_root: PathBuf::from(
                 get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             ),
-            consent_version: get("CONSENT_VERSION").unwrap_or_else(|| "2026-01".into()),
+            consent_version,
+            retention_days_after_event,
+            accounting_retention_years,
             smtp_url,
             mail_from: get("MAIL_FROM")
                 .unwrap_or_else(|| "Tessera <no-reply@tessera.localhost>".into()),
@@ -388,6 +411,11 @@ mod tests {
     #[test]
     fn defaults_are_a_dev_sqlite_site() {
         let c = Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32))])).unwrap();
+        assert_eq!(
+            (c.retention_days_after_event, c.accounting_retention_years),
+            (90, 10)
+        );
+        assert_eq!(c.consent_version, "2026-01");
         assert_eq!(c.database_url, "sqlite:data/tessera.db");
         assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
         assert_eq!(c.timezone, chrono_tz::Europe::Paris);
@@ -404,6 +432,10 @@ mod tests {
             ("TESSERA_ENV", "staging"),
             ("SMTP_URL", "http://mail"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),
+            ("RETENTION_DAYS_AFTER_EVENT", "0"),
+            ("RETENTION_DAYS_AFTER_EVENT", "ninety"),
+            ("ACCOUNTING_RETENTION_YEARS", "31"),
+            ("CONSENT_VERSION", "2026 01"),
         ] {
             let e =
                 Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32)), (var, val)])).unwrap_err();

@@ -161,6 +161,7 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     };
     start_reservation_sweeper(state.clone());
     start_programme_mailer(state.clone());
+    crate::privacy::service::start_worker(state.clone());
     Ok(state)
 }
 
@@ -244,6 +245,14 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/calendar/{user}/{file}",
             get(crate::programme::personal::http::feed),
+        )
+        .route(
+            "/me/data.json",
+            get(crate::privacy::service::http::export_mine),
+        )
+        .route(
+            "/admin/privacy/export/{user}",
+            get(crate::privacy::service::http::export_person),
         )
         .leptos_routes_with_context(
             &state,

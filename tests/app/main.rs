@@ -11,6 +11,7 @@ mod admin_passes;
 mod admin_programme;
 mod page_cache;
 mod personal_programme;
+mod privacy;
 mod programme_changes;
 mod scanning;
 mod security_accounts;

@@ -15,6 +15,7 @@ const PW: &str = "a long enough passphrase";
 const TEXT_FIELDS: &[&str] = &[
     "action",
     "actor",
+    "cancel_tickets",
     "email",
     "entity",
     "first_name",
@@ -105,6 +106,8 @@ fn all_fields(value: &str, ids: &[Uuid], edited: &str, flag: &str) -> Vec<(Strin
     pairs.push(("version".into(), value.into()));
     pairs.push(("on".into(), flag.into()));
     pairs.push(("save".into(), flag.into()));
+    pairs.push(("granted".into(), flag.into()));
+    pairs.push(("confirm".into(), flag.into()));
     pairs.push(("lines[0][ticket_type_id]".into(), ids[0].to_string()));
     pairs.push(("lines[0][quantity]".into(), value.into()));
     pairs
