@@ -111,6 +111,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/programme") view={Lazy::<lazy::AdminProgramme>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/attendees") view={Lazy::<lazy::AdminAttendees>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/mail") view={Lazy::<lazy::AdminMail>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/privacy") view={Lazy::<lazy::AdminPrivacy>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/panic") view={Lazy::<lazy::DevPanic>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/tickets") view={Lazy::<lazy::Shop>::new()} ssr=SsrMode::Async/>

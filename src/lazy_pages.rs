@@ -21,6 +21,10 @@ use crate::{
     devtools::DevPanicPage,
     mail::components::DevMailboxPage,
     payments::components::TestCheckoutPage,
+    privacy::{
+        admin_page::AdminPrivacyPage,
+        components::{ConsentPage, DeletedPage},
+    },
     programme::components::{MyProgrammePage, TalkPage},
     scanning::components::ScanPage,
     ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
@@ -55,6 +59,9 @@ lazy_page!(AdminPasses, AdminPassesPage);
 lazy_page!(AdminProgramme, AdminProgrammePage);
 lazy_page!(AdminAttendees, AdminAttendeesPage);
 lazy_page!(AdminMail, AdminMailPage);
+lazy_page!(AdminPrivacy, AdminPrivacyPage);
+lazy_page!(Consent, ConsentPage);
+lazy_page!(Deleted, DeletedPage);
 lazy_page!(Scan, ScanPage);
 lazy_page!(DevMailbox, DevMailboxPage);
 lazy_page!(TestCheckout, TestCheckoutPage);

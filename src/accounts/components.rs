@@ -313,6 +313,7 @@ pub fn AccountPage() -> impl IntoView {
                             <ProfileForm profile=p.clone()/>
                             <EmailForm current=p.email/>
                             <SessionsList/>
+                            <crate::privacy::components::PrivacySection/>
                         }
                             .into_any(),
                         Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),

@@ -72,6 +72,10 @@ pub mod service {
     };
     use chrono::{DateTime, Utc};
     use futures_util::TryStreamExt;
+    use std::sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    };
     use uuid::Uuid;
 
     #[derive(sqlx::FromRow)]
@@ -152,19 +156,45 @@ pub mod service {
 
     /// A CSV download, streamed: the rows go out as the database yields them. UTF-8 with a BOM, so
     /// that Excel reads accents right; CRLF line ends; RFC 4180 quoting.
+    /// Once every row is out, the export is audited (`EXPORT_PERSONAL_DATA`: who, which file, how
+    /// many rows); an export that failed or was abandoned is audited with `complete: false`.
     fn csv_response(
         state: AppState,
+        admin: Uuid,
         filename: &'static str,
-        export: fn(AppState, Sender) -> Job,
+        export: fn(AppState, Sender, Arc<AtomicU64>) -> Job,
     ) -> Response {
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
         tokio::spawn(async move {
             let failed = tx.clone();
-            if let Err(e) = export(state, tx).await {
+            let rows = Arc::new(AtomicU64::new(0));
+            let done = export(state.clone(), tx, rows.clone()).await;
+            if let Err(e) = &done {
                 tracing::error!(error = %e, filename, "CSV export failed");
                 let _ = failed
                     .send(Err(std::io::Error::other("export failed")))
                     .await;
+            }
+            let meta = serde_json::json!({
+                "file": filename,
+                "rows": rows.load(Ordering::Relaxed),
+                "complete": done.is_ok(),
+            });
+            let audited = async {
+                let mut t = state.db.begin().await?;
+                crate::admin::service::audit(
+                    &mut t,
+                    admin,
+                    "EXPORT_PERSONAL_DATA",
+                    "export",
+                    filename,
+                    meta,
+                )
+                .await?;
+                t.commit().await
+            };
+            if let Err(e) = audited.await {
+                tracing::error!(error = %e, filename, "could not audit an export");
             }
         });
         // poll_fn over the receiver may be polled again after its end (compression does), unlike unfold.
@@ -194,7 +224,7 @@ pub mod service {
             .map_err(|_| sqlx::Error::PoolClosed)
     }
 
-    fn attendees_job(state: AppState, tx: Sender) -> Job {
+    fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
         Box::pin(async move {
             send(
                 &tx,
@@ -218,6 +248,7 @@ pub mod service {
                 let mut rows = sqlx::query_as::<_, Attendee>(&sql).fetch(pool);
                 while let Some(r) = rows.try_next().await? {
                     let used = r.used_at.map(rfc3339).unwrap_or_default();
+                    n.fetch_add(1, Ordering::Relaxed);
                     send(&tx, csv_line(&[r.id.to_string(), r.holder, r.email, r.buyer_email, r.pass, r.status.as_str().to_string(), used, r.order_id.to_string()])).await?;
                 }
                 Ok::<(), sqlx::Error>(())
@@ -225,7 +256,7 @@ pub mod service {
         })
     }
 
-    fn orders_job(state: AppState, tx: Sender) -> Job {
+    fn orders_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
         Box::pin(async move {
             send(
                 &tx,
@@ -247,6 +278,7 @@ pub mod service {
             db_run!(&state.db, pool => async {
                 let mut rows = sqlx::query_as::<_, Order>(ORDERS).fetch(pool);
                 while let Some(r) = rows.try_next().await? {
+                    n.fetch_add(1, Ordering::Relaxed);
                     send(&tx, csv_line(&[r.id.to_string(), rfc3339(r.created_at), r.buyer_email, r.status, amount(r.total_cents), r.currency.to_uppercase(), r.tickets.to_string(), r.stripe_payment_intent_id.unwrap_or_default()])).await?;
                 }
                 Ok::<(), sqlx::Error>(())
@@ -254,27 +286,27 @@ pub mod service {
         })
     }
 
-    /// The caller must be an admin: 401 without a session, 403 with another role.
-    async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<(), StatusCode> {
+    /// The caller must be an admin (their id): 401 without a session, 403 with another role.
+    async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Uuid, StatusCode> {
         match crate::accounts::session::user_from_headers(&state.db, headers).await {
             None => Err(StatusCode::UNAUTHORIZED),
             Some(u) if u.role != crate::accounts::Role::Admin => Err(StatusCode::FORBIDDEN),
-            Some(_) => Ok(()),
+            Some(u) => Ok(u.id),
         }
     }
 
     pub async fn attendees_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-        if let Err(refused) = admin_only(&state, &headers).await {
-            return refused.into_response();
+        match admin_only(&state, &headers).await {
+            Ok(admin) => csv_response(state, admin, "attendees.csv", attendees_job),
+            Err(refused) => refused.into_response(),
         }
-        csv_response(state, "attendees.csv", attendees_job)
     }
 
     pub async fn orders_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-        if let Err(refused) = admin_only(&state, &headers).await {
-            return refused.into_response();
+        match admin_only(&state, &headers).await {
+            Ok(admin) => csv_response(state, admin, "orders.csv", orders_job),
+            Err(refused) => refused.into_response(),
         }
-        csv_response(state, "orders.csv", orders_job)
     }
 }
 

@@ -4,6 +4,8 @@
 //! erases an account on request. The retention job itself runs in the background on every
 //! instance and does its work once (a lease in `job_leases`). Every server function here checks
 //! its caller on the server.
+pub mod admin_page;
+pub mod components;
 #[cfg(feature = "ssr")]
 pub mod service;
 

@@ -195,7 +195,7 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
     type MailRow = (String, String, DateTime<Utc>, Option<DateTime<Utc>>, i64);
     let mails: Vec<MailRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT type, status, created_at, sent_at, CAST(attempts AS BIGINT) FROM outbox_emails \
-         WHERE user_id = $1 OR to_address = $2 ORDER BY created_at")
+         WHERE user_id = $1 OR (user_id IS NULL AND to_address = $2) ORDER BY created_at")
         .bind(user_id).bind(&p.email).fetch_all(pool).await)?;
 
     // Audit entries: performed by them, or about them, their orders or their tickets.
@@ -532,6 +532,43 @@ pub struct Erased {
 }
 
 /// The personal values of a person, to find them where they were copied (audit entries' meta).
+/// The keys of audit details that name people, in entries about someone else.
+const PERSONAL_KEYS: [&str; 10] = [
+    "to",
+    "query",
+    "who",
+    "email",
+    "holder",
+    "holder_name",
+    "holder_email",
+    "name",
+    "phone",
+    "used_by",
+];
+
+/// [`redact`], only under [`PERSONAL_KEYS`] (at any depth).
+fn redact_personal_keys(value: &mut Value, needles: &Needles) -> bool {
+    let mut changed = false;
+    match value {
+        Value::Array(items) => {
+            for v in items {
+                changed |= redact_personal_keys(v, needles);
+            }
+        }
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                changed |= if PERSONAL_KEYS.contains(&key.as_str()) {
+                    redact(v, needles)
+                } else {
+                    redact_personal_keys(v, needles)
+                };
+            }
+        }
+        _ => {}
+    }
+    changed
+}
+
 struct Needles {
     /// Found anywhere in a text: the email, the phone, the full name.
     whole: Vec<String>,
@@ -639,25 +676,39 @@ fn redact(value: &mut Value, needles: &Needles) -> bool {
 }
 
 /// Redacts the person's details in every audit entry's meta (entries are kept, never deleted).
-async fn redact_audit(tx: &mut Tx, needles: &Needles) -> Result<u64, sqlx::Error> {
+///
+/// In the entries about them (they did it, or it is about their account) every value is looked at;
+/// in the others only the values that name people ([`PERSONAL_KEYS`]: a door search, a mail's
+/// address): a person who names themselves "stripe admin" must not blank other people's entries.
+async fn redact_audit(tx: &mut Tx, needles: &Needles, user_id: Uuid) -> Result<u64, sqlx::Error> {
     if needles.patterns.is_empty() {
         return Ok(0);
     }
-    let filter = (1..=needles.patterns.len())
+    let n = needles.patterns.len();
+    let filter = (1..=n)
         .map(|i| format!("LOWER(CAST(meta AS TEXT)) LIKE ${i} ESCAPE '\\'"))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let sql = format!("SELECT id, meta FROM audit_logs WHERE {filter}");
-    let rows: Vec<(Uuid, Json<Value>)> = tx_run!(tx, c => {
+    let sql = format!(
+        "SELECT id, meta, CASE WHEN actor_user_id = ${} OR entity_id = ${} THEN 1 ELSE 0 END FROM audit_logs WHERE {filter}",
+        n + 1,
+        n + 2
+    );
+    let rows: Vec<(Uuid, Json<Value>, i32)> = tx_run!(tx, c => {
         let mut q = sqlx::query_as(&sql);
         for p in &needles.patterns {
             q = q.bind(p.as_str());
         }
-        q.fetch_all(c).await
+        q.bind(user_id).bind(user_id.to_string()).fetch_all(c).await
     })?;
     let mut changed = 0;
-    for (id, Json(mut meta)) in rows {
-        if redact(&mut meta, needles) {
+    for (id, Json(mut meta), about_them) in rows {
+        let changed_meta = if about_them == 1 {
+            redact(&mut meta, needles)
+        } else {
+            redact_personal_keys(&mut meta, needles)
+        };
+        if changed_meta {
             tx_run!(tx, c => sqlx::query("UPDATE audit_logs SET meta = $1 WHERE id = $2")
                 .bind(Json(&meta)).bind(id).execute(c).await.map(|_| ()))?;
             changed += 1;
@@ -712,7 +763,7 @@ pub async fn anonymise(
     // The claim: of two erasures at once, one changes the row, the other finds it done.
     let claimed = tx_run!(tx, c => sqlx::query(
         "UPDATE users SET email = $1, status = 'DISABLED', email_verified_at = NULL, programme_mail_since = NULL, last_login_at = NULL, \
-         deleted_at = COALESCE(deleted_at, $2), anonymized_at = $2, updated_at = $2 WHERE id = $3 AND anonymized_at IS NULL")
+         deleted_at = COALESCE(deleted_at, $2), anonymized_at = $2, updated_at = $2 WHERE id = $3 AND anonymized_at IS NULL AND role <> 'ADMIN'")
         .bind(placeholder_email(user_id)).bind(now).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     if claimed != 1 {
         return Ok(None);
@@ -740,6 +791,9 @@ pub async fn anonymise(
         // Consents stay as proof, with the account's id only.
         sqlx::query("UPDATE user_consents SET ip_hash = NULL, user_agent = NULL WHERE user_id = $1")
             .bind(user_id).execute(&mut *c).await?;
+        // What an admin typed about their payments (a refund's reason) may name them.
+        sqlx::query("UPDATE payments SET note = NULL WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)")
+            .bind(user_id).execute(&mut *c).await?;
     });
 
     // Orders awaiting payment: canceled, their seats given back.
@@ -755,14 +809,15 @@ pub async fn anonymise(
     // Valid tickets of an event not over yet: canceled and their QR codes revoked. Sold seats are
     // not given back (the order stays paid; an admin's refund gives them back).
     let open = not_over(event_end_tx(tx).await?, now);
-    let cancel = format!("UPDATE tickets SET status = 'CANCELED' WHERE {VALID_NOT_OVER}");
+    // A ticket the person bought for someone else (another holder's address) stays theirs.
+    let cancel = format!("UPDATE tickets SET status = 'CANCELED' WHERE {VALID_NOT_OVER} AND (holder_email IS NULL OR holder_email = $4)");
     erased.tickets_canceled = tx_run!(tx, c => sqlx::query(&cancel)
-        .bind(user_id).bind(now).bind(open).execute(c).await.map(|r| r.rows_affected()))?;
+        .bind(user_id).bind(now).bind(open).bind(&email).execute(c).await.map(|r| r.rows_affected()))?;
     tx_run!(tx, c => {
         sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND ticket_id IN (SELECT id FROM tickets WHERE user_id = $2 AND status = 'CANCELED')")
             .bind(now).bind(user_id).execute(&mut *c).await?;
         // Holder names and emails: on their tickets, and wherever their address names a holder.
-        sqlx::query("UPDATE tickets SET holder_name = NULL, holder_email = NULL WHERE user_id = $1 OR holder_email = $2")
+        sqlx::query("UPDATE tickets SET holder_name = NULL, holder_email = NULL WHERE (user_id = $1 AND (holder_email IS NULL OR holder_email = $2)) OR holder_email = $2")
             .bind(user_id).bind(&email).execute(&mut *c).await?;
         // Mails: the log keeps kind, date and status; errors may quote the address.
         sqlx::query("UPDATE email_logs SET error = NULL WHERE user_id = $1 OR outbox_id IN (SELECT id FROM outbox_emails WHERE to_address = $2)")
@@ -781,7 +836,7 @@ pub async fn anonymise(
         last_name.as_deref(),
         phone.as_deref(),
     );
-    redact_audit(tx, &needles).await?;
+    redact_audit(tx, &needles, user_id).await?;
     Ok(Some(erased))
 }
 
@@ -963,7 +1018,9 @@ pub async fn policy(db: &Db, config: &Config, now: DateTime<Utc>) -> Result<Poli
 /// before the event's end, and neither logged in nor seen since.
 const ACCOUNTS_DUE: &str = "role = 'USER' AND anonymized_at IS NULL AND created_at < $1 \
      AND (last_login_at IS NULL OR last_login_at < $1) \
-     AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = users.id AND s.last_seen_at >= $1)";
+     AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.user_id = users.id AND s.last_seen_at >= $1) \
+     AND NOT EXISTS (SELECT 1 FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.user_id = users.id AND t.status = 'VALID' AND tt.valid_until > $1)";
 
 /// Door searches and resent tickets' addresses older than `$1` not redacted yet (over `audit_logs`).
 const SCAN_DETAILS: &str = "action IN ('SCAN_SEARCH', 'RESEND_TICKETS') AND created_at < $1 \
@@ -1138,9 +1195,16 @@ async fn claim(
 
 /// Extends the lease of a long run (its holder only).
 async fn renew(db: &Db, holder: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
-    crate::db_write!(db, pool => sqlx::query("UPDATE job_leases SET lease_until = $1 WHERE name = $2 AND holder = $3")
-        .bind(now + Duration::minutes(LEASE_MINUTES)).bind(RETENTION_JOB).bind(holder)
-        .execute(pool).await.map(|_| ()))
+    // From the wall clock (the run's `now` is when it started, or a moved clock in tests).
+    let until = now.max(crate::server::now()) + Duration::minutes(LEASE_MINUTES);
+    let renewed = crate::db_write!(db, pool => sqlx::query("UPDATE job_leases SET lease_until = $1 WHERE name = $2 AND holder = $3")
+        .bind(until).bind(RETENTION_JOB).bind(holder)
+        .execute(pool).await.map(|r| r.rows_affected()))?;
+    if renewed != 1 {
+        // Another instance took the lease over (this run was too slow): stop here.
+        return Err(sqlx::Error::RowNotFound);
+    }
+    Ok(())
 }
 
 /// The system account, made on first use.
@@ -1436,13 +1500,14 @@ pub mod http {
             .into_response()
     }
 
-    /// A download another site started (a link or an image elsewhere): refused, so that no other
+    /// A download another site started (a link or an image elsewhere, a sibling subdomain
+    /// included): refused, so that no other
     /// site can spend a person's export budget or fill the audit log.
     fn cross_site(headers: &HeaderMap) -> bool {
         headers
             .get("sec-fetch-site")
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|site| site == "cross-site")
+            .is_some_and(|site| site != "same-origin" && site != "none")
     }
 
     pub async fn export_mine(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -1515,6 +1580,25 @@ mod tests {
         assert!(n.patterns.contains(&"%zoe.quux@example.org%".to_string()));
         assert!(n.patterns.contains(&"%Zoé%".to_string()), "as typed too");
         assert_eq!(contains_pattern("50%_a\\b"), "%50\\%\\_a\\\\b%");
+    }
+
+    #[test]
+    fn a_name_made_of_common_words_blanks_only_the_values_that_name_people() {
+        // Someone signs up as "Stripe Admin", then deletes their account: other people's audit
+        // entries keep their details; only values that name people (a search for them) go.
+        let n = Needles::new("x@example.org", Some("Stripe"), Some("Admin"), None);
+        let mut webhook = json!({ "source": "stripe", "by": "admin", "payment_status": "paid" });
+        assert!(!redact_personal_keys(&mut webhook, &n));
+        assert_eq!(
+            webhook,
+            json!({ "source": "stripe", "by": "admin", "payment_status": "paid" })
+        );
+        let mut search = json!({ "query": "stripe", "found": 1, "before": { "title": "Stripe" } });
+        assert!(redact_personal_keys(&mut search, &n));
+        assert_eq!(
+            search,
+            json!({ "query": REDACTED, "found": 1, "before": { "title": "Stripe" } })
+        );
     }
 
     #[test]

@@ -144,8 +144,8 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            let turn = Arc::default();
-            spawn_checkpointer(pool.clone());
+            let turn: Arc<tokio::sync::Mutex<()>> = Arc::default();
+            spawn_checkpointer(pool.clone(), Arc::downgrade(&turn));
             Ok(Db::Sqlite(pool, WriteGate { turn, writer }))
         } else {
             Err(sqlx::Error::Configuration(
@@ -224,12 +224,12 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// Copies the WAL back into the database every [`CHECKPOINT_EVERY`] (a passive checkpoint: it
 /// never waits for, nor holds up, readers or the writer); the writer then starts the WAL over.
-/// Ends with the pool.
-fn spawn_checkpointer(pool: SqlitePool) {
+/// Ends with the pool, or once every copy of the [`Db`] is gone (`alive`: its write gate).
+fn spawn_checkpointer(pool: SqlitePool, alive: std::sync::Weak<tokio::sync::Mutex<()>>) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(CHECKPOINT_EVERY);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !pool.is_closed() {
+        while !pool.is_closed() && alive.strong_count() > 0 {
             every.tick().await;
             if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
                 .execute(&pool)

@@ -589,9 +589,8 @@ pub async fn start_checkout(
     let order = match create().await {
         // Seats held by reservations that ran out go back before the buyer is told there are none
         // left (the sweeper does it too, but only every so often).
-        Err(AppError::Invalid { key, .. })
-            if key == "shop.error.not_enough_left" && release_expired(state).await? > 0 =>
-        {
+        Err(AppError::Invalid { key, .. }) if key == "shop.error.not_enough_left" => {
+            release_expired(state).await?;
             create().await?
         }
         other => other?,

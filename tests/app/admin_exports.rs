@@ -72,6 +72,21 @@ async fn exports_round_trip_awkward_names_and_are_for_admins_only() {
         let (status, found) = app.call_as(&admin, "admin_attendees", &[("query", "lolo")]).await;
         assert_eq!(status, 200);
         assert_eq!(found.as_array().unwrap().len(), 1, "[{}]", app.engine);
+
+        // Every download is audited once its rows are out (the refused ones are not): who, which
+        // file, how many rows.
+        let audited = |file: &'static str| {
+            format!("SELECT COUNT(*) FROM audit_logs WHERE action = 'EXPORT_PERSONAL_DATA' AND entity_id = '{file}' AND actor_user_id IS NOT NULL")
+        };
+        let mut counts = (0, 0);
+        for _ in 0..100 {
+            counts = (app.count(&audited("attendees.csv")).await, app.count(&audited("orders.csv")).await);
+            if counts == (2, 1) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(counts, (2, 1), "[{}] two attendee lists and one order list were downloaded", app.engine);
     })
     .await;
 }
