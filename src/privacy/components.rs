@@ -58,7 +58,7 @@ fn MarketingChoice(granted: bool, action: ServerAction<SetMarketingConsent>) -> 
                 <span>{move || i18n.t("privacy.marketing")}</span>
             </label>
             <button type="submit" class="button-secondary" data-marketing=granted.to_string()>
-                {move || i18n.t(if granted { "privacy.consents.marketing_withdrawn" } else { "privacy.consents.marketing_optin" })}
+                {move || i18n.t(if granted { "privacy.marketing_withdraw" } else { "privacy.marketing_give" })}
             </button>
             <p class="hint">{move || i18n.t("privacy.marketing_hint")}</p>
             <FieldError error field="granted"/>
@@ -160,8 +160,8 @@ pub fn ConsentPage() -> impl IntoView {
                             view! {
                                 <p>{move || i18n.t_with("privacy.consent.intro", &[("version", &version)])}</p>
                                 <ul>
-                                    <li><a href="/legal/terms" target="_blank">{move || i18n.t("privacy.consents.terms_accepted")}</a></li>
-                                    <li><a href="/legal/privacy" target="_blank">{move || i18n.t("privacy.consents.privacy_accepted")}</a></li>
+                                    <li><a href="/legal/terms" target="_blank">{move || i18n.t("legal.terms.title")}</a></li>
+                                    <li><a href="/legal/privacy" target="_blank">{move || i18n.t("legal.privacy.title")}</a></li>
                                 </ul>
                             }
                                 .into_any()
