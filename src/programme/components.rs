@@ -330,16 +330,23 @@ fn TimeSlot(time_slot: Slot) -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Interest(Resource<Result<Option<super::TalkInterest>, AppError>>);
 
+/// Read through a `Transition` (a new count replaces the old one without a blank): hydration uses the counts the server rendered with. Read
+/// directly, the browser saw no counts yet on a fast start and panicked on the server's `<span>`.
 #[component]
 fn InterestCount(id: Uuid) -> impl IntoView {
     let i18n = use_i18n();
-    let interest = use_context::<Interest>();
-    move || {
-        interest.and_then(|Interest(r)| r.get()).and_then(|r| r.ok()).flatten().map(|counts| {
-            let n = counts.iter().find(|(t, _)| *t == id).map(|(_, n)| *n).unwrap_or(0);
-            view! { <span class="interest" title=move || i18n.t("personal.interest")>{format!("★ {n}")}</span> }
-        })
-    }
+    use_context::<Interest>().map(|Interest(interest)| {
+        view! {
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    interest.await.ok().flatten().map(|counts| {
+                        let n = counts.iter().find(|(t, _)| *t == id).map(|(_, n)| *n).unwrap_or(0);
+                        view! { <span class="interest" title=move || i18n.t("personal.interest")>{format!("★ {n}")}</span> }
+                    })
+                })}
+            </Transition>
+        }
+    })
 }
 
 #[component]
