@@ -112,6 +112,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/attendees") view={Lazy::<lazy::AdminAttendees>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/mail") view={Lazy::<lazy::AdminMail>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/privacy") view={Lazy::<lazy::AdminPrivacy>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/vouchers") view={Lazy::<lazy::AdminVouchers>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/waitlist") view={Lazy::<lazy::AdminWaitlist>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>

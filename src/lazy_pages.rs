@@ -28,6 +28,8 @@ use crate::{
     programme::components::{MyProgrammePage, TalkPage},
     scanning::components::ScanPage,
     ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
+    vouchers::admin_page::AdminVouchersPage,
+    waitlist::admin_page::AdminWaitlistPage,
 };
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
@@ -60,6 +62,8 @@ lazy_page!(AdminProgramme, AdminProgrammePage);
 lazy_page!(AdminAttendees, AdminAttendeesPage);
 lazy_page!(AdminMail, AdminMailPage);
 lazy_page!(AdminPrivacy, AdminPrivacyPage);
+lazy_page!(AdminVouchers, AdminVouchersPage);
+lazy_page!(AdminWaitlist, AdminWaitlistPage);
 lazy_page!(Consent, ConsentPage);
 lazy_page!(Deleted, DeletedPage);
 lazy_page!(Scan, ScanPage);

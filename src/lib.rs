@@ -16,6 +16,8 @@ pub mod scanning;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod ticketing;
+pub mod vouchers;
+pub mod waitlist;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

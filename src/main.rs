@@ -54,8 +54,9 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
             if demo::is_empty(&db).await.map_err(err)? {
                 demo::seed(&db, &config).await.map_err(err)?;
                 println!(
-                    "Loaded the demo conference ({} talks, 3 passes).",
-                    demo::talk_count()
+                    "Loaded the demo conference ({} talks, 5 passes, speakers' code {}).",
+                    demo::talk_count(),
+                    demo::SPEAKER_CODE
                 );
             } else {
                 println!("The database already has talks: demo conference not loaded again.");

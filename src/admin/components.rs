@@ -20,6 +20,8 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin/programme">{move || i18n.t("admin.programme")}</a>
             <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
             <a href="/admin/tickets">{move || i18n.t("admin.passes")}</a>
+            <a href="/admin/vouchers">{move || i18n.t("vouchers.admin.title")}</a>
+            <a href="/admin/waitlist">{move || i18n.t("waitlist.admin.title")}</a>
             <a href="/admin/attendees">{move || i18n.t("admin.attendees")}</a>
             <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
             <a href="/admin/mail">{move || i18n.t("admin.mail")}</a>
@@ -350,6 +352,15 @@ pub fn AdminOrdersPage() -> impl IntoView {
                                 <tbody>
                                     {list.into_iter().map(|o| {
                                         let (total, currency) = (o.total_cents, o.currency.clone());
+                                        let voucher = o.voucher_code.clone().map(|code| {
+                                            let (discount, currency) = (o.discount_cents, o.currency.clone());
+                                            let attr = code.clone();
+                                            view! {
+                                                <br/><small class="order-voucher" data-voucher=attr>
+                                                    {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                                                </small>
+                                            }
+                                        });
                                         let paid = o.status == OrderStatus::Paid;
                                         let open = RwSignal::new(false);
                                         let order_id = o.id;
@@ -358,7 +369,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
                                                 <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
                                                 <td>{o.buyer_email.clone()}</td>
                                                 <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
-                                                <td>{move || format_money(total, &currency, i18n.locale.get())}</td>
+                                                <td>{move || format_money(total, &currency, i18n.locale.get())}{voucher}</td>
                                                 <td>
                                                     <button type="button" class="button-small order-open" aria-expanded=move || open.get().to_string()
                                                         on:click=move |_| open.update(|v| *v = !*v)>{move || i18n.t("admin.order_details")}</button>
@@ -453,6 +464,7 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
         "admin.passes.currency",
         "admin.passes.capacity",
         "admin.passes.active",
+        "admin.passes.hidden",
         "admin.passes.sales_start",
         "admin.passes.sales_end",
         "admin.passes.valid_from",
@@ -490,6 +502,8 @@ fn pass_cell_text(r: &super::passes::PassRow, field: &str, locale: crate::i18n::
                 ("capacity", &r.capacity.to_string()),
                 ("sold", &r.sold.to_string()),
                 ("reserved", &r.reserved.to_string()),
+                ("held", &r.held.to_string()),
+                ("waiting", &r.waiting.to_string()),
             ],
         ),
         "sales_start_at" => r.sales_start_at.replace('T', " "),
@@ -506,6 +520,7 @@ fn pass_cell_raw(r: &super::passes::PassRow, field: &str) -> String {
         "price" => super::passes::price_text(r.price_cents),
         "capacity" => r.capacity.to_string(),
         "is_active" => r.is_active.to_string(),
+        "is_hidden" => r.is_hidden.to_string(),
         "sales_start_at" => r.sales_start_at.clone(),
         "sales_end_at" => r.sales_end_at.clone(),
         "valid_from" => r.valid_from.clone(),
@@ -611,8 +626,6 @@ pub fn EditableCell(
     state: CellState,
     on_save: Callback<String>,
 ) -> impl IntoView {
-    let i18n = use_i18n();
-    let location = leptos_router::hooks::use_location();
     let CellState {
         editing,
         draft,
@@ -666,15 +679,85 @@ pub fn EditableCell(
             } else {
                 view! { <span class="cell-value">{move || text.get()}</span> }.into_any()
             }}
-            {move || error.get().map(|e| {
-                let conflict = e.message_key() == "admin.error.changed_meanwhile";
-                view! {
-                    <p class="field-error" role="alert">
-                        {e.message(i18n.locale.get())}
-                        {conflict.then(|| view! { " "<a href=location.pathname.get_untracked() rel="external">{move || i18n.t("admin.reload")}</a> })}
-                    </p>
-                }
-            })}
+            <CellError error/>
+        </td>
+    }
+}
+
+/// The reason a cell's save was refused, under its value; a conflict (someone else saved the row
+/// meanwhile) comes with a link that reloads the page.
+#[component]
+pub fn CellError(error: RwSignal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let location = leptos_router::hooks::use_location();
+    move || {
+        error.get().map(|e| {
+            let conflict = e.message_key().ends_with(".changed_meanwhile");
+            view! {
+                <p class="field-error" role="alert">
+                    {e.message(i18n.locale.get())}
+                    {conflict.then(|| view! { " "<a href=location.pathname.get_untracked() rel="external">{move || i18n.t("admin.reload")}</a> })}
+                </p>
+            }
+        })
+    }
+}
+
+/// A yes/no cell: saved as soon as it is ticked or unticked ("true"/"false"); the owner's
+/// `on_save` settles `state` with the server's answer, a refusal shows its reason in the cell.
+#[component]
+pub fn CheckCell(
+    field: &'static str,
+    /// The translation key of the box's accessible name.
+    label: &'static str,
+    #[prop(into)] checked: Signal<bool>,
+    state: CellState,
+    on_save: Callback<String>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let CellState { error, saving, .. } = state;
+    view! {
+        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+            <input type="checkbox" checked=move || checked.get() prop:checked=move || checked.get()
+                disabled=move || disabled.get() aria-label=move || i18n.t(label)
+                on:change=move |ev| {
+                    saving.set(true);
+                    on_save.run(event_target_checked(&ev).to_string())
+                }/>
+            <CellError error/>
+        </td>
+    }
+}
+
+/// A cell choosing one of `options` (value, text): saved as soon as another is picked.
+#[component]
+pub fn SelectCell(
+    field: &'static str,
+    /// The translation key of the list's accessible name.
+    label: &'static str,
+    #[prop(into)] value: Signal<String>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    state: CellState,
+    on_save: Callback<String>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let CellState { error, saving, .. } = state;
+    view! {
+        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+            <select aria-label=move || i18n.t(label) disabled=move || disabled.get()
+                on:change=move |ev| {
+                    saving.set(true);
+                    on_save.run(event_target_value(&ev))
+                }>
+                {move || options.get().into_iter().map(|(v, text)| {
+                    let on = v.clone();
+                    let is = move || value.get() == on;
+                    view! { <option value=v selected=is.clone() prop:selected=is>{text}</option> }
+                }).collect_view()}
+            </select>
+            <CellError error/>
         </td>
     }
 }
@@ -692,6 +775,7 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             "capacity" => r.capacity = value.trim().parse().unwrap_or(r.capacity),
             "price" => r.price_cents = super::passes::parse_price(&value).unwrap_or(r.price_cents),
             "is_active" => r.is_active = value == "true",
+            "is_hidden" => r.is_hidden = value == "true",
             _ => {}
         });
         leptos::task::spawn_local(async move {
@@ -714,16 +798,20 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             }
         });
     };
-    if field == "is_active" {
-        let error = state.error;
-        return view! {
-            <td class="cell" data-field=field class:cell-error=move || error.get().is_some()>
-                <input type="checkbox" prop:checked=move || row.get().is_active aria-label=move || i18n.t("admin.passes.active")
-                    on:change=move |ev| save(event_target_checked(&ev).to_string())/>
-                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
-            </td>
-        }
-        .into_any();
+    if matches!(field, "is_active" | "is_hidden") {
+        let (label, checked) = if field == "is_active" {
+            (
+                "admin.passes.active",
+                Signal::derive(move || row.get().is_active),
+            )
+        } else {
+            (
+                "admin.passes.hidden",
+                Signal::derive(move || row.get().is_hidden),
+            )
+        };
+        return view! { <CheckCell field label checked state on_save=Callback::new(save)/> }
+            .into_any();
     }
     let kind = match field {
         "capacity" => "number",
@@ -1056,6 +1144,15 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                     match detail.await {
                         Ok(d) => {
                             let currency = d.order.currency.clone();
+                            let voucher = d.order.voucher_code.clone().map(|code| {
+                                let (discount, currency) = (d.order.discount_cents, currency.clone());
+                                let attr = code.clone();
+                                view! {
+                                    <p class="order-voucher" data-voucher=attr>
+                                        {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                                    </p>
+                                }
+                            });
                             view! {
                                 <p>{d.buyer_email.clone()}</p>
                                 <h3>{move || i18n.t("admin.order_items")}</h3>
@@ -1065,6 +1162,7 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                                         view! { <li>{format!("{} × {}", it.quantity, it.name)}" — "{move || format_money(it.line_total_cents, &currency, i18n.locale.get())}</li> }
                                     }).collect_view()}
                                 </ul>
+                                {voucher}
                                 <h3>{move || i18n.t("admin.order_payments")}</h3>
                                 <ul class="order-payments">
                                     {d.payments.into_iter().map(|p| view! {

@@ -1,5 +1,5 @@
 //! The dashboard `/admin`: tickets sold and revenue per day, fill rate per pass, check-ins over time
-//! on conference days, the most saved talks with their room. Charts are SVG drawn by the same
+//! on conference days, the most saved talks with their room, and how many paid orders used a voucher. Charts are SVG drawn by the same
 //! components on the server and in the browser, so they show before hydration and in screenshots.
 use crate::error::AppError;
 use chrono::{NaiveDate, NaiveTime};
@@ -41,6 +41,10 @@ pub struct Dashboard {
     pub tickets: i64,
     pub revenue_cents: i64,
     pub checked_in: i64,
+    /// Paid orders, those of them that used a voucher, and what the vouchers took off them.
+    pub paid_orders: i64,
+    pub voucher_orders: i64,
+    pub discount_cents: i64,
     /// Every day from the first sale to the last (days without sales count zero).
     pub sales: Vec<DaySales>,
     pub passes: Vec<PassFill>,
@@ -138,6 +142,10 @@ pub mod service {
                 CheckinDay { day, quarters }
             })
             .collect();
+        let (paid_orders, voucher_orders, discount_cents): (i64, i64, i64) = db_run!(db, pool => sqlx::query_as(
+            "SELECT CAST(COUNT(*) AS BIGINT), CAST(COUNT(voucher_id) AS BIGINT), CAST(COALESCE(SUM(discount_cents), 0) AS BIGINT) \
+             FROM orders WHERE status = 'PAID'")
+            .fetch_one(pool).await)?;
         let saved: Vec<(String, Option<String>, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT c.title, c.location, CAST(COUNT(*) AS BIGINT) AS saves FROM user_program_items i \
              JOIN conferences c ON c.id = i.conference_id GROUP BY c.id, c.title, c.location \
@@ -151,6 +159,9 @@ pub mod service {
             tickets: sold.len() as i64,
             revenue_cents: sold.iter().map(|s| s.1).sum(),
             checked_in: used.len() as i64,
+            paid_orders,
+            voucher_orders,
+            discount_cents,
             sales,
             passes: passes
                 .into_iter()
@@ -419,11 +430,20 @@ pub mod components {
                         match data.await {
                             Ok(d) => {
                                 let revenue = format_money(d.revenue_cents, &d.currency, i18n.locale.get_untracked());
+                                let discount = format_money(d.discount_cents, &d.currency, i18n.locale.get_untracked());
+                                let (with_voucher, paid) = (d.voucher_orders.to_string(), d.paid_orders.to_string());
                                 view! {
                                     <dl class="figures">
                                         <div><dt>{move || i18n.t("dashboard.tickets")}</dt><dd data-figure="tickets">{d.tickets}</dd></div>
                                         <div><dt>{move || i18n.t("dashboard.revenue")}</dt><dd data-figure="revenue">{revenue}</dd></div>
                                         <div><dt>{move || i18n.t("dashboard.checked_in")}</dt><dd data-figure="checked-in">{d.checked_in}</dd></div>
+                                        <div>
+                                            <dt>{move || i18n.t("dashboard.vouchers")}</dt>
+                                            <dd data-figure="vouchers" data-orders=d.voucher_orders data-discount=d.discount_cents>
+                                                {move || i18n.t_with("dashboard.vouchers_value", &[("n", &with_voucher), ("paid", &paid)])}
+                                                <br/><small>{move || i18n.t_with("dashboard.vouchers_discount", &[("amount", &discount)])}</small>
+                                            </dd>
+                                        </div>
                                     </dl>
                                     <h2>{move || i18n.t("dashboard.sales")}</h2>
                                     <SalesCharts sales=d.sales/>

@@ -1,6 +1,7 @@
 //! Who is coming, and what was sold: the attendee list (`/admin/attendees`, with check-in status)
 //! and the CSV exports an organiser opens in LibreOffice or Excel, streamed row by row from the
-//! database (`/admin/export/attendees.csv`, `/admin/export/orders.csv`).
+//! database (`/admin/export/attendees.csv`, `/admin/export/orders.csv`: each order with the voucher
+//! code it used and the discount).
 use crate::{error::AppError, ticketing::TicketStatus};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -134,12 +135,15 @@ pub mod service {
         currency: String,
         tickets: i64,
         stripe_payment_intent_id: Option<String>,
+        voucher: Option<String>,
+        discount_cents: i64,
     }
 
     const ORDERS: &str = "SELECT o.id, o.created_at, u.email AS buyer_email, o.status, o.total_cents, o.currency, \
          CAST(COALESCE((SELECT SUM(i.quantity) FROM order_items i WHERE i.order_id = o.id), 0) AS BIGINT) AS tickets, \
-         (SELECT MAX(p.stripe_payment_intent_id) FROM payments p WHERE p.order_id = o.id) AS stripe_payment_intent_id \
-         FROM orders o JOIN users u ON u.id = o.user_id ORDER BY o.created_at, o.id";
+         (SELECT MAX(p.stripe_payment_intent_id) FROM payments p WHERE p.order_id = o.id) AS stripe_payment_intent_id, \
+         v.code AS voucher, o.discount_cents \
+         FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN vouchers v ON v.id = o.voucher_id ORDER BY o.created_at, o.id";
 
     fn rfc3339(t: DateTime<Utc>) -> String {
         t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -270,7 +274,9 @@ pub mod service {
                         "total",
                         "currency",
                         "tickets",
-                        "stripe_payment_intent"
+                        "stripe_payment_intent",
+                        "voucher",
+                        "discount"
                     ])
                 ),
             )
@@ -279,7 +285,7 @@ pub mod service {
                 let mut rows = sqlx::query_as::<_, Order>(ORDERS).fetch(pool);
                 while let Some(r) = rows.try_next().await? {
                     n.fetch_add(1, Ordering::Relaxed);
-                    send(&tx, csv_line(&[r.id.to_string(), rfc3339(r.created_at), r.buyer_email, r.status, amount(r.total_cents), r.currency.to_uppercase(), r.tickets.to_string(), r.stripe_payment_intent_id.unwrap_or_default()])).await?;
+                    send(&tx, csv_line(&[r.id.to_string(), rfc3339(r.created_at), r.buyer_email, r.status, amount(r.total_cents), r.currency.to_uppercase(), r.tickets.to_string(), r.stripe_payment_intent_id.unwrap_or_default(), r.voucher.unwrap_or_default(), amount(r.discount_cents)])).await?;
                 }
                 Ok::<(), sqlx::Error>(())
             }.await)

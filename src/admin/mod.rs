@@ -41,6 +41,9 @@ pub struct OrderRow {
     pub currency: String,
     pub tickets: i64,
     pub created_at: DateTime<Utc>,
+    /// The voucher the order used, and what it took off (integer cents).
+    pub voucher_code: Option<String>,
+    pub discount_cents: i64,
 }
 
 /// Orders, newest first, searched by buyer email, name or order id, filtered by status and by the

@@ -19,7 +19,13 @@ pub struct PassRow {
     pub capacity: i64,
     pub sold: i64,
     pub reserved: i64,
+    /// Seats held by vouchers and waiting-list offers.
+    pub held: i64,
+    /// People on the waiting list.
+    pub waiting: i64,
     pub is_active: bool,
+    /// Sold only through a voucher that unlocks it.
+    pub is_hidden: bool,
     pub sales_start_at: String,
     pub sales_end_at: String,
     pub valid_from: String,
@@ -28,13 +34,14 @@ pub struct PassRow {
 }
 
 /// The fields a cell edits.
-pub const FIELDS: [&str; 10] = [
+pub const FIELDS: [&str; 11] = [
     "name",
     "description",
     "price",
     "currency",
     "capacity",
     "is_active",
+    "is_hidden",
     "sales_start_at",
     "sales_end_at",
     "valid_from",
@@ -91,7 +98,7 @@ pub async fn admin_update_pass(
 ) -> Result<PassRow, AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    service::update(
+    let row = service::update(
         &state.db,
         &state.config,
         admin.id,
@@ -101,7 +108,12 @@ pub async fn admin_update_pass(
         version,
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::fail)?;
+    if matches!(field.as_str(), "capacity" | "is_active") {
+        // Seats added go to the waiting list first.
+        crate::waitlist::service::offer_seats_soon(&state).await;
+    }
+    Ok(row)
 }
 
 /// Adds a new pass, not on sale until it is made active.
@@ -143,7 +155,10 @@ pub mod service {
             capacity: r.capacity,
             sold: r.sold_count,
             reserved: r.reserved_count,
+            held: r.held_count,
+            waiting: r.waiting,
             is_active: r.is_active,
+            is_hidden: r.is_hidden,
             sales_start_at: local(config, r.sales_start_at),
             sales_end_at: local(config, r.sales_end_at),
             valid_from: local(config, r.valid_from),
@@ -286,7 +301,7 @@ pub mod service {
                     .ok()
                     .filter(|n| (0..=1_000_000).contains(n))
                     .ok_or_else(|| bad("admin.error.capacity_invalid"))?;
-                if n < before.sold_count + before.reserved_count {
+                if n < before.sold_count + before.reserved_count + before.held_count {
                     return Err(bad("admin.error.capacity_floor"));
                 }
                 (
@@ -296,16 +311,24 @@ pub mod service {
                     "UPDATE_QUOTA",
                 )
             }
-            "is_active" => {
+            "is_active" | "is_hidden" => {
                 let b = match raw.trim() {
                     "true" | "on" => true,
                     "false" | "off" | "" => false,
                     _ => return Err(bad("admin.error.bool_invalid")),
                 };
                 (
-                    "is_active",
+                    if field == "is_active" {
+                        "is_active"
+                    } else {
+                        "is_hidden"
+                    },
                     Value::Bool(b),
-                    serde_json::json!(before.is_active),
+                    serde_json::json!(if field == "is_active" {
+                        before.is_active
+                    } else {
+                        before.is_hidden
+                    }),
                     "UPDATE_TICKET_TYPE",
                 )
             }
@@ -346,7 +369,7 @@ pub mod service {
         // The capacity floor is checked again in the statement itself: a sale between the read
         // and the write cannot slip under it.
         let floor = if column == "capacity" {
-            " AND reserved_count + sold_count <= $1"
+            " AND reserved_count + sold_count + held_count <= $1"
         } else {
             ""
         };

@@ -192,11 +192,14 @@ pub async fn orders(
         currency: String,
         tickets: i64,
         created_at: DateTime<Utc>,
+        voucher_code: Option<String>,
+        discount_cents: i64,
     }
     let pattern = crate::server::db::like_pattern(query);
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at \
-         FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+        "SELECT o.id, u.email, o.status, o.total_cents, o.currency, (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS tickets, o.created_at, \
+         v.code AS voucher_code, o.discount_cents \
+         FROM orders o JOIN users u ON u.id = o.user_id LEFT JOIN profiles p ON p.user_id = u.id LEFT JOIN vouchers v ON v.id = o.voucher_id \
          WHERE (u.email LIKE $1 ESCAPE '\\' OR o.id = $3 \
                 OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
          AND ($2 IS NULL OR o.status = $2) AND ($4 IS NULL OR o.created_at >= $4) AND ($5 IS NULL OR o.created_at < $5) \
@@ -212,6 +215,8 @@ pub async fn orders(
             currency: r.currency,
             tickets: r.tickets,
             created_at: r.created_at,
+            voucher_code: r.voucher_code,
+            discount_cents: r.discount_cents,
         })
         .collect())
 }

@@ -23,6 +23,7 @@ text_enum!(
         OrderRefunded => "ORDER_REFUNDED",
         EmailChanged => "EMAIL_CHANGED",
         AccountDeleted => "ACCOUNT_DELETED",
+        WaitlistOffer => "WAITLIST_OFFER",
     }
 );
 

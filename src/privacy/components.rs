@@ -21,7 +21,7 @@ pub fn PrivacySection() -> impl IntoView {
     let marketing = ServerAction::<SetMarketingConsent>::new();
     let status = Resource::new(move || marketing.version().get(), |_| super::my_privacy());
     view! {
-        <section class="account-section privacy-section">
+        <section class="card privacy-section">
             <h2>{move || i18n.t("privacy.title")}</h2>
             <p>
                 <a class="button-secondary" href="/me/data.json" download="tessera-my-data.json" rel="external">
@@ -116,7 +116,7 @@ fn DeleteAccount(status: PrivacyStatus) -> impl IntoView {
             view! {
                 <p>{move || i18n.t("privacy.delete.erased")}</p>
                 <p>{move || i18n.t_with("privacy.delete.kept", &[("years", &years)])}</p>
-                <ActionForm action=delete attr:class="delete-account-form">
+                <ActionForm action=delete attr:class="stack-form delete-account-form">
                     {(at_risk > 0).then(|| view! {
                         <p class="notice notice-warning">{move || i18n.t_with("privacy.delete.tickets_warning", &[("count", &count)])}</p>
                         <label class="checkbox">

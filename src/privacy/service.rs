@@ -17,6 +17,7 @@
 //!   `checked_in_at`;
 //! - `programme`: the saved talks (`talk_id`, `title`, `start_at`, `end_at`, `room`, `saved_at`),
 //!   and `calendar_feed_created_at` (the private calendar URL, if one was made);
+//! - `waiting_lists`: `pass`, `status`, `joined_at`, `offered_until`;
 //! - `sessions`: `created_at`, `last_seen_at`, `expires_at`, `user_agent`;
 //! - `mails`: `type`, `status`, `created_at`, `sent_at`, `attempts` (never the bodies);
 //! - `audit`: entries whose actor is the person or whose entity is the person, one of their
@@ -187,6 +188,18 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "SELECT created_at FROM calendar_feeds WHERE user_id = $1")
         .bind(user_id).fetch_optional(pool).await)?;
 
+    type WaitRow = (String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+    let waits: Vec<WaitRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT t.name, w.status, w.created_at, w.offered_until FROM waitlist_entries w JOIN ticket_types t ON t.id = w.ticket_type_id \
+         WHERE w.user_id = $1 ORDER BY w.created_at")
+        .bind(user_id).fetch_all(pool).await)?;
+    let waiting_lists: Vec<Value> = waits
+        .into_iter()
+        .map(|(pass, status, joined_at, offered_until)| {
+            json!({ "pass": pass, "status": status, "joined_at": joined_at, "offered_until": offered_until })
+        })
+        .collect();
+
     type SessionRow = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<String>);
     let sessions: Vec<SessionRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT created_at, last_seen_at, expires_at, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at")
@@ -307,6 +320,7 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "tickets": tickets,
         "programme": programme,
         "calendar_feed_created_at": calendar_feed_created_at,
+        "waiting_lists": waiting_lists,
         "sessions": sessions,
         "mails": mails,
         "audit": audit_json
@@ -320,6 +334,7 @@ fn rows_in(export: &Value) -> usize {
         "orders",
         "tickets",
         "programme",
+        "waiting_lists",
         "sessions",
         "mails",
         "audit",
@@ -785,7 +800,12 @@ pub async fn anonymise(
     let keep_mail = erased.mail_id.unwrap_or_default();
 
     tx_run!(tx, c => {
-        for table in ["user_credentials", "accounts", "sessions", "verification_tokens", "profiles", "user_program_items", "calendar_feeds"] {
+        // Waiting-list places go (an offer's seat is freed below, with its voucher's hold).
+        for (voucher,) in sqlx::query_as::<_, (Uuid,)>("SELECT voucher_id FROM waitlist_entries WHERE user_id = $1 AND voucher_id IS NOT NULL")
+            .bind(user_id).fetch_all(&mut *c).await? {
+            sqlx::query("UPDATE vouchers SET valid_until = $1 WHERE id = $2 AND (valid_until IS NULL OR valid_until > $1)").bind(now).bind(voucher).execute(&mut *c).await?;
+        }
+        for table in ["user_credentials", "accounts", "sessions", "verification_tokens", "profiles", "user_program_items", "calendar_feeds", "waitlist_entries"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *c).await?;
         }
         // Consents stay as proof, with the account's id only.

@@ -41,6 +41,8 @@ pub struct Config {
     /// How many proxies we trust append to `X-Forwarded-For` (the client is that many from the right).
     pub trusted_proxies: usize,
     pub reservation_minutes: i64,
+    /// How long a waiting-list offer holds its seat (`WAITLIST_OFFER_HOURS`, 1 to 720).
+    pub waitlist_offer_hours: i64,
     pub max_tickets_per_order: i64,
     /// Checkout only for accounts whose address is verified (on by default in production).
     pub checkout_requires_verified_email: bool,
@@ -212,6 +214,7 @@ impl Config {
             }
         };
         let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
+        let waitlist_offer_hours = whole("WAITLIST_OFFER_HOURS", 48, 720)?;
         let max_tickets_per_order = whole("MAX_TICKETS_PER_ORDER", 10, 100)?;
         let max_open_orders_per_account = whole("MAX_OPEN_ORDERS_PER_ACCOUNT", 2, 100)?;
         let checkout_requires_verified_email = parse_bool(
@@ -332,6 +335,7 @@ impl Config {
             trust_proxy,
             trusted_proxies,
             reservation_minutes,
+            waitlist_offer_hours,
             max_tickets_per_order,
             checkout_requires_verified_email,
             max_open_orders_per_account,

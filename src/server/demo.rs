@@ -1,4 +1,5 @@
-//! The demo conference: two days in Lyon, 34 talks over four rooms, three passes and three accounts.
+//! The demo conference: two days in Lyon, 34 talks over four rooms, five passes (one hidden, for the
+//! speakers, with their code) and three accounts.
 //! Loaded on an empty database by the run command (`SEED_DEMO`), or on demand by `tessera seed-demo`.
 use crate::{
     accounts::{service as accounts, Role},
@@ -13,6 +14,8 @@ use sha2::Sha256;
 use uuid::Uuid;
 
 pub const DAY1: (i32, u32, u32) = (2027, 6, 10);
+/// The speakers' code of the demo: unlocks their hidden pass, free (`/tickets?voucher=ORATEUR-2027`).
+pub const SPEAKER_CODE: &str = "ORATEUR-2027";
 pub const DAY2: (i32, u32, u32) = (2027, 6, 11);
 
 /// (day 1|2, start "HH:MM", minutes, room, theme, title, speaker, description)
@@ -175,6 +178,22 @@ pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
             (DAY2, "00:00"),
             (DAY2, "23:59"),
         ),
+        (
+            "Atelier Leptos",
+            "Jeudi 10 juin, 14 h – 17 h : construire une application Leptos de bout en bout. 12 places.",
+            4_000,
+            12,
+            (DAY1, "00:00"),
+            (DAY1, "23:59"),
+        ),
+        (
+            "Pass orateur·rice",
+            "Accès aux deux journées pour les intervenant·es : obtenu avec le code reçu par e-mail.",
+            12_000,
+            40,
+            (DAY1, "00:00"),
+            (DAY2, "23:59"),
+        ),
     ];
     let now = now();
     // Sales end at noon on day 2, or a day from now when the demo is loaded later than that (the
@@ -189,6 +208,30 @@ pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
             .bind(local(tz, from_day, from)).bind(local(tz, until_day, until)).bind(now)
             .execute(pool).await.map(|_| ()))?;
     }
+    // The speakers' pass is sold only through their code, which makes it free.
+    crate::db_write!(db, pool => sqlx::query("UPDATE ticket_types SET is_hidden = $1 WHERE name = 'Pass orateur·rice'")
+        .bind(true).execute(pool).await.map(|_| ()))?;
+    let (speaker_pass,): (Uuid,) = db_run!(db, pool => sqlx::query_as("SELECT id FROM ticket_types WHERE name = 'Pass orateur·rice'").fetch_one(pool).await)?;
+    let mut tx = db.begin().await?;
+    let id = Uuid::new_v4();
+    if crate::vouchers::service::insert(
+        &mut tx,
+        id,
+        SPEAKER_CODE,
+        "orateurs",
+        Some(speaker_pass),
+        crate::vouchers::VoucherEffect::Price,
+        0,
+        40,
+        None,
+        false,
+        None,
+    )
+    .await?
+    {
+        crate::tx_run!(&mut tx, c => sqlx::query("UPDATE vouchers SET unlocks_hidden = $1 WHERE id = $2").bind(true).bind(id).execute(c).await.map(|_| ()))?;
+    }
+    tx.commit().await?;
     for (role, email, first, last) in ACCOUNTS {
         let password = demo_password(config, email);
         match accounts::create_user(
@@ -222,6 +265,10 @@ pub fn accounts_banner(config: &Config) -> String {
             demo_password(config, email)
         ));
     }
+    s.push_str(&format!(
+        "Speakers' code (hidden pass, free): {}/tickets?voucher={SPEAKER_CODE}\n",
+        config.base_url
+    ));
     if config.is_dev() && config.smtp_url.is_none() {
         s.push_str(&format!(
             "Mails sent: {}/dev/mailbox (log in as the ADMIN account)\n",

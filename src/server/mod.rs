@@ -184,7 +184,8 @@ fn start_programme_mailer(state: AppState) {
     });
 }
 
-/// Gives back the seats of reservations whose payment time ran out, every 30 seconds.
+/// Gives back the seats of reservations whose payment time ran out, ends lapsed voucher holds and
+/// offers freed seats to the waiting lists, every 30 seconds.
 fn start_reservation_sweeper(state: AppState) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
@@ -194,6 +195,12 @@ fn start_reservation_sweeper(state: AppState) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(released = n, "expired reservations released"),
                 Err(e) => tracing::warn!(error = %e, "reservation sweeper"),
+            }
+            // Voucher holds that ended, and freed seats for the waiting lists.
+            match crate::waitlist::service::offer_seats(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(offers = n, "waiting-list offers sent"),
+                Err(e) => tracing::warn!(error = %e, "waiting-list offers"),
             }
         }
     });
@@ -241,6 +248,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/admin/export/orders.csv",
             get(crate::admin::exports::service::orders_csv),
+        )
+        .route(
+            "/admin/export/vouchers.csv",
+            get(crate::vouchers::service::csv),
         )
         .route(
             "/calendar/{user}/{file}",

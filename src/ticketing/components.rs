@@ -30,7 +30,14 @@ fn date_range(i18n: I18n, days: Option<(NaiveDate, NaiveDate)>) -> String {
 pub fn ShopPage() -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
-    let items = Resource::new(|| (), |_| super::shop());
+    let query = use_query_map();
+    let join = ServerAction::<crate::waitlist::JoinWaitlist>::new();
+    let leave = ServerAction::<crate::waitlist::LeaveWaitlist>::new();
+    let code = move || query.read().get("voucher").filter(|c| !c.trim().is_empty());
+    let shop = Resource::new(
+        move || (code(), join.version().get(), leave.version().get()),
+        |(code, _, _)| super::shop(code),
+    );
     let checkout = ServerAction::<Checkout>::new();
     let error = action_error(checkout);
     view! {
@@ -38,38 +45,59 @@ pub fn ShopPage() -> impl IntoView {
         <section class="shop">
             <h1>{move || i18n.t("shop.title")}</h1>
             <p class="lede">{move || i18n.t("shop.lede")}</p>
-            <Suspense fallback=|| view! { <Loading/> }>
+            <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     let logged_in = matches!(auth.me.await, Ok(Some(_)));
-                    match items.await {
-                        Ok(items) => view! {
-                            <ActionForm action=checkout attr:class="shop-form">
-                                <FormError error fields=&[]/>
-                                <ul class="pass-list">
-                                    {items.into_iter().enumerate().map(|(i, item)| view! { <PassCard index=i item error/> }).collect_view()}
-                                </ul>
-                                {if logged_in {
-                                    view! { <button type="submit" class="button-primary pay-button" disabled=move || checkout.pending().get()>{move || i18n.t("shop.pay")}</button> }.into_any()
-                                } else {
-                                    view! { <LoginRequired/> }.into_any()
-                                }}
-                            </ActionForm>
+                    match shop.await {
+                        Ok(view) => {
+                            let code = view.voucher.as_ref().map(|v| v.code.clone());
+                            let waits = view.waits.clone();
+                            view! {
+                                <crate::vouchers::components::VoucherBox applied=view.voucher.clone() refused=view.voucher_error.clone() typed=query.read_untracked().get("voucher").unwrap_or_default()/>
+                                <ActionForm action=checkout attr:class="shop-form">
+                                    <FormError error fields=&["voucher"]/>
+                                    <FieldError error field="voucher"/>
+                                    {code.map(|c| view! { <input type="hidden" name="voucher" value=c/> })}
+                                    <ul class="pass-list">
+                                        {view.items.into_iter().enumerate().map(|(i, item)| {
+                                            let wait = waits.iter().find(|w| w.ticket_type_id == item.id).cloned();
+                                            view! { <PassCard index=i item error wait logged_in join leave/> }
+                                        }).collect_view()}
+                                    </ul>
+                                    {if logged_in {
+                                        view! { <button type="submit" class="button-primary pay-button" disabled=move || checkout.pending().get()>{move || i18n.t("shop.pay")}</button> }.into_any()
+                                    } else {
+                                        view! { <LoginRequired/> }.into_any()
+                                    }}
+                                </ActionForm>
+                            }
+                                .into_any()
                         }
-                            .into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
 #[component]
-fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> impl IntoView {
+fn PassCard(
+    index: usize,
+    item: ShopItem,
+    error: Signal<Option<AppError>>,
+    wait: Option<crate::waitlist::MyWait>,
+    logged_in: bool,
+    join: ServerAction<crate::waitlist::JoinWaitlist>,
+    leave: ServerAction<crate::waitlist::LeaveWaitlist>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let price = item.price_cents;
+    let list_price = item.list_price_cents.filter(|l| *l != price);
     let currency = item.currency.clone();
+    let list_currency = item.currency.clone();
     let validity = move || date_range(i18n, item.valid_days);
+    let sold_out = item.availability == Availability::SoldOut;
     let (on_sale, availability) = match item.availability.clone() {
         Availability::OnSale { left } => (
             true,
@@ -88,12 +116,17 @@ fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> im
         Availability::Ended => (false, Signal::derive(move || i18n.t("shop.ended"))),
     };
     let field = item.id.to_string();
+    let pass = item.id;
     view! {
-        <li class="pass-card" class:pass-unavailable=!on_sale data-pass=item.name.clone()>
+        <li class="pass-card" class:pass-unavailable=!on_sale class:pass-unlocked=item.hidden data-pass=item.name.clone()>
             <div class="pass-head">
                 <h2>{item.name.clone()}</h2>
-                <span class="pass-price">{move || format_money(price, &currency, i18n.locale.get())}</span>
+                <span class="pass-price">
+                    {list_price.map(|l| view! { <del class="pass-list-price">{move || format_money(l, &list_currency, i18n.locale.get())}</del>" " })}
+                    {move || format_money(price, &currency, i18n.locale.get())}
+                </span>
             </div>
+            {item.hidden.then(|| view! { <p class="badge pass-unlocked-badge">{move || i18n.t("voucher.unlocked")}</p> })}
             {item.description.clone().map(|d| view! { <p class="pass-description">{d}</p> })}
             <p class="pass-validity">{move || i18n.t("shop.access")}" "{validity}</p>
             <p class="pass-availability">{availability}</p>
@@ -103,6 +136,7 @@ fn PassCard(index: usize, item: ShopItem, error: Signal<Option<AppError>>) -> im
                 <input type="number" name=format!("lines[{index}][quantity]") min="0" max="10" value="0" inputmode="numeric" disabled=!on_sale/>
             </label>
             <PassFieldError error field/>
+            {(sold_out || wait.is_some()).then(|| view! { <crate::waitlist::components::WaitlistBox pass wait logged_in join leave/> })}
         </li>
     }
 }
@@ -177,6 +211,10 @@ fn OrderCard(order: OrderView, cancel: ServerAction<CancelOrder>) -> impl IntoVi
                     view! { <li>{format!("{q} × {name}")}" — "{move || format_money(line, &c, i18n.locale.get())}</li> }
                 }).collect_view()}
             </ul>
+            {order.voucher_code.clone().map(|code| {
+                let (c, off) = (order.currency.clone(), order.discount_cents);
+                view! { <p class="order-voucher">{move || i18n.t_with("orders.voucher", &[("code", &code), ("amount", &format_money(off, &c, i18n.locale.get()))])}</p> }
+            })}
             {pending.then(|| view! {
                 <div class="order-actions">
                     {order.checkout_url.clone().map(|url| view! { <a class="button-primary" href=url rel="external">{move || i18n.t("orders.finish_payment")}</a> })}

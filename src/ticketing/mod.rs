@@ -39,7 +39,12 @@ pub struct ShopItem {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
+    /// The price of a seat, with the voucher when one applies.
     pub price_cents: i64,
+    /// The price before the voucher, when one applies to the pass.
+    pub list_price_cents: Option<i64>,
+    /// A hidden pass a voucher unlocked.
+    pub hidden: bool,
     pub currency: String,
     /// The first and last days the pass gives access to, in the conference's time zone.
     pub valid_days: Option<(NaiveDate, NaiveDate)>,
@@ -72,6 +77,9 @@ pub struct OrderView {
     pub checkout_url: Option<String>,
     pub items: Vec<OrderItemView>,
     pub ticket_count: i64,
+    /// The voucher used, and what it took off.
+    pub voucher_code: Option<String>,
+    pub discount_cents: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,17 +129,54 @@ pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
     }
 }
 
+/// The shop as one visitor sees it: the passes (with a voucher's prices and the hidden pass it
+/// unlocks), the voucher or why the code was refused, and my waiting-list places.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShopView {
+    pub items: Vec<ShopItem>,
+    pub voucher: Option<crate::vouchers::AppliedVoucher>,
+    /// Why the code typed was refused (shown under the code field).
+    pub voucher_error: Option<AppError>,
+    pub waits: Vec<crate::waitlist::MyWait>,
+}
+
 #[server(prefix = "/api", endpoint = "shop")]
-pub async fn shop() -> Result<Vec<ShopItem>, AppError> {
+pub async fn shop(voucher: Option<String>) -> Result<ShopView, AppError> {
     let state = crate::server::state()?;
-    service::shop(&state.db, &state.config).await
+    let user = crate::accounts::session::current_user()
+        .await?
+        .map(|(u, _)| u);
+    let user_id = user.as_ref().map(|u| u.id);
+    let code = voucher.filter(|c| !c.trim().is_empty());
+    let (found, voucher_error) = match code {
+        Some(code) => match crate::vouchers::service::lookup(&state, &code, user_id).await {
+            Ok(v) => (Some(v), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, None),
+    };
+    let items = service::shop(&state.db, &state.config, found.as_ref()).await?;
+    let voucher = match &found {
+        Some(v) => Some(crate::vouchers::service::applied(&state.db, &state.config, v).await?),
+        None => None,
+    };
+    let waits = match user_id {
+        Some(id) => crate::waitlist::service::mine(&state.db, &state.config, id).await?,
+        None => vec![],
+    };
+    Ok(ShopView {
+        items,
+        voucher,
+        voucher_error,
+        waits,
+    })
 }
 
 #[server(prefix = "/api", endpoint = "checkout")]
-pub async fn checkout(lines: Vec<CartLine>) -> Result<(), AppError> {
+pub async fn checkout(lines: Vec<CartLine>, voucher: Option<String>) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
     let state = crate::server::state()?;
-    let url = service::start_checkout(&state, &user, &lines)
+    let url = service::start_checkout(&state, &user, &lines, voucher.as_deref())
         .await
         .map_err(crate::server::fail)?;
     leptos_axum::redirect(&url);

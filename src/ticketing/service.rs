@@ -40,7 +40,11 @@ pub(crate) struct TypeRow {
     pub capacity: i64,
     pub reserved_count: i64,
     pub sold_count: i64,
+    pub held_count: i64,
+    /// People waiting on the pass's list (freed seats are theirs first).
+    pub waiting: i64,
     pub is_active: bool,
+    pub is_hidden: bool,
     pub sales_start_at: Option<DateTime<Utc>>,
     pub sales_end_at: Option<DateTime<Utc>>,
     pub valid_from: Option<DateTime<Utc>>,
@@ -48,26 +52,44 @@ pub(crate) struct TypeRow {
     pub version: i64,
 }
 
-pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, is_active, \
-                            sales_start_at, sales_end_at, valid_from, valid_until, version";
+pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, held_count, \
+     (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') AS waiting, \
+     is_active, is_hidden, sales_start_at, sales_end_at, valid_from, valid_until, version";
 
 impl TypeRow {
+    /// Whether the public can buy, and how many seats: those nobody reserved, bought, holds (a
+    /// voucher, an offer) or waits for.
     fn availability(&self, now: DateTime<Utc>) -> Availability {
-        if self.sales_start_at.is_some_and(|s| s > now) {
-            Availability::NotYet {
-                opens: self.sales_start_at.expect("checked"),
-            }
+        self.availability_with(now, 0)
+    }
+
+    /// The same for a buyer whose voucher holds `held_for_me` seats of this pass.
+    fn availability_with(&self, now: DateTime<Utc>, held_for_me: i64) -> Availability {
+        if let Some(closed) = self.closed(now) {
+            return closed;
+        }
+        match self
+            .capacity
+            .saturating_sub(self.reserved_count)
+            .saturating_sub(self.sold_count)
+            .saturating_sub(self.held_count)
+            .saturating_sub(self.waiting)
+            .max(0)
+            .saturating_add(held_for_me)
+        {
+            n if n > 0 => Availability::OnSale { left: n },
+            _ => Availability::SoldOut,
+        }
+    }
+
+    /// Not on sale now, whatever the seats: before its sale opens, after it ends, or inactive.
+    fn closed(&self, now: DateTime<Utc>) -> Option<Availability> {
+        if let Some(opens) = self.sales_start_at.filter(|s| *s > now) {
+            Some(Availability::NotYet { opens })
         } else if !self.is_active || self.sales_end_at.is_some_and(|e| e <= now) {
-            Availability::Ended
+            Some(Availability::Ended)
         } else {
-            match self
-                .capacity
-                .saturating_sub(self.reserved_count)
-                .saturating_sub(self.sold_count)
-            {
-                n if n > 0 => Availability::OnSale { left: n },
-                _ => Availability::SoldOut,
-            }
+            None
         }
     }
 }
@@ -88,22 +110,37 @@ pub fn valid_days(
     Some((day(from?)?, day(until?)?))
 }
 
-pub async fn shop(db: &Db, config: &Config) -> Result<Vec<ShopItem>, AppError> {
+/// A hidden pass is shown (and sold) only with a voucher that unlocks it; a voucher's passes show
+/// its price, and the seats it holds count as left for its holder.
+pub async fn shop(
+    db: &Db,
+    config: &Config,
+    voucher: Option<&crate::vouchers::service::Voucher>,
+) -> Result<Vec<ShopItem>, AppError> {
     let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE is_active = $1 ORDER BY valid_from, price_cents DESC, name");
     let rows: Vec<TypeRow> =
         db_run!(db, pool => sqlx::query_as(&sql).bind(true).fetch_all(pool).await)?;
     let now = now();
     Ok(rows
         .into_iter()
+        .filter(|r| !r.is_hidden || voucher.is_some_and(|v| v.unlocks_hidden && v.applies_to(r.id)))
         .filter(|r| r.availability(now) != Availability::Ended)
-        .map(|r| ShopItem {
-            availability: r.availability(now),
-            id: r.id,
-            name: r.name,
-            description: r.description,
-            price_cents: r.price_cents,
-            currency: r.currency,
-            valid_days: valid_days(config, r.valid_from, r.valid_until),
+        .map(|r| {
+            let v = voucher.filter(|v| v.applies_to(r.id));
+            let held_for_me = v.map_or(0, |v| v.held());
+            ShopItem {
+                availability: r.availability_with(now, held_for_me),
+                id: r.id,
+                price_cents: v
+                    .and_then(|v| v.unit_price(r.price_cents))
+                    .unwrap_or(r.price_cents),
+                list_price_cents: v.map(|_| r.price_cents),
+                hidden: r.is_hidden,
+                name: r.name,
+                description: r.description,
+                currency: r.currency,
+                valid_days: valid_days(config, r.valid_from, r.valid_until),
+            }
         })
         .collect())
 }
@@ -186,6 +223,14 @@ async fn items(tx: &mut Tx, order_id: Uuid) -> Result<Vec<(Uuid, i64)>, sqlx::Er
     tx_run!(tx, c => sqlx::query_as("SELECT ticket_type_id, quantity FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id").bind(order_id).fetch_all(c).await)
 }
 
+/// The voucher an order used and the seats it covered.
+async fn voucher_of(tx: &mut Tx, order_id: Uuid) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
+    let row: Option<(Option<Uuid>, i64)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT o.voucher_id, CAST(COALESCE((SELECT SUM(i.voucher_seats) FROM order_items i WHERE i.order_id = o.id), 0) AS BIGINT) FROM orders o WHERE o.id = $1")
+        .bind(order_id).fetch_optional(c).await)?;
+    Ok(row.and_then(|(v, n)| v.map(|v| (v, n))))
+}
+
 /// Creates an order awaiting payment and reserves its seats, all in one transaction. No limit on
 /// the buyer's other pending orders: the shop goes through [`start_checkout`], which has one.
 pub async fn create_pending_order(
@@ -194,9 +239,21 @@ pub async fn create_pending_order(
     user_id: Uuid,
     lines: &[CartLine],
 ) -> Result<Uuid, AppError> {
-    Ok(create_order(db, config, user_id, lines, None, None)
+    Ok(create_order(db, config, user_id, lines, None, None, None)
         .await?
         .id)
+}
+
+/// [`create_pending_order`] with a voucher (its uses counted in the same transaction); an order
+/// that comes to 0 is paid at once. Returns the order as it now stands.
+pub async fn create_order_with_voucher(
+    db: &Db,
+    config: &Config,
+    user_id: Uuid,
+    lines: &[CartLine],
+    voucher: Option<&crate::vouchers::service::Voucher>,
+) -> Result<OrderView, AppError> {
+    create_order(db, config, user_id, lines, None, None, voucher).await
 }
 
 /// Orders of `user_id` awaiting payment whose reservation still runs.
@@ -207,9 +264,23 @@ async fn open_orders(tx: &mut Tx, user_id: Uuid, now: DateTime<Utc>) -> Result<i
     Ok(n)
 }
 
+/// One line of an order as it will be written.
+struct Line {
+    pass: TypeRow,
+    quantity: i64,
+    unit: i64,
+    line_total: i64,
+    /// Seats of the line the voucher covers (all of them, when it applies to the pass).
+    voucher_seats: i64,
+    /// Of those, seats that come out of the voucher's hold rather than the public's.
+    held_seats: i64,
+}
+
 /// [`create_pending_order`], refused when the buyer already has `max_open` orders awaiting payment;
-/// with `payment`, the payment page's record (INIT) is written in the same transaction. Returns the
-/// order as it now stands.
+/// with `payment`, the payment page's record (INIT) is written in the same transaction; with a
+/// voucher, its uses are counted in it too (one conditional UPDATE: the last use cannot be taken
+/// twice). An order that comes to 0 is paid at once, in the same transaction (tickets issued,
+/// mails queued), without a payment page. Returns the order as it now stands.
 async fn create_order(
     db: &Db,
     config: &Config,
@@ -217,47 +288,73 @@ async fn create_order(
     lines: &[CartLine],
     max_open: Option<i64>,
     payment: Option<&crate::payments::service::CheckoutPage>,
+    voucher: Option<&crate::vouchers::service::Voucher>,
 ) -> Result<OrderView, AppError> {
     let cart = parse_cart(lines, config.max_tickets_per_order)?;
     let now = now();
     let order_id = Uuid::new_v4();
     let mut total = 0i64;
+    let mut discount = 0i64;
+    let mut voucher_seats = 0i64;
     let mut currency: Option<String> = None;
-    let mut rows = vec![];
+    let mut rows: Vec<Line> = vec![];
     for (type_id, quantity) in &cart {
+        let field = type_id.to_string();
         // Read before the write transaction (on SQLite, writers take turns: the shorter the
         // turn, the shorter the queue); the reservation below re-checks the version it was read at.
         let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE id = $1");
         let t: Option<TypeRow> =
             db_run!(db, pool => sqlx::query_as(&sql).bind(type_id).fetch_optional(pool).await)?;
-        let t =
-            t.ok_or_else(|| AppError::invalid(&type_id.to_string(), "shop.error.unknown_pass"))?;
-        match t.availability(now) {
+        let v = voucher.filter(|v| v.applies_to(*type_id));
+        let t = t
+            .filter(|t| !t.is_hidden || v.is_some_and(|v| v.unlocks_hidden))
+            .ok_or_else(|| AppError::invalid(&field, "shop.error.unknown_pass"))?;
+        let held_for_me = v.map_or(0, |v| v.held());
+        match t.availability_with(now, held_for_me) {
             Availability::OnSale { left } if left >= *quantity => {}
             Availability::OnSale { .. } | Availability::SoldOut => {
-                return Err(AppError::invalid(
-                    &type_id.to_string(),
-                    "shop.error.not_enough_left",
-                ))
+                return Err(AppError::invalid(&field, "shop.error.not_enough_left"))
             }
             Availability::NotYet { .. } | Availability::Ended => {
-                return Err(AppError::invalid(
-                    &type_id.to_string(),
-                    "shop.error.not_on_sale",
-                ))
+                return Err(AppError::invalid(&field, "shop.error.not_on_sale"))
             }
         }
         if currency.as_ref().is_some_and(|c| *c != t.currency) {
             return Err(AppError::invalid("cart", "shop.error.mixed_currencies"));
         }
         currency = Some(t.currency.clone());
-        let line_total = t.price_cents.checked_mul(*quantity).ok_or_else(|| {
-            AppError::invalid(&type_id.to_string(), "shop.error.amount_too_large")
-        })?;
-        total = total
-            .checked_add(line_total)
-            .ok_or_else(|| AppError::invalid("cart", "shop.error.amount_too_large"))?;
-        rows.push((t, *quantity, line_total));
+        let too_large = || AppError::invalid(&field, "shop.error.amount_too_large");
+        let unit = match v {
+            Some(v) => v.unit_price(t.price_cents).ok_or_else(too_large)?,
+            None => t.price_cents,
+        };
+        let line_total = unit.checked_mul(*quantity).ok_or_else(too_large)?;
+        let list_total = t.price_cents.checked_mul(*quantity).ok_or_else(too_large)?;
+        total = total.checked_add(line_total).ok_or_else(too_large)?;
+        discount = discount
+            .checked_add(list_total - line_total)
+            .ok_or_else(too_large)?;
+        let seats = if v.is_some() { *quantity } else { 0 };
+        voucher_seats += seats;
+        rows.push(Line {
+            pass: t,
+            quantity: *quantity,
+            unit,
+            line_total,
+            voucher_seats: seats,
+            held_seats: if held_for_me > 0 { seats } else { 0 },
+        });
+    }
+    if let Some(v) = voucher {
+        if voucher_seats == 0 {
+            return Err(AppError::invalid("voucher", "voucher.error.not_applicable"));
+        }
+        if voucher_seats > v.uses_left() {
+            return Err(AppError::invalid(
+                "voucher",
+                "voucher.error.not_enough_uses",
+            ));
+        }
     }
     let reserved_until = now + Duration::minutes(config.reservation_minutes);
     let mut tx = db.begin().await?;
@@ -272,16 +369,34 @@ async fn create_order(
             return Err(AppError::invalid("cart", "shop.error.too_many_open_orders"));
         }
     }
+    if let Some(v) = voucher {
+        let hold_runs = crate::vouchers::service::take(&mut tx, v, voucher_seats).await?;
+        if !hold_runs && rows.iter().any(|l| l.held_seats > 0) {
+            // Its hold ended between the read and now: those seats are the public's again.
+            return Err(AppError::invalid("voucher", "voucher.error.invalid"));
+        }
+    }
     tx_run!(&mut tx, c => sqlx::query(
-        "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, created_at, updated_at) VALUES ($1, $2, 'PENDING_PAYMENT', $3, $4, $5, $6, $6)")
-        .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until).bind(now)
+        "INSERT INTO orders (id, user_id, status, total_cents, currency, reserved_until, voucher_id, discount_cents, created_at, updated_at) VALUES ($1, $2, 'PENDING_PAYMENT', $3, $4, $5, $6, $7, $8, $8)")
+        .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until)
+        .bind(voucher.map(|v| v.id)).bind(discount).bind(now)
         .execute(c).await.map(|_| ()))?;
-    for (t, quantity, line_total) in &rows {
+    for l in &rows {
+        let t = &l.pass;
         // The seat check and the reservation are one statement: two buyers cannot both take the
         // last seat. It also holds only if the pass is still as it was read (price, sales window).
-        let reserved = tx_run!(&mut tx, c => sqlx::query(
-            "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND version = $3 AND reserved_count + sold_count + $1 <= capacity")
-            .bind(quantity).bind(t.id).bind(t.version).execute(c).await.map(|r| r.rows_affected()))?;
+        // Seats a voucher holds move from held to reserved; the others must be free of
+        // reservations, sales, holds and the people waiting.
+        let reserved = if l.held_seats > 0 {
+            tx_run!(&mut tx, c => sqlx::query(
+                "UPDATE ticket_types SET held_count = held_count - $1, reserved_count = reserved_count + $1 WHERE id = $2 AND version = $3 AND held_count >= $1")
+                .bind(l.quantity).bind(t.id).bind(t.version).execute(c).await.map(|r| r.rows_affected()))?
+        } else {
+            tx_run!(&mut tx, c => sqlx::query(
+                "UPDATE ticket_types SET reserved_count = reserved_count + $1 WHERE id = $2 AND version = $3 AND reserved_count + sold_count + held_count + $1 \
+                 + (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = $2 AND w.status = 'WAITING') <= capacity")
+                .bind(l.quantity).bind(t.id).bind(t.version).execute(c).await.map(|r| r.rows_affected()))?
+        };
         if reserved != 1 {
             let (version,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT version FROM ticket_types WHERE id = $1")
                 .bind(t.id).fetch_one(c).await)?;
@@ -293,34 +408,57 @@ async fn create_order(
             return Err(AppError::invalid(&t.id.to_string(), key));
         }
         tx_run!(&mut tx, c => sqlx::query(
-            "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(quantity).bind(t.price_cents).bind(line_total)
+            "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents, list_price_cents, voucher_seats, held_seats) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(l.quantity).bind(l.unit).bind(l.line_total)
+            .bind(t.price_cents).bind(l.voucher_seats).bind(l.held_seats)
             .execute(c).await.map(|_| ()))?;
     }
-    if let Some(page) = payment {
+    let free = total == 0;
+    if free {
+        // Nothing to pay: paid now, with its tickets and mails, in this same transaction.
+        if mark_paid(&mut tx, config, order_id).await? != Paid::Issued {
+            return Err(AppError::invalid("cart", "shop.error.not_enough_left"));
+        }
+        audit(
+            &mut tx,
+            user_id,
+            "CONFIRM_FREE_ORDER",
+            "order",
+            &order_id.to_string(),
+            serde_json::json!({ "voucher": voucher.map(|v| v.code.clone()), "discount_cents": discount }),
+        )
+        .await?;
+    } else if let Some(page) = payment {
         crate::payments::service::record_checkout_page(&mut tx, order_id, page).await?;
     }
     tx.commit().await?;
+    let seats: i64 = rows.iter().map(|l| l.quantity).sum();
     let mut items: Vec<OrderItemView> = rows
         .into_iter()
-        .map(|(t, quantity, line_total)| OrderItemView {
-            name: t.name,
-            quantity,
-            unit_price_cents: t.price_cents,
-            line_total_cents: line_total,
+        .map(|l| OrderItemView {
+            name: l.pass.name,
+            quantity: l.quantity,
+            unit_price_cents: l.unit,
+            line_total_cents: l.line_total,
         })
         .collect();
     items.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(OrderView {
         id: order_id,
-        status: OrderStatus::PendingPayment,
+        status: if free {
+            OrderStatus::Paid
+        } else {
+            OrderStatus::PendingPayment
+        },
         total_cents: total,
         currency: currency.unwrap_or_else(|| "eur".into()),
         created_at: now,
         reserved_until: Some(reserved_until),
-        checkout_url: payment.map(|p| p.url.clone()),
+        checkout_url: payment.filter(|_| !free).map(|p| p.url.clone()),
+        ticket_count: if free { seats } else { 0 },
         items,
-        ticket_count: 0,
+        voucher_code: voucher.map(|v| v.code.clone()),
+        discount_cents: discount,
     })
 }
 
@@ -338,6 +476,9 @@ pub async fn release(tx: &mut Tx, order_id: Uuid) -> Result<bool, sqlx::Error> {
     }
     for (type_id, q) in items(tx, order_id).await? {
         tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET reserved_count = reserved_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
+    }
+    if let Some((voucher, n)) = voucher_of(tx, order_id).await? {
+        crate::vouchers::service::give_back(tx, voucher, n).await?;
     }
     tx_run!(tx, c => sqlx::query("UPDATE payments SET status = 'FAILED', updated_at = $1 WHERE order_id = $2 AND status = 'INIT'").bind(now()).bind(order_id).execute(c).await.map(|_| ()))?;
     Ok(true)
@@ -378,10 +519,37 @@ pub async fn mark_paid(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<P
         match status.as_ref().map(|s| s.0.as_str()) {
             Some("PAID") => return Ok(Paid::AlreadyPaid),
             Some("CANCELED") => {
+                // The voucher's uses were given back at the release: taken again (the buyer paid
+                // its price), with the seats of its hold if it still runs.
+                let mut from_hold: Option<(Uuid, i64)> = None;
+                if let Some((voucher, n)) = voucher_of(tx, order_id).await?.filter(|(_, n)| *n > 0)
+                {
+                    match crate::vouchers::service::retake(tx, voucher, n).await? {
+                        None => return Ok(Paid::NoSeatsLeft),
+                        Some((true, Some(pass))) => from_hold = Some((pass, n)),
+                        Some(_) => {}
+                    }
+                }
                 for (type_id, q) in &lines {
+                    let held = match from_hold {
+                        Some((pass, n)) if pass == *type_id => n.min(*q),
+                        _ => 0,
+                    };
+                    if held > 0 {
+                        let took = tx_run!(tx, c => sqlx::query(
+                            "UPDATE ticket_types SET held_count = held_count - $1, sold_count = sold_count + $1 WHERE id = $2 AND held_count >= $1")
+                            .bind(held).bind(type_id).execute(c).await.map(|r| r.rows_affected()))?;
+                        if took != 1 {
+                            return Ok(Paid::NoSeatsLeft);
+                        }
+                    }
+                    let rest = q - held;
+                    if rest == 0 {
+                        continue;
+                    }
                     let took = tx_run!(tx, c => sqlx::query(
-                        "UPDATE ticket_types SET sold_count = sold_count + $1 WHERE id = $2 AND reserved_count + sold_count + $1 <= capacity")
-                        .bind(q).bind(type_id).execute(c).await.map(|r| r.rows_affected()))?;
+                        "UPDATE ticket_types SET sold_count = sold_count + $1 WHERE id = $2 AND reserved_count + sold_count + held_count + $1 <= capacity")
+                        .bind(rest).bind(type_id).execute(c).await.map(|r| r.rows_affected()))?;
                     if took != 1 {
                         return Ok(Paid::NoSeatsLeft); // the caller rolls back what this loop took
                     }
@@ -394,6 +562,7 @@ pub async fn mark_paid(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<P
         }
     }
     issue_tickets(tx, config, order_id).await?;
+    crate::waitlist::service::bought(tx, order_id).await?;
     Ok(Paid::Issued)
 }
 
@@ -498,6 +667,9 @@ pub async fn refund_locally(
     for (type_id, q) in items(tx, order_id).await? {
         tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
     }
+    if let Some((voucher, n)) = voucher_of(tx, order_id).await? {
+        crate::vouchers::service::give_back(tx, voucher, n).await?;
+    }
     tx_run!(tx, c => {
         sqlx::query("UPDATE tickets SET status = 'CANCELED' WHERE order_id = $1").bind(order_id).execute(&mut *c).await?;
         // Refunded in full: at least the order's total (a webhook may have recorded Stripe's exact figure).
@@ -541,6 +713,9 @@ pub async fn release_expired(state: &AppState) -> Result<usize, AppError> {
             crate::payments::service::expire_session_quietly(state, order_id).await;
         }
     }
+    if n > 0 {
+        crate::waitlist::service::offer_seats_soon(state).await;
+    }
     Ok(n)
 }
 
@@ -567,11 +742,16 @@ pub async fn start_checkout(
     state: &AppState,
     user: &AuthUser,
     lines: &[CartLine],
+    voucher: Option<&str>,
 ) -> Result<String, AppError> {
     checkout_rate_limit(state, user)?;
     if state.config.checkout_requires_verified_email && !user.verified {
         return Err(AppError::invalid("cart", "shop.error.email_unverified"));
     }
+    let voucher = match voucher.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(code) => Some(crate::vouchers::service::lookup(state, code, Some(user.id)).await?),
+        None => None,
+    };
     // The test mode's payment page needs nothing from outside: it is recorded with the order, in
     // one write. Stripe's is asked for once the order exists, outside any transaction.
     let test_page = crate::payments::service::test_checkout_page(state);
@@ -584,6 +764,7 @@ pub async fn start_checkout(
             lines,
             max_open,
             test_page.as_ref(),
+            voucher.as_ref(),
         )
     };
     let order = match create().await {
@@ -595,6 +776,14 @@ pub async fn start_checkout(
         }
         other => other?,
     };
+    if order.status == OrderStatus::Paid {
+        // Nothing to pay (a free pass, a voucher's full discount): no payment page at all.
+        state.mailer.wake();
+        return Ok(format!(
+            "{}/orders/{}/confirmation",
+            state.config.base_url, order.id
+        ));
+    }
     if let Some(page) = test_page {
         return Ok(page.url);
     }
@@ -624,6 +813,7 @@ pub async fn cancel_by_buyer(
     }
     tx.commit().await?;
     crate::payments::service::expire_session_quietly(state, order_id).await;
+    crate::waitlist::service::offer_seats_soon(state).await;
     Ok(())
 }
 
@@ -671,6 +861,7 @@ pub async fn refund(state: &AppState, admin_id: Uuid, order_id: Uuid) -> Result<
         .await?;
     }
     tx.commit().await?;
+    crate::waitlist::service::offer_seats_soon(state).await;
     state.mailer.wake();
     Ok(())
 }
@@ -686,6 +877,8 @@ struct OrderRow {
     reserved_until: Option<DateTime<Utc>>,
     checkout_url: Option<String>,
     ticket_count: i64,
+    voucher_code: Option<String>,
+    discount_cents: i64,
 }
 
 /// Orders, newest first: of one user, or one order.
@@ -705,7 +898,8 @@ pub async fn orders_of(
     let sql = format!(
         "SELECT o.id, o.status, o.total_cents, o.currency, o.created_at, o.reserved_until, \
          (SELECT p.checkout_url FROM payments p WHERE p.order_id = o.id AND p.status = 'INIT' ORDER BY p.created_at DESC LIMIT 1) AS checkout_url, \
-         (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS ticket_count \
+         (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) AS ticket_count, \
+         (SELECT v.code FROM vouchers v WHERE v.id = o.voucher_id) AS voucher_code, o.discount_cents \
          FROM orders o WHERE {filter} ORDER BY o.created_at DESC LIMIT 100"
     );
     let rows: Vec<OrderRow> = db_run!(db, pool => {
@@ -753,6 +947,8 @@ pub async fn orders_of(
             created_at: r.created_at,
             reserved_until: r.reserved_until,
             ticket_count: r.ticket_count,
+            voucher_code: r.voucher_code,
+            discount_cents: r.discount_cents,
         })
         .collect())
 }

@@ -48,6 +48,12 @@ async fn the_dashboard_draws_sales_fill_checkins_and_saved_talks() {
                 .bind(u).bind(talk).bind(tessera::server::now()).execute(pool).await.map(|_| ())).unwrap();
         }
 
+        // Bob's order used a voucher that took 15.05 off.
+        let (status, made) = app.call_as(&admin, "admin_create_vouchers", &[("count", "1"), ("code", "FRIENDS-10"), ("tag", "")]).await;
+        assert_eq!(status, 200, "[{}] {made}", app.engine);
+        tessera::db_run!(app.db(), pool => sqlx::query("UPDATE orders SET voucher_id = (SELECT id FROM vouchers WHERE code = 'FRIENDS-10'), discount_cents = 1505 WHERE user_id = $1")
+            .bind(bob).execute(pool).await.map(|_| ())).unwrap();
+
         let (status, d) = app.call_as(&admin, "admin_dashboard", &[]).await;
         assert_eq!(status, 200, "[{}] {d}", app.engine);
         let (two_days, day1): (i64, i64) = tessera::db_run!(app.db(), pool => sqlx::query_as(
@@ -56,6 +62,7 @@ async fn the_dashboard_draws_sales_fill_checkins_and_saved_talks() {
         assert_eq!(d["tickets"].as_i64(), Some(3));
         assert_eq!(d["revenue_cents"].as_i64(), Some(2 * two_days + day1), "[{}] exact cents", app.engine);
         assert_eq!(d["checked_in"].as_i64(), Some(1));
+        assert_eq!((d["paid_orders"].as_i64(), d["voucher_orders"].as_i64(), d["discount_cents"].as_i64()), (Some(2), Some(1), Some(1505)), "[{}] {d}", app.engine);
         let today = tessera::server::now().with_timezone(&chrono_tz::Europe::Paris).date_naive().to_string();
         assert_eq!(d["sales"], serde_json::json!([{ "day": today, "tickets": 3, "revenue_cents": 2 * two_days + day1 }]));
         let fill = d["passes"].as_array().unwrap();
@@ -74,6 +81,7 @@ async fn the_dashboard_draws_sales_fill_checkins_and_saved_talks() {
         assert!(html.matches("<svg").count() >= 5, "[{}] {svg:?}", app.engine);
         assert!(html.contains("data-pass=\"Pass 2 jours\" data-sold=\"2\""), "[{}] the fill bar of the two-day pass", app.engine);
         assert!(html.contains("data-saves=\"2\""));
+        assert!(html.contains("data-figure=\"vouchers\" data-orders=\"1\" data-discount=\"1505\""), "[{}] the vouchers figure", app.engine);
     })
     .await;
 }

@@ -57,11 +57,21 @@ async fn exports_round_trip_awkward_names_and_are_for_admins_only() {
         assert!(names.contains(&"Zoé Dupont, \"la Grande\""), "the buyer's own name by default: {names:?}");
         assert!(rows.iter().all(|r| &r[4] == "Pass Jour 1" && &r[5] == "VALID" && r[7] == order.to_string()));
 
+        // The order used a voucher: its code and the discount are exported with it.
+        let (status, made) = app.call_as(&admin, "admin_create_vouchers", &[("count", "1"), ("code", "FRIENDS-10"), ("tag", "")]).await;
+        assert_eq!(status, 200, "[{}] {made}", app.engine);
+        tessera::db_run!(app.db(), pool => sqlx::query("UPDATE orders SET voucher_id = (SELECT id FROM vouchers WHERE code = 'FRIENDS-10'), discount_cents = 1505 WHERE id = $1")
+            .bind(order).execute(pool).await.map(|_| ())).unwrap();
         let orders = admin.get(app.url("/admin/export/orders.csv")).send().await.unwrap().bytes().await.unwrap();
         let mut reader = csv::Reader::from_reader(&orders[3..]);
+        assert_eq!(
+            reader.headers().unwrap().iter().collect::<Vec<_>>(),
+            ["order_id", "created_at", "buyer_email", "status", "total", "currency", "tickets", "stripe_payment_intent", "voucher", "discount"]
+        );
         let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
         let mine = rows.iter().find(|r| r[0] == order.to_string()).expect("the order is exported");
         assert_eq!((&mine[2], &mine[3], &mine[4], &mine[5], &mine[6]), ("zoe@example.org", "PAID", "210.00", "EUR", "3"), "[{}]", app.engine);
+        assert_eq!((&mine[8], &mine[9]), ("FRIENDS-10", "15.05"), "[{}]", app.engine);
 
         // Compressed, as browsers ask for it: the streamed body still ends cleanly.
         let zipped = admin.get(app.url("/admin/export/attendees.csv")).header("accept-encoding", "gzip, br").send().await.unwrap();

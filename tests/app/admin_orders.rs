@@ -77,6 +77,18 @@ async fn an_order_is_opened_its_tickets_resent_and_a_qr_code_reissued() {
         assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("admin.error.ticket_canceled")));
         let (status, body) = app.call_as(&admin, "admin_resend_tickets", &[("order_id", &order_id)]).await;
         assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("admin.error.no_tickets")), "[{}]", app.engine);
+
+        // An order that used a voucher shows its code and the discount, in the list and opened.
+        let (_, list) = app.call_as(&admin, "admin_orders", &[("query", &order_id)]).await;
+        assert_eq!((list[0]["voucher_code"].clone(), list[0]["discount_cents"].as_i64()), (serde_json::Value::Null, Some(0)), "[{}] {list}", app.engine);
+        let (status, made) = app.call_as(&admin, "admin_create_vouchers", &[("count", "1"), ("code", "FRIENDS-10"), ("tag", "")]).await;
+        assert_eq!(status, 200, "[{}] {made}", app.engine);
+        tessera::db_run!(app.db(), pool => sqlx::query("UPDATE orders SET voucher_id = (SELECT id FROM vouchers WHERE code = 'FRIENDS-10'), discount_cents = 2400 WHERE id = $1")
+            .bind(order).execute(pool).await.map(|_| ())).unwrap();
+        let (_, list) = app.call_as(&admin, "admin_orders", &[("query", &order_id)]).await;
+        assert_eq!((list[0]["voucher_code"].as_str(), list[0]["discount_cents"].as_i64()), (Some("FRIENDS-10"), Some(2400)), "[{}] {list}", app.engine);
+        let (_, detail) = app.call_as(&admin, "admin_order_detail", &[("order_id", &order_id)]).await;
+        assert_eq!((detail["order"]["voucher_code"].as_str(), detail["order"]["discount_cents"].as_i64()), (Some("FRIENDS-10"), Some(2400)), "[{}] {detail}", app.engine);
     })
     .await;
 }

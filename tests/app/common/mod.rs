@@ -317,7 +317,20 @@ pub async fn checkout(
     client: &reqwest::Client,
     lines: &[(uuid::Uuid, &str)],
 ) -> (u16, serde_json::Value, Option<String>) {
+    checkout_with(app, client, lines, None).await
+}
+
+/// [`checkout`] with a voucher code in the form.
+pub async fn checkout_with(
+    app: &TestApp,
+    client: &reqwest::Client,
+    lines: &[(uuid::Uuid, &str)],
+    voucher: Option<&str>,
+) -> (u16, serde_json::Value, Option<String>) {
     let mut form: Vec<(String, String)> = vec![];
+    if let Some(code) = voucher {
+        form.push(("voucher".into(), code.into()));
+    }
     for (i, (id, q)) in lines.iter().enumerate() {
         form.push((format!("lines[{i}][ticket_type_id]"), id.to_string()));
         form.push((format!("lines[{i}][quantity]"), q.to_string()));
