@@ -67,6 +67,9 @@ test('a sold-out workshop offers its waiting list, and the offer link buys the h
   await setCapacity(admin, 'Atelier Leptos', 1);
   await openHydrated(admin, '/dev/mailbox');
   await admin.locator('article.mail[data-kind="WAITLIST_OFFER"]').first().waitFor();
+  await openHydrated(admin, '/admin/waitlist');
+  await admin.locator('section.waitlist-pass[data-pass="Atelier Leptos"] tr[data-status="OFFERED"][data-email="attendee@tessera.localhost"]').waitFor();
+  await shot(admin, 'admin-waitlist');
 
   await openHydrated(page, '/tickets');
   await workshop.locator('.waitlist-offered').waitFor();
@@ -83,6 +86,13 @@ test('a sold-out workshop offers its waiting list, and the offer link buys the h
   await openHydrated(page, '/tickets');
   assert.equal(await workshop.locator('.waitlist-offered, .waitlist-position').count(), 0, 'bought: off the list');
   assert.deepEqual(page.errors, []);
+
+  // The back office lists the speakers' code with its use, and the spent offer.
+  await openHydrated(admin, '/admin/vouchers');
+  await admin.locator('tr[data-voucher="ORATEUR-2027"]').waitFor();
+  await admin.locator('tr.voucher-personal').first().waitFor();
+  await shot(admin, 'admin-vouchers');
+  assert.deepEqual(admin.errors, []);
   await page.context().close();
   await admin.context().close();
 });

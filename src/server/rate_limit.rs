@@ -52,6 +52,13 @@ impl RateLimiter {
         Ok(())
     }
 
+    /// Takes back the newest hit on `key` (an attempt counted up front that turned out fine).
+    pub fn forgive(&self, key: &str) {
+        if let Some(q) = self.hits.lock().expect("rate limiter lock").get_mut(key) {
+            q.pop_back();
+        }
+    }
+
     pub fn clear(&self, key: &str) {
         self.hits.lock().expect("rate limiter lock").remove(key);
     }

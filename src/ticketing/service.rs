@@ -231,6 +231,17 @@ async fn voucher_of(tx: &mut Tx, order_id: Uuid) -> Result<Option<(Uuid, i64)>, 
     Ok(row.and_then(|(v, n)| v.map(|v| (v, n))))
 }
 
+/// An order released or refunded gives its voucher's uses back (the voucher row first: see
+/// [`crate::vouchers::service::return_uses`]); returns the seats to put back in the voucher's hold.
+async fn give_back_uses(tx: &mut Tx, order_id: Uuid) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
+    let Some((voucher, n)) = voucher_of(tx, order_id).await? else {
+        return Ok(None);
+    };
+    Ok(crate::vouchers::service::return_uses(tx, voucher, n)
+        .await?
+        .map(|pass| (pass, n)))
+}
+
 /// Creates an order awaiting payment and reserves its seats, all in one transaction. No limit on
 /// the buyer's other pending orders: the shop goes through [`start_checkout`], which has one.
 pub async fn create_pending_order(
@@ -474,11 +485,12 @@ pub async fn release(tx: &mut Tx, order_id: Uuid) -> Result<bool, sqlx::Error> {
     {
         return Ok(false);
     }
+    let back = give_back_uses(tx, order_id).await?;
     for (type_id, q) in items(tx, order_id).await? {
         tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET reserved_count = reserved_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
     }
-    if let Some((voucher, n)) = voucher_of(tx, order_id).await? {
-        crate::vouchers::service::give_back(tx, voucher, n).await?;
+    if let Some((pass, n)) = back {
+        crate::vouchers::service::rehold(tx, pass, n).await?;
     }
     tx_run!(tx, c => sqlx::query("UPDATE payments SET status = 'FAILED', updated_at = $1 WHERE order_id = $2 AND status = 'INIT'").bind(now()).bind(order_id).execute(c).await.map(|_| ()))?;
     Ok(true)
@@ -664,11 +676,12 @@ pub async fn refund_locally(
         return Ok(false);
     }
     let now = now();
+    let back = give_back_uses(tx, order_id).await?;
     for (type_id, q) in items(tx, order_id).await? {
         tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
     }
-    if let Some((voucher, n)) = voucher_of(tx, order_id).await? {
-        crate::vouchers::service::give_back(tx, voucher, n).await?;
+    if let Some((pass, n)) = back {
+        crate::vouchers::service::rehold(tx, pass, n).await?;
     }
     tx_run!(tx, c => {
         sqlx::query("UPDATE tickets SET status = 'CANCELED' WHERE order_id = $1").bind(order_id).execute(&mut *c).await?;
@@ -705,9 +718,21 @@ pub async fn release_expired(state: &AppState) -> Result<usize, AppError> {
         .bind(now()).fetch_all(pool).await)?;
     let mut n = 0;
     for (order_id,) in expired {
-        let mut tx = state.db.begin().await?;
-        let released = release(&mut tx, order_id).await?;
-        tx.commit().await?;
+        // One order that cannot be released is logged and skipped: it never blocks the others.
+        let released = async {
+            let mut tx = state.db.begin().await?;
+            let released = release(&mut tx, order_id).await?;
+            tx.commit().await?;
+            Ok::<bool, sqlx::Error>(released)
+        }
+        .await;
+        let released = match released {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, order = %order_id, "could not release an expired reservation");
+                continue;
+            }
+        };
         if released {
             n += 1;
             crate::payments::service::expire_session_quietly(state, order_id).await;
@@ -845,7 +870,13 @@ pub async fn refund(state: &AppState, admin_id: Uuid, order_id: Uuid) -> Result<
         }
         _ => {}
     }
-    let refund_id = crate::payments::service::refund_with_provider(state, order_id).await?;
+    // A free order (a speaker's pass) has nothing to give back at the provider.
+    let (total,): (i64,) = db_run!(&state.db, pool => sqlx::query_as("SELECT total_cents FROM orders WHERE id = $1").bind(order_id).fetch_one(pool).await)?;
+    let refund_id = if total == 0 {
+        "free_order".to_string()
+    } else {
+        crate::payments::service::refund_with_provider(state, order_id).await?
+    };
     let mut tx = state.db.begin().await?;
     if refund_locally(&mut tx, &state.config, order_id).await? {
         tx_run!(&mut tx, c => sqlx::query("UPDATE payments SET stripe_refund_id = $1 WHERE order_id = $2 AND status = 'REFUNDED'")

@@ -107,16 +107,20 @@ fn TagFilter(tag: Signal<String>) -> impl IntoView {
 fn VouchersEditor(tag: String, list: Vec<VoucherRow>, passes: Passes) -> impl IntoView {
     let rows: Rows = RwSignal::new(list.into_iter().map(RwSignal::new).collect());
     view! {
-        <CreateForm rows tag/>
+        <CreateForm rows tag passes=passes.clone()/>
         <VouchersTable rows passes/>
     }
 }
 
 #[component]
-fn CreateForm(rows: Rows, tag: String) -> impl IntoView {
+fn CreateForm(rows: Rows, tag: String, passes: Passes) -> impl IntoView {
     let i18n = use_i18n();
     let count = RwSignal::new("1".to_string());
     let code = RwSignal::new(String::new());
+    let effect = RwSignal::new("PERCENT".to_string());
+    let value = RwSignal::new("0".to_string());
+    let pass = RwSignal::new(String::new());
+    let max_uses = RwSignal::new("1".to_string());
     let tag = RwSignal::new(tag);
     let error = RwSignal::new(None::<AppError>);
     let created = RwSignal::new(None::<(usize, String)>);
@@ -130,6 +134,10 @@ fn CreateForm(rows: Rows, tag: String) -> impl IntoView {
                 count.get_untracked(),
                 code.get_untracked(),
                 batch_tag.clone(),
+                Some(effect.get_untracked()),
+                Some(value.get_untracked()),
+                Some(pass.get_untracked()),
+                Some(max_uses.get_untracked()),
             )
             .await;
             busy.set(false);
@@ -168,11 +176,40 @@ fn CreateForm(rows: Rows, tag: String) -> impl IntoView {
                     <input type="text" name="tag" maxlength="60" value=tag.get_untracked() prop:value=move || tag.get() on:input=input(tag)/>
                 </label>
             </div>
+            <div class="row">
+                <label>{move || i18n.t("vouchers.admin.effect")}
+                    <select name="effect" on:change=input(effect)>
+                        {VoucherEffect::ALL.iter().map(|e| {
+                            let key = format!("vouchers.admin.effect.{}", e.as_str().to_lowercase());
+                            view! { <option value=e.as_str() selected=*e == VoucherEffect::Percent>{move || i18n.t(&key)}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>{move || i18n.t("vouchers.admin.value")}
+                    <input type="text" name="value" inputmode="decimal" value="0" prop:value=move || value.get() on:input=input(value)/>
+                </label>
+                <label>{move || i18n.t("vouchers.admin.pass")}
+                    <select name="ticket_type_id" on:change=input(pass)>
+                        <option value="">{move || i18n.t("vouchers.admin.all_passes")}</option>
+                        {passes.into_iter().map(|(id, name, hidden)| {
+                            let label = name.clone();
+                            view! { <option value=id.to_string()>{move || if hidden { i18n.t_with("vouchers.admin.hidden_pass", &[("name", &label)]) } else { label.clone() }}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                <label>{move || i18n.t("vouchers.admin.max_uses")}
+                    <input type="number" name="max_uses" min="1" value="1" prop:value=move || max_uses.get() on:input=input(max_uses)/>
+                </label>
+            </div>
             <p class="hint">{move || i18n.t_with("vouchers.admin.create_hint", &[("max", &MAX_BATCH.to_string())])}</p>
             <FieldError error=error_signal field="count"/>
             <FieldError error=error_signal field="code"/>
             <FieldError error=error_signal field="tag"/>
-            <FormError error=error_signal fields=&["count", "code", "tag"]/>
+            <FieldError error=error_signal field="effect"/>
+            <FieldError error=error_signal field="value"/>
+            <FieldError error=error_signal field="ticket_type_id"/>
+            <FieldError error=error_signal field="max_uses"/>
+            <FormError error=error_signal fields=&["count", "code", "tag", "effect", "value", "ticket_type_id", "max_uses"]/>
             <button type="submit" class="button-primary" disabled=move || busy.get()>{move || i18n.t("vouchers.admin.create_button")}</button>
         </form>
         {move || created.get().map(|(n, tag)| {

@@ -101,16 +101,30 @@ pub async fn admin_vouchers(tag: Option<String>) -> Result<Vec<VoucherRow>, AppE
 }
 
 /// Creates `count` vouchers (1: with `code` if given, else generated; more: generated, grouped by
-/// `tag`), percentage 100 off all passes until edited. Audited `CREATE_VOUCHER`.
+/// `tag`), all with the same effect, pass and uses (by default: 0 % off every pass, once, so that
+/// nothing is given away before the admin says what the codes do). Audited `CREATE_VOUCHER`.
 #[server(prefix = "/api", endpoint = "admin_create_vouchers")]
 pub async fn admin_create_vouchers(
     count: String,
     code: String,
     tag: String,
+    #[server(default)] effect: Option<String>,
+    #[server(default)] value: Option<String>,
+    #[server(default)] ticket_type_id: Option<String>,
+    #[server(default)] max_uses: Option<String>,
 ) -> Result<Vec<VoucherRow>, AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    service::create(&state.db, &state.config, admin.id, &count, &code, &tag)
+    let batch = service::Batch {
+        count: &count,
+        code: &code,
+        tag: &tag,
+        effect: effect.as_deref().unwrap_or(""),
+        value: value.as_deref().unwrap_or(""),
+        pass: ticket_type_id.as_deref().unwrap_or(""),
+        max_uses: max_uses.as_deref().unwrap_or(""),
+    };
+    service::create(&state.db, &state.config, admin.id, &batch)
         .await
         .map_err(crate::server::fail)
 }

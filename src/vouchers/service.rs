@@ -122,9 +122,11 @@ pub async fn lookup(state: &AppState, raw: &str, user: Option<Uuid>) -> Result<V
         crate::accounts::service::ip_key(state)
     );
     let window = std::time::Duration::from_secs(GUESS_WINDOW_SECS);
+    // Counted before the lookup (parallel guesses cannot all slip in before the first is counted),
+    // and taken back when the code was good.
     state
         .rate_limiter
-        .check(&key, GUESSES_PER_IP, window)
+        .hit(&key, GUESSES_PER_IP, window)
         .map_err(|secs| AppError::RateLimited {
             minutes: secs.div_ceil(60),
         })?;
@@ -133,11 +135,11 @@ pub async fn lookup(state: &AppState, raw: &str, user: Option<Uuid>) -> Result<V
         None => None,
     };
     match found {
-        Some(v) if v.usable_by(user, now()) => Ok(v),
-        _ => {
-            let _ = state.rate_limiter.hit(&key, GUESSES_PER_IP, window);
-            Err(AppError::invalid("voucher", "voucher.error.invalid"))
+        Some(v) if v.usable_by(user, now()) => {
+            state.rate_limiter.forgive(&key);
+            Ok(v)
         }
+        _ => Err(AppError::invalid("voucher", "voucher.error.invalid")),
     }
 }
 
@@ -198,20 +200,28 @@ pub async fn retake(
     Ok(row.map(|(holds, released, pass)| (holds && released.is_none(), pass)))
 }
 
-/// Gives back `n` uses of voucher `id` (an order released or refunded); while its hold runs the
-/// seats go back to it, taken off the pass's public count by the caller's release of them.
-pub async fn give_back(tx: &mut Tx, id: Uuid, n: i64) -> Result<(), sqlx::Error> {
+/// Gives back `n` uses of voucher `id` (an order released or refunded). Called before the order's
+/// seats are given back, so that every transaction locks a voucher before its pass (PostgreSQL then
+/// cannot deadlock a release against an order). Returns the pass whose hold the seats go back to
+/// while the voucher's hold runs: the caller adds them with [`rehold`] once it has freed them.
+pub async fn return_uses(tx: &mut Tx, id: Uuid, n: i64) -> Result<Option<Uuid>, sqlx::Error> {
     if n <= 0 {
-        return Ok(());
+        return Ok(None);
     }
     let row: Option<(bool, Option<DateTime<Utc>>, Option<Uuid>)> = tx_run!(tx, c => sqlx::query_as(
         "UPDATE vouchers SET uses = CASE WHEN uses >= $1 THEN uses - $1 ELSE 0 END, updated_at = $2 WHERE id = $3 RETURNING holds_seats, hold_released_at, ticket_type_id")
         .bind(n).bind(now()).bind(id).fetch_optional(c).await)?;
-    if let Some((true, None, Some(pass))) = row {
-        tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET held_count = held_count + $1 WHERE id = $2")
-            .bind(n).bind(pass).execute(c).await.map(|_| ()))?;
-    }
-    Ok(())
+    Ok(match row {
+        Some((true, None, pass)) => pass,
+        _ => None,
+    })
+}
+
+/// The seats of [`return_uses`] back in their voucher's hold. A voucher's pass cannot change once
+/// an order used it, so these are seats the same transaction just freed on that pass.
+pub async fn rehold(tx: &mut Tx, pass: Uuid, n: i64) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET held_count = held_count + $1 WHERE id = $2")
+        .bind(n).bind(pass).execute(c).await.map(|_| ()))
 }
 
 /// Ends the holds of vouchers whose end date passed (their unused seats go back on sale, or to the
@@ -372,17 +382,51 @@ fn clean_tag(raw: &str) -> Result<String, AppError> {
     Ok(tag.to_string())
 }
 
-/// One voucher (a code typed, or generated) or a batch of generated codes under one tag; each is
-/// 100 % off every pass, once, until edited. Audited `CREATE_VOUCHER` (a batch as one entry).
+/// What the create form sends: every field as typed (empty: the default).
+pub struct Batch<'a> {
+    pub count: &'a str,
+    pub code: &'a str,
+    pub tag: &'a str,
+    pub effect: &'a str,
+    pub value: &'a str,
+    pub pass: &'a str,
+    pub max_uses: &'a str,
+}
+
+fn parse_value(effect: VoucherEffect, raw: &str) -> Result<i64, AppError> {
+    match effect {
+        VoucherEffect::Percent => raw
+            .trim()
+            .trim_end_matches('%')
+            .trim()
+            .parse()
+            .ok()
+            .filter(|p| (0..=100).contains(p))
+            .ok_or_else(|| AppError::invalid("value", "vouchers.error.percent")),
+        _ => crate::admin::passes::parse_price(raw)
+            .ok_or_else(|| AppError::invalid("value", "admin.error.price_invalid")),
+    }
+}
+
+fn parse_max_uses(raw: &str, field: &str) -> Result<i64, AppError> {
+    raw.trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=1_000_000).contains(n))
+        .ok_or_else(|| AppError::invalid(field, "vouchers.error.max_uses"))
+}
+
+/// One voucher (a code typed, or generated) or a batch of generated codes under one tag, all
+/// with the form's effect, pass and uses (defaults: 0 % off every pass, once). Audited
+/// `CREATE_VOUCHER` (a batch as one entry). Holding seats and unlocking a hidden pass are set
+/// afterwards in the table, voucher by voucher.
 pub async fn create(
     db: &Db,
     config: &Config,
     admin: Uuid,
-    count: &str,
-    code: &str,
-    tag: &str,
+    batch: &Batch<'_>,
 ) -> Result<Vec<VoucherRow>, AppError> {
-    let count: i64 = match count.trim() {
+    let count: i64 = match batch.count.trim() {
         "" => 1,
         raw => raw
             .parse()
@@ -390,8 +434,8 @@ pub async fn create(
             .filter(|n| (1..=MAX_BATCH).contains(n))
             .ok_or_else(|| AppError::invalid("count", "vouchers.error.count"))?,
     };
-    let tag = clean_tag(tag)?;
-    let typed = match code.trim() {
+    let tag = clean_tag(batch.tag)?;
+    let typed = match batch.code.trim() {
         "" => None,
         raw => Some(
             normalise_code(raw).ok_or_else(|| AppError::invalid("code", "vouchers.error.code"))?,
@@ -400,24 +444,41 @@ pub async fn create(
     if typed.is_some() && count > 1 {
         return Err(AppError::invalid("code", "vouchers.error.code_with_batch"));
     }
+    let effect = match batch.effect.trim() {
+        "" => VoucherEffect::Percent,
+        raw => raw
+            .parse()
+            .map_err(|_| AppError::invalid("effect", "vouchers.error.effect"))?,
+    };
+    let value = match batch.value.trim() {
+        "" => 0,
+        raw => parse_value(effect, raw)?,
+    };
+    let max_uses = match batch.max_uses.trim() {
+        "" => 1,
+        raw => parse_max_uses(raw, "max_uses")?,
+    };
     let mut tx = db.begin().await?;
+    let pass = match batch.pass.trim() {
+        "" => None,
+        raw => {
+            let id = Uuid::parse_str(raw)
+                .map_err(|_| AppError::invalid("ticket_type_id", "shop.error.unknown_pass"))?;
+            let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1").bind(id).fetch_optional(c).await)?;
+            Some(
+                known
+                    .ok_or_else(|| AppError::invalid("ticket_type_id", "shop.error.unknown_pass"))?
+                    .0,
+            )
+        }
+    };
     let mut ids = vec![];
     let mut codes = vec![];
     while (ids.len() as i64) < count {
         let id = Uuid::new_v4();
         let code = typed.clone().unwrap_or_else(generate_code);
         let added = insert(
-            &mut tx,
-            id,
-            &code,
-            &tag,
-            None,
-            VoucherEffect::Percent,
-            100,
-            1,
-            None,
-            false,
-            None,
+            &mut tx, id, &code, &tag, pass, effect, value, max_uses, None, false, None,
         )
         .await?;
         if added {
@@ -433,7 +494,7 @@ pub async fn create(
         "CREATE_VOUCHER",
         "voucher",
         &ids.first().map(Uuid::to_string).unwrap_or_default(),
-        serde_json::json!({ "count": count, "tag": tag, "codes": codes }),
+        serde_json::json!({ "count": count, "tag": tag, "codes": codes, "effect": effect.as_str(), "value": value, "ticket_type_id": pass, "max_uses": max_uses }),
     )
     .await?;
     let mut rows = vec![];
@@ -500,24 +561,11 @@ pub async fn update(
             }
         }
         "value" => {
-            after.value = match after.effect {
-                VoucherEffect::Percent => value
-                    .trim_end_matches('%')
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|p| (0..=100).contains(p))
-                    .ok_or_else(|| bad("vouchers.error.percent"))?,
-                _ => crate::admin::passes::parse_price(value)
-                    .ok_or_else(|| bad("admin.error.price_invalid"))?,
-            }
+            after.value = parse_value(after.effect, value)
+                .map_err(|e| AppError::invalid(field, e.message_key()))?
         }
         "max_uses" => {
-            after.max_uses = value
-                .parse()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| bad("vouchers.error.max_uses"))?;
+            after.max_uses = parse_max_uses(value, field)?;
             if after.max_uses < before.uses {
                 return Err(bad("vouchers.error.below_uses"));
             }
@@ -546,21 +594,44 @@ pub async fn update(
         "holds_seats" => after.holds_seats = value == "true",
         _ => return Err(AppError::invalid("field", "admin.error.field_unknown")),
     }
-    if after.holds_seats && after.ticket_type_id.is_none() {
-        return Err(bad("vouchers.error.hold_needs_pass"));
+    if matches!(field, "ticket_type_id" | "holds_seats") {
+        // Its orders' seats are on the pass it named: uses given back later go to that pass's hold.
+        let (orders,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM orders WHERE voucher_id = $1").bind(id).fetch_one(c).await)?;
+        if orders > 0 {
+            return Err(bad("vouchers.error.used"));
+        }
+        if after.holds_seats && after.ticket_type_id.is_none() {
+            return Err(bad("vouchers.error.hold_needs_pass"));
+        }
+        if before.user_id.is_some() && matches!(field, "ticket_type_id" | "holds_seats" | "code") {
+            return Err(bad("vouchers.error.personal"));
+        }
     }
-    if before.user_id.is_some() && matches!(field, "ticket_type_id" | "holds_seats" | "code") {
-        return Err(bad("vouchers.error.personal"));
-    }
-    // The hold as it was goes back to its pass; the hold as it now is is taken again, from the
-    // seats the public could buy. A hold that ended starts again only if the end date moved on.
-    end_hold(&mut tx, id).await?;
+    // The seats held follow the voucher: on the same pass, only the difference is taken (from
+    // seats the public could buy) or given back; on another pass, or when the hold starts or
+    // stops, the old hold goes back and the new one is taken. A hold that ended starts again only
+    // if the end date moved on.
     let hold_runs = after.holds_seats && after.valid_until.is_none_or(|u| u > now());
-    let seats = if hold_runs { after.uses_left() } else { 0 };
-    if hold_runs {
-        let pass = after.ticket_type_id.expect("checked above");
-        if !take_hold(&mut tx, pass, seats).await? {
+    let old_held = before.held();
+    let new_held = if hold_runs { after.uses_left() } else { 0 };
+    let old_runs = before.holds_seats && before.hold_released_at.is_none();
+    if old_runs && hold_runs && before.ticket_type_id == after.ticket_type_id {
+        let pass = after.ticket_type_id.expect("a hold names its pass");
+        let delta = new_held - old_held;
+        if delta > 0 && !take_hold(&mut tx, pass, delta).await? {
             return Err(bad("vouchers.error.not_enough_seats"));
+        }
+        if delta < 0 {
+            tx_run!(&mut tx, c => sqlx::query("UPDATE ticket_types SET held_count = held_count - $1 WHERE id = $2")
+                .bind(-delta).bind(pass).execute(c).await.map(|_| ()))?;
+        }
+    } else {
+        end_hold(&mut tx, id).await?;
+        if hold_runs {
+            let pass = after.ticket_type_id.expect("checked above");
+            if !take_hold(&mut tx, pass, new_held).await? {
+                return Err(bad("vouchers.error.not_enough_seats"));
+            }
         }
     }
     let n = tx_run!(&mut tx, c => sqlx::query(

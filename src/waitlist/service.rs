@@ -50,6 +50,14 @@ type EntryRow = (
 /// and pass; an expired offer's entry is replaced by a new one at the end of the list.
 pub async fn join(state: &AppState, user_id: Uuid, pass: Uuid) -> Result<(), AppError> {
     crate::accounts::service::limited(state, &format!("waitlist:{user_id}"), 30, 3600)?;
+    if state.config.checkout_requires_verified_email {
+        // A seat offered holds it for hours: only confirmed addresses queue, as only they buy.
+        let verified: Option<(Option<DateTime<Utc>>,)> = db_run!(&state.db, pool => sqlx::query_as(
+            "SELECT email_verified_at FROM users WHERE id = $1").bind(user_id).fetch_optional(pool).await)?;
+        if !verified.is_some_and(|(v,)| v.is_some()) {
+            return Err(AppError::invalid("waitlist", "shop.error.email_unverified"));
+        }
+    }
     let row: Option<PassSeats> = db_run!(&state.db, pool => sqlx::query_as(
         "SELECT is_active, is_hidden, capacity, reserved_count, sold_count, held_count, sales_start_at, sales_end_at FROM ticket_types WHERE id = $1")
         .bind(pass).fetch_optional(pool).await)?;
@@ -148,13 +156,19 @@ pub enum Offer {
 /// is held (only if free), a personal one-seat voucher made, the entry marked OFFERED, the mail
 /// queued.
 async fn offer(tx: &mut Tx, config: &Config, entry_id: Uuid) -> Result<Offer, AppError> {
-    let row: Option<(Uuid, Uuid, String, String, String)> = tx_run!(tx, c => sqlx::query_as(
-        "SELECT w.user_id, w.ticket_type_id, u.email, u.locale, t.name FROM waitlist_entries w JOIN users u ON u.id = w.user_id \
+    let row: Option<(Uuid, Uuid, String, String, String, bool)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT w.user_id, w.ticket_type_id, u.email, u.locale, t.name, \
+         (t.is_active AND NOT t.is_hidden AND (t.sales_start_at IS NULL OR t.sales_start_at <= $2) AND (t.sales_end_at IS NULL OR t.sales_end_at > $2)) \
+         FROM waitlist_entries w JOIN users u ON u.id = w.user_id \
          JOIN ticket_types t ON t.id = w.ticket_type_id WHERE w.id = $1 AND w.status = 'WAITING' AND u.deleted_at IS NULL")
-        .bind(entry_id).fetch_optional(c).await)?;
-    let Some((user_id, pass, email, locale, pass_name)) = row else {
+        .bind(entry_id).bind(now()).fetch_optional(c).await)?;
+    let Some((user_id, pass, email, locale, pass_name, on_sale)) = row else {
         return Ok(Offer::Gone);
     };
+    if !on_sale {
+        // An offer for a pass no longer (or not yet) sold could not be used: none is made.
+        return Ok(Offer::NoSeat);
+    }
     // The seat: free only if nobody reserved, bought or holds it (the people waiting are the
     // ones it is for, so they do not count here).
     let took = tx_run!(tx, c => sqlx::query(
@@ -218,10 +232,11 @@ async fn offer(tx: &mut Tx, config: &Config, entry_id: Uuid) -> Result<Offer, Ap
 pub async fn offer_seats(state: &AppState) -> Result<usize, AppError> {
     vouchers::release_lapsed_holds(&state.db).await?;
     let passes: Vec<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT t.id FROM ticket_types t WHERE t.waitlist_auto AND t.is_active \
+        "SELECT t.id FROM ticket_types t WHERE t.waitlist_auto AND t.is_active AND NOT t.is_hidden \
+         AND (t.sales_start_at IS NULL OR t.sales_start_at <= $1) AND (t.sales_end_at IS NULL OR t.sales_end_at > $1) \
          AND EXISTS (SELECT 1 FROM waitlist_entries w WHERE w.ticket_type_id = t.id AND w.status = 'WAITING') \
          AND t.reserved_count + t.sold_count + t.held_count < t.capacity")
-        .fetch_all(pool).await)?;
+        .bind(now()).fetch_all(pool).await)?;
     let mut sent = 0;
     for (pass,) in passes {
         // At most one pass's worth of offers per run and pass: the next run goes on.
@@ -259,6 +274,14 @@ pub async fn offer_seats_soon(state: &AppState) {
 /// After a purchase: the buyer's entries for the passes bought leave the lists (an offer of theirs
 /// that another order used is spent; a different offer still running keeps its entry).
 pub async fn bought(tx: &mut Tx, order_id: Uuid) -> Result<(), sqlx::Error> {
+    // An offer used is spent: its code stops, and if the order is refunded later, the seat goes
+    // to the next person rather than back to this offer.
+    let offer: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT v.id FROM orders o JOIN vouchers v ON v.id = o.voucher_id WHERE o.id = $1 AND v.user_id IS NOT NULL")
+        .bind(order_id).fetch_optional(c).await)?;
+    if let Some((voucher,)) = offer {
+        end_offer(tx, voucher).await?;
+    }
     tx_run!(tx, c => sqlx::query(
         "DELETE FROM waitlist_entries WHERE user_id = (SELECT user_id FROM orders WHERE id = $1) \
          AND ticket_type_id IN (SELECT ticket_type_id FROM order_items WHERE order_id = $1) \

@@ -273,6 +273,18 @@ async fn a_speaker_code_unlocks_the_hidden_pass_and_a_free_order_is_paid_without
             // Used once: a second time it is refused like any invalid code.
             let (status, body, _) = checkout_with(&app, &c, &[(speaker, "1")], Some("SPEAKER-ADA")).await;
             assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("voucher.error.invalid")), "[{}] {body}", app.engine);
+
+            // An admin can cancel the free order with Stripe on: nothing to refund at the provider,
+            // the ticket is canceled and the code's use comes back.
+            app.user("admin@example.org", PW, Role::Admin).await;
+            let admin = app.logged_in("admin@example.org", PW).await;
+            let (free,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM orders WHERE total_cents = 0").fetch_one(pool).await).unwrap();
+            let refunds_before = fake.recorded.lock().unwrap().refunds.len();
+            let (status, body) = app.call_as(&admin, "admin_refund_order", &[("order_id", &free.to_string())]).await;
+            assert_eq!(status, 200, "[{}] {body}", app.engine);
+            assert_eq!(fake.recorded.lock().unwrap().refunds.len(), refunds_before, "[{}] Stripe not asked to refund 0 €", app.engine);
+            assert_eq!(app.count("SELECT uses FROM vouchers WHERE code = 'SPEAKER-ADA'").await, 0);
+            assert_eq!(seats(&app, speaker).await, (40, 0, 0, 0));
         }
     })
     .await;
@@ -354,6 +366,20 @@ async fn sponsor_seats_are_kept_from_the_public_until_the_voucher_ends() {
         assert!(status < 400, "[{}] {body}", app.engine);
         assert_eq!(seats(&app, day1).await, (5, 2, 1, 2), "[{}] the sponsor's seat left the hold", app.engine);
         assert_eq!(app.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await, 1, "0 € for the sponsor: paid at once");
+        // Used: its pass can no longer change (its orders' seats are on this one).
+        let (status, body) = app.call_as(&admin, "admin_update_voucher", &[("id", &id), ("field", "ticket_type_id"), ("value", ""), ("version", &version.to_string())]).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("vouchers.error.used")), "[{}] {body}", app.engine);
+        // Someone waits on the sold-out pass: the sponsor's voucher can still be edited (its seats
+        // stay held; only more seats would have to be free).
+        app.user("waiting@example.org", PW, Role::User).await;
+        let waiting = app.logged_in("waiting@example.org", PW).await;
+        let (status, body) = app.call_as(&waiting, "join_waitlist", &[("ticket_type_id", &day1.to_string())]).await;
+        assert_eq!(status, 200, "[{}] {body}", app.engine);
+        let (status, row) = app.call_as(&admin, "admin_update_voucher", &[("id", &id), ("field", "tag"), ("value", "sponsors-2027"), ("version", &version.to_string())]).await;
+        assert_eq!(status, 200, "[{}] {row}", app.engine);
+        assert_eq!(seats(&app, day1).await, (5, 2, 1, 2), "[{}] the hold did not move", app.engine);
+        let (status, _) = app.call_as(&waiting, "leave_waitlist", &[("ticket_type_id", &day1.to_string())]).await;
+        assert_eq!(status, 200);
 
         // The voucher ends: its 2 unused seats go back on sale.
         tessera::db_run!(app.db(), pool => sqlx::query("UPDATE vouchers SET valid_until = $1").bind(tessera::server::now() - chrono::Duration::minutes(1)).execute(pool).await.map(|_| ())).unwrap();

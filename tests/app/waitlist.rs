@@ -131,6 +131,17 @@ async fn a_refund_offers_the_seat_to_the_first_in_line_and_a_lapsed_offer_goes_t
         assert_eq!(seats(&app, day1).await, (1, 0, 1, 0));
         assert!(my_wait(&app, bob, day1).await.is_null(), "[{}] bought: off the list", app.engine);
         assert_eq!(app.count("SELECT COUNT(*) FROM tickets WHERE status = 'VALID'").await, 1);
+
+        // Cy waits now; bob's order is refunded: the seat goes to cy, not back to bob's spent offer.
+        let (status, _) = app.call_as(cy, "join_waitlist", &[("ticket_type_id", &day1.to_string())]).await;
+        assert_eq!(status, 200);
+        let (bob_order,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT o.id FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = 'bob@example.org' AND o.status = 'PAID'").fetch_one(pool).await).unwrap();
+        let (status, body) = app.call_as(&admin, "admin_refund_order", &[("order_id", &bob_order.to_string())]).await;
+        assert_eq!(status, 200, "[{}] {body}", app.engine);
+        assert_eq!(mails(&app, "cy@example.org", "WAITLIST_OFFER").await, 1, "[{}] the refunded seat went to the next person", app.engine);
+        assert_eq!(seats(&app, day1).await, (1, 0, 0, 1));
+        let (status, body, _) = checkout_with(&app, bob, &[(day1, "1")], Some(&bob_code)).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("voucher.error.invalid")), "[{}] a spent offer", app.engine);
     })
     .await;
 }
