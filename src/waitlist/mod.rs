@@ -45,7 +45,7 @@ pub struct PassList {
     pub ticket_type_id: Uuid,
     pub name: String,
     pub auto: bool,
-    /// Seats nobody holds or waits for.
+    /// Seats nobody reserved, bought or holds: what can be offered to the list now.
     pub free: i64,
     pub entries: Vec<WaitRow>,
 }

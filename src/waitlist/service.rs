@@ -317,15 +317,11 @@ pub async fn lists(db: &Db, config: &Config) -> Result<Vec<PassList>, AppError> 
                 })
             })
             .collect();
-        let waiting = entries
-            .iter()
-            .filter(|e| e.status == WaitStatus::Waiting)
-            .count() as i64;
         out.push(PassList {
             ticket_type_id: id,
             name,
             auto,
-            free: (capacity - reserved - sold - held - waiting).max(0),
+            free: (capacity - reserved - sold - held).max(0),
             entries,
         });
     }

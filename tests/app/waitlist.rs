@@ -220,3 +220,70 @@ async fn no_seat_is_sold_twice_across_the_shop_a_voucher_and_the_waiting_list() 
     })
     .await;
 }
+
+#[tokio::test]
+async fn admins_reorder_the_list_send_offers_by_hand_and_turn_automatic_offers_off() {
+    on_each_engine(&[], |app| async move {
+        app.seed_demo().await;
+        let day1 = pass(&app, "Pass Jour 1").await;
+        set_capacity(&app, day1, 1).await;
+        let first = app.user("first@example.org", PW, Role::User).await;
+        let order = paid_order(&app, first, day1).await;
+        let mut clients = vec![];
+        for who in ["ana", "ben", "cleo"] {
+            app.user(&format!("{who}@example.org"), PW, Role::User).await;
+            let c = app.logged_in(&format!("{who}@example.org"), PW).await;
+            let (status, body) = app.call_as(&c, "join_waitlist", &[("ticket_type_id", &day1.to_string())]).await;
+            assert_eq!(status, 200, "[{}] {body}", app.engine);
+            clients.push(c);
+        }
+        app.user("admin@example.org", PW, Role::Admin).await;
+        let admin = app.logged_in("admin@example.org", PW).await;
+        let entry = |lists: &serde_json::Value, email: &str| -> String {
+            lists[0]["entries"].as_array().unwrap().iter().find(|e| e["email"] == email).unwrap()["id"].as_str().unwrap().to_string()
+        };
+        let (status, lists) = app.call_as(&admin, "admin_waitlists", &[]).await;
+        assert_eq!(status, 200, "[{}] {lists}", app.engine);
+        let emails = |lists: &serde_json::Value| -> Vec<String> {
+            lists[0]["entries"].as_array().unwrap().iter().map(|e| e["email"].as_str().unwrap().to_string()).collect()
+        };
+        assert_eq!(emails(&lists), ["ana@example.org", "ben@example.org", "cleo@example.org"]);
+
+        // Cleo moves up one place; the first cannot move up.
+        let (status, _) = app.call_as(&admin, "admin_waitlist_move_up", &[("entry_id", &entry(&lists, "cleo@example.org"))]).await;
+        assert_eq!(status, 200);
+        let (status, body) = app.call_as(&admin, "admin_waitlist_move_up", &[("entry_id", &entry(&lists, "ana@example.org"))]).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("waitlist.error.first")));
+        let (_, lists) = app.call_as(&admin, "admin_waitlists", &[]).await;
+        assert_eq!(emails(&lists), ["ana@example.org", "cleo@example.org", "ben@example.org"], "[{}]", app.engine);
+        assert_eq!(my_wait(&app, &clients[2], day1).await["position"], 2);
+
+        // Automatic offers off: a refund frees the seat, nobody is mailed, and the public still cannot buy it.
+        let (status, _) = app.call_as(&admin, "admin_waitlist_auto", &[("ticket_type_id", &day1.to_string()), ("auto", "false")]).await;
+        assert_eq!(status, 200);
+        let (status, body) = app.call_as(&admin, "admin_refund_order", &[("order_id", &order.to_string())]).await;
+        assert_eq!(status, 200, "[{}] {body}", app.engine);
+        tessera::waitlist::service::offer_seats(&app.state).await.unwrap();
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox_emails WHERE type = 'WAITLIST_OFFER'").await, 0, "[{}]", app.engine);
+        assert_eq!(seats(&app, day1).await, (1, 0, 0, 0));
+        app.user("public@example.org", PW, Role::User).await;
+        let public = app.logged_in("public@example.org", PW).await;
+        let (status, body, _) = checkout_with(&app, &public, &[(day1, "1")], None).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("shop.error.not_enough_left")), "[{}] {body}", app.engine);
+        let (_, lists) = app.call_as(&admin, "admin_waitlists", &[]).await;
+        assert_eq!((lists[0]["auto"].as_bool(), lists[0]["free"].as_i64()), (Some(false), Some(1)));
+
+        // The admin offers it by hand to ben (not first); nothing is left for cleo.
+        let (status, body) = app.call_as(&admin, "admin_waitlist_offer", &[("entry_id", &entry(&lists, "ben@example.org"))]).await;
+        assert_eq!(status, 200, "[{}] {body}", app.engine);
+        assert_eq!(mails(&app, "ben@example.org", "WAITLIST_OFFER").await, 1);
+        assert_eq!(seats(&app, day1).await, (1, 0, 0, 1));
+        let (status, body) = app.call_as(&admin, "admin_waitlist_offer", &[("entry_id", &entry(&lists, "cleo@example.org"))]).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("waitlist.error.no_seat")), "[{}] {body}", app.engine);
+        for action in ["WAITLIST_MOVE_UP", "WAITLIST_AUTO", "WAITLIST_OFFER"] {
+            let (n,): (i64,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT COUNT(*) FROM audit_logs WHERE action = $1").bind(action).fetch_one(pool).await).unwrap();
+            assert_eq!(n, 1, "[{}] {action} audited once", app.engine);
+        }
+    })
+    .await;
+}
