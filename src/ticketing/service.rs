@@ -59,7 +59,7 @@ pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, curre
 impl TypeRow {
     /// Whether the public can buy, and how many seats: those nobody reserved, bought, holds (a
     /// voucher, an offer) or waits for.
-    fn availability(&self, now: DateTime<Utc>) -> Availability {
+    pub(crate) fn availability(&self, now: DateTime<Utc>) -> Availability {
         self.availability_with(now, 0)
     }
 
@@ -862,16 +862,15 @@ pub async fn confirm_if_paid(
 
 /// Full refund by an admin: the provider first, then the order (audited `REFUND_ORDER`).
 pub async fn refund(state: &AppState, admin_id: Uuid, order_id: Uuid) -> Result<(), AppError> {
-    let status: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT status FROM orders WHERE id = $1").bind(order_id).fetch_optional(pool).await)?;
-    match status {
+    let order: Option<(String, i64)> = db_run!(&state.db, pool => sqlx::query_as("SELECT status, total_cents FROM orders WHERE id = $1").bind(order_id).fetch_optional(pool).await)?;
+    let total = match order {
         None => return Err(AppError::NotFound),
-        Some((s,)) if s != OrderStatus::Paid.as_str() => {
+        Some((s, _)) if s != OrderStatus::Paid.as_str() => {
             return Err(AppError::invalid("order", "orders.error.not_paid"))
         }
-        _ => {}
-    }
+        Some((_, total)) => total,
+    };
     // A free order (a speaker's pass) has nothing to give back at the provider.
-    let (total,): (i64,) = db_run!(&state.db, pool => sqlx::query_as("SELECT total_cents FROM orders WHERE id = $1").bind(order_id).fetch_one(pool).await)?;
     let refund_id = if total == 0 {
         "free_order".to_string()
     } else {

@@ -235,13 +235,19 @@ pub async fn release_lapsed_holds(db: &Db) -> Result<usize, AppError> {
     for (id,) in lapsed {
         let mut tx = db.begin().await?;
         if end_hold(&mut tx, id).await? {
-            tx_run!(&mut tx, c => sqlx::query("UPDATE waitlist_entries SET status = 'EXPIRED' WHERE voucher_id = $1 AND status = 'OFFERED'")
-                .bind(id).execute(c).await.map(|_| ()))?;
+            expire_offer(&mut tx, id).await?;
             n += 1;
         }
         tx.commit().await?;
     }
     Ok(n)
+}
+
+/// The waiting-list entry a voucher was offered to, if it is still OFFERED, becomes EXPIRED (its
+/// seat goes to the next person).
+pub async fn expire_offer(tx: &mut Tx, voucher: Uuid) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("UPDATE waitlist_entries SET status = 'EXPIRED' WHERE voucher_id = $1 AND status = 'OFFERED'")
+        .bind(voucher).execute(c).await.map(|_| ()))
 }
 
 /// Ends a voucher's hold now (once: the UPDATE is conditional), giving its seats back to its pass.
@@ -651,8 +657,7 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     }
     if !hold_runs && before.user_id.is_some() {
-        tx_run!(&mut tx, c => sqlx::query("UPDATE waitlist_entries SET status = 'EXPIRED' WHERE voucher_id = $1 AND status = 'OFFERED'")
-            .bind(id).execute(c).await.map(|_| ()))?;
+        expire_offer(&mut tx, id).await?;
     }
     audit(
         &mut tx,
@@ -683,8 +688,7 @@ pub async fn delete(db: &Db, admin: Uuid, id: Uuid, version: i64) -> Result<(), 
     let (orders,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM orders WHERE voucher_id = $1").bind(id).fetch_one(c).await)?;
     let (offers,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM waitlist_entries WHERE voucher_id = $1").bind(id).fetch_one(c).await)?;
     // A waiting-list offer ended by hand: its entry is marked expired (the seat goes to the next).
-    tx_run!(&mut tx, c => sqlx::query("UPDATE waitlist_entries SET status = 'EXPIRED' WHERE voucher_id = $1 AND status = 'OFFERED'")
-        .bind(id).execute(c).await.map(|_| ()))?;
+    expire_offer(&mut tx, id).await?;
     let action = if orders == 0 && offers == 0 {
         tx_run!(&mut tx, c => sqlx::query("DELETE FROM vouchers WHERE id = $1").bind(id).execute(c).await.map(|_| ()))?;
         "DELETE_VOUCHER"

@@ -54,7 +54,7 @@ pub struct PassList {
 pub async fn join_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
     let state = crate::server::state()?;
-    service::join(&state, user.id, ticket_type_id)
+    service::join(&state, user.id, user.verified, ticket_type_id)
         .await
         .map_err(crate::server::fail)
 }

@@ -17,23 +17,16 @@ use crate::{
         db::{Db, Tx},
         now, AppState,
     },
+    ticketing::{
+        service::{TypeRow, TYPE_COLUMNS},
+        Availability,
+    },
     tx_run,
     vouchers::{service as vouchers, VoucherEffect},
 };
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-/// A pass's state as joining reads it: active, hidden, capacity, reserved, sold, held, sales window.
-type PassSeats = (
-    bool,
-    bool,
-    i64,
-    i64,
-    i64,
-    i64,
-    Option<DateTime<Utc>>,
-    Option<DateTime<Utc>>,
-);
 /// My entry: pass, status, place, offer code, offer end.
 type MineRow = (Uuid, String, i64, Option<String>, Option<DateTime<Utc>>);
 /// An entry as the back office lists it: id, email, name, status, joined, offer end.
@@ -48,29 +41,29 @@ type EntryRow = (
 
 /// Joins a pass's list: the pass must be on sale and sold out to the public. One entry per person
 /// and pass; an expired offer's entry is replaced by a new one at the end of the list.
-pub async fn join(state: &AppState, user_id: Uuid, pass: Uuid) -> Result<(), AppError> {
+pub async fn join(
+    state: &AppState,
+    user_id: Uuid,
+    verified: bool,
+    pass: Uuid,
+) -> Result<(), AppError> {
     crate::accounts::service::limited(state, &format!("waitlist:{user_id}"), 30, 3600)?;
-    if state.config.checkout_requires_verified_email {
-        // A seat offered holds it for hours: only confirmed addresses queue, as only they buy.
-        let verified: Option<(Option<DateTime<Utc>>,)> = db_run!(&state.db, pool => sqlx::query_as(
-            "SELECT email_verified_at FROM users WHERE id = $1").bind(user_id).fetch_optional(pool).await)?;
-        if !verified.is_some_and(|(v,)| v.is_some()) {
-            return Err(AppError::invalid("waitlist", "shop.error.email_unverified"));
-        }
+    // A seat offered holds it for hours: only confirmed addresses queue, as only they buy.
+    if state.config.checkout_requires_verified_email && !verified {
+        return Err(AppError::invalid("waitlist", "shop.error.email_unverified"));
     }
-    let row: Option<PassSeats> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT is_active, is_hidden, capacity, reserved_count, sold_count, held_count, sales_start_at, sales_end_at FROM ticket_types WHERE id = $1")
-        .bind(pass).fetch_optional(pool).await)?;
-    let Some((active, hidden, capacity, reserved, sold, held, start, end)) = row else {
-        return Err(AppError::NotFound);
-    };
+    let sql = format!("SELECT {TYPE_COLUMNS} FROM ticket_types WHERE id = $1");
+    let row: Option<TypeRow> =
+        db_run!(&state.db, pool => sqlx::query_as(&sql).bind(pass).fetch_optional(pool).await)?;
+    let row = row.ok_or(AppError::NotFound)?;
     let at = now();
-    if !active || hidden || start.is_some_and(|s| s > at) || end.is_some_and(|e| e <= at) {
-        return Err(AppError::invalid("waitlist", "shop.error.not_on_sale"));
-    }
-    let waiting = waiting_count(&state.db, pass).await?;
-    if capacity - reserved - sold - held - waiting > 0 {
-        return Err(AppError::invalid("waitlist", "waitlist.error.not_sold_out"));
+    match row.availability(at) {
+        _ if row.is_hidden => return Err(AppError::invalid("waitlist", "shop.error.not_on_sale")),
+        Availability::SoldOut => {}
+        Availability::OnSale { .. } => {
+            return Err(AppError::invalid("waitlist", "waitlist.error.not_sold_out"))
+        }
+        _ => return Err(AppError::invalid("waitlist", "shop.error.not_on_sale")),
     }
     let mut tx = state.db.begin().await?;
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM waitlist_entries WHERE user_id = $1 AND ticket_type_id = $2 AND status = 'EXPIRED'")
@@ -85,12 +78,6 @@ pub async fn join(state: &AppState, user_id: Uuid, pass: Uuid) -> Result<(), App
     }
     tx.commit().await?;
     Ok(())
-}
-
-async fn waiting_count(db: &Db, pass: Uuid) -> Result<i64, sqlx::Error> {
-    let (n,): (i64,) = db_run!(db, pool => sqlx::query_as("SELECT COUNT(*) FROM waitlist_entries WHERE ticket_type_id = $1 AND status = 'WAITING'")
-        .bind(pass).fetch_one(pool).await)?;
-    Ok(n)
 }
 
 /// Leaves a list. An offer not taken ends now: its seat goes to the next person.

@@ -194,7 +194,7 @@ async fn no_seat_is_sold_twice_across_the_shop_a_voucher_and_the_waiting_list() 
 
         // Sold out: two people join the list; then the 7 public reservations run out.
         for user in &users[43..45] {
-            tessera::waitlist::service::join(&app.state, *user, day1).await.unwrap();
+            tessera::waitlist::service::join(&app.state, *user, true, day1).await.unwrap();
         }
         tessera::db_run!(app.db(), pool => sqlx::query("UPDATE orders SET reserved_until = $1 WHERE voucher_id IS NULL").bind(now - chrono::Duration::minutes(1)).execute(pool).await.map(|_| ())).unwrap();
         assert_eq!(tessera::ticketing::service::release_expired(&app.state).await.unwrap(), 7);
