@@ -1,5 +1,6 @@
 //! Translations: `locales/fr.json` (default) and `locales/en.json`, flat `key → text` maps
-//! compiled into both the server and the WASM client. Components never hold user-facing text:
+//! compiled into both the server and the WASM client; `locales/server/*.json` (mails, invoices)
+//! only into the server. Components never hold user-facing text:
 //! they ask [`I18n::t`]. A test checks that every key the code uses exists in every language.
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -74,6 +75,15 @@ impl Locale {
         }
     }
 
+    /// Texts only the server writes (mails, invoices): kept out of the WASM client.
+    #[cfg(feature = "ssr")]
+    fn server_source(self) -> &'static str {
+        match self {
+            Locale::Fr => include_str!("../locales/server/fr.json"),
+            Locale::En => include_str!("../locales/server/en.json"),
+        }
+    }
+
     pub fn table(self) -> &'static HashMap<String, String> {
         static FR: OnceLock<HashMap<String, String>> = OnceLock::new();
         static EN: OnceLock<HashMap<String, String>> = OnceLock::new();
@@ -81,7 +91,17 @@ impl Locale {
             Locale::Fr => &FR,
             Locale::En => &EN,
         };
-        cell.get_or_init(|| serde_json::from_str(self.source()).expect("locale file is valid JSON"))
+        cell.get_or_init(|| {
+            #[allow(unused_mut)]
+            let mut table: HashMap<String, String> =
+                serde_json::from_str(self.source()).expect("locale file is valid JSON");
+            #[cfg(feature = "ssr")]
+            table.extend(
+                serde_json::from_str::<HashMap<String, String>>(self.server_source())
+                    .expect("server locale file is valid JSON"),
+            );
+            table
+        })
     }
 }
 

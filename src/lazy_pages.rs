@@ -19,6 +19,7 @@ use crate::{
     admin::dashboard::components::AdminDashboardPage,
     app::Hydrated,
     devtools::DevPanicPage,
+    invoicing::admin_page::AdminInvoicesPage,
     mail::components::DevMailboxPage,
     payments::components::TestCheckoutPage,
     privacy::{
@@ -64,6 +65,7 @@ lazy_page!(AdminMail, AdminMailPage);
 lazy_page!(AdminPrivacy, AdminPrivacyPage);
 lazy_page!(AdminVouchers, AdminVouchersPage);
 lazy_page!(AdminWaitlist, AdminWaitlistPage);
+lazy_page!(AdminInvoices, AdminInvoicesPage);
 lazy_page!(Consent, ConsentPage);
 lazy_page!(Deleted, DeletedPage);
 lazy_page!(Scan, ScanPage);

@@ -7,6 +7,7 @@ pub mod dates;
 pub mod devtools;
 pub mod error;
 pub mod i18n;
+pub mod invoicing;
 pub mod lazy_pages;
 pub mod mail;
 pub mod payments;

@@ -21,6 +21,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
             <a href="/admin/tickets">{move || i18n.t("admin.passes")}</a>
             <a href="/admin/vouchers">{move || i18n.t("vouchers.admin.title")}</a>
+            <a href="/admin/invoices">{move || i18n.t("invoice.admin.title")}</a>
             <a href="/admin/waitlist">{move || i18n.t("waitlist.admin.title")}</a>
             <a href="/admin/attendees">{move || i18n.t("admin.attendees")}</a>
             <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
@@ -1163,6 +1164,9 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                                     }).collect_view()}
                                 </ul>
                                 {voucher}
+                                <h3>{move || i18n.t("invoice.admin.documents")}</h3>
+                                <crate::invoicing::components::OrderDocuments order_id invoices=d.order.invoices.clone() billing=None
+                                    currency=currency.clone() editable=false reload=version/>
                                 <h3>{move || i18n.t("admin.order_payments")}</h3>
                                 <ul class="order-payments">
                                     {d.payments.into_iter().map(|p| view! {

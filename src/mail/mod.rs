@@ -24,6 +24,7 @@ text_enum!(
         EmailChanged => "EMAIL_CHANGED",
         AccountDeleted => "ACCOUNT_DELETED",
         WaitlistOffer => "WAITLIST_OFFER",
+        InvoiceDocument => "INVOICE_DOCUMENT",
     }
 );
 

@@ -190,6 +190,7 @@ struct OutboxRow {
     body_html: Option<String>,
     attempts: i64,
     order_id: Option<Uuid>,
+    invoice_id: Option<Uuid>,
 }
 
 /// One pass: claims each due mail (a lease, so several app instances never send one mail twice),
@@ -201,7 +202,7 @@ async fn send_due(
     from: &Mailbox,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id FROM outbox_emails \
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id FROM outbox_emails \
          WHERE status = 'PENDING' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 20")
         .bind(now()).fetch_all(pool).await)?;
     let mut handled = 0;
@@ -215,9 +216,32 @@ async fn send_due(
         }
         handled += 1;
         let images = images_for(db, config, &mail).await?;
-        let outcome = deliver(transport, from, &mail, &images).await;
-        if matches!(transport, Transport::DevMailbox) && !images.is_empty() {
-            let html = inline_images(mail.body_html.as_deref().unwrap_or(""), &images);
+        // A document that cannot be rendered now is a failed attempt (retried), never a mail
+        // sent without it.
+        let attachment = match mail.invoice_id {
+            Some(id) => match crate::invoicing::service::pdf(db, id).await {
+                Ok(Some((_, number, pdf))) => Ok(Some((id, format!("{number}.pdf"), pdf))),
+                Ok(None) => Err(format!("invoice {id} not found")),
+                Err(e) => Err(format!("invoice {id}: {e}")),
+            },
+            None => Ok(None),
+        };
+        let outcome = match &attachment {
+            Ok(file) => deliver(transport, from, &mail, &images, file.as_ref()).await,
+            Err(e) => Err(e.clone()),
+        };
+        let dev = matches!(transport, Transport::DevMailbox);
+        if dev && (!images.is_empty() || matches!(attachment, Ok(Some(_)))) {
+            let mut html = inline_images(mail.body_html.as_deref().unwrap_or(""), &images);
+            if let Ok(Some((id, name, _))) = &attachment {
+                html = html.replace(
+                    "</body>",
+                    &format!(
+                        r#"<p class="mail-attachment"><a href="/invoices/{id}.pdf">{}</a></p></body>"#,
+                        escape_html(name)
+                    ),
+                );
+            }
             crate::db_write!(db, pool => sqlx::query("UPDATE outbox_emails SET body_html = $1 WHERE id = $2").bind(html).bind(mail.id).execute(pool).await.map(|_| ()))?;
         }
         let attempts = mail.attempts + 1;
@@ -270,6 +294,7 @@ async fn deliver(
     from: &Mailbox,
     mail: &OutboxRow,
     images: &[(Uuid, Vec<u8>)],
+    attachment: Option<&(Uuid, String, Vec<u8>)>,
 ) -> Result<String, String> {
     let html = mail.body_html.clone().unwrap_or_default();
     match transport {
@@ -296,20 +321,29 @@ async fn deliver(
                     ),
                 );
             }
+            let body = MultiPart::alternative()
+                .singlepart(
+                    SinglePart::builder()
+                        .header(ContentType::TEXT_PLAIN)
+                        .body(mail.body_text.clone().unwrap_or_default()),
+                )
+                .multipart(related);
+            // A document goes as a real attachment beside the text and HTML bodies.
+            let body = match attachment {
+                Some((_, name, pdf)) => MultiPart::mixed().multipart(body).singlepart(
+                    lettre::message::Attachment::new(name.clone()).body(
+                        pdf.clone(),
+                        ContentType::parse("application/pdf").expect("valid mime"),
+                    ),
+                ),
+                None => body,
+            };
             let message = Message::builder()
                 .from(from.clone())
                 .to(to)
                 .subject(&mail.subject)
                 .message_id(Some(message_id.clone()))
-                .multipart(
-                    MultiPart::alternative()
-                        .singlepart(
-                            SinglePart::builder()
-                                .header(ContentType::TEXT_PLAIN)
-                                .body(mail.body_text.clone().unwrap_or_default()),
-                        )
-                        .multipart(related),
-                )
+                .multipart(body)
                 .map_err(|e| format!("cannot build the message: {e}"))?;
             smtp.send(message).await.map_err(|e| e.to_string())?;
             Ok(message_id)

@@ -474,6 +474,18 @@ async fn charge_refunded(
     )
     .await?;
     if !full {
+        // The refunded part gets its credit note now (what earlier ones covered deducted).
+        let credit = crate::invoicing::service::credit_note(
+            tx,
+            &state.config,
+            order_id,
+            crate::invoicing::service::Credit::UpTo(refunded),
+            "partial_refund",
+        )
+        .await?;
+        if let Some((id, doc)) = credit {
+            crate::invoicing::service::mail_document(tx, &state.config, order_id, id, &doc).await?;
+        }
         return Ok("partially_refunded");
     }
     Ok(if refund_locally(tx, &state.config, order_id).await? {

@@ -59,6 +59,8 @@ pub struct Config {
     pub programme_mail_delay_minutes: i64,
     /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// The seller, the numbering and the VAT of invoices.
+    pub invoice: crate::invoicing::settings::InvoiceSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -307,7 +309,11 @@ impl Config {
                 "is required when STRIPE_SECRET_KEY is set",
             ));
         }
+        let event_name = get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into());
+        let invoice = crate::invoicing::settings::from_vars(&get, &event_name)
+            .map_err(|(var, message)| err(var, message))?;
         Ok(Config {
+            invoice,
             mode,
             addr,
             base_url,
@@ -315,7 +321,7 @@ impl Config {
             db_max_connections,
             secret_key,
             timezone,
-            event_name: get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into()),
+            event_name,
             seed_demo,
             log_json,
             site_root: PathBuf::from(

@@ -254,6 +254,11 @@ pub fn router(state: AppState) -> Router {
             get(crate::vouchers::service::csv),
         )
         .route(
+            "/admin/export/invoices.csv",
+            get(crate::invoicing::http::csv),
+        )
+        .route("/invoices/{file}", get(crate::invoicing::http::download))
+        .route(
             "/calendar/{user}/{file}",
             get(crate::programme::personal::http::feed),
         )

@@ -55,7 +55,7 @@ pub fn ShopPage() -> impl IntoView {
                             view! {
                                 <crate::vouchers::components::VoucherBox applied=view.voucher.clone() refused=view.voucher_error.clone() typed=query.read_untracked().get("voucher").unwrap_or_default()/>
                                 <ActionForm action=checkout attr:class="shop-form">
-                                    <FormError error fields=&["voucher"]/>
+                                    <FormError error fields=&["voucher", "billing[company]", "billing[address]", "billing[country]", "billing[vat_number]", "billing[reference]"]/>
                                     <FieldError error field="voucher"/>
                                     {code.map(|c| view! { <input type="hidden" name="voucher" value=c/> })}
                                     <ul class="pass-list">
@@ -64,6 +64,7 @@ pub fn ShopPage() -> impl IntoView {
                                             view! { <PassCard index=i item error wait logged_in join leave/> }
                                         }).collect_view()}
                                     </ul>
+                                    {logged_in.then(|| view! { <crate::invoicing::components::CheckoutBilling error/> })}
                                     {if logged_in {
                                         view! { <button type="submit" class="button-primary pay-button" disabled=move || checkout.pending().get()>{move || i18n.t("shop.pay")}</button> }.into_any()
                                     } else {
@@ -171,7 +172,11 @@ pub fn MyOrdersPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let cancel = ServerAction::<CancelOrder>::new();
-    let orders = Resource::new(move || cancel.version().get(), |_| super::my_orders());
+    let reload = RwSignal::new(0u32);
+    let orders = Resource::new(
+        move || (cancel.version().get(), reload.get()),
+        |_| super::my_orders(),
+    );
     view! {
         <Title text=page_title(move || i18n.t("orders.title"))/>
         <section class="orders-page">
@@ -181,7 +186,7 @@ pub fn MyOrdersPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("orders.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
-                        Ok(list) => list.into_iter().map(|order| view! { <OrderCard order cancel/> }).collect_view().into_any(),
+                        Ok(list) => list.into_iter().map(|order| view! { <OrderCard order cancel reload/> }).collect_view().into_any(),
                         Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
@@ -192,7 +197,11 @@ pub fn MyOrdersPage() -> impl IntoView {
 }
 
 #[component]
-fn OrderCard(order: OrderView, cancel: ServerAction<CancelOrder>) -> impl IntoView {
+fn OrderCard(
+    order: OrderView,
+    cancel: ServerAction<CancelOrder>,
+    reload: RwSignal<u32>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let currency = order.currency.clone();
     let total = order.total_cents;
@@ -225,6 +234,8 @@ fn OrderCard(order: OrderView, cancel: ServerAction<CancelOrder>) -> impl IntoVi
                 </div>
             })}
             {(order.ticket_count > 0).then(|| view! { <a href="/me/tickets">{move || i18n.t("orders.see_tickets")}</a> })}
+            <crate::invoicing::components::OrderDocuments order_id=order.id invoices=order.invoices.clone() billing=order.billing.clone()
+                currency=order.currency.clone() editable=matches!(order.status, OrderStatus::Paid | OrderStatus::PendingPayment) reload/>
         </article>
     }
 }

@@ -80,6 +80,10 @@ pub struct OrderView {
     /// The voucher used, and what it took off.
     pub voucher_code: Option<String>,
     pub discount_cents: i64,
+    /// Its invoices and credit notes, oldest first.
+    pub invoices: Vec<crate::invoicing::InvoiceLink>,
+    /// The company it is invoiced to, if the buyer gave one.
+    pub billing: Option<crate::invoicing::BillingInput>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,10 +177,14 @@ pub async fn shop(voucher: Option<String>) -> Result<ShopView, AppError> {
 }
 
 #[server(prefix = "/api", endpoint = "checkout")]
-pub async fn checkout(lines: Vec<CartLine>, voucher: Option<String>) -> Result<(), AppError> {
+pub async fn checkout(
+    lines: Vec<CartLine>,
+    voucher: Option<String>,
+    billing: Option<crate::invoicing::BillingInput>,
+) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
     let state = crate::server::state()?;
-    let url = service::start_checkout(&state, &user, &lines, voucher.as_deref())
+    let url = service::start_checkout(&state, &user, &lines, voucher.as_deref(), billing.as_ref())
         .await
         .map_err(crate::server::fail)?;
     leptos_axum::redirect(&url);

@@ -50,13 +50,22 @@ pub(crate) struct TypeRow {
     pub valid_from: Option<DateTime<Utc>>,
     pub valid_until: Option<DateTime<Utc>>,
     pub version: i64,
+    /// NULL: the default rate of the settings.
+    pub vat_rate_bp: Option<i64>,
 }
 
 pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, held_count, \
      (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') AS waiting, \
-     is_active, is_hidden, sales_start_at, sales_end_at, valid_from, valid_until, version";
+     is_active, is_hidden, sales_start_at, sales_end_at, valid_from, valid_until, version, vat_rate_bp";
 
 impl TypeRow {
+    /// The VAT rate one seat is sold at, and what the buyer pays for it before any voucher (the
+    /// price plus its VAT when prices are entered without it). `None`: too large to add up.
+    pub(crate) fn sale_price(&self, config: &Config) -> Option<(i64, i64)> {
+        let rate = config.invoice.rate_for(self.vat_rate_bp);
+        Some((rate, config.invoice.unit_gross(self.price_cents, rate)?))
+    }
+
     /// Whether the public can buy, and how many seats: those nobody reserved, bought, holds (a
     /// voucher, an offer) or waits for.
     pub(crate) fn availability(&self, now: DateTime<Utc>) -> Availability {
@@ -128,13 +137,12 @@ pub async fn shop(
         .map(|r| {
             let v = voucher.filter(|v| v.applies_to(r.id));
             let held_for_me = v.map_or(0, |v| v.held());
+            let list = r.sale_price(config).map_or(r.price_cents, |(_, p)| p);
             ShopItem {
                 availability: r.availability_with(now, held_for_me),
                 id: r.id,
-                price_cents: v
-                    .and_then(|v| v.unit_price(r.price_cents))
-                    .unwrap_or(r.price_cents),
-                list_price_cents: v.map(|_| r.price_cents),
+                price_cents: v.and_then(|v| v.unit_price(list)).unwrap_or(list),
+                list_price_cents: v.map(|_| list),
                 hidden: r.is_hidden,
                 name: r.name,
                 description: r.description,
@@ -250,7 +258,7 @@ pub async fn create_pending_order(
     user_id: Uuid,
     lines: &[CartLine],
 ) -> Result<Uuid, AppError> {
-    Ok(create_order(db, config, user_id, lines, None, None, None)
+    Ok(create_order(db, config, user_id, lines, Extras::default())
         .await?
         .id)
 }
@@ -264,7 +272,11 @@ pub async fn create_order_with_voucher(
     lines: &[CartLine],
     voucher: Option<&crate::vouchers::service::Voucher>,
 ) -> Result<OrderView, AppError> {
-    create_order(db, config, user_id, lines, None, None, voucher).await
+    let extras = Extras {
+        voucher,
+        ..Extras::default()
+    };
+    create_order(db, config, user_id, lines, extras).await
 }
 
 /// Orders of `user_id` awaiting payment whose reservation still runs.
@@ -275,12 +287,29 @@ async fn open_orders(tx: &mut Tx, user_id: Uuid, now: DateTime<Utc>) -> Result<i
     Ok(n)
 }
 
+/// What an order may come with besides its lines.
+#[derive(Default, Clone, Copy)]
+struct Extras<'a> {
+    /// Refused when the buyer already has this many orders awaiting payment.
+    max_open: Option<i64>,
+    /// The payment page's record (INIT), written in the same transaction.
+    payment: Option<&'a crate::payments::service::CheckoutPage>,
+    voucher: Option<&'a crate::vouchers::service::Voucher>,
+    /// The company the invoice is to go to.
+    billing: Option<&'a crate::invoicing::service::Billing>,
+}
+
 /// One line of an order as it will be written.
 struct Line {
     pass: TypeRow,
     quantity: i64,
     unit: i64,
     line_total: i64,
+    /// What the buyer would pay for one seat without the voucher.
+    list: i64,
+    vat_rate_bp: i64,
+    net: i64,
+    vat: i64,
     /// Seats of the line the voucher covers (all of them, when it applies to the pass).
     voucher_seats: i64,
     /// Of those, seats that come out of the voucher's hold rather than the public's.
@@ -297,10 +326,14 @@ async fn create_order(
     config: &Config,
     user_id: Uuid,
     lines: &[CartLine],
-    max_open: Option<i64>,
-    payment: Option<&crate::payments::service::CheckoutPage>,
-    voucher: Option<&crate::vouchers::service::Voucher>,
+    extras: Extras<'_>,
 ) -> Result<OrderView, AppError> {
+    let Extras {
+        max_open,
+        payment,
+        voucher,
+        billing,
+    } = extras;
     let cart = parse_cart(lines, config.max_tickets_per_order)?;
     let now = now();
     let order_id = Uuid::new_v4();
@@ -335,12 +368,15 @@ async fn create_order(
         }
         currency = Some(t.currency.clone());
         let too_large = || AppError::invalid(&field, "shop.error.amount_too_large");
+        let (vat_rate_bp, list) = t.sale_price(config).ok_or_else(too_large)?;
         let unit = match v {
-            Some(v) => v.unit_price(t.price_cents).ok_or_else(too_large)?,
-            None => t.price_cents,
+            Some(v) => v.unit_price(list).ok_or_else(too_large)?,
+            None => list,
         };
         let line_total = unit.checked_mul(*quantity).ok_or_else(too_large)?;
-        let list_total = t.price_cents.checked_mul(*quantity).ok_or_else(too_large)?;
+        let list_total = list.checked_mul(*quantity).ok_or_else(too_large)?;
+        // VAT per line, rounded half up: net + VAT = the line's total, to the cent.
+        let (net, vat) = crate::invoicing::service::split_gross(line_total, vat_rate_bp);
         total = total.checked_add(line_total).ok_or_else(too_large)?;
         discount = discount
             .checked_add(list_total - line_total)
@@ -352,6 +388,10 @@ async fn create_order(
             quantity: *quantity,
             unit,
             line_total,
+            list,
+            vat_rate_bp,
+            net,
+            vat,
             voucher_seats: seats,
             held_seats: if held_for_me > 0 { seats } else { 0 },
         });
@@ -419,10 +459,14 @@ async fn create_order(
             return Err(AppError::invalid(&t.id.to_string(), key));
         }
         tx_run!(&mut tx, c => sqlx::query(
-            "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents, list_price_cents, voucher_seats, held_seats) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            "INSERT INTO order_items (id, order_id, ticket_type_id, quantity, unit_price_cents, line_total_cents, list_price_cents, voucher_seats, held_seats, vat_rate_bp, net_cents, vat_cents) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(Uuid::new_v4()).bind(order_id).bind(t.id).bind(l.quantity).bind(l.unit).bind(l.line_total)
-            .bind(t.price_cents).bind(l.voucher_seats).bind(l.held_seats)
+            .bind(l.list).bind(l.voucher_seats).bind(l.held_seats).bind(l.vat_rate_bp).bind(l.net).bind(l.vat)
             .execute(c).await.map(|_| ()))?;
+    }
+    if let Some(b) = billing {
+        crate::invoicing::service::save_billing(&mut tx, order_id, b).await?;
     }
     let free = total == 0;
     if free {
@@ -470,6 +514,8 @@ async fn create_order(
         items,
         voucher_code: voucher.map(|v| v.code.clone()),
         discount_cents: discount,
+        invoices: vec![],
+        billing: None,
     })
 }
 
@@ -573,8 +619,11 @@ pub async fn mark_paid(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<P
             _ => return Ok(Paid::Ignored),
         }
     }
-    issue_tickets(tx, config, order_id).await?;
+    let confirmation = issue_tickets(tx, config, order_id).await?;
     crate::waitlist::service::bought(tx, order_id).await?;
+    // Last, so the payments queued on the invoice counter wait as little as possible.
+    let invoice = crate::invoicing::service::issue_invoice(tx, config, order_id, now()).await?;
+    crate::invoicing::service::attach(tx, confirmation, invoice).await?;
     Ok(Paid::Issued)
 }
 
@@ -601,7 +650,8 @@ async fn new_token(
 }
 
 /// One ticket per seat of a paid order, held by the buyer, each with its token; and the two mails.
-async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<(), sqlx::Error> {
+/// Returns the confirmation mail's id (the invoice goes with it).
+async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<Uuid, sqlx::Error> {
     let (user_id, email, locale, total, currency): (Uuid, String, String, i64, String) = tx_run!(tx, c => sqlx::query_as(
         "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
         .bind(order_id).fetch_one(c).await)?;
@@ -631,13 +681,13 @@ async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<(
         link: Some(format!("{}/me/orders", config.base_url)),
         order_id: Some(order_id),
     };
-    enqueue(tx, &order_mail).await?;
+    let confirmation = enqueue(tx, &order_mail).await?;
     enqueue(
         tx,
         &tickets_mail(config, user_id, email, locale, order_id, count),
     )
     .await?;
-    Ok(())
+    Ok(confirmation)
 }
 
 /// The mail that carries an order's tickets (their QR codes are attached when it is sent): at
@@ -692,7 +742,15 @@ pub async fn refund_locally(
         "SELECT o.user_id, u.email, u.locale, o.total_cents, o.currency FROM orders o JOIN users u ON u.id = o.user_id WHERE o.id = $1")
         .bind(order_id).fetch_one(c).await)?;
     let locale = Locale::from_code(&locale).unwrap_or_default();
-    enqueue(
+    let credit = crate::invoicing::service::credit_note(
+        tx,
+        config,
+        order_id,
+        crate::invoicing::service::Credit::Rest,
+        "refund",
+    )
+    .await?;
+    let mail = enqueue(
         tx,
         &Mail {
             kind: MailKind::OrderRefunded,
@@ -708,6 +766,9 @@ pub async fn refund_locally(
         },
     )
     .await?;
+    if let Some((credit_note, _)) = credit {
+        crate::invoicing::service::attach(tx, mail, credit_note).await?;
+    }
     Ok(true)
 }
 
@@ -768,7 +829,12 @@ pub async fn start_checkout(
     user: &AuthUser,
     lines: &[CartLine],
     voucher: Option<&str>,
+    billing: Option<&crate::invoicing::BillingInput>,
 ) -> Result<String, AppError> {
+    let billing = match billing {
+        Some(b) => crate::invoicing::service::parse_billing(b)?,
+        None => None,
+    };
     checkout_rate_limit(state, user)?;
     if state.config.checkout_requires_verified_email && !user.verified {
         return Err(AppError::invalid("cart", "shop.error.email_unverified"));
@@ -787,9 +853,12 @@ pub async fn start_checkout(
             &state.config,
             user.id,
             lines,
-            max_open,
-            test_page.as_ref(),
-            voucher.as_ref(),
+            Extras {
+                max_open,
+                payment: test_page.as_ref(),
+                voucher: voucher.as_ref(),
+                billing: billing.as_ref(),
+            },
         )
     };
     let order = match create().await {
@@ -944,7 +1013,25 @@ pub async fn orders_of(
     })?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut items: BTreeMap<Uuid, Vec<OrderItemView>> = BTreeMap::new();
+    let mut documents: BTreeMap<Uuid, Vec<crate::invoicing::InvoiceLink>> = BTreeMap::new();
+    let mut billing: BTreeMap<Uuid, crate::invoicing::BillingInput> = BTreeMap::new();
     for id in &ids {
+        documents.insert(*id, crate::invoicing::service::links_of(db, *id).await?);
+        let b: Option<(String, String, String, Option<String>, Option<String>)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT company, address, country, vat_number, reference FROM billing_details WHERE order_id = $1")
+            .bind(id).fetch_optional(pool).await)?;
+        if let Some((company, address, country, vat_number, reference)) = b {
+            billing.insert(
+                *id,
+                crate::invoicing::BillingInput {
+                    company,
+                    address,
+                    country,
+                    vat_number: vat_number.unwrap_or_default(),
+                    reference: reference.unwrap_or_default(),
+                },
+            );
+        }
         let lines: Vec<(String, i64, i64, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT t.name, i.quantity, i.unit_price_cents, i.line_total_cents FROM order_items i JOIN ticket_types t ON t.id = i.ticket_type_id WHERE i.order_id = $1 ORDER BY t.name")
             .bind(id).fetch_all(pool).await)?;
@@ -967,6 +1054,8 @@ pub async fn orders_of(
         .into_iter()
         .map(|r| OrderView {
             items: items.remove(&r.id).unwrap_or_default(),
+            invoices: documents.remove(&r.id).unwrap_or_default(),
+            billing: billing.remove(&r.id),
             checkout_url: r
                 .checkout_url
                 .filter(|_| r.status == OrderStatus::PendingPayment),
