@@ -463,6 +463,7 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
         "admin.passes.description",
         "admin.passes.price",
         "admin.passes.currency",
+        "admin.passes.vat_rate",
         "admin.passes.capacity",
         "admin.passes.active",
         "admin.passes.hidden",
@@ -496,6 +497,12 @@ fn pass_cell_text(r: &super::passes::PassRow, field: &str, locale: crate::i18n::
         "description" => r.description.clone(),
         "price" => crate::ticketing::format_money(r.price_cents, &r.currency, locale),
         "currency" => r.currency.to_uppercase(),
+        "vat_rate" if r.vat_rate.is_empty() => crate::i18n::tr_with(
+            locale,
+            "admin.passes.vat_default",
+            &[("rate", &r.vat_default)],
+        ),
+        "vat_rate" => format!("{} %", r.vat_rate),
         "capacity" => crate::i18n::tr_with(
             locale,
             "admin.passes.capacity_value",
@@ -527,6 +534,7 @@ fn pass_cell_raw(r: &super::passes::PassRow, field: &str) -> String {
         "valid_from" => r.valid_from.clone(),
         "valid_until" => r.valid_until.clone(),
         "currency" => r.currency.clone(),
+        "vat_rate" => r.vat_rate.clone(),
         "description" => r.description.clone(),
         _ => r.name.clone(),
     }

@@ -31,14 +31,19 @@ pub struct PassRow {
     pub valid_from: String,
     pub valid_until: String,
     pub version: i64,
+    /// Its VAT rate in percent ("20", "5.5"); empty: the settings' default.
+    pub vat_rate: String,
+    /// The settings' default rate, in percent.
+    pub vat_default: String,
 }
 
 /// The fields a cell edits.
-pub const FIELDS: [&str; 11] = [
+pub const FIELDS: [&str; 12] = [
     "name",
     "description",
     "price",
     "currency",
+    "vat_rate",
     "capacity",
     "is_active",
     "is_hidden",
@@ -74,6 +79,19 @@ pub fn parse_price(raw: &str) -> Option<i64> {
         return None;
     }
     Some(units.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
+}
+
+/// Basis points as a percentage ("20", "5.5").
+pub fn rate_percent(bp: i64) -> String {
+    if bp % 100 == 0 {
+        (bp / 100).to_string()
+    } else {
+        format!(
+            "{}.{}",
+            bp / 100,
+            format!("{:02}", bp % 100).trim_end_matches('0')
+        )
+    }
 }
 
 /// The cents as the editor shows them in its cell ("120.00").
@@ -164,6 +182,8 @@ pub mod service {
             valid_from: local(config, r.valid_from),
             valid_until: local(config, r.valid_until),
             version: r.version,
+            vat_rate: r.vat_rate_bp.map(super::rate_percent).unwrap_or_default(),
+            vat_default: super::rate_percent(config.invoice.vat_default_bp),
         }
     }
 
@@ -199,6 +219,7 @@ pub mod service {
     enum Value {
         Text(Option<String>),
         Int(i64),
+        OptInt(Option<i64>),
         Bool(bool),
         Time(Option<DateTime<Utc>>),
     }
@@ -208,6 +229,7 @@ pub mod service {
             match self {
                 Value::Text(t) => serde_json::json!(t),
                 Value::Int(n) => serde_json::json!(n),
+                Value::OptInt(n) => serde_json::json!(n),
                 Value::Bool(b) => serde_json::json!(b),
                 Value::Time(t) => serde_json::json!(t),
             }
@@ -291,6 +313,25 @@ pub mod service {
                     "currency",
                     Value::Text(Some(v)),
                     serde_json::json!(before.currency),
+                    "UPDATE_PRICE",
+                )
+            }
+            "vat_rate" => {
+                // Empty: the default rate of the settings; else one of VAT_RATES.
+                let v = raw.trim();
+                let bp = if v.is_empty() {
+                    None
+                } else {
+                    Some(
+                        crate::invoicing::settings::parse_rate(v)
+                            .filter(|bp| config.invoice.vat_rates_bp.contains(bp))
+                            .ok_or_else(|| bad("admin.error.vat_rate_invalid"))?,
+                    )
+                };
+                (
+                    "vat_rate_bp",
+                    Value::OptInt(bp),
+                    serde_json::json!(before.vat_rate_bp),
                     "UPDATE_PRICE",
                 )
             }
@@ -382,6 +423,9 @@ pub mod service {
                 tx_run!(&mut tx, c => sqlx::query(&sql).bind(v.clone()).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
             }
             Value::Int(v) => {
+                tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            }
+            Value::OptInt(v) => {
                 tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
             }
             Value::Bool(v) => {

@@ -296,7 +296,8 @@ pub async fn issue_invoice(
         } else {
             name
         },
-        email: head.email.clone(),
+        // No address on an invoice: it needs none, and it outlives an erased account.
+        email: String::new(),
         company: billing.as_ref().map(|b| b.company.clone()),
         address: billing
             .as_ref()

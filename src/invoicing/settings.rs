@@ -83,11 +83,31 @@ pub fn parse_rate(raw: &str) -> Option<i64> {
     (0..=10_000).contains(&bp).then_some(bp)
 }
 
-/// Reads the settings; `Err((variable, message))` names what is wrong.
+/// The demo organiser of a dev server (marked as such on its invoices), so that the demo's
+/// invoices show VAT; production has no such default.
+const DEMO_SELLER: [(&str, &str); 4] = [
+    ("SELLER_NAME", "Association Rencontres Tessera (démo)"),
+    ("SELLER_ADDRESS", "12 rue de la République|69002 Lyon"),
+    ("SELLER_VAT_NUMBER", "FR40123456824"),
+    ("SELLER_REGISTRATION", "SIRET 123 456 824 00017 (démo)"),
+];
+
+/// Reads the settings; `Err((variable, message))` names what is wrong. A dev server without any
+/// `SELLER_*` setting invoices as the demo organiser.
 pub fn from_vars(
     get: &dyn Fn(&str) -> Option<String>,
     event_name: &str,
+    dev: bool,
 ) -> Result<InvoiceSettings, (&'static str, String)> {
+    let demo = dev && DEMO_SELLER.iter().all(|(k, _)| get(k).is_none());
+    let get = |k: &str| {
+        get(k).or_else(|| {
+            DEMO_SELLER
+                .iter()
+                .find(|(d, _)| demo && *d == k)
+                .map(|(_, v)| v.to_string())
+        })
+    };
     let vat_rates_bp = match get("VAT_RATES") {
         None => vec![2000, 1000, 550, 210, 0],
         Some(v) => v
@@ -191,14 +211,17 @@ mod tests {
     #[test]
     fn prices_without_vat_get_it_added_per_seat() {
         let get = |k: &str| (k == "PRICES_INCLUDE_VAT").then(|| "false".to_string());
-        let s = from_vars(&get, "Conf").unwrap();
+        let s = from_vars(&get, "Conf", false).unwrap();
         assert_eq!(s.unit_gross(3333, 2000), Some(4000));
         assert_eq!(s.unit_gross(1000, 550), Some(1055));
         assert_eq!(s.unit_gross(i64::MAX, 2000), None);
-        let s = from_vars(&|_| None, "Conf").unwrap();
+        let s = from_vars(&|_| None, "Conf", false).unwrap();
         assert_eq!(s.unit_gross(3333, 2000), Some(3333));
         assert_eq!(s.seller_name, "Conf");
         assert!(!s.vat_registered());
         assert_eq!(s.rate_for(Some(1000)), 0, "not registered: no VAT");
+        let demo = from_vars(&|_| None, "Conf", true).unwrap();
+        assert!(demo.vat_registered() && demo.seller_name.contains("démo"));
+        assert_eq!(demo.rate_for(None), 2000);
     }
 }

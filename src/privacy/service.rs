@@ -18,6 +18,9 @@
 //! - `programme`: the saved talks (`talk_id`, `title`, `start_at`, `end_at`, `room`, `saved_at`),
 //!   and `calendar_feed_created_at` (the private calendar URL, if one was made);
 //! - `waiting_lists`: `pass`, `status`, `joined_at`, `offered_until`;
+//! - `invoices`: the invoices and credit notes of their orders (`number`, `kind`, `order_id`,
+//!   `issued_at`, `buyer`, `company`, `gross_cents`, `currency`); kept after an erasure, since the
+//!   law requires invoices to be kept (see the README's privacy notes);
 //! - `sessions`: `created_at`, `last_seen_at`, `expires_at`, `user_agent`;
 //! - `mails`: `type`, `status`, `created_at`, `sent_at`, `attempts` (never the bodies);
 //! - `audit`: entries whose actor is the person or whose entity is the person, one of their
@@ -200,6 +203,28 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         })
         .collect();
 
+    type InvoiceRow = (
+        String,
+        String,
+        Uuid,
+        DateTime<Utc>,
+        String,
+        Option<String>,
+        i64,
+        String,
+    );
+    let invoices: Vec<InvoiceRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT i.number, i.kind, i.order_id, i.issued_at, i.buyer_name, i.buyer_company, i.gross_cents, i.currency FROM invoices i \
+         JOIN orders o ON o.id = i.order_id WHERE o.user_id = $1 ORDER BY i.issued_at, i.number")
+        .bind(user_id).fetch_all(pool).await)?;
+    let invoices: Vec<Value> = invoices
+        .into_iter()
+        .map(|(number, kind, order_id, issued_at, buyer, company, gross_cents, currency)| {
+            json!({ "number": number, "kind": kind, "order_id": order_id, "issued_at": issued_at, "buyer": buyer,
+                    "company": company, "gross_cents": gross_cents, "currency": currency })
+        })
+        .collect();
+
     type SessionRow = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<String>);
     let sessions: Vec<SessionRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT created_at, last_seen_at, expires_at, user_agent FROM sessions WHERE user_id = $1 ORDER BY created_at")
@@ -321,6 +346,7 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "programme": programme,
         "calendar_feed_created_at": calendar_feed_created_at,
         "waiting_lists": waiting_lists,
+        "invoices": invoices,
         "sessions": sessions,
         "mails": mails,
         "audit": audit_json
@@ -335,6 +361,7 @@ fn rows_in(export: &Value) -> usize {
         "tickets",
         "programme",
         "waiting_lists",
+        "invoices",
         "sessions",
         "mails",
         "audit",
@@ -810,6 +837,10 @@ pub async fn anonymise(
         }
         // Consents stay as proof, with the account's id only.
         sqlx::query("UPDATE user_consents SET ip_hash = NULL, user_agent = NULL WHERE user_id = $1")
+            .bind(user_id).execute(&mut *c).await?;
+        // The company addresses they typed go; the invoices issued keep their copy (the law
+        // requires invoices to be kept: see the README's privacy notes).
+        sqlx::query("DELETE FROM billing_details WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)")
             .bind(user_id).execute(&mut *c).await?;
         // What an admin typed about their payments (a refund's reason) may name them.
         sqlx::query("UPDATE payments SET note = NULL WHERE order_id IN (SELECT id FROM orders WHERE user_id = $1)")

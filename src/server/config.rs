@@ -310,7 +310,7 @@ impl Config {
             ));
         }
         let event_name = get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into());
-        let invoice = crate::invoicing::settings::from_vars(&get, &event_name)
+        let invoice = crate::invoicing::settings::from_vars(&get, &event_name, mode == Mode::Dev)
             .map_err(|(var, message)| err(var, message))?;
         Ok(Config {
             invoice,
