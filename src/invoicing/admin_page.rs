@@ -44,8 +44,8 @@ pub fn AdminInvoicesPage() -> impl IntoView {
                     <input type="date" name="to" value=move || query.read().get("to")/>
                 </label>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-                <a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a>
             </form>
+            <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match rows.await {

@@ -77,12 +77,7 @@ pub async fn list(
     let to = day_bound(config, to, true)?.unwrap_or_else(far_future);
     let pattern = format!(
         "%{}%",
-        query
-            .trim()
-            .to_lowercase()
-            .replace('\\', "")
-            .replace('%', "")
-            .replace('_', "")
+        query.trim().to_lowercase().replace(['\\', '%', '_'], "")
     );
     let rows: Vec<ListRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT id, number, kind, issued_at, buyer_name, buyer_company, order_id, net_cents, vat_cents, gross_cents, currency FROM invoices \

@@ -203,6 +203,20 @@ struct BillingRow {
     reference: Option<String>,
 }
 
+/// The company an order is invoiced to, as the forms show it.
+pub async fn billing_input(db: &Db, order_id: Uuid) -> Result<Option<BillingInput>, sqlx::Error> {
+    let row: Option<BillingRow> = db_run!(db, pool => sqlx::query_as(
+        "SELECT company, address, country, vat_number, reference FROM billing_details WHERE order_id = $1")
+        .bind(order_id).fetch_optional(pool).await)?;
+    Ok(row.map(|b| BillingInput {
+        company: b.company,
+        address: b.address,
+        country: b.country,
+        vat_number: b.vat_number.unwrap_or_default(),
+        reference: b.reference.unwrap_or_default(),
+    }))
+}
+
 async fn billing_of(tx: &mut Tx, order_id: Uuid) -> Result<Option<BillingRow>, sqlx::Error> {
     tx_run!(tx, c => sqlx::query_as("SELECT company, address, country, vat_number, reference FROM billing_details WHERE order_id = $1")
         .bind(order_id).fetch_optional(c).await)

@@ -1017,20 +1017,8 @@ pub async fn orders_of(
     let mut billing: BTreeMap<Uuid, crate::invoicing::BillingInput> = BTreeMap::new();
     for id in &ids {
         documents.insert(*id, crate::invoicing::service::links_of(db, *id).await?);
-        let b: Option<(String, String, String, Option<String>, Option<String>)> = db_run!(db, pool => sqlx::query_as(
-            "SELECT company, address, country, vat_number, reference FROM billing_details WHERE order_id = $1")
-            .bind(id).fetch_optional(pool).await)?;
-        if let Some((company, address, country, vat_number, reference)) = b {
-            billing.insert(
-                *id,
-                crate::invoicing::BillingInput {
-                    company,
-                    address,
-                    country,
-                    vat_number: vat_number.unwrap_or_default(),
-                    reference: reference.unwrap_or_default(),
-                },
-            );
+        if let Some(b) = crate::invoicing::service::billing_input(db, *id).await? {
+            billing.insert(*id, b);
         }
         let lines: Vec<(String, i64, i64, i64)> = db_run!(db, pool => sqlx::query_as(
             "SELECT t.name, i.quantity, i.unit_price_cents, i.line_total_cents FROM order_items i JOIN ticket_types t ON t.id = i.ticket_type_id WHERE i.order_id = $1 ORDER BY t.name")
