@@ -30,7 +30,9 @@ pub fn BillingFields(prefill: BillingInput, error: Signal<Option<AppError>>) -> 
             </label>
             <FieldError error field="billing[company]"/>
             <label>{move || i18n.t("invoice.form.address")}
-                <textarea name="billing[address]" rows="3" maxlength="500" autocomplete="street-address">{prefill.address}</textarea>
+                // The value as a property: a textarea's text child is not escaped when the server
+                // renders it (found by an attack: `</textarea><script>` in an address).
+                <textarea name="billing[address]" rows="3" maxlength="700" autocomplete="street-address" prop:value=prefill.address></textarea>
             </label>
             <FieldError error field="billing[address]"/>
             <label>{move || i18n.t("invoice.form.country")}

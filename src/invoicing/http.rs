@@ -73,6 +73,9 @@ pub async fn list(
     to: Option<&str>,
     limit: i64,
 ) -> Result<Vec<InvoiceRow>, AppError> {
+    if query.chars().count() > 200 {
+        return Err(AppError::invalid("query", "invoice.error.query_long"));
+    }
     let from = day_bound(config, from, false)?.unwrap_or_else(far_past);
     let to = day_bound(config, to, true)?.unwrap_or_else(far_future);
     let pattern = format!(
@@ -136,19 +139,27 @@ pub async fn download(
         Some((owner,)) if owner == user.id || user.role == Role::Admin => {}
         _ => return StatusCode::NOT_FOUND.into_response(),
     }
+    // Rendering costs CPU: a person gets a few dozen downloads per ten minutes.
+    let key = format!("invoice-pdf:{}", user.id);
+    if crate::accounts::service::limited(&state, &key, 60, 600).is_err() {
+        return StatusCode::TOO_MANY_REQUESTS.into_response();
+    }
     match super::service::pdf(&state.db, id).await {
-        Ok(Some((_, number, bytes))) => (
-            [
-                (header::CONTENT_TYPE, "application/pdf".to_string()),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{number}.pdf\""),
-                ),
-                (header::CACHE_CONTROL, "private, no-store".to_string()),
-            ],
-            bytes,
-        )
-            .into_response(),
+        Ok(Some(rendered)) => {
+            let (_, number, bytes) = rendered.as_ref();
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pdf".to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"{number}.pdf\""),
+                    ),
+                    (header::CACHE_CONTROL, "private, no-store".to_string()),
+                ],
+                bytes.clone(),
+            )
+                .into_response()
+        }
         Ok(None) => StatusCode::NOT_FOUND.into_response(),
         Err(e) => {
             tracing::error!(error = %e, "invoice PDF");

@@ -296,13 +296,13 @@ pub async fn issue_invoice(
             }
         })
         .collect();
-    let name = [head.first_name.as_deref(), head.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ");
+    let name = one_line(
+        &[head.first_name.as_deref(), head.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" "),
+    );
     let billing = billing_of(tx, order_id).await?;
     let buyer = Buyer {
         name: if name.is_empty() {
@@ -446,8 +446,33 @@ async fn load_tx(tx: &mut Tx, id: Uuid) -> Result<Document, sqlx::Error> {
     Ok(assemble(r, lines, None))
 }
 
-/// The PDF of a document (rendered off the async threads: it is CPU work).
-pub async fn pdf(db: &Db, id: Uuid) -> Result<Option<(Uuid, String, Vec<u8>)>, AppError> {
+/// Rendered PDFs of the last documents asked for. An issued document never changes, so its
+/// bytes are the same for everyone allowed to see it (the caller checks who asks, first).
+type Rendered = (Uuid, String, Vec<u8>);
+static RENDERED: std::sync::Mutex<Vec<(Uuid, std::sync::Arc<Rendered>)>> =
+    std::sync::Mutex::new(Vec::new());
+const RENDERED_KEPT: usize = 64;
+
+fn cached(id: Uuid) -> Option<std::sync::Arc<Rendered>> {
+    let kept = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
+    kept.iter().find(|(k, _)| *k == id).map(|(_, v)| v.clone())
+}
+
+fn keep(id: Uuid, rendered: std::sync::Arc<Rendered>) {
+    let mut kept = RENDERED.lock().unwrap_or_else(|p| p.into_inner());
+    kept.retain(|(k, _)| *k != id);
+    if kept.len() >= RENDERED_KEPT {
+        kept.remove(0);
+    }
+    kept.push((id, rendered));
+}
+
+/// The PDF of a document: (order, number, bytes), rendered off the async threads (CPU work),
+/// once while it stays among the last ones asked for.
+pub async fn pdf(db: &Db, id: Uuid) -> Result<Option<std::sync::Arc<Rendered>>, AppError> {
+    if let Some(hit) = cached(id) {
+        return Ok(Some(hit));
+    }
     let Some((order, doc)) = load(db, id).await? else {
         return Ok(None);
     };
@@ -460,7 +485,9 @@ pub async fn pdf(db: &Db, id: Uuid) -> Result<Option<(Uuid, String, Vec<u8>)>, A
             tracing::error!(error = %e, invoice = %id, "PDF rendering failed");
             AppError::Internal
         })?;
-    Ok(Some((order, number, bytes)))
+    let rendered = std::sync::Arc::new((order, number, bytes));
+    keep(id, rendered.clone());
+    Ok(Some(rendered))
 }
 
 /// How much a credit note gives back.
@@ -758,6 +785,30 @@ pub fn check_vat_number(country: &str, raw: &str) -> Option<String> {
     ok.then_some(v)
 }
 
+/// A character a one-line field may hold: no control character (line breaks included) and no
+/// invisible formatting one (bidirectional overrides, zero-width spaces, BOM, line separators),
+/// which could hide or reorder what a document prints.
+fn printable(c: char) -> bool {
+    !(c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'))
+}
+
+/// A name as a document prints it: what is not [`printable`] becomes a space, spaces are
+/// collapsed, at most 120 characters (a profile's name was checked less strictly).
+pub fn one_line(raw: &str) -> String {
+    let cleaned: String = raw
+        .chars()
+        .map(|c| if printable(c) { c } else { ' ' })
+        .collect();
+    cleaned
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(120)
+        .collect()
+}
+
 /// A company address as typed, checked field by field (errors name the field).
 pub struct Billing {
     pub company: String,
@@ -775,22 +826,34 @@ pub fn parse_billing(input: &BillingInput) -> Result<Option<Billing>, AppError> 
     if company.is_empty() && address.is_empty() && vat.is_empty() {
         return Ok(None);
     }
-    if company.is_empty() || company.chars().count() > 200 {
+    // One line each (a printed document must not be given extra lines or reordered text), and
+    // the address at most 6 lines of 100 characters.
+    let single = |value: &str, field: &str, key: &str, max: usize| -> Result<(), AppError> {
+        if value.chars().count() > max || value.chars().any(|c| !printable(c)) {
+            return Err(AppError::invalid(field, key));
+        }
+        Ok(())
+    };
+    if company.is_empty() {
         return Err(AppError::invalid(
             "billing[company]",
             "invoice.error.company",
         ));
     }
+    single(company, "billing[company]", "invoice.error.company", 200)?;
     let address_lines: Vec<&str> = address
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect();
-    if address_lines.is_empty() || address_lines.len() > 6 || address.chars().count() > 500 {
+    if address_lines.is_empty() || address_lines.len() > 6 {
         return Err(AppError::invalid(
             "billing[address]",
             "invoice.error.address",
         ));
+    }
+    for line in &address_lines {
+        single(line, "billing[address]", "invoice.error.address", 100)?;
     }
     let country = input.country.trim().to_ascii_uppercase();
     if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
@@ -803,6 +866,7 @@ pub fn parse_billing(input: &BillingInput) -> Result<Option<Billing>, AppError> 
         if vat.is_empty() {
             None
         } else {
+            single(vat, "billing[vat_number]", "invoice.error.vat_number", 40)?;
             Some(check_vat_number(&country, vat).ok_or_else(|| {
                 AppError::invalid("billing[vat_number]", "invoice.error.vat_number")
             })?)
@@ -810,20 +874,8 @@ pub fn parse_billing(input: &BillingInput) -> Result<Option<Billing>, AppError> 
     let reference = Some(input.reference.trim())
         .filter(|r| !r.is_empty())
         .map(str::to_string);
-    if reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
-        return Err(AppError::invalid(
-            "billing[reference]",
-            "invoice.error.reference",
-        ));
-    }
-    if [company, address, vat, input.reference.as_str()]
-        .iter()
-        .any(|s| s.chars().any(|c| c.is_control() && c != '\n' && c != '\r'))
-    {
-        return Err(AppError::invalid(
-            "billing[company]",
-            "invoice.error.company",
-        ));
+    if let Some(r) = &reference {
+        single(r, "billing[reference]", "invoice.error.reference", 100)?;
     }
     Ok(Some(Billing {
         company: company.to_string(),
@@ -844,6 +896,10 @@ pub async fn save_billing(tx: &mut Tx, order_id: Uuid, b: &Billing) -> Result<()
         .execute(c).await.map(|_| ()))
 }
 
+/// How many times the company of a paid order may be corrected (each a credit note and a new
+/// invoice); past that, the organiser does it.
+pub const MAX_CORRECTIONS: i64 = 3;
+
 /// The buyer gives or corrects the company an order is invoiced to. Before payment the address
 /// is only saved; once the invoice is issued, it is never edited: a credit note cancels it and a
 /// new invoice is issued to the new address (both mailed). Refused for someone else's order, an
@@ -856,6 +912,8 @@ pub async fn set_billing(
 ) -> Result<(), AppError> {
     let billing = parse_billing(input)?
         .ok_or_else(|| AppError::invalid("billing[company]", "invoice.error.company"))?;
+    // Each correction of a paid order takes two numbers and mails two PDFs: a few per hour.
+    crate::accounts::service::limited(state, &format!("billing:{user_id}"), 10, 3600)?;
     let config = &state.config;
     let mut tx = state.db.begin().await?;
     // Lock the order (a no-op write on PostgreSQL) so two corrections cannot both credit it.
@@ -881,6 +939,35 @@ pub async fn set_billing(
                 return Err(AppError::invalid(
                     "billing[company]",
                     "invoice.error.already_credited",
+                ));
+            }
+            if billing_of(&mut tx, order_id).await?.is_some_and(|b| {
+                (
+                    &b.company,
+                    &b.address,
+                    &b.country,
+                    &b.vat_number,
+                    &b.reference,
+                ) == (
+                    &billing.company,
+                    &billing.address,
+                    &billing.country,
+                    &billing.vat_number,
+                    &billing.reference,
+                )
+            }) {
+                return Err(AppError::invalid(
+                    "billing[company]",
+                    "invoice.error.unchanged",
+                ));
+            }
+            let (corrections,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as(
+                "SELECT COUNT(*) FROM invoices WHERE order_id = $1 AND kind = 'CREDIT_NOTE' AND reason = 'correction'")
+                .bind(order_id).fetch_one(c).await)?;
+            if corrections >= MAX_CORRECTIONS {
+                return Err(AppError::invalid(
+                    "billing[company]",
+                    "invoice.error.too_many_corrections",
                 ));
             }
             let (paid_at,): (Option<DateTime<Utc>>,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT paid_at FROM invoices WHERE id = $1")
@@ -1037,5 +1124,34 @@ mod tests {
             field(parse_billing(&input("ACME", "1 rue X", "FR", "FR123"))).as_deref(),
             Some("billing[vat_number]")
         );
+        // One-line fields: no line breaks, no invisible or reordering characters (found by an
+        // attack: 99 line breaks in the company pushed the buyer off the PDF's page).
+        for company in [
+            "ACME\nVAT: FR00000000000",
+            "ACME\r",
+            "\u{202e}EMCA",
+            "AC\u{200b}ME",
+            "\u{feff}=1+1",
+        ] {
+            assert_eq!(
+                field(parse_billing(&input(company, "1 rue X", "FR", ""))).as_deref(),
+                Some("billing[company]"),
+                "{company:?}"
+            );
+        }
+        let long_line = "x".repeat(101);
+        assert_eq!(
+            field(parse_billing(&input("ACME", &long_line, "FR", ""))).as_deref(),
+            Some("billing[address]")
+        );
+        let mut bad_ref = input("ACME", "1 rue X", "FR", "");
+        bad_ref.reference = "PO\n12".into();
+        assert_eq!(
+            field(parse_billing(&bad_ref)).as_deref(),
+            Some("billing[reference]"),
+            "the error names its own field"
+        );
+        assert_eq!(one_line(" Ann\n\u{202e}e \u{7}Dupont "), "Ann e Dupont");
+        assert_eq!(one_line(&"é".repeat(300)).chars().count(), 120);
     }
 }

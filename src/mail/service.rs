@@ -220,7 +220,11 @@ async fn send_due(
         // sent without it.
         let attachment = match mail.invoice_id {
             Some(id) => match crate::invoicing::service::pdf(db, id).await {
-                Ok(Some((_, number, pdf))) => Ok(Some((id, format!("{number}.pdf"), pdf))),
+                Ok(Some(rendered)) => Ok(Some((
+                    id,
+                    format!("{}.pdf", rendered.1),
+                    rendered.2.clone(),
+                ))),
                 Ok(None) => Err(format!("invoice {id} not found")),
                 Err(e) => Err(format!("invoice {id}: {e}")),
             },

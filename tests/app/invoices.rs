@@ -416,3 +416,80 @@ async fn partial_refunds_get_their_credit_notes_once_and_the_last_one_balances()
     })
     .await;
 }
+
+/// What an attack on the first version found: an address that closed the form's textarea, line
+/// breaks that pushed the buyer off the PDF's page, unbounded corrections (each two numbers and
+/// two mailed PDFs), unbounded PDF renders, and a search long enough to make SQLite fail.
+#[tokio::test]
+async fn attacks_on_billing_and_downloads_are_refused() {
+    on_each_engine(&env(&[]).iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>(), |app| async move {
+        app.seed_demo().await;
+        let day2 = pass(&app, "Pass Jour 2").await;
+        app.user("mallory@example.org", PW, Role::User).await;
+        let buyer = app.logged_in("mallory@example.org", PW).await;
+        app.user("boss@example.org", PW, Role::Admin).await;
+        let admin = app.logged_in("boss@example.org", PW).await;
+        let (s, body, location) = checkout_for_company(&app, &buyer, &[(day2, "1")], &[]).await;
+        assert!(s < 400, "[{}] {s} {body}", app.engine);
+        let session = location.unwrap().rsplit('/').next().unwrap().to_string();
+        let (order,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM orders").fetch_one(pool).await).unwrap();
+        let order = order.to_string();
+        let billing = |company: &str, address: &str| -> Vec<(String, String)> {
+            vec![
+                ("order_id".into(), order.clone()),
+                ("billing[company]".into(), company.into()),
+                ("billing[address]".into(), address.into()),
+                ("billing[country]".into(), "FR".into()),
+                ("billing[vat_number]".into(), String::new()),
+                ("billing[reference]".into(), String::new()),
+            ]
+        };
+        let call = |form: Vec<(String, String)>| {
+            let (app, buyer) = (&app, &buyer);
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                app.call_as(buyer, "set_order_billing", &form).await
+            }
+        };
+
+        // Markup in the address is text on /me/orders, never markup.
+        let (s, body) = call(billing("Mallory SARL", "</textarea><script>alert(2)</script>\n75002 Paris")).await;
+        assert!(s < 400, "[{}] {s} {body}", app.engine);
+        let page = buyer.get(app.url("/me/orders")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Mallory SARL") || page.contains("order-billing"), "[{}] the order is rendered", app.engine);
+        assert!(!page.contains("<script>alert(2)"), "[{}] the address closed its textarea", app.engine);
+
+        // One-line fields take one line.
+        let (s, body) = call(billing(&"x\n".repeat(99), "1 rue X")).await;
+        assert_eq!((s, field_error(&body).0.as_str()), (422, "billing[company]"), "[{}]", app.engine);
+
+        let (s, _) = app.call_as(&buyer, "test_checkout_act", &[("session_id", &session), ("outcome", "pay")]).await;
+        assert!(s < 400);
+        // The same company again: nothing to correct, no numbers spent.
+        let (s, body) = call(billing("Mallory SARL", "</textarea><script>alert(2)</script>\n75002 Paris")).await;
+        assert_eq!((s, field_error(&body).1.as_str()), (422, "invoice.error.unchanged"), "[{}]", app.engine);
+        // Three corrections, then the organiser's turn.
+        for i in 1..=3 {
+            let (s, body) = call(billing(&format!("Mallory {i}"), "1 rue X")).await;
+            assert!(s < 400, "[{}] correction {i}: {s} {body}", app.engine);
+        }
+        let (s, body) = call(billing("Mallory 4", "1 rue X")).await;
+        assert_eq!((s, field_error(&body).1.as_str()), (422, "invoice.error.too_many_corrections"), "[{}]", app.engine);
+        assert_eq!(app.count("SELECT COUNT(*) FROM invoices WHERE kind = 'CREDIT_NOTE'").await, 3);
+        assert_eq!(app.count("SELECT COUNT(*) FROM invoices WHERE kind = 'INVOICE'").await, 4);
+
+        // Downloads are counted per person (rendered once, then served from memory).
+        let latest = docs(&app).await.into_iter().rfind(|d| d.kind == "INVOICE").unwrap();
+        for _ in 0..60 {
+            assert_eq!(download(&app, &buyer, latest.id).await.0, 200);
+        }
+        assert_eq!(download(&app, &buyer, latest.id).await.0, 429, "[{}]", app.engine);
+        assert_eq!(download(&app, &admin, latest.id).await.0, 200, "another person is not held up");
+
+        // A search too long for SQLite's LIKE is refused on its field.
+        let long = "a".repeat(201);
+        let (s, body) = app.call_as(&admin, "admin_invoices", &[("query", long.as_str())]).await;
+        assert_eq!((s, field_error(&body).0.as_str()), (422, "query"), "[{}]", app.engine);
+    })
+    .await;
+}
