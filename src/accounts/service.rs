@@ -408,7 +408,10 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppErro
 pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid, AppError> {
     let email = normalise_email(email)
         .map_err(|_| AppError::invalid("form", "accounts.error.bad_credentials"))?;
-    limited(state, &format!("login:ip:{}", ip_key(state)), 30, 15 * 60)?;
+    // The address's budget counts failed attempts: a successful login gives its hit back (a
+    // venue's Wi-Fi puts hundreds of attendees behind one address).
+    let ip_limit = format!("login:ip:{}", ip_key(state));
+    limited(state, &ip_limit, 30, 15 * 60)?;
     let account_key = format!("login:acct:{email}");
     state
         .rate_limiter
@@ -438,6 +441,7 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid
         return Err(AppError::invalid("form", "accounts.error.bad_credentials"));
     }
     state.rate_limiter.clear(&account_key);
+    state.rate_limiter.forgive(&ip_limit);
     if needs_rehash(&hash) {
         let new_hash = hash_password(password.to_string()).await?;
         crate::db_write!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")

@@ -460,6 +460,45 @@ async fn profile_phone_is_normalised_and_bad_input_is_refused() {
     .await;
 }
 
+/// One address (a venue's Wi-Fi, the Chromium suite) may log in successfully as often as it
+/// likes; its failed attempts are what the address's budget counts (30 per 15 minutes).
+#[tokio::test]
+async fn an_address_is_limited_by_its_failed_logins_not_its_successful_ones() {
+    on_each_engine(&[], |app| async move {
+        app.user("venue@example.org", PW, Role::User).await;
+        for i in 0..40 {
+            let (status, body) = app
+                .call_as(
+                    &app.new_client(),
+                    "login",
+                    &[("email", "venue@example.org"), ("password", PW)],
+                )
+                .await;
+            assert!(status < 300, "[{}] login {i}: {status} {body}", app.engine);
+        }
+        for i in 0..30 {
+            let email = format!("nobody{i}@example.org");
+            let (status, _) = app
+                .call_as(
+                    &app.new_client(),
+                    "login",
+                    &[("email", email.as_str()), ("password", "wrong wrong wrong")],
+                )
+                .await;
+            assert_eq!(status, 422, "[{}] failed login {i}", app.engine);
+        }
+        let (status, _) = app
+            .call_as(
+                &app.new_client(),
+                "login",
+                &[("email", "venue@example.org"), ("password", PW)],
+            )
+            .await;
+        assert_eq!(status, 429, "[{}] 30 failures from one address", app.engine);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn logins_are_rate_limited_per_account_with_a_clear_wait() {
     on_each_engine(&[], |app| async move {

@@ -3,7 +3,8 @@
 //! that says so, credit notes that cancel exactly what they correct (refund, partial refund,
 //! correction of the company), documents the database refuses to change, and the accountant's CSV.
 use crate::common::{
-    fake_stripe::FakeStripe, field_error, on_each_engine, pass, smtp::SmtpSink, TestApp,
+    checkout_form, fake_stripe::FakeStripe, field_error, on_each_engine, pass, smtp::SmtpSink,
+    TestApp,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -122,31 +123,11 @@ async fn checkout_for_company(
     lines: &[(Uuid, &str)],
     billing: &[(&str, &str)],
 ) -> (u16, Value, Option<String>) {
-    let mut form: Vec<(String, String)> = vec![];
-    for (i, (id, q)) in lines.iter().enumerate() {
-        form.push((format!("lines[{i}][ticket_type_id]"), id.to_string()));
-        form.push((format!("lines[{i}][quantity]"), q.to_string()));
-    }
-    for (k, v) in billing {
-        form.push((format!("billing[{k}]"), v.to_string()));
-    }
-    let res = client
-        .post(app.url("/api/checkout"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get("location")
-        .map(|v| v.to_str().unwrap().to_string());
-    let text = res.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        location,
-    )
+    let extra = billing
+        .iter()
+        .map(|(k, v)| (format!("billing[{k}]"), v.to_string()))
+        .collect();
+    checkout_form(app, client, lines, extra).await
 }
 
 #[tokio::test]

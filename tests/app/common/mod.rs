@@ -327,10 +327,21 @@ pub async fn checkout_with(
     lines: &[(uuid::Uuid, &str)],
     voucher: Option<&str>,
 ) -> (u16, serde_json::Value, Option<String>) {
-    let mut form: Vec<(String, String)> = vec![];
-    if let Some(code) = voucher {
-        form.push(("voucher".into(), code.into()));
-    }
+    let extra: Vec<(String, String)> = voucher
+        .map(|code| ("voucher".to_string(), code.to_string()))
+        .into_iter()
+        .collect();
+    checkout_form(app, client, lines, extra).await
+}
+
+/// [`checkout`] with more fields in the form (a voucher, a company's billing details…).
+pub async fn checkout_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    lines: &[(uuid::Uuid, &str)],
+    extra: Vec<(String, String)>,
+) -> (u16, serde_json::Value, Option<String>) {
+    let mut form = extra;
     for (i, (id, q)) in lines.iter().enumerate() {
         form.push((format!("lines[{i}][ticket_type_id]"), id.to_string()));
         form.push((format!("lines[{i}][quantity]"), q.to_string()));
