@@ -149,12 +149,13 @@ pub mod service {
         t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
-    fn amount(cents: i64) -> String {
+    /// Cents as a CSV amount ("-119.98"): a dot, two decimals, no currency.
+    pub fn amount(cents: i64) -> String {
         format!(
             "{}{}.{:02}",
             if cents < 0 { "-" } else { "" },
-            cents.abs() / 100,
-            cents.abs() % 100
+            cents.unsigned_abs() / 100,
+            cents.unsigned_abs() % 100
         )
     }
 

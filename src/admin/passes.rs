@@ -81,19 +81,6 @@ pub fn parse_price(raw: &str) -> Option<i64> {
     Some(units.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
 }
 
-/// Basis points as a percentage ("20", "5.5").
-pub fn rate_percent(bp: i64) -> String {
-    if bp % 100 == 0 {
-        (bp / 100).to_string()
-    } else {
-        format!(
-            "{}.{}",
-            bp / 100,
-            format!("{:02}", bp % 100).trim_end_matches('0')
-        )
-    }
-}
-
 /// The cents as the editor shows them in its cell ("120.00").
 pub fn price_text(cents: i64) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
@@ -182,8 +169,11 @@ pub mod service {
             valid_from: local(config, r.valid_from),
             valid_until: local(config, r.valid_until),
             version: r.version,
-            vat_rate: r.vat_rate_bp.map(super::rate_percent).unwrap_or_default(),
-            vat_default: super::rate_percent(config.invoice.vat_default_bp),
+            vat_rate: r
+                .vat_rate_bp
+                .map(crate::invoicing::document::rate_percent)
+                .unwrap_or_default(),
+            vat_default: crate::invoicing::document::rate_percent(config.invoice.vat_default_bp),
         }
     }
 

@@ -157,22 +157,24 @@ impl Document {
     }
 }
 
+/// Basis points as a plain percentage ("20", "5.5"): what the passes editor shows and reads.
+pub fn rate_percent(bp: i64) -> String {
+    if bp % 100 == 0 {
+        (bp / 100).to_string()
+    } else {
+        format!(
+            "{}.{}",
+            bp / 100,
+            format!("{:02}", bp % 100).trim_end_matches('0')
+        )
+    }
+}
+
 /// "10 %", "5,5 %" / "5.5%": a rate in basis points as people write it.
 pub fn rate_text(bp: i64, locale: Locale) -> String {
-    let whole = bp / 100;
-    let frac = bp % 100;
-    let num = if frac == 0 {
-        whole.to_string()
-    } else {
-        let f = format!("{frac:02}");
-        let f = f.trim_end_matches('0');
-        match locale {
-            Locale::Fr => format!("{whole},{f}"),
-            Locale::En => format!("{whole}.{f}"),
-        }
-    };
+    let num = rate_percent(bp);
     match locale {
-        Locale::Fr => format!("{num}\u{a0}%"),
+        Locale::Fr => format!("{}\u{a0}%", num.replace('.', ",")),
         Locale::En => format!("{num}%"),
     }
 }

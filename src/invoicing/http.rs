@@ -3,7 +3,10 @@
 use super::InvoiceRow;
 use crate::{
     accounts::Role,
-    admin::{exports::csv_line, service::audit},
+    admin::{
+        exports::{csv_line, service::amount},
+        service::audit,
+    },
     db_run,
     error::AppError,
     server::{config::Config, db::Db, AppState},
@@ -166,15 +169,6 @@ pub async fn download(
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
-}
-
-fn amount(cents: i64) -> String {
-    format!(
-        "{}{}.{:02}",
-        if cents < 0 { "-" } else { "" },
-        cents.unsigned_abs() / 100,
-        cents.unsigned_abs() % 100
-    )
 }
 
 /// `GET /admin/export/invoices.csv?from=YYYY-MM-DD&to=YYYY-MM-DD`: one row per document and VAT
