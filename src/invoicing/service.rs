@@ -381,6 +381,9 @@ struct LineRow {
     gross_cents: i64,
 }
 
+/// A document's lines, in order (`$1` its id).
+const LINES_SQL: &str = "SELECT description, quantity, unit_net_cents, vat_rate_bp, net_cents, vat_cents, gross_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY position";
+
 const DOC_COLUMNS: &str = "number, kind, order_id, corrects_id, reason, issued_at, paid_at, locale, currency, timezone, order_ref, payment_reference, seller, buyer, event";
 
 fn line(r: LineRow) -> DocLine {
@@ -424,7 +427,7 @@ pub async fn load(db: &Db, id: Uuid) -> Result<Option<(Uuid, Document)>, sqlx::E
         return Ok(None);
     };
     let lines: Vec<LineRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT description, quantity, unit_net_cents, vat_rate_bp, net_cents, vat_cents, gross_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY position")
+        LINES_SQL)
         .bind(id).fetch_all(pool).await)?;
     let corrects: Option<(String, DateTime<Utc>)> = match r.corrects_id {
         Some(c) => {
@@ -441,7 +444,7 @@ async fn load_tx(tx: &mut Tx, id: Uuid) -> Result<Document, sqlx::Error> {
     let sql = format!("SELECT {DOC_COLUMNS} FROM invoices WHERE id = $1");
     let r: DocRow = tx_run!(tx, c => sqlx::query_as(&sql).bind(id).fetch_one(c).await)?;
     let lines: Vec<LineRow> = tx_run!(tx, c => sqlx::query_as(
-        "SELECT description, quantity, unit_net_cents, vat_rate_bp, net_cents, vat_cents, gross_cents FROM invoice_lines WHERE invoice_id = $1 ORDER BY position")
+        LINES_SQL)
         .bind(id).fetch_all(c).await)?;
     Ok(assemble(r, lines, None))
 }
