@@ -115,6 +115,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/vouchers") view={Lazy::<lazy::AdminVouchers>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/waitlist") view={Lazy::<lazy::AdminWaitlist>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/invoices") view={Lazy::<lazy::AdminInvoices>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/door") view={Lazy::<lazy::AdminDoor>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>

@@ -27,7 +27,7 @@ use crate::{
         components::{ConsentPage, DeletedPage},
     },
     programme::components::{MyProgrammePage, TalkPage},
-    scanning::components::ScanPage,
+    scanning::{admin_page::AdminDoorPage, components::ScanPage},
     ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
     vouchers::admin_page::AdminVouchersPage,
     waitlist::admin_page::AdminWaitlistPage,
@@ -66,6 +66,7 @@ lazy_page!(AdminPrivacy, AdminPrivacyPage);
 lazy_page!(AdminVouchers, AdminVouchersPage);
 lazy_page!(AdminWaitlist, AdminWaitlistPage);
 lazy_page!(AdminInvoices, AdminInvoicesPage);
+lazy_page!(AdminDoor, AdminDoorPage);
 lazy_page!(Consent, ConsentPage);
 lazy_page!(Deleted, DeletedPage);
 lazy_page!(Scan, ScanPage);

@@ -82,6 +82,8 @@ pub fn AccountNav() -> impl IntoView {
     Effect::new(move |_| {
         if logout.version().get() > 0 {
             auth.version.update(|v| *v += 1);
+            // The door's tickets (and names) do not stay on a device nobody is logged in on.
+            leptos::task::spawn_local(crate::scanning::store::wipe());
         }
     });
     view! {

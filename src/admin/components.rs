@@ -27,6 +27,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
             <a href="/admin/mail">{move || i18n.t("admin.mail")}</a>
             <a href="/admin/privacy">{move || i18n.t("privacy.admin.title")}</a>
+            <a href="/admin/door">{move || i18n.t("door.admin.title")}</a>
             <a href="/scan">{move || i18n.t("nav.scan")}</a>
         </nav>
     }

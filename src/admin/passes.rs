@@ -188,7 +188,8 @@ pub mod service {
         let mut tx = db.begin().await?;
         let now = now();
         tx_run!(&mut tx, c => sqlx::query(
-            "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at) VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4)")
+            "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at, door_no) \
+             VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
             .bind(id).bind(crate::i18n::tr(Default::default(), "admin.passes.new_name")).bind(false).bind(now)
             .execute(c).await.map(|_| ()))?;
         audit(

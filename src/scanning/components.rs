@@ -2,8 +2,9 @@
 //! in its own colour, with its sound and vibration. Scans the server has not confirmed stay queued
 //! (and survive a reload) and are retried; they are never shown as OK.
 use super::{
+    offline::{self, DoorData, LocalEntry, OfflineEntry, Presented},
     queue::{self, PendingScan},
-    HolderTicket, Outcome, PassCount, ScanAnswer,
+    store, HolderTicket, Outcome, PassCount, ScanAnswer,
 };
 use crate::{
     accounts::{
@@ -28,6 +29,10 @@ const OK_SCREEN_MS: u64 = 2500;
 const REFUSAL_SCREEN_MS: u64 = 5000;
 /// Counters and the retry queue are looked at this often.
 const POLL: Duration = Duration::from_secs(5);
+/// Entries made offline are sent this often (and at once when the network comes back); the door
+/// data is refreshed at least every minute.
+const SYNC: Duration = Duration::from_secs(15);
+const REFRESH_MS: f64 = 60_000.0;
 
 #[derive(Clone, Debug, PartialEq)]
 enum Screen {
@@ -58,6 +63,19 @@ struct Door {
     last_seen: StoredValue<Option<(String, f64)>>,
     /// From the code seen to the answer on screen, in ms (shown small; read by the tests).
     answer_ms: RwSignal<Option<f64>>,
+    /// The last sync's data: keys, passes, tickets (empty until the first sync).
+    data: StoredValue<DoorData>,
+    /// Whether there is door data to answer from without the server.
+    ready: RwSignal<bool>,
+    /// Entries answered here without the server, not yet received by it.
+    outbox: RwSignal<Vec<OfflineEntry>>,
+    /// Since when (ms) the server cannot be reached; `None` while it can.
+    offline_since: RwSignal<Option<f64>>,
+    /// Double entries this device took part in, from the last sync.
+    conflicts: RwSignal<Vec<offline::DoorConflict>>,
+    syncing: StoredValue<bool>,
+    /// The staff member's name, for this device's own entries ("Samir Staff").
+    me: StoredValue<String>,
 }
 
 fn retryable(e: &AppError) -> bool {
@@ -75,7 +93,137 @@ impl Door {
             counters: RwSignal::new(0),
             last_seen: StoredValue::new(None),
             answer_ms: RwSignal::new(None),
+            data: StoredValue::new(DoorData::default()),
+            ready: RwSignal::new(false),
+            outbox: RwSignal::new(vec![]),
+            offline_since: RwSignal::new(None),
+            conflicts: RwSignal::new(vec![]),
+            syncing: StoredValue::new(false),
+            me: StoredValue::new(String::new()),
         }
+    }
+
+    /// Answers on this device alone: the entry goes to the outbox (kept on the device before the
+    /// answer shows), and the answer takes the screen as an online one would.
+    fn answer_offline(self, scan: PendingScan) {
+        self.went_offline();
+        let me = self.me.get_value();
+        let mine: std::collections::HashMap<uuid::Uuid, LocalEntry> =
+            self.outbox.with_untracked(|o| {
+                o.iter()
+                    .filter(|e| e.answer == Outcome::Ok)
+                    .filter_map(|e| {
+                        let id = e.ticket_id?;
+                        Some((
+                            id,
+                            LocalEntry {
+                                ticket_id: id,
+                                at_ms: e.at_ms,
+                                by: me.clone(),
+                            },
+                        ))
+                    })
+                    .collect()
+            });
+        let presented = match (&scan.token, scan.ticket_id) {
+            (Some(code), _) => Presented::Code(code),
+            (None, Some(id)) => Presented::Ticket(id),
+            (None, None) => return,
+        };
+        let now = scan.at_ms as i64;
+        let local = self
+            .data
+            .with_value(|d| offline::answer(d, &mine, presented, now));
+        let entry = OfflineEntry {
+            nonce: scan.scan_id,
+            code: scan.token.clone(),
+            ticket_id: scan.ticket_id.or(local.ticket_id),
+            at_ms: now,
+            answer: local.outcome,
+        };
+        self.outbox.update(|o| {
+            if !o.iter().any(|e| e.nonce == entry.nonce) {
+                o.push(entry);
+            }
+        });
+        self.forget(scan.scan_id);
+        let answer = ScanAnswer {
+            scan_id: scan.scan_id,
+            outcome: local.outcome,
+            ticket_id: local.ticket_id,
+            holder: local.holder,
+            pass: local.pass,
+            used_at: local
+                .used_at_ms
+                .and_then(chrono::DateTime::from_timestamp_millis),
+            used_at_local: local.used_at_ms.map(local_short),
+            used_by: local.used_by,
+            valid_days: None,
+            undo_until: None,
+            repeated: false,
+            offline: true,
+        };
+        spawn_local(async move {
+            let kept = store::save_outbox(&self.outbox.get_untracked()).await;
+            if !kept {
+                self.notice.set(Some(AppError::Internal));
+            }
+            self.history.update(|h| {
+                h.insert(0, answer.clone());
+                h.truncate(8);
+            });
+            let waiting = match self.screen.get_untracked() {
+                Screen::Idle => true,
+                Screen::Checking(id) | Screen::Unconfirmed(id) => id == scan.scan_id,
+                Screen::Answer(_) => false,
+            };
+            if waiting {
+                self.answer_ms.set(Some(queue::now_ms() - scan.at_ms));
+                self.show(answer);
+            }
+        });
+    }
+
+    fn went_offline(self) {
+        if self.offline_since.get_untracked().is_none() {
+            self.offline_since.set(Some(queue::now_ms()));
+        }
+    }
+
+    /// Sends the outbox and takes in what changed; quietly does nothing when the server cannot be
+    /// reached (the banner says since when).
+    fn sync(self) {
+        if self.syncing.get_value() {
+            return;
+        }
+        self.syncing.set_value(true);
+        spawn_local(async move {
+            let entries: Vec<OfflineEntry> = self.outbox.with_untracked(|o| {
+                o.iter()
+                    .take(offline::MAX_ENTRIES_PER_SYNC)
+                    .cloned()
+                    .collect()
+            });
+            let cursor = self.data.with_value(|d| d.cursor);
+            let label = store::label().unwrap_or_else(|| self.me.get_value());
+            match super::door_sync(store::device_id(), label, cursor, entries).await {
+                Ok(delta) => {
+                    let received = delta.received.clone();
+                    self.outbox
+                        .update(|o| o.retain(|e| !received.contains(&e.nonce)));
+                    store::save_outbox(&self.outbox.get_untracked()).await;
+                    self.conflicts.set(delta.conflicts.clone());
+                    self.data.update_value(|d| d.merge(delta));
+                    store::save_data(&self.data.get_value()).await;
+                    self.ready.set(!self.data.with_value(|d| d.is_empty()));
+                    self.offline_since.set(None);
+                    self.counters.update(|v| *v += 1);
+                }
+                Err(e) if retryable(&e) => self.went_offline(),
+                Err(e) => self.notice.set(Some(e)),
+            }
+            self.syncing.set_value(false);
+        });
     }
 
     /// A code decoded from the camera: sent once while it stays in view.
@@ -120,6 +268,11 @@ impl Door {
         if self.inflight.with_untracked(|f| f.contains(&scan.scan_id)) {
             return;
         }
+        // No network: no need to wait for a call that cannot get through.
+        if !store::online() && self.ready.get_untracked() {
+            self.answer_offline(scan);
+            return;
+        }
         self.inflight.update(|f| f.push(scan.scan_id));
         spawn_local(async move {
             let result = match (&scan.token, scan.ticket_id) {
@@ -146,6 +299,8 @@ impl Door {
                         self.show(answer);
                     }
                 }
+                // The server cannot be reached: the device answers from its door data.
+                Err(e) if retryable(&e) && self.ready.get_untracked() => self.answer_offline(scan),
                 Err(e) if retryable(&e) => {
                     let attempts = scan.attempts + 1;
                     self.pending.update(|p| {
@@ -219,11 +374,13 @@ pub fn ScanPage() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Title text=page_title(move || i18n.t("scan.title"))/>
+        <leptos_meta::Link rel="manifest" href="/scan.webmanifest"/>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match auth.me.await {
                     Ok(Some(user)) if matches!(user.role, Role::StaffScan | Role::Admin) => {
-                        view! { <Scanner is_admin=user.role == Role::Admin/> }.into_any()
+                        let me = user.display_name();
+                        view! { <Scanner is_admin=user.role == Role::Admin me/> }.into_any()
                     }
                     Ok(Some(_)) => view! { <ErrorNotice error=AppError::Forbidden/> }.into_any(),
                     _ => view! { <LoginRequired/> }.into_any(),
@@ -234,9 +391,10 @@ pub fn ScanPage() -> impl IntoView {
 }
 
 #[component]
-fn Scanner(is_admin: bool) -> impl IntoView {
+fn Scanner(is_admin: bool, me: String) -> impl IntoView {
     let i18n = use_i18n();
     let door = Door::new();
+    let persisted = RwSignal::new(None::<bool>);
     let video = NodeRef::<leptos::html::Video>::new();
     let canvas = NodeRef::<leptos::html::Canvas>::new();
     let camera = RwSignal::new(CameraState::Off);
@@ -280,6 +438,34 @@ fn Scanner(is_admin: bool) -> impl IntoView {
     // Scans left unconfirmed by an earlier visit are retried at once; the queue is looked at, and
     // the counters refreshed, every few seconds.
     Effect::new(move |_| {
+        door.me.set_value(me.clone());
+        spawn_local(async move {
+            let data = store::load_data().await;
+            door.ready.set(!data.is_empty());
+            door.conflicts.set(data.conflicts.clone());
+            door.data.set_value(data);
+            door.outbox.set(store::load_outbox().await);
+            door.sync();
+            persisted.set(Some(store::install().await));
+        });
+        let sync_handle = set_interval_with_handle(
+            move || {
+                let stale =
+                    queue::now_ms() - door.data.with_value(|d| d.synced_at_ms) as f64 > REFRESH_MS;
+                if !door.outbox.with_untracked(|o| o.is_empty())
+                    || stale
+                    || door.offline_since.get_untracked().is_some()
+                {
+                    door.sync();
+                }
+            },
+            SYNC,
+        );
+        if let Ok(handle) = sync_handle {
+            on_cleanup(move || handle.clear());
+        }
+        let online = window_event_listener(leptos::ev::online, move |_| door.sync());
+        on_cleanup(move || online.remove());
         door.pending.set(queue::load());
         door.retry_all();
         if let Ok(handle) = set_interval_with_handle(
@@ -344,6 +530,8 @@ fn Scanner(is_admin: bool) -> impl IntoView {
                 </div>
             </div>
             <ActionErrorNotice error=door.notice/>
+            <OfflineBanner door persisted/>
+            <Conflicts door/>
             <PendingList door/>
             <ManualEntry door/>
             <HolderSearch door/>
@@ -401,6 +589,7 @@ fn AnswerDetails(answer: ScanAnswer) -> impl IntoView {
         used_by,
         valid_days,
         repeated,
+        offline,
         ..
     } = answer;
     view! {
@@ -420,6 +609,7 @@ fn AnswerDetails(answer: ScanAnswer) -> impl IntoView {
             }}</p>
         })}
         {repeated.then(|| view! { <p class="scan-repeated">{move || i18n.t("scan.repeated")}</p> })}
+        {offline.then(|| view! { <p class="scan-offline-answer">{move || i18n.t("scan.offline_answer")}</p> })}
     }
 }
 
@@ -430,7 +620,9 @@ fn UndoButton(door: Door, answer: ScanAnswer, is_admin: bool) -> impl IntoView {
     let i18n = use_i18n();
     let (Some(ticket_id), true) = (
         answer.ticket_id,
-        answer.outcome == Outcome::Ok || (is_admin && answer.outcome == Outcome::AlreadyUsed),
+        !answer.offline
+            && (answer.outcome == Outcome::Ok
+                || (is_admin && answer.outcome == Outcome::AlreadyUsed)),
     ) else {
         return ().into_any();
     };
@@ -458,6 +650,96 @@ fn UndoButton(door: Door, answer: ScanAnswer, is_admin: bool) -> impl IntoView {
         }>{move || i18n.t("scan.undo")}</button>
     }
     .into_any()
+}
+
+/// "Offline since 10:42 — 37 entries to send", and whether the door works without the network.
+#[component]
+fn OfflineBanner(door: Door, persisted: RwSignal<Option<bool>>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <div class="scan-offline-state" data-ready=move || door.ready.get().to_string()
+            data-offline=move || door.offline_since.get().is_some().to_string()
+            data-outbox=move || door.outbox.with(|o| o.len()).to_string()
+            data-persisted=move || persisted.get().map(|p| p.to_string()).unwrap_or_default()>
+            {move || {
+                let count = door.outbox.with(|o| o.len()).to_string();
+                match door.offline_since.get() {
+                    Some(since) => view! {
+                        <p class="notice notice-warning scan-offline" role="status">
+                            {i18n.t_with("scan.offline_since", &[("since", &local_hm(since)), ("count", &count)])}
+                        </p>
+                    }.into_any(),
+                    None if count != "0" => view! {
+                        <p class="notice scan-outbox" role="status">{i18n.t_with("scan.outbox", &[("count", &count)])}</p>
+                    }.into_any(),
+                    None => ().into_any(),
+                }
+            }}
+            <p class="scan-offline-ready">
+                <small>{move || i18n.t(if door.ready.get() { "scan.offline_ready" } else { "scan.offline_not_ready" })}</small>
+            </p>
+        </div>
+    }
+}
+
+/// Tickets let in twice while devices were offline, as the last sync reported them.
+#[component]
+fn Conflicts(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let list = door.conflicts.get();
+        let count = list.len().to_string();
+        (!list.is_empty()).then(|| view! {
+            <section class="notice notice-error scan-conflicts" data-conflicts=count role="alert">
+                <h2>{move || i18n.t("scan.conflicts")}</h2>
+                <ul>
+                    {list.into_iter().map(|c| {
+                        let first = match (c.first_at_ms, c.first_by.clone()) {
+                            (Some(at), Some(by)) => format!("{} · {by}", local_short(at)),
+                            (Some(at), None) => local_short(at),
+                            _ => "?".into(),
+                        };
+                        let second = format!("{} · {}", local_short(c.second_at_ms), c.second_by);
+                        view! {
+                            <li data-ticket=c.ticket_id.to_string()>
+                                <strong>{c.pass}</strong>" "
+                                {move || i18n.t_with("scan.conflict", &[("first", &first), ("second", &second)])}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        })
+    }
+}
+
+/// "10/06 09:12" in the device's time zone.
+fn local_short(ms: i64) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        format!(
+            "{:02}/{:02} {:02}:{:02}",
+            d.get_date(),
+            d.get_month() + 1,
+            d.get_hours(),
+            d.get_minutes()
+        )
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.format("%d/%m %H:%M").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// "10:42" in the device's time zone.
+fn local_hm(ms: f64) -> String {
+    local_short(ms as i64)
+        .split_once(' ')
+        .map(|(_, hm)| hm.to_string())
+        .unwrap_or_default()
 }
 
 /// Scans sent but not confirmed: never counted as in.

@@ -1,18 +1,28 @@
 //! Door scanning: staff scan QR tickets with the phone camera; a ticket gets in once.
 //! `decode` reads QR codes from camera frames (in the browser), `service` redeems tickets in one
 //! atomic statement and audits every attempt, `queue` keeps unconfirmed scans across reloads,
-//! `components` is the `/scan` page.
+//! `components` is the `/scan` page. Offline: `signed` codes verified on the device, `offline` the
+//! device's data and answers, `store` keeps them in IndexedDB, `door` (server) keys and sync,
+//! `shell` the installable page (manifest, service worker), `admin_page` is `/admin/door`.
+pub mod admin_page;
 #[cfg(feature = "hydrate")]
 pub mod camera;
 pub mod components;
 pub mod decode;
+#[cfg(feature = "ssr")]
+pub mod door;
+pub mod offline;
 pub mod queue;
 #[cfg(feature = "ssr")]
 pub mod service;
+#[cfg(feature = "ssr")]
+pub mod shell;
+pub mod signed;
+pub mod store;
 
 use crate::error::AppError;
 use chrono::{DateTime, NaiveDate, Utc};
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::codec::Json};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -84,6 +94,9 @@ pub struct ScanAnswer {
     /// True when this very attempt had already let the ticket in (a retry whose answer was lost):
     /// the person was let in once.
     pub repeated: bool,
+    /// Answered by the device on its own (no network); sent to the server later.
+    #[serde(default)]
+    pub offline: bool,
 }
 
 /// Checked in / expected for one pass type (expected: tickets not canceled).
@@ -103,6 +116,38 @@ pub struct HolderTicket {
     pub pass: String,
     pub status: crate::ticketing::TicketStatus,
     pub used_at_local: Option<String>,
+}
+
+/// A device at the door, as the back office lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorDevice {
+    pub id: Uuid,
+    pub label: String,
+    pub staff: Option<String>,
+    pub first_seen: String,
+    pub last_sync: String,
+    pub entries: i64,
+    pub conflicts: i64,
+}
+
+/// A signing key, as the back office lists it (never its private part).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorKeyView {
+    pub id: i64,
+    /// The public key's first 8 bytes, hex.
+    pub fingerprint: String,
+    pub created: String,
+    pub revoked: Option<String>,
+    /// The key that signs tickets now.
+    pub signing: bool,
+}
+
+/// `/admin/door`: double entries, devices, keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorOverview {
+    pub conflicts: Vec<offline::DoorConflict>,
+    pub devices: Vec<DoorDevice>,
+    pub keys: Vec<DoorKeyView>,
 }
 
 #[cfg(feature = "ssr")]
@@ -182,6 +227,60 @@ pub async fn scan_search(query: String) -> Result<Vec<HolderTicket>, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
     service::search(&state.db, &state.config, &staff, &query)
+        .await
+        .map_err(crate::server::fail)
+}
+
+/// A door device's sync: sends the entries it made offline (each taken once, by nonce) and gets
+/// the keys, passes, the tickets changed since `cursor` (all when 0) and its double entries.
+#[server(prefix = "/api", endpoint = "door_sync", input = Json)]
+pub async fn door_sync(
+    device_id: Uuid,
+    label: String,
+    cursor: i64,
+    entries: Vec<offline::OfflineEntry>,
+) -> Result<offline::DoorDelta, AppError> {
+    let staff = require_door().await?;
+    let state = crate::server::state()?;
+    door::sync(
+        &state.db,
+        &state.config,
+        &staff,
+        device_id,
+        &label,
+        cursor,
+        &entries,
+        crate::server::now(),
+    )
+    .await
+    .map_err(crate::server::fail)
+}
+
+/// The door seen from the back office. Admins only.
+#[server(prefix = "/api", endpoint = "admin_door")]
+pub async fn admin_door() -> Result<DoorOverview, AppError> {
+    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    door::overview(&state.db, &state.config).await
+}
+
+/// A new key signs tickets from now on (the old ones still verify). Admins only; audited.
+#[server(prefix = "/api", endpoint = "admin_door_rotate_key")]
+pub async fn admin_door_rotate_key() -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    door::rotate(&state.db, &state.config, &admin)
+        .await
+        .map(|_| ())
+        .map_err(crate::server::fail)
+}
+
+/// Codes signed with this key are refused from now on (a leaked key). Admins only; audited.
+#[server(prefix = "/api", endpoint = "admin_door_revoke_key")]
+pub async fn admin_door_revoke_key(key_id: i64) -> Result<(), AppError> {
+    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
+    let state = crate::server::state()?;
+    door::revoke(&state.db, &admin, key_id)
         .await
         .map_err(crate::server::fail)
 }

@@ -35,6 +35,7 @@ struct TicketFacts {
     #[sqlx(try_from = "String")]
     order_status: OrderStatus,
     used_by: Option<String>,
+    issue_no: i64,
 }
 
 const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
@@ -45,6 +46,12 @@ const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1,
 
 const REDEEM_BY_ID: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
      WHERE id = $4 AND status = 'VALID' \
+     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
+     RETURNING id";
+
+/// A signed code's ticket, only at the issue the code names (an older issue was replaced).
+const REDEEM_BY_CODE: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
+     WHERE id = $4 AND status = 'VALID' AND issue_no = $6 \
      AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
      RETURNING id";
 
@@ -59,18 +66,30 @@ pub async fn redeem(
 ) -> Result<ScanAnswer, AppError> {
     let opens_by = at + Duration::minutes(config.scan_grace_minutes);
     let mut tx = db.begin().await?;
-    let let_in: Option<(Uuid,)> = match key {
-        Key::Token(token) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_TOKEN)
+    // A signed code: `Some(None)` when its signature does not hold under a key not revoked.
+    let claims = match key {
+        Key::Token(token) if super::signed::is_signed(token.trim()) => {
+            Some(super::door::verify_code(&mut tx, token.trim()).await?)
+        }
+        _ => None,
+    };
+    let let_in: Option<(Uuid,)> = match (key, claims) {
+        (_, Some(None)) => None,
+        (_, Some(Some(c))) => tx_run!(&mut tx, conn => sqlx::query_as(REDEEM_BY_CODE)
+            .bind(at).bind(staff.id).bind(scan_id).bind(c.ticket_id).bind(opens_by).bind(i64::from(c.issue))
+            .fetch_optional(conn).await)?,
+        (Key::Token(token), None) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_TOKEN)
             .bind(at).bind(staff.id).bind(scan_id).bind(hash_token(token.trim())).bind(opens_by)
             .fetch_optional(c).await)?,
-        Key::Ticket(id) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_ID)
+        (Key::Ticket(id), None) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_ID)
             .bind(at).bind(staff.id).bind(scan_id).bind(id).bind(opens_by)
             .fetch_optional(c).await)?,
     };
-    let ticket_id = match (let_in, key) {
-        (Some((id,)), _) => Some(id),
-        (None, Key::Ticket(id)) => Some(id),
-        (None, Key::Token(token)) => {
+    let ticket_id = match (let_in, key, claims) {
+        (Some((id,)), _, _) => Some(id),
+        (None, _, Some(c)) => c.map(|c| c.ticket_id),
+        (None, Key::Ticket(id), None) => Some(id),
+        (None, Key::Token(token), None) => {
             let live: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
                 "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
                 .bind(hash_token(token.trim())).bind(at).fetch_optional(c).await)?;
@@ -82,7 +101,7 @@ pub async fn redeem(
         Some(id) => tx_run!(&mut tx, c => sqlx::query_as(concat!(
             "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, ",
             crate::ticket_holder_sql!(up, u), " AS holder, \
-             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, ",
+             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, t.issue_no, ",
             crate::person_name_sql!(sp, s), " AS used_by \
              FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles up ON up.user_id = u.id \
              JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id \
@@ -101,11 +120,17 @@ pub async fn redeem(
         valid_days: None,
         undo_until: None,
         repeated: false,
+        offline: false,
     };
     if let Some(f) = facts {
         answer.holder = Some(f.holder);
         answer.pass = Some(f.pass);
+        let replaced = claims
+            .flatten()
+            .is_some_and(|c| i64::from(c.issue) < f.issue_no);
         answer.outcome = match f.status {
+            // A code of an issue since replaced: revoked, whatever the ticket's state.
+            _ if replaced => Outcome::Canceled,
             TicketStatus::Used if let_in.is_some() => Outcome::Ok,
             // A retry of the very attempt that let the ticket in (its answer was lost on the way).
             TicketStatus::Used
@@ -151,6 +176,7 @@ pub async fn redeem(
             "outcome": answer.outcome.as_str(),
             "scan_id": scan_id,
             "manual": matches!(key, Key::Ticket(_)),
+            "signed": claims.is_some(),
             "repeated": answer.repeated,
         }),
     )

@@ -55,6 +55,9 @@ pub struct Config {
     pub scan_grace_minutes: i64,
     /// How long door staff may undo their own scan (admins may any time).
     pub scan_undo_seconds: i64,
+    /// Whether the door's devices keep holders' names for offline answers (`DOOR_OFFLINE_NAMES`,
+    /// off: names are personal data on a phone that can be lost).
+    pub door_offline_names: bool,
     /// How long a changed talk must be left alone before its change is mailed to attendees.
     pub programme_mail_delay_minutes: i64,
     /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
@@ -350,6 +353,8 @@ impl Config {
             page_cache: parse_bool(get("PAGE_CACHE"), true).map_err(|m| err("PAGE_CACHE", m))?,
             scan_grace_minutes,
             scan_undo_seconds,
+            door_offline_names: parse_bool(get("DOOR_OFFLINE_NAMES"), false)
+                .map_err(|m| err("DOOR_OFFLINE_NAMES", m))?,
             programme_mail_delay_minutes,
             clock_start,
         })

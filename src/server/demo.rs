@@ -201,8 +201,8 @@ pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
     let sales_end = local(tz, DAY2, "12:00").max(now + chrono::Duration::days(1));
     for (name, description, price, capacity, (from_day, from), (until_day, until)) in passes {
         crate::db_write!(db, pool => sqlx::query(
-            "INSERT INTO ticket_types (id, name, description, price_cents, currency, capacity, is_active, sales_start_at, sales_end_at, valid_from, valid_until, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 'eur', $5, $6, $7, $8, $9, $10, $11, $11)")
+            "INSERT INTO ticket_types (id, name, description, price_cents, currency, capacity, is_active, sales_start_at, sales_end_at, valid_from, valid_until, created_at, updated_at, door_no) \
+             VALUES ($1, $2, $3, $4, 'eur', $5, $6, $7, $8, $9, $10, $11, $11, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
             .bind(Uuid::new_v4()).bind(name).bind(description).bind(price).bind(capacity).bind(true)
             .bind(now).bind(sales_end)
             .bind(local(tz, from_day, from)).bind(local(tz, until_day, until)).bind(now)

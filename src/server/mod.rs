@@ -142,6 +142,10 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     db.migrate()
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
+    // The key that signs tickets' codes for the door (made on the first start).
+    crate::scanning::door::signing_key(&db, &config)
+        .await
+        .map_err(|e| format!("cannot prepare the door's signing key: {e}"))?;
     if let Some(start) = config.clock_start {
         set_clock_start(start);
         tracing::warn!(%start, "CLOCK_START: the server's clock is shifted (rehearsal)");
@@ -258,6 +262,8 @@ pub fn router(state: AppState) -> Router {
             get(crate::invoicing::http::csv),
         )
         .route("/invoices/{file}", get(crate::invoicing::http::download))
+        .route("/scan-sw.js", get(crate::scanning::shell::service_worker))
+        .route("/scan.webmanifest", get(crate::scanning::shell::manifest))
         .route(
             "/calendar/{user}/{file}",
             get(crate::programme::personal::http::feed),

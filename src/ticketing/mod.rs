@@ -96,8 +96,11 @@ pub struct TicketView {
     pub holder_email: Option<String>,
     pub valid_days: Option<(NaiveDate, NaiveDate)>,
     pub used_at: Option<DateTime<Utc>>,
-    /// The QR code's text (also typed by hand at the door when a screen is broken).
+    /// The short code typed by hand at the door when a screen is broken (checked online).
     pub token: String,
+    /// The QR code's text: the signed code, which the door checks even without the network
+    /// (the token when the pass has no door number).
+    pub code: String,
     pub qr_svg: String,
 }
 

@@ -1073,6 +1073,8 @@ struct TicketRow {
     valid_until: Option<DateTime<Utc>>,
     used_at: Option<DateTime<Utc>>,
     token_id: Option<Uuid>,
+    door_no: Option<i64>,
+    issue_no: i64,
 }
 
 /// A user's tickets (or an order's), each with its current token and QR code.
@@ -1082,11 +1084,16 @@ pub async fn tickets_of(
     order_id: Option<Uuid>,
 ) -> Result<Vec<TicketView>, AppError> {
     let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, \
+        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, tt.door_no, t.issue_no, \
          (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
          FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.user_id = $1 AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
         .bind(user_id).bind(order_id).fetch_all(pool).await)?;
+    let key = if rows.is_empty() {
+        None
+    } else {
+        Some(crate::scanning::door::signing_key(&state.db, &state.config).await?)
+    };
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -1094,12 +1101,27 @@ pub async fn tickets_of(
                 .token_id
                 .map(|id| ticket_token(&state.config, id))
                 .unwrap_or_default();
+            let code = match (&key, r.token_id) {
+                (Some(key), Some(_)) => crate::scanning::door::code(
+                    key,
+                    &crate::scanning::door::CodeFacts {
+                        ticket_id: r.id,
+                        issue: r.issue_no,
+                        door_no: r.door_no,
+                        valid_from: r.valid_from,
+                        valid_until: r.valid_until,
+                    },
+                ),
+                _ => None,
+            }
+            .unwrap_or_else(|| token.clone());
             TicketView {
-                qr_svg: if token.is_empty() || r.status == TicketStatus::Canceled {
+                qr_svg: if code.is_empty() || r.status == TicketStatus::Canceled {
                     String::new()
                 } else {
-                    qr::svg(&token)
+                    qr::svg(&code)
                 },
+                code,
                 token,
                 id: r.id,
                 order_id: r.order_id,
@@ -1120,13 +1142,43 @@ pub async fn ticket_pngs(
     config: &Config,
     order_id: Uuid,
 ) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
-    let rows: Vec<(Uuid, Uuid)> = db_run!(db, pool => sqlx::query_as(
-        "SELECT t.id, k.id FROM tickets t JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL \
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        Uuid,
+        Uuid,
+        i64,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    )> = db_run!(db, pool => sqlx::query_as(
+        "SELECT t.id, k.id, t.issue_no, tt.door_no, tt.valid_from, tt.valid_until FROM tickets t \
+         JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.order_id = $1 AND t.status = 'VALID' ORDER BY t.issued_at, t.id")
         .bind(order_id).fetch_all(pool).await)?;
+    let key = match rows.is_empty() {
+        true => None,
+        false => crate::scanning::door::signing_key(db, config).await.ok(),
+    };
     Ok(rows
         .into_iter()
-        .map(|(ticket, token)| (ticket, qr::png(&ticket_token(config, token), 6)))
+        .map(|(ticket, token, issue, door_no, valid_from, valid_until)| {
+            let code = key
+                .as_ref()
+                .and_then(|key| {
+                    crate::scanning::door::code(
+                        key,
+                        &crate::scanning::door::CodeFacts {
+                            ticket_id: ticket,
+                            issue,
+                            door_no,
+                            valid_from,
+                            valid_until,
+                        },
+                    )
+                })
+                .unwrap_or_else(|| ticket_token(config, token));
+            (ticket, qr::png(&code, 6))
+        })
         .collect())
 }
 
@@ -1165,6 +1217,8 @@ pub async fn reissue_token(
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
     tx_run!(tx, c => sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE ticket_id = $2 AND revoked_at IS NULL").bind(now()).bind(ticket_id).execute(c).await.map(|_| ()))?;
+    // The signed code of the previous issue is revoked too (the door's devices learn it at sync).
+    tx_run!(tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no + 1 WHERE id = $1").bind(ticket_id).execute(c).await.map(|_| ()))?;
     new_token(tx, config, ticket_id, expires_at).await
 }
 

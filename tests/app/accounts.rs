@@ -255,7 +255,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 32] = [
+        let calls: [(&str, Vec<(&str, &str)>); 35] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -288,6 +288,9 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_waitlist_offer", vec![("entry_id", &id)]),
             ("admin_waitlist_auto", vec![("ticket_type_id", &id), ("auto", "false")]),
             ("admin_invoices", vec![]),
+            ("admin_door", vec![]),
+            ("admin_door_rotate_key", vec![]),
+            ("admin_door_revoke_key", vec![("key_id", "1")]),
         ];
         // Every admin server function the app registers is in the table: none can be forgotten.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {

@@ -1,0 +1,169 @@
+//! `/admin/door`: the door seen from the back office. Double entries (a ticket let in by two
+//! devices before they synced), the devices with their last sync and entries, and the keys that
+//! sign tickets (a rotation; a revocation for a leaked key).
+use super::{admin_door, DoorOverview};
+use crate::{
+    admin::components::AdminTabs,
+    app::{ActionErrorNotice, ErrorNotice, Loading},
+    error::AppError,
+    i18n::{page_title, use_i18n},
+};
+use leptos::{prelude::*, task::spawn_local};
+use leptos_meta::Title;
+
+#[component]
+pub fn AdminDoorPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let version = RwSignal::new(0u32);
+    let notice = RwSignal::new(None::<AppError>);
+    let overview = Resource::new(move || version.get(), |_| admin_door());
+    view! {
+        <Title text=page_title(move || i18n.t("door.admin.title"))/>
+        <section class="admin-page admin-door">
+            <AdminTabs/>
+            <h1>{move || i18n.t("door.admin.title")}</h1>
+            <ActionErrorNotice error=notice/>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move {
+                    match overview.await {
+                        Ok(o) => view! { <DoorTables o version notice/> }.into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn DoorTables(
+    o: DoorOverview,
+    version: RwSignal<u32>,
+    notice: RwSignal<Option<AppError>>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let DoorOverview {
+        conflicts,
+        devices,
+        keys,
+    } = o;
+    let done = move |r: Result<(), AppError>| match r {
+        Ok(()) => {
+            notice.set(None);
+            version.update(|v| *v += 1);
+        }
+        Err(e) => notice.set(Some(e)),
+    };
+    view! {
+        <h2>{move || i18n.t("door.admin.conflicts")}</h2>
+        {if conflicts.is_empty() {
+            view! { <p class="empty door-no-conflicts">{move || i18n.t("door.admin.no_conflicts")}</p> }.into_any()
+        } else {
+            view! {
+                <table class="door-conflicts">
+                    <thead><tr>
+                        <th>{move || i18n.t("door.admin.ticket")}</th>
+                        <th>{move || i18n.t("door.admin.first")}</th>
+                        <th>{move || i18n.t("door.admin.second")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {conflicts.into_iter().map(|c| view! {
+                            <tr data-ticket=c.ticket_id.to_string()>
+                                <td>{c.pass}<br/><small><code>{c.ticket_id.to_string()}</code></small></td>
+                                <td>{c.first_at_ms.map(short_utc).unwrap_or_default()}" "{c.first_by.unwrap_or_default()}</td>
+                                <td>{short_utc(c.second_at_ms)}" "{c.second_by}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+        <h2>{move || i18n.t("door.admin.devices")}</h2>
+        {if devices.is_empty() {
+            view! { <p class="empty">{move || i18n.t("door.admin.no_devices")}</p> }.into_any()
+        } else {
+            view! {
+                <table class="door-devices">
+                    <thead><tr>
+                        <th>{move || i18n.t("door.admin.device")}</th>
+                        <th>{move || i18n.t("door.admin.staff")}</th>
+                        <th>{move || i18n.t("door.admin.last_sync")}</th>
+                        <th>{move || i18n.t("door.admin.entries")}</th>
+                        <th>{move || i18n.t("door.admin.conflicts")}</th>
+                    </tr></thead>
+                    <tbody>
+                        {devices.into_iter().map(|d| view! {
+                            <tr data-device=d.id.to_string()>
+                                <td>{d.label}</td>
+                                <td>{d.staff.unwrap_or_default()}</td>
+                                <td>{d.last_sync}</td>
+                                <td class="num">{d.entries}</td>
+                                <td class="num">{d.conflicts}</td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }.into_any()
+        }}
+        <h2>{move || i18n.t("door.admin.keys")}</h2>
+        <p class="hint">{move || i18n.t("door.admin.keys_hint")}</p>
+        <table class="door-keys">
+            <thead><tr>
+                <th>{move || i18n.t("door.admin.key")}</th>
+                <th>{move || i18n.t("door.admin.created")}</th>
+                <th>{move || i18n.t("door.admin.state")}</th>
+                <th></th>
+            </tr></thead>
+            <tbody>
+                {keys.into_iter().map(|k| {
+                    let id = k.id;
+                    let state = match (&k.revoked, k.signing) {
+                        (Some(at), _) => i18n.t_with("door.admin.revoked_at", &[("when", at)]),
+                        (None, true) => i18n.t("door.admin.signing"),
+                        (None, false) => i18n.t("door.admin.verifying"),
+                    };
+                    view! {
+                        <tr data-key=id.to_string() data-signing=k.signing.to_string()>
+                            <td>{id}" "<small><code>{k.fingerprint}</code></small></td>
+                            <td>{k.created}</td>
+                            <td>{state}</td>
+                            <td>{k.revoked.is_none().then(|| view! {
+                                <button type="button" class="button-small button-danger" on:click=move |_| {
+                                    if confirm(&i18n.t("door.admin.revoke_confirm")) {
+                                        spawn_local(async move { done(super::admin_door_revoke_key(id).await) });
+                                    }
+                                }>{move || i18n.t("door.admin.revoke")}</button>
+                            })}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <p><button type="button" class="button-secondary door-rotate" on:click=move |_| {
+            spawn_local(async move { done(super::admin_door_rotate_key().await) });
+        }>{move || i18n.t("door.admin.rotate")}</button></p>
+    }
+}
+
+/// A browser confirmation (always yes on the server, where nothing is clicked).
+fn confirm(text: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(text).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = text;
+        true
+    }
+}
+
+/// An instant as the back office shows entries ("10/06 09:12", UTC on the server, the browser's
+/// zone once hydrated would differ: both render the same UTC text to avoid a hydration mismatch).
+fn short_utc(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%d/%m %H:%M UTC").to_string())
+        .unwrap_or_default()
+}

@@ -1,0 +1,553 @@
+//! The door's offline side, on the server: signing keys (derived from `SECRET_KEY`, never stored),
+//! tickets' signed codes, and `sync`, which takes in the entries devices made offline (once per
+//! nonce, conflicts recorded) and sends them the tickets changed since their cursor.
+use super::{
+    offline::{
+        DoorConflict, DoorDelta, DoorKey, DoorPass, DoorStatus, DoorTicket, OfflineEntry,
+        MAX_ENTRIES_PER_SYNC,
+    },
+    signed::{self, Claims},
+    DoorDevice, DoorKeyView, DoorOverview, Outcome,
+};
+use crate::{
+    accounts::{session::hash_token, AuthUser},
+    admin::service::audit,
+    db_run,
+    error::AppError,
+    server::{
+        config::Config,
+        db::{Db, Tx},
+    },
+    tx_run,
+};
+use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use hkdf::Hkdf;
+use sha2::Sha256;
+use uuid::Uuid;
+
+fn derive(config: &Config, id: i64, salt: &[u8]) -> Option<SigningKey> {
+    let mut info = b"tessera door key v1\0".to_vec();
+    info.push(u8::try_from(id).ok()?);
+    let mut seed = [0u8; 32];
+    Hkdf::<Sha256>::new(Some(salt), &config.secret_key)
+        .expand(&info, &mut seed)
+        .ok()?;
+    Some(SigningKey::from_bytes(&seed))
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: i64,
+    salt: Vec<u8>,
+    public_key: Vec<u8>,
+    created_at: DateTime<Utc>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+async fn key_rows(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
+    db_run!(db, pool => sqlx::query_as("SELECT id, salt, public_key, created_at, revoked_at FROM door_keys ORDER BY id DESC")
+        .fetch_all(pool).await)
+}
+
+/// The newest key that is not revoked and that this server can derive (a changed `SECRET_KEY`
+/// derives other keys: those rows only verify).
+fn signer(config: &Config, rows: &[KeyRow]) -> Option<(u8, SigningKey)> {
+    rows.iter()
+        .filter(|r| r.revoked_at.is_none())
+        .find_map(|r| {
+            let k = derive(config, r.id, &r.salt)?;
+            (k.verifying_key().as_bytes().as_slice() == r.public_key.as_slice())
+                .then(|| Some((u8::try_from(r.id).ok()?, k)))
+                .flatten()
+        })
+}
+
+/// Adds the next key (the first one at start-up, or a rotation). `None` past 255 keys.
+async fn add_key(db: &Db, config: &Config, by: Option<&AuthUser>) -> Result<Option<u8>, AppError> {
+    use rand::RngCore;
+    let mut salt = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut salt);
+    let mut tx = db.begin().await?;
+    let (next,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM door_keys")
+        .fetch_one(c).await)?;
+    let Some(key) = derive(config, next, &salt) else {
+        return Ok(None);
+    };
+    tx_run!(&mut tx, c => sqlx::query(
+        "INSERT INTO door_keys (id, salt, public_key, created_at, created_by) VALUES ($1, $2, $3, $4, $5)")
+        .bind(next).bind(salt.to_vec()).bind(key.verifying_key().as_bytes().to_vec())
+        .bind(crate::server::now()).bind(by.map(|u| u.id)).execute(c).await.map(|_| ()))?;
+    if let Some(admin) = by {
+        audit(
+            &mut tx,
+            admin.id,
+            "ROTATE_DOOR_KEY",
+            "door_key",
+            &next.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(u8::try_from(next).ok())
+}
+
+/// The key that signs tickets now, made if there is none (first start, or all revoked).
+pub async fn signing_key(db: &Db, config: &Config) -> Result<(u8, SigningKey), AppError> {
+    let mut failure = AppError::Internal;
+    for _ in 0..3 {
+        if let Some(k) = signer(config, &key_rows(db).await?) {
+            return Ok(k);
+        }
+        // Two instances starting at once may both try: one insert wins, the other reads it.
+        if let Err(e) = add_key(db, config, None).await {
+            tracing::warn!(error = %e, "door key: not added (another instance may have made it)");
+            failure = e;
+        }
+    }
+    Err(failure)
+}
+
+/// A new signing key; the old ones keep verifying the codes made with them.
+pub async fn rotate(db: &Db, config: &Config, admin: &AuthUser) -> Result<u8, AppError> {
+    add_key(db, config, Some(admin))
+        .await?
+        .ok_or_else(|| AppError::invalid("key", "door.error.too_many_keys"))
+}
+
+/// Refuses every code made with a key from now on (a suspected leak); tickets then show codes
+/// signed with the next key.
+pub async fn revoke(db: &Db, admin: &AuthUser, key_id: i64) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    let n = tx_run!(&mut tx, c => sqlx::query("UPDATE door_keys SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(crate::server::now()).bind(key_id).execute(c).await.map(|r| r.rows_affected()))?;
+    if n != 1 {
+        return Err(AppError::NotFound);
+    }
+    // Every ticket's code changes: devices must fetch them all again.
+    tx_run!(&mut tx, c => sqlx::query("UPDATE door_counter SET n = n + 1 WHERE id = 1").execute(c).await.map(|_| ()))?;
+    audit(
+        &mut tx,
+        admin.id,
+        "REVOKE_DOOR_KEY",
+        "door_key",
+        &key_id.to_string(),
+        serde_json::json!({}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a ticket's signed code says.
+pub struct CodeFacts {
+    pub ticket_id: Uuid,
+    pub issue: i64,
+    pub door_no: Option<i64>,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// A ticket's signed code (`None` for a pass without a door number).
+pub fn code(key: &(u8, SigningKey), facts: &CodeFacts) -> Option<String> {
+    let claims = Claims {
+        key_id: key.0,
+        ticket_id: facts.ticket_id,
+        issue: u16::try_from(facts.issue).ok()?,
+        pass_no: u16::try_from(facts.door_no?).ok()?,
+        valid_from: facts.valid_from.map(|t| signed::minutes(t.timestamp())),
+        valid_until: facts.valid_until.map(|t| signed::minutes(t.timestamp())),
+    };
+    Some(signed::sign(&claims, &key.1))
+}
+
+/// The ticket and issue a signed code names, if its signature holds under a key not revoked.
+pub async fn verify_code(tx: &mut Tx, text: &str) -> Result<Option<Claims>, sqlx::Error> {
+    let keys: Vec<(i64, Vec<u8>)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT id, public_key FROM door_keys WHERE revoked_at IS NULL").fetch_all(c).await)?;
+    let key = |id: u8| -> Option<VerifyingKey> {
+        keys.iter()
+            .find(|(k, _)| *k == i64::from(id))
+            .and_then(|(_, pk)| signed::public_key(pk))
+    };
+    Ok(signed::verify(text, key).ok())
+}
+
+/// The device's label: one line, at most 80 characters, never empty.
+fn clean_label(label: &str) -> String {
+    let l: String = crate::invoicing::service::one_line(label)
+        .chars()
+        .take(80)
+        .collect();
+    if l.is_empty() {
+        "?".into()
+    } else {
+        l
+    }
+}
+
+/// The device clock's instant, if believable (within 30 days before and 10 minutes after ours).
+fn device_time(at_ms: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let t = DateTime::<Utc>::from_timestamp_millis(at_ms)?;
+    (t >= now - Duration::days(30) && t <= now + Duration::minutes(10)).then_some(t)
+}
+
+/// Records one offline entry (nothing if its nonce is known) and applies it.
+async fn take_entry(
+    tx: &mut Tx,
+    staff: &AuthUser,
+    device_id: Uuid,
+    e: &OfflineEntry,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let at = device_time(e.at_ms, now);
+    let new = tx_run!(tx, c => sqlx::query(
+        "INSERT INTO door_entries (nonce, device_id, staff_id, device_time, received_at, local_answer, outcome) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'UNKNOWN') ON CONFLICT (nonce) DO NOTHING")
+        .bind(e.nonce).bind(device_id).bind(staff.id).bind(at.unwrap_or(now)).bind(now).bind(e.answer.as_str())
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    if new == 0 {
+        return Ok(());
+    }
+    let at = at.unwrap_or(now);
+    // Which ticket: a signed code, a legacy token (even replaced: it names its ticket), or an id.
+    let (ticket, claims) = match (&e.code, e.ticket_id) {
+        (Some(text), _) if signed::is_signed(text) => match verify_code(tx, text).await? {
+            Some(c) => (Some(c.ticket_id), Some(c)),
+            None => (None, None),
+        },
+        (Some(text), _) => {
+            let row: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+                "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1")
+                .bind(hash_token(text.trim())).fetch_optional(c).await)?;
+            (row.map(|r| r.0), None)
+        }
+        (None, Some(id)) => (Some(id), None),
+        (None, None) => (None, None),
+    };
+    #[derive(sqlx::FromRow)]
+    struct Facts {
+        status: String,
+        used_at: Option<DateTime<Utc>>,
+        used_by_user_id: Option<Uuid>,
+        used_scan_id: Option<Uuid>,
+    }
+    let facts: Option<Facts> = match ticket {
+        None => None,
+        Some(id) => tx_run!(tx, c => sqlx::query_as(
+            "SELECT status, used_at, used_by_user_id, used_scan_id FROM tickets WHERE id = $1")
+            .bind(id).fetch_optional(c).await)?,
+    };
+    let ticket = ticket.filter(|_| facts.is_some());
+    let outcome = match (&facts, e.answer) {
+        (None, _) => "UNKNOWN",
+        (Some(_), a) if a != Outcome::Ok => "REFUSED",
+        (Some(f), _) => match f.status.as_str() {
+            "VALID" => {
+                tx_run!(tx, c => sqlx::query(
+                    "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 WHERE id = $4 AND status = 'VALID'")
+                    .bind(at).bind(staff.id).bind(e.nonce).bind(ticket).execute(c).await.map(|_| ()))?;
+                "LET_IN"
+            }
+            // The same attempt got through online before its answer was lost.
+            "USED" if f.used_scan_id == Some(e.nonce) => "LET_IN",
+            "USED" => {
+                let first_device: Option<(Uuid,)> = match f.used_scan_id {
+                    None => None,
+                    Some(first) => tx_run!(tx, c => sqlx::query_as(
+                        "SELECT device_id FROM door_entries WHERE nonce = $1")
+                        .bind(first).fetch_optional(c).await)?,
+                };
+                tx_run!(tx, c => sqlx::query(
+                    "INSERT INTO door_conflicts (id, ticket_id, first_scan_id, first_device_id, first_staff_id, first_at, second_nonce, detected_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                    .bind(Uuid::new_v4()).bind(ticket).bind(f.used_scan_id).bind(first_device.map(|d| d.0))
+                    .bind(f.used_by_user_id).bind(f.used_at).bind(e.nonce).bind(now)
+                    .execute(c).await.map(|_| ()))?;
+                "CONFLICT"
+            }
+            _ => "CANCELED",
+        },
+    };
+    tx_run!(tx, c => sqlx::query(
+        "UPDATE door_entries SET outcome = $1, ticket_id = $2, key_id = $3, issue_no = $4 WHERE nonce = $5")
+        .bind(outcome).bind(ticket).bind(claims.map(|c| i64::from(c.key_id))).bind(claims.map(|c| i64::from(c.issue)))
+        .bind(e.nonce).execute(c).await.map(|_| ()))?;
+    audit(
+        tx,
+        staff.id,
+        "SCAN_TICKET",
+        "ticket",
+        &ticket.map_or_else(|| "unknown".to_string(), |id| id.to_string()),
+        serde_json::json!({
+            "outcome": e.answer.as_str(),
+            "scan_id": e.nonce,
+            "offline": true,
+            "device": device_id,
+            "device_time": at,
+            "recorded": outcome,
+            "manual": e.code.is_none(),
+        }),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    id: Uuid,
+    door_no: Option<i64>,
+    issue_no: i64,
+    status: String,
+    order_status: String,
+    used_at: Option<DateTime<Utc>>,
+    used_by: Option<String>,
+    holder: String,
+    token_hash: Option<String>,
+}
+
+/// Takes a device's entries and answers with what changed since its cursor.
+pub async fn sync(
+    db: &Db,
+    config: &Config,
+    staff: &AuthUser,
+    device_id: Uuid,
+    label: &str,
+    cursor: i64,
+    entries: &[OfflineEntry],
+    now: DateTime<Utc>,
+) -> Result<DoorDelta, AppError> {
+    if entries.len() > MAX_ENTRIES_PER_SYNC {
+        return Err(AppError::invalid("entries", "door.error.too_many_entries"));
+    }
+    if entries
+        .iter()
+        .any(|e| e.code.as_ref().is_some_and(|c| c.len() > 512))
+    {
+        return Err(AppError::invalid("entries", "scan.error.token_empty"));
+    }
+    // The first sync of a fresh database makes its key, outside the sync's transaction.
+    signing_key(db, config).await?;
+    let label = clean_label(label);
+    let mut tx = db.begin().await?;
+    tx_run!(&mut tx, c => sqlx::query(
+        "INSERT INTO door_devices (id, label, user_id, first_seen_at, last_sync_at, last_cursor) VALUES ($1, $2, $3, $4, $4, 0) \
+         ON CONFLICT (id) DO UPDATE SET label = excluded.label, user_id = excluded.user_id, last_sync_at = excluded.last_sync_at")
+        .bind(device_id).bind(&label).bind(staff.id).bind(now).execute(c).await.map(|_| ()))?;
+    for e in entries {
+        take_entry(&mut tx, staff, device_id, e, now).await?;
+    }
+    let (counter,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT n FROM door_counter WHERE id = 1")
+        .fetch_one(c).await)?;
+    let full = cursor <= 0 || cursor > counter;
+    let rows: Vec<TicketRow> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
+        "SELECT t.id, tt.door_no, t.issue_no, t.status, o.status AS order_status, t.used_at, ",
+        "CASE WHEN t.used_by_user_id IS NULL THEN NULL ELSE ", crate::person_name_sql!(sp, s), " END AS used_by, ",
+        crate::ticket_holder_sql!(up, u), " AS holder, \
+         (SELECT k.token_hash FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_hash \
+         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id \
+         JOIN users u ON u.id = t.user_id LEFT JOIN profiles up ON up.user_id = u.id \
+         LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id \
+         WHERE $1 OR t.door_seq > $2 ORDER BY t.door_seq"))
+        .bind(full).bind(cursor).fetch_all(c).await)?;
+    let tickets = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(DoorTicket {
+                id: r.id,
+                pass_no: u16::try_from(r.door_no?).ok()?,
+                issue: u16::try_from(r.issue_no).ok()?,
+                status: match (r.status.as_str(), r.order_status.as_str()) {
+                    ("USED", _) => DoorStatus::Used,
+                    ("CANCELED", "REFUNDED") => DoorStatus::Refunded,
+                    ("CANCELED", _) => DoorStatus::Canceled,
+                    _ => DoorStatus::Valid,
+                },
+                used_at_ms: r.used_at.map(|t| t.timestamp_millis()),
+                used_by: r.used_by,
+                holder: config.door_offline_names.then_some(r.holder),
+                legacy_hash: r.token_hash,
+            })
+        })
+        .collect();
+    let keys: Vec<(i64, Vec<u8>, Option<DateTime<Utc>>)> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT id, public_key, revoked_at FROM door_keys ORDER BY id").fetch_all(c).await)?;
+    let passes: Vec<(
+        Option<i64>,
+        String,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    )> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT door_no, name, valid_from, valid_until FROM ticket_types ORDER BY door_no").fetch_all(c).await)?;
+    let conflicts = conflicts_where(&mut tx, Some(device_id), 50).await?;
+    tx_run!(&mut tx, c => sqlx::query("UPDATE door_devices SET last_cursor = $1 WHERE id = $2")
+        .bind(counter).bind(device_id).execute(c).await.map(|_| ()))?;
+    tx.commit().await?;
+    Ok(DoorDelta {
+        cursor: counter,
+        full,
+        server_time_ms: now.timestamp_millis(),
+        grace_minutes: config.scan_grace_minutes,
+        keys: keys
+            .into_iter()
+            .filter_map(|(id, pk, revoked)| {
+                Some(DoorKey {
+                    id: u8::try_from(id).ok()?,
+                    public_key: data_encoding::HEXLOWER.encode(&pk),
+                    revoked: revoked.is_some(),
+                })
+            })
+            .collect(),
+        passes: passes
+            .into_iter()
+            .filter_map(|(no, name, from, until)| {
+                Some(DoorPass {
+                    no: u16::try_from(no?).ok()?,
+                    name,
+                    valid_from: from.map(|t| t.timestamp().div_euclid(60)),
+                    valid_until: until.map(|t| t.timestamp().div_euclid(60)),
+                })
+            })
+            .collect(),
+        tickets,
+        received: entries.iter().map(|e| e.nonce).collect(),
+        conflicts,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct ConflictRow {
+    ticket_id: Uuid,
+    pass: String,
+    first_at: Option<DateTime<Utc>>,
+    first_by: Option<String>,
+    first_device: Option<String>,
+    second_at: DateTime<Utc>,
+    second_by: String,
+    second_device: String,
+}
+
+/// Double entries, newest first: those of one device, or all.
+async fn conflicts_where(
+    tx: &mut Tx,
+    device: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<DoorConflict>, sqlx::Error> {
+    let rows: Vec<ConflictRow> = tx_run!(tx, c => sqlx::query_as(concat!(
+        "SELECT dc.ticket_id, tt.name AS pass, dc.first_at, ",
+        "CASE WHEN dc.first_staff_id IS NULL THEN NULL ELSE ", crate::person_name_sql!(fp, f), " END AS first_by, ",
+        "fd.label AS first_device, de.device_time AS second_at, ", crate::person_name_sql!(sp, s), " AS second_by, \
+         sd.label AS second_device \
+         FROM door_conflicts dc JOIN tickets t ON t.id = dc.ticket_id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         JOIN door_entries de ON de.nonce = dc.second_nonce JOIN door_devices sd ON sd.id = de.device_id \
+         JOIN users s ON s.id = de.staff_id LEFT JOIN profiles sp ON sp.user_id = s.id \
+         LEFT JOIN users f ON f.id = dc.first_staff_id LEFT JOIN profiles fp ON fp.user_id = f.id \
+         LEFT JOIN door_devices fd ON fd.id = dc.first_device_id \
+         WHERE $1 IS NULL OR de.device_id = $1 OR dc.first_device_id = $1 \
+         ORDER BY dc.detected_at DESC, dc.id LIMIT $2"))
+        .bind(device).bind(limit).fetch_all(c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| DoorConflict {
+            ticket_id: r.ticket_id,
+            pass: r.pass,
+            first_at_ms: r.first_at.map(|t| t.timestamp_millis()),
+            first_by: r.first_by.map(|b| match r.first_device {
+                Some(d) => format!("{b} · {d}"),
+                None => b,
+            }),
+            second_at_ms: r.second_at.timestamp_millis(),
+            second_by: format!("{} · {}", r.second_by, r.second_device),
+        })
+        .collect())
+}
+
+/// The back office's view of the door: conflicts, devices, keys.
+pub async fn overview(db: &Db, config: &Config) -> Result<DoorOverview, AppError> {
+    let signer_id = signing_key(db, config).await?.0;
+    let mut tx = db.begin().await?;
+    let conflicts = conflicts_where(&mut tx, None, 500).await?;
+    #[derive(sqlx::FromRow)]
+    struct DeviceRow {
+        id: Uuid,
+        label: String,
+        staff: Option<String>,
+        first_seen_at: DateTime<Utc>,
+        last_sync_at: DateTime<Utc>,
+        entries: i64,
+        conflicts: i64,
+    }
+    let devices: Vec<DeviceRow> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
+        "SELECT d.id, d.label, CASE WHEN d.user_id IS NULL THEN NULL ELSE ", crate::person_name_sql!(p, u), " END AS staff, \
+         d.first_seen_at, d.last_sync_at, \
+         (SELECT COUNT(*) FROM door_entries e WHERE e.device_id = d.id) AS entries, \
+         (SELECT COUNT(*) FROM door_conflicts dc JOIN door_entries e ON e.nonce = dc.second_nonce \
+            WHERE e.device_id = d.id OR dc.first_device_id = d.id) AS conflicts \
+         FROM door_devices d LEFT JOIN users u ON u.id = d.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+         ORDER BY d.last_sync_at DESC LIMIT 200"))
+        .fetch_all(c).await)?;
+    tx.commit().await?;
+    let keys = key_rows(db).await?;
+    Ok(DoorOverview {
+        conflicts,
+        devices: devices
+            .into_iter()
+            .map(|d| DoorDevice {
+                id: d.id,
+                label: d.label,
+                staff: d.staff,
+                first_seen: config.short_local(d.first_seen_at),
+                last_sync: config.short_local(d.last_sync_at),
+                entries: d.entries,
+                conflicts: d.conflicts,
+            })
+            .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| DoorKeyView {
+                id: k.id,
+                fingerprint: data_encoding::HEXLOWER
+                    .encode(&k.public_key)
+                    .chars()
+                    .take(16)
+                    .collect(),
+                created: config.short_local(k.created_at),
+                revoked: k.revoked_at.map(|t| config.short_local(t)),
+                signing: k.id == i64::from(signer_id),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_clocks_far_off_are_not_believed() {
+        let now = Utc::now();
+        let ms = now.timestamp_millis();
+        assert_eq!(device_time(ms, now), Some(now.with_nanosecond_ms()));
+        assert_eq!(device_time(ms + 11 * 60_000, now), None);
+        assert_eq!(device_time(ms - 31 * 86_400_000, now), None);
+        assert_eq!(device_time(i64::MAX, now), None);
+        assert_eq!(device_time(i64::MIN, now), None);
+    }
+
+    trait Ms {
+        fn with_nanosecond_ms(self) -> Self;
+    }
+    impl Ms for DateTime<Utc> {
+        fn with_nanosecond_ms(self) -> Self {
+            DateTime::<Utc>::from_timestamp_millis(self.timestamp_millis()).unwrap_or(self)
+        }
+    }
+
+    #[test]
+    fn labels_are_one_clean_line() {
+        assert_eq!(clean_label("  Porte A\n\u{202e}x "), "Porte A x");
+        assert_eq!(clean_label("\u{200b}"), "?");
+        assert_eq!(clean_label(&"a".repeat(200)).len(), 80);
+    }
+}

@@ -1,0 +1,448 @@
+//! The door without the server: what a device keeps (`DoorData`, refreshed by `door_sync`), the
+//! entries it makes offline (`OfflineEntry`, sent later, once per nonce), and the answer it gives
+//! (`answer`): signature → key → revocation → validity → check-ins known here.
+use super::{signed, Outcome};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A verifying key as devices get it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorKey {
+    pub id: u8,
+    /// The 32 bytes of the Ed25519 public key, hex.
+    pub public_key: String,
+    pub revoked: bool,
+}
+
+/// A pass as the door needs it: its number in signed codes, name and validity (Unix minutes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorPass {
+    pub no: u16,
+    pub name: String,
+    pub valid_from: Option<i64>,
+    pub valid_until: Option<i64>,
+}
+
+/// A ticket's state at the door.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DoorStatus {
+    Valid,
+    Used,
+    Canceled,
+    Refunded,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorTicket {
+    pub id: Uuid,
+    pub pass_no: u16,
+    /// The current issue: a code of an older issue was replaced (revoked).
+    pub issue: u16,
+    pub status: DoorStatus,
+    /// When it was let in (ms since the epoch) and by whom ("Samir Staff · Door A").
+    pub used_at_ms: Option<i64>,
+    pub used_by: Option<String>,
+    /// The holder's name, only when the organiser chose to put names on the door's devices.
+    pub holder: Option<String>,
+    /// The SHA-256 of its current legacy token (codes mailed before signed tickets).
+    pub legacy_hash: Option<String>,
+}
+
+/// A ticket let in twice, as the devices and the back office show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorConflict {
+    pub ticket_id: Uuid,
+    pub pass: String,
+    pub first_at_ms: Option<i64>,
+    pub first_by: Option<String>,
+    pub second_at_ms: i64,
+    pub second_by: String,
+}
+
+/// What `door_sync` answers: the keys, passes and conflicts whole, the tickets changed since the
+/// cursor (all of them when `full`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DoorDelta {
+    pub cursor: i64,
+    pub full: bool,
+    pub server_time_ms: i64,
+    pub grace_minutes: i64,
+    pub keys: Vec<DoorKey>,
+    pub passes: Vec<DoorPass>,
+    pub tickets: Vec<DoorTicket>,
+    /// The nonces of the entries the server now has (the device drops them from its outbox).
+    pub received: Vec<Uuid>,
+    /// Double entries that involve this device.
+    pub conflicts: Vec<DoorConflict>,
+}
+
+/// An entry made at the door without the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineEntry {
+    pub nonce: Uuid,
+    /// The code scanned or typed…
+    pub code: Option<String>,
+    /// The ticket chosen by name, or the one the device read from the code (the server reads
+    /// the code again and trusts only that).
+    pub ticket_id: Option<Uuid>,
+    /// The device's clock, ms since the epoch.
+    pub at_ms: i64,
+    /// What the device answered.
+    pub answer: Outcome,
+}
+
+/// The most entries one sync carries (a device sends the rest at the next one).
+pub const MAX_ENTRIES_PER_SYNC: usize = 200;
+
+/// What a device knows: the last sync's data, merged.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct DoorData {
+    pub cursor: i64,
+    pub synced_at_ms: i64,
+    pub grace_minutes: i64,
+    pub keys: Vec<DoorKey>,
+    pub passes: Vec<DoorPass>,
+    pub tickets: HashMap<Uuid, DoorTicket>,
+    pub conflicts: Vec<DoorConflict>,
+}
+
+impl DoorData {
+    /// Takes in a sync's answer.
+    pub fn merge(&mut self, delta: DoorDelta) {
+        if delta.full {
+            self.tickets.clear();
+        }
+        for t in delta.tickets {
+            self.tickets.insert(t.id, t);
+        }
+        self.cursor = delta.cursor;
+        self.synced_at_ms = delta.server_time_ms;
+        self.grace_minutes = delta.grace_minutes;
+        self.keys = delta.keys;
+        self.passes = delta.passes;
+        self.conflicts = delta.conflicts;
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    fn pass(&self, no: u16) -> Option<&DoorPass> {
+        self.passes.iter().find(|p| p.no == no)
+    }
+}
+
+/// The answer a device gives on its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalAnswer {
+    pub outcome: Outcome,
+    pub ticket_id: Option<Uuid>,
+    pub pass: Option<String>,
+    pub holder: Option<String>,
+    pub used_at_ms: Option<i64>,
+    pub used_by: Option<String>,
+}
+
+impl LocalAnswer {
+    fn unknown() -> LocalAnswer {
+        LocalAnswer {
+            outcome: Outcome::Unknown,
+            ticket_id: None,
+            pass: None,
+            holder: None,
+            used_at_ms: None,
+            used_by: None,
+        }
+    }
+}
+
+/// What the door has in front of it.
+#[derive(Clone, Copy, Debug)]
+pub enum Presented<'a> {
+    Code(&'a str),
+    Ticket(Uuid),
+}
+
+/// An entry this device made and the server has not confirmed yet (from its outbox).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalEntry {
+    pub ticket_id: Uuid,
+    pub at_ms: i64,
+    pub by: String,
+}
+
+/// The answer for what is presented at `now_ms`, from the door data and this device's entries
+/// not yet sent (`mine`: ticket → entry).
+pub fn answer(
+    data: &DoorData,
+    mine: &HashMap<Uuid, LocalEntry>,
+    presented: Presented<'_>,
+    now_ms: i64,
+) -> LocalAnswer {
+    let mut out = LocalAnswer::unknown();
+    let (ticket_id, claims) = match presented {
+        Presented::Ticket(id) => (id, None),
+        Presented::Code(text) if signed::is_signed(text) => {
+            let key = |id: u8| {
+                data.keys
+                    .iter()
+                    .find(|k| k.id == id && !k.revoked)
+                    .and_then(|k| data_encoding::HEXLOWER.decode(k.public_key.as_bytes()).ok())
+                    .and_then(|b| signed::public_key(&b))
+            };
+            match signed::verify(text, key) {
+                Ok(c) => (c.ticket_id, Some(c)),
+                Err(_) => return out,
+            }
+        }
+        Presented::Code(text) => {
+            let hash = signed::legacy_hash(text);
+            match data
+                .tickets
+                .values()
+                .find(|t| t.legacy_hash.as_deref() == Some(hash.as_str()))
+            {
+                Some(t) => (t.id, None),
+                None => return out,
+            }
+        }
+    };
+    let known = data.tickets.get(&ticket_id);
+    if known.is_none() && claims.is_none() {
+        return out;
+    }
+    out.ticket_id = Some(ticket_id);
+    let pass_no = known.map(|t| t.pass_no).or(claims.map(|c| c.pass_no));
+    let pass = pass_no.and_then(|no| data.pass(no));
+    out.pass = pass.map(|p| p.name.clone());
+    out.holder = known.and_then(|t| t.holder.clone());
+    // Revoked: a code of an older issue, or a ticket canceled since.
+    if let Some(t) = known {
+        if claims.is_some_and(|c| c.issue < t.issue) {
+            out.outcome = Outcome::Canceled;
+            return out;
+        }
+        match t.status {
+            DoorStatus::Canceled => {
+                out.outcome = Outcome::Canceled;
+                return out;
+            }
+            DoorStatus::Refunded => {
+                out.outcome = Outcome::Refunded;
+                return out;
+            }
+            DoorStatus::Valid | DoorStatus::Used => {}
+        }
+    }
+    // Valid now: the pass's window as last synced wins over the one in the code.
+    let minute = now_ms.div_euclid(60_000);
+    let window = match (pass, claims) {
+        (Some(p), _) => (p.valid_from, p.valid_until),
+        (None, Some(c)) => (c.valid_from.map(i64::from), c.valid_until.map(i64::from)),
+        (None, None) => (None, None),
+    };
+    let opens = window
+        .0
+        .map_or(i64::MIN, |f| f.saturating_sub(data.grace_minutes));
+    let closes = window.1.unwrap_or(i64::MAX);
+    if minute < opens || minute >= closes {
+        out.outcome = Outcome::NotValidToday;
+        return out;
+    }
+    // Let in already: by this device (not sent yet), or anywhere as of the last sync.
+    if let Some(e) = mine.get(&ticket_id) {
+        out.outcome = Outcome::AlreadyUsed;
+        out.used_at_ms = Some(e.at_ms);
+        out.used_by = Some(e.by.clone());
+        return out;
+    }
+    if let Some(t) = known.filter(|t| t.status == DoorStatus::Used) {
+        out.outcome = Outcome::AlreadyUsed;
+        out.used_at_ms = t.used_at_ms;
+        out.used_by = t.used_by.clone();
+        return out;
+    }
+    out.outcome = Outcome::Ok;
+    out
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    use super::*;
+    use crate::scanning::signed::{sign, Claims};
+    use ed25519_dalek::SigningKey;
+
+    const NOW: i64 = 1_812_000_000_000; // ms
+    const T1: Uuid = Uuid::from_u128(1);
+
+    fn setup() -> (DoorData, SigningKey) {
+        let k = SigningKey::from_bytes(&[9; 32]);
+        let mut d = DoorData {
+            grace_minutes: 30,
+            keys: vec![DoorKey {
+                id: 1,
+                public_key: data_encoding::HEXLOWER.encode(k.verifying_key().as_bytes()),
+                revoked: false,
+            }],
+            passes: vec![DoorPass {
+                no: 1,
+                name: "Pass Jour 1".into(),
+                valid_from: Some(NOW / 60_000 - 60),
+                valid_until: Some(NOW / 60_000 + 600),
+            }],
+            ..Default::default()
+        };
+        d.tickets.insert(
+            T1,
+            DoorTicket {
+                id: T1,
+                pass_no: 1,
+                issue: 1,
+                status: DoorStatus::Valid,
+                used_at_ms: None,
+                used_by: None,
+                holder: None,
+                legacy_hash: Some(signed::legacy_hash("legacy-token")),
+            },
+        );
+        (d, k)
+    }
+
+    fn code(k: &SigningKey, ticket: Uuid, issue: u16) -> String {
+        sign(
+            &Claims {
+                key_id: 1,
+                ticket_id: ticket,
+                issue,
+                pass_no: 1,
+                valid_from: None,
+                valid_until: None,
+            },
+            k,
+        )
+    }
+
+    #[test]
+    fn ok_then_already_used_on_this_device_then_revoked_and_canceled() {
+        let (mut d, k) = setup();
+        let mut mine = HashMap::new();
+        let c = code(&k, T1, 1);
+        let a = answer(&d, &mine, Presented::Code(&c), NOW);
+        assert_eq!(a.outcome, Outcome::Ok);
+        assert_eq!(a.pass.as_deref(), Some("Pass Jour 1"));
+        mine.insert(
+            T1,
+            LocalEntry {
+                ticket_id: T1,
+                at_ms: NOW,
+                by: "Samir".into(),
+            },
+        );
+        let again = answer(&d, &mine, Presented::Code(&c), NOW + 1000);
+        assert_eq!(again.outcome, Outcome::AlreadyUsed);
+        assert_eq!(again.used_at_ms, Some(NOW));
+        // The legacy token of the same ticket, too.
+        assert_eq!(
+            answer(&d, &mine, Presented::Code("legacy-token"), NOW).outcome,
+            Outcome::AlreadyUsed
+        );
+        // Reissued: the issue-1 code is revoked.
+        d.tickets.get_mut(&T1).unwrap().issue = 2;
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code(&c), NOW).outcome,
+            Outcome::Canceled
+        );
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code(&code(&k, T1, 2)), NOW).outcome,
+            Outcome::Ok
+        );
+        d.tickets.get_mut(&T1).unwrap().status = DoorStatus::Refunded;
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code(&code(&k, T1, 2)), NOW).outcome,
+            Outcome::Refunded
+        );
+    }
+
+    #[test]
+    fn a_ticket_sold_after_the_last_sync_is_let_in_on_its_signature_alone() {
+        let (d, k) = setup();
+        let new = Uuid::from_u128(2);
+        let a = answer(&d, &HashMap::new(), Presented::Code(&code(&k, new, 1)), NOW);
+        assert_eq!((a.outcome, a.ticket_id), (Outcome::Ok, Some(new)));
+        // …but a forged one is unknown, and so is a revoked key's.
+        let forged = code(&SigningKey::from_bytes(&[8; 32]), new, 1);
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code(&forged), NOW).outcome,
+            Outcome::Unknown
+        );
+        let mut revoked = d.clone();
+        revoked.keys[0].revoked = true;
+        assert_eq!(
+            answer(
+                &revoked,
+                &HashMap::new(),
+                Presented::Code(&code(&k, new, 1)),
+                NOW
+            )
+            .outcome,
+            Outcome::Unknown
+        );
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code("unknown-legacy"), NOW).outcome,
+            Outcome::Unknown
+        );
+    }
+
+    #[test]
+    fn outside_the_pass_window_is_not_valid_today_with_the_grace_before_it_opens() {
+        let (d, k) = setup();
+        let c = code(&k, T1, 1);
+        let opens = (NOW / 60_000 - 60) * 60_000;
+        assert_eq!(
+            answer(
+                &d,
+                &HashMap::new(),
+                Presented::Code(&c),
+                opens - 31 * 60_000
+            )
+            .outcome,
+            Outcome::NotValidToday
+        );
+        assert_eq!(
+            answer(
+                &d,
+                &HashMap::new(),
+                Presented::Code(&c),
+                opens - 30 * 60_000
+            )
+            .outcome,
+            Outcome::Ok
+        );
+        assert_eq!(
+            answer(&d, &HashMap::new(), Presented::Code(&c), NOW + 601 * 60_000).outcome,
+            Outcome::NotValidToday
+        );
+    }
+
+    #[test]
+    fn a_sync_merges_deltas_and_a_full_one_replaces_everything() {
+        let (mut d, _) = setup();
+        let mut t = d.tickets[&T1].clone();
+        t.status = DoorStatus::Used;
+        d.merge(DoorDelta {
+            cursor: 7,
+            tickets: vec![t],
+            keys: d.keys.clone(),
+            ..Default::default()
+        });
+        assert_eq!(d.cursor, 7);
+        assert_eq!(d.tickets[&T1].status, DoorStatus::Used);
+        d.merge(DoorDelta {
+            cursor: 9,
+            full: true,
+            ..Default::default()
+        });
+        assert!(d.tickets.is_empty());
+    }
+}

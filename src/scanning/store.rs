@@ -1,0 +1,266 @@
+//! The door's data on the device, in IndexedDB (`tessera-door`, one key-value store): the last
+//! sync's data (`data`) and the entries made offline not yet sent (`outbox`, written before the
+//! answer is shown, with strict durability where the browser offers it). The device's id is in
+//! local storage (it is not personal and survives logins). On the server every call is a no-op.
+use super::offline::{DoorData, OfflineEntry};
+use uuid::Uuid;
+
+const DEVICE_KEY: &str = "tessera.door.device";
+const LABEL_KEY: &str = "tessera.door.label";
+
+#[cfg(feature = "hydrate")]
+mod idb {
+    use wasm_bindgen::{prelude::*, JsCast};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{IdbDatabase, IdbRequest, IdbTransaction, IdbTransactionMode};
+
+    const DB: &str = "tessera-door";
+    const STORE: &str = "kv";
+
+    /// Waits for a request's success (its result) or error.
+    async fn request(req: &IdbRequest) -> Result<JsValue, JsValue> {
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            let r = req.clone();
+            let ok = Closure::once_into_js(move |_: web_sys::Event| {
+                let _ = resolve.call1(&JsValue::NULL, &r.result().unwrap_or(JsValue::UNDEFINED));
+            });
+            let err = Closure::once_into_js(move |_: web_sys::Event| {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("indexeddb"));
+            });
+            req.set_onsuccess(Some(ok.unchecked_ref()));
+            req.set_onerror(Some(err.unchecked_ref()));
+        });
+        JsFuture::from(promise).await
+    }
+
+    /// Waits for a transaction to be committed.
+    async fn committed(tx: &IdbTransaction) -> Result<(), JsValue> {
+        let promise = js_sys::Promise::new(&mut |resolve, reject| {
+            let ok = Closure::once_into_js(move |_: web_sys::Event| {
+                let _ = resolve.call0(&JsValue::NULL);
+            });
+            let reject2 = reject.clone();
+            let err = Closure::once_into_js(move |_: web_sys::Event| {
+                let _ = reject.call1(&JsValue::NULL, &JsValue::from_str("indexeddb"));
+            });
+            let abort = Closure::once_into_js(move |_: web_sys::Event| {
+                let _ = reject2.call1(&JsValue::NULL, &JsValue::from_str("aborted"));
+            });
+            tx.set_oncomplete(Some(ok.unchecked_ref()));
+            tx.set_onerror(Some(err.unchecked_ref()));
+            tx.set_onabort(Some(abort.unchecked_ref()));
+        });
+        JsFuture::from(promise).await.map(|_| ())
+    }
+
+    async fn open() -> Result<IdbDatabase, JsValue> {
+        let factory = web_sys::window()
+            .ok_or(JsValue::NULL)?
+            .indexed_db()?
+            .ok_or(JsValue::NULL)?;
+        let req = factory.open_with_u32(DB, 1)?;
+        let r = req.clone();
+        let upgrade = Closure::once_into_js(move |_: web_sys::IdbVersionChangeEvent| {
+            if let Ok(db) = r
+                .result()
+                .and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from))
+            {
+                let _ = db.create_object_store(STORE);
+            }
+        });
+        req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
+        request(&req)
+            .await?
+            .dyn_into::<IdbDatabase>()
+            .map_err(JsValue::from)
+    }
+
+    pub async fn get(key: &str) -> Option<String> {
+        let db = open().await.ok()?;
+        let tx = db.transaction_with_str(STORE).ok()?;
+        let req = tx
+            .object_store(STORE)
+            .ok()?
+            .get(&JsValue::from_str(key))
+            .ok()?;
+        let value = request(&req).await.ok()?;
+        db.close();
+        value.as_string()
+    }
+
+    pub async fn put(key: &str, value: Option<&str>) -> Result<(), JsValue> {
+        let db = open().await?;
+        let tx = db.transaction_with_str_and_mode(STORE, IdbTransactionMode::Readwrite)?;
+        let store = tx.object_store(STORE)?;
+        match value {
+            Some(v) => store.put_with_key(&JsValue::from_str(v), &JsValue::from_str(key))?,
+            None => store.delete(&JsValue::from_str(key))?,
+        };
+        let done = committed(&tx).await;
+        db.close();
+        done
+    }
+}
+
+/// The last sync's data (empty when this device never synced, or after a logout).
+pub async fn load_data() -> DoorData {
+    #[cfg(feature = "hydrate")]
+    if let Some(text) = idb::get("data").await {
+        return serde_json::from_str(&text).unwrap_or_default();
+    }
+    DoorData::default()
+}
+
+pub async fn save_data(data: &DoorData) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(text) = serde_json::to_string(data) {
+        let _ = idb::put("data", Some(&text)).await;
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = data;
+}
+
+/// The entries made offline and not yet received by the server.
+pub async fn load_outbox() -> Vec<OfflineEntry> {
+    #[cfg(feature = "hydrate")]
+    if let Some(text) = idb::get("outbox").await {
+        return serde_json::from_str(&text).unwrap_or_default();
+    }
+    Vec::new()
+}
+
+/// Writes the outbox; `false` if the device could not keep it (the answer then says so).
+pub async fn save_outbox(outbox: &[OfflineEntry]) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Ok(text) = serde_json::to_string(outbox) else {
+            return false;
+        };
+        idb::put("outbox", Some(&text)).await.is_ok()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = outbox;
+        true
+    }
+}
+
+/// At logout: the tickets (and names) go, and the cached page; entries not sent yet stay, to be
+/// sent at the next login on this device.
+pub async fn wipe() {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let _ = idb::put("data", None).await;
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        if let Ok(caches) = window.caches() {
+            if let Ok(keys) = wasm_bindgen_futures::JsFuture::from(caches.keys()).await {
+                for key in js_sys::Array::from(&keys).iter() {
+                    if let Some(k) = key.as_string().filter(|k| k.starts_with("door-")) {
+                        let _ = wasm_bindgen_futures::JsFuture::from(caches.delete(&k)).await;
+                    }
+                }
+            }
+        }
+        let container = window.navigator().service_worker();
+        if let Ok(regs) = wasm_bindgen_futures::JsFuture::from(container.get_registrations()).await
+        {
+            for reg in js_sys::Array::from(&regs).iter() {
+                if let Ok(reg) = reg.dyn_into::<web_sys::ServiceWorkerRegistration>() {
+                    if let Ok(p) = reg.unregister() {
+                        let _ = wasm_bindgen_futures::JsFuture::from(p).await;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Registers the door's service worker (scope `/scan`) and asks the browser to keep this site's
+/// storage; resolves to whether it will (shown to the steward).
+pub async fn install() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        let Some(window) = web_sys::window() else {
+            return false;
+        };
+        let navigator = window.navigator();
+        let options = web_sys::RegistrationOptions::new();
+        options.set_scope("/scan");
+        let _ = wasm_bindgen_futures::JsFuture::from(
+            navigator
+                .service_worker()
+                .register_with_options("/scan-sw.js", &options),
+        )
+        .await;
+        match navigator.storage().persist() {
+            Ok(p) => wasm_bindgen_futures::JsFuture::from(p)
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false),
+            Err(_) => false,
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+#[cfg(feature = "hydrate")]
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok()?
+}
+
+/// This device's id, made once (random) and kept.
+pub fn device_id() -> Uuid {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = local_storage() {
+        if let Some(id) = s
+            .get_item(DEVICE_KEY)
+            .ok()
+            .flatten()
+            .and_then(|v| Uuid::parse_str(&v).ok())
+        {
+            return id;
+        }
+        let id = super::queue::new_scan_id();
+        let _ = s.set_item(DEVICE_KEY, &id.to_string());
+        return id;
+    }
+    let _ = DEVICE_KEY;
+    Uuid::nil()
+}
+
+/// The name the steward gave this device ("Porte A"), shown in the back office.
+pub fn label() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        local_storage()?.get_item(LABEL_KEY).ok().flatten()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = LABEL_KEY;
+        None
+    }
+}
+
+pub fn set_label(label: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = local_storage() {
+        let _ = s.set_item(LABEL_KEY, label);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = label;
+}
+
+/// Whether the browser believes it is online.
+pub fn online() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().is_none_or(|w| w.navigator().on_line())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    true
+}
