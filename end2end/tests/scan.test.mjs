@@ -16,7 +16,7 @@ let camBrowser;
 let plainBrowser;
 let token;
 
-/** The attendee's ticket token, through the same server functions the site uses. */
+/** The attendee's ticket code (what its QR code carries), through the same server functions the site uses. */
 async function attendeeToken(baseUrl) {
   const headers = { origin: baseUrl, 'content-type': 'application/x-www-form-urlencoded' };
   const res = await fetch(`${baseUrl}/api/login`, {
@@ -27,7 +27,7 @@ async function attendeeToken(baseUrl) {
   const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const tickets = await (await fetch(`${baseUrl}/api/my_tickets`, { method: 'POST', headers: { ...headers, cookie } })).json();
   assert.equal(tickets.length, 1, 'the demo attendee holds one ticket');
-  return tickets[0].token;
+  return tickets[0].code;
 }
 
 before(async () => {

@@ -1,5 +1,5 @@
 // Buying passes in test mode, in a real browser: shop → test checkout → confirmation → tickets with
-// QR codes that decode to the ticket's token → both mails in the dev mailbox (read by the demo admin).
+// QR codes that decode to the ticket's signed code → both mails in the dev mailbox (read by the demo admin).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
@@ -10,7 +10,7 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
-test('buy 2 × Pass 2 jours in test mode and get 2 tickets whose QR codes decode to their tokens', async () => {
+test('buy 2 × Pass 2 jours in test mode and get 2 tickets whose QR codes decode to their signed codes', async () => {
   const page = await newPage(browser, { bypassCSP: true });
   await login(page, 'attendee@tessera.localhost', DEMO_PASSWORD);
   await openHydrated(page, '/tickets');
@@ -64,14 +64,14 @@ test('buy 2 × Pass 2 jours in test mode and get 2 tickets whose QR codes decode
       ctx.drawImage(img, 0, 0, 400, 400);
       const data = ctx.getImageData(0, 0, 400, 400);
       const code = window.jsQR(data.data, 400, 400);
-      out.push({ expected: t.dataset.token, got: code && code.data });
+      out.push({ expected: t.dataset.code, got: code && code.data });
     }
     return out;
   });
   assert.ok(decoded.length >= 2);
   for (const { expected, got } of decoded) {
-    assert.ok(expected && expected.length >= 43);
-    assert.equal(got, expected, 'the QR code carries the ticket token');
+    assert.ok(expected && expected.length === 151, 'a signed code');
+    assert.equal(got, expected, 'the QR code carries the ticket\'s signed code');
   }
 
   // Both mails, the tickets one with a QR code per ticket (the dev mailbox is for admins only).

@@ -70,8 +70,8 @@ fn DoorTables(
                         {conflicts.into_iter().map(|c| view! {
                             <tr data-ticket=c.ticket_id.to_string()>
                                 <td>{c.pass}<br/><small><code>{c.ticket_id.to_string()}</code></small></td>
-                                <td>{c.first_at_ms.map(short_utc).unwrap_or_default()}" "{c.first_by.unwrap_or_default()}</td>
-                                <td>{short_utc(c.second_at_ms)}" "{c.second_by}</td>
+                                <td>{c.first_at_local.unwrap_or_default()}" · "{c.first_by.unwrap_or_default()}</td>
+                                <td>{c.second_at_local}" · "{c.second_by}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>
@@ -158,12 +158,4 @@ fn confirm(text: &str) -> bool {
         let _ = text;
         true
     }
-}
-
-/// An instant as the back office shows entries ("10/06 09:12", UTC on the server, the browser's
-/// zone once hydrated would differ: both render the same UTC text to avoid a hydration mismatch).
-fn short_utc(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.format("%d/%m %H:%M UTC").to_string())
-        .unwrap_or_default()
 }

@@ -130,7 +130,7 @@ impl Door {
             (None, Some(id)) => Presented::Ticket(id),
             (None, None) => return,
         };
-        let now = scan.at_ms as i64;
+        let now = self.data.with_value(|d| d.server_now(scan.at_ms as i64));
         let local = self
             .data
             .with_value(|d| offline::answer(d, &mine, presented, now));
@@ -205,7 +205,8 @@ impl Door {
                     .collect()
             });
             let cursor = self.data.with_value(|d| d.cursor);
-            let label = store::label().unwrap_or_else(|| self.me.get_value());
+            let label =
+                store::label().unwrap_or_else(|| store::default_label(&self.me.get_value()));
             match super::door_sync(store::device_id(), label, cursor, entries).await {
                 Ok(delta) => {
                     let received = delta.received.clone();
@@ -213,7 +214,8 @@ impl Door {
                         .update(|o| o.retain(|e| !received.contains(&e.nonce)));
                     store::save_outbox(&self.outbox.get_untracked()).await;
                     self.conflicts.set(delta.conflicts.clone());
-                    self.data.update_value(|d| d.merge(delta));
+                    self.data
+                        .update_value(|d| d.merge(delta, queue::now_ms() as i64));
                     store::save_data(&self.data.get_value()).await;
                     self.ready.set(!self.data.with_value(|d| d.is_empty()));
                     self.offline_since.set(None);
@@ -450,8 +452,10 @@ fn Scanner(is_admin: bool, me: String) -> impl IntoView {
         });
         let sync_handle = set_interval_with_handle(
             move || {
-                let stale =
-                    queue::now_ms() - door.data.with_value(|d| d.synced_at_ms) as f64 > REFRESH_MS;
+                let since = door
+                    .data
+                    .with_value(|d| d.server_now(queue::now_ms() as i64) - d.synced_at_ms);
+                let stale = since as f64 > REFRESH_MS;
                 if !door.outbox.with_untracked(|o| o.is_empty())
                     || stale
                     || door.offline_since.get_untracked().is_some()
@@ -678,7 +682,29 @@ fn OfflineBanner(door: Door, persisted: RwSignal<Option<bool>>) -> impl IntoView
             <p class="scan-offline-ready">
                 <small>{move || i18n.t(if door.ready.get() { "scan.offline_ready" } else { "scan.offline_not_ready" })}</small>
             </p>
+            <DeviceName door/>
         </div>
+    }
+}
+
+/// The name this phone has in the back office ("Porte A"), kept on the phone.
+#[component]
+fn DeviceName(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    let name = RwSignal::new(String::new());
+    Effect::new(move |_| name.set(store::label().unwrap_or_default()));
+    view! {
+        <label class="scan-device-name">
+            <small>{move || i18n.t("scan.device_name")}</small>" "
+            <input name="device" maxlength="80" autocomplete="off" placeholder=move || i18n.t("scan.device_placeholder")
+                prop:value=move || name.get()
+                on:change=move |ev| {
+                    let v = event_target_value(&ev).trim().to_string();
+                    store::set_label(&v);
+                    name.set(v);
+                    door.sync();
+                }/>
+        </label>
     }
 }
 
@@ -694,12 +720,12 @@ fn Conflicts(door: Door) -> impl IntoView {
                 <h2>{move || i18n.t("scan.conflicts")}</h2>
                 <ul>
                     {list.into_iter().map(|c| {
-                        let first = match (c.first_at_ms, c.first_by.clone()) {
-                            (Some(at), Some(by)) => format!("{} · {by}", local_short(at)),
-                            (Some(at), None) => local_short(at),
+                        let first = match (c.first_at_local.clone(), c.first_by.clone()) {
+                            (Some(at), Some(by)) => format!("{at} · {by}"),
+                            (Some(at), None) => at,
                             _ => "?".into(),
                         };
-                        let second = format!("{} · {}", local_short(c.second_at_ms), c.second_by);
+                        let second = format!("{} · {}", c.second_at_local, c.second_by);
                         view! {
                             <li data-ticket=c.ticket_id.to_string()>
                                 <strong>{c.pass}</strong>" "

@@ -380,7 +380,7 @@ pub async fn sync(
         Option<DateTime<Utc>>,
     )> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT door_no, name, valid_from, valid_until FROM ticket_types ORDER BY door_no").fetch_all(c).await)?;
-    let conflicts = conflicts_where(&mut tx, Some(device_id), 50).await?;
+    let conflicts = conflicts_where(&mut tx, config, Some(device_id), 50).await?;
     tx_run!(&mut tx, c => sqlx::query("UPDATE door_devices SET last_cursor = $1 WHERE id = $2")
         .bind(counter).bind(device_id).execute(c).await.map(|_| ()))?;
     tx.commit().await?;
@@ -431,6 +431,7 @@ struct ConflictRow {
 /// Double entries, newest first: those of one device, or all.
 async fn conflicts_where(
     tx: &mut Tx,
+    config: &Config,
     device: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<DoorConflict>, sqlx::Error> {
@@ -453,11 +454,13 @@ async fn conflicts_where(
             ticket_id: r.ticket_id,
             pass: r.pass,
             first_at_ms: r.first_at.map(|t| t.timestamp_millis()),
+            first_at_local: r.first_at.map(|t| config.short_local(t)),
             first_by: r.first_by.map(|b| match r.first_device {
                 Some(d) => format!("{b} · {d}"),
                 None => b,
             }),
             second_at_ms: r.second_at.timestamp_millis(),
+            second_at_local: config.short_local(r.second_at),
             second_by: format!("{} · {}", r.second_by, r.second_device),
         })
         .collect())
@@ -467,7 +470,7 @@ async fn conflicts_where(
 pub async fn overview(db: &Db, config: &Config) -> Result<DoorOverview, AppError> {
     let signer_id = signing_key(db, config).await?.0;
     let mut tx = db.begin().await?;
-    let conflicts = conflicts_where(&mut tx, None, 500).await?;
+    let conflicts = conflicts_where(&mut tx, config, None, 500).await?;
     #[derive(sqlx::FromRow)]
     struct DeviceRow {
         id: Uuid,

@@ -55,8 +55,11 @@ pub struct DoorConflict {
     pub ticket_id: Uuid,
     pub pass: String,
     pub first_at_ms: Option<i64>,
+    /// The same instant in the conference's time zone ("10/06 09:12").
+    pub first_at_local: Option<String>,
     pub first_by: Option<String>,
     pub second_at_ms: i64,
+    pub second_at_local: String,
     pub second_by: String,
 }
 
@@ -100,6 +103,10 @@ pub const MAX_ENTRIES_PER_SYNC: usize = 200;
 pub struct DoorData {
     pub cursor: i64,
     pub synced_at_ms: i64,
+    /// The server's clock minus this device's, at the last sync: a phone whose clock is wrong
+    /// still judges "valid today" (and dates its entries) by the server's time.
+    #[serde(default)]
+    pub clock_offset_ms: i64,
     pub grace_minutes: i64,
     pub keys: Vec<DoorKey>,
     pub passes: Vec<DoorPass>,
@@ -108,8 +115,9 @@ pub struct DoorData {
 }
 
 impl DoorData {
-    /// Takes in a sync's answer.
-    pub fn merge(&mut self, delta: DoorDelta) {
+    /// Takes in a sync's answer, received at `local_now_ms` by this device's clock.
+    pub fn merge(&mut self, delta: DoorDelta, local_now_ms: i64) {
+        self.clock_offset_ms = delta.server_time_ms.saturating_sub(local_now_ms);
         if delta.full {
             self.tickets.clear();
         }
@@ -122,6 +130,11 @@ impl DoorData {
         self.keys = delta.keys;
         self.passes = delta.passes;
         self.conflicts = delta.conflicts;
+    }
+
+    /// Now by the server's clock, from this device's clock and the last sync's offset.
+    pub fn server_now(&self, local_now_ms: i64) -> i64 {
+        local_now_ms.saturating_add(self.clock_offset_ms)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -430,19 +443,31 @@ mod tests {
         let (mut d, _) = setup();
         let mut t = d.tickets[&T1].clone();
         t.status = DoorStatus::Used;
-        d.merge(DoorDelta {
-            cursor: 7,
-            tickets: vec![t],
-            keys: d.keys.clone(),
-            ..Default::default()
-        });
+        d.merge(
+            DoorDelta {
+                cursor: 7,
+                server_time_ms: NOW,
+                tickets: vec![t],
+                keys: d.keys.clone(),
+                ..Default::default()
+            },
+            NOW - 5000,
+        );
         assert_eq!(d.cursor, 7);
+        assert_eq!(
+            d.server_now(NOW),
+            NOW + 5000,
+            "a phone 5 s late is corrected"
+        );
         assert_eq!(d.tickets[&T1].status, DoorStatus::Used);
-        d.merge(DoorDelta {
-            cursor: 9,
-            full: true,
-            ..Default::default()
-        });
+        d.merge(
+            DoorDelta {
+                cursor: 9,
+                full: true,
+                ..Default::default()
+            },
+            0,
+        );
         assert!(d.tickets.is_empty());
     }
 }

@@ -237,13 +237,23 @@ pub fn device_id() -> Uuid {
 pub fn label() -> Option<String> {
     #[cfg(feature = "hydrate")]
     {
-        local_storage()?.get_item(LABEL_KEY).ok().flatten()
+        local_storage()?
+            .get_item(LABEL_KEY)
+            .ok()
+            .flatten()
+            .filter(|l| !l.trim().is_empty())
     }
     #[cfg(not(feature = "hydrate"))]
     {
         let _ = LABEL_KEY;
         None
     }
+}
+
+/// Until the steward names it: "Samir Staff · 3f9a" (the device id's first characters).
+pub fn default_label(staff: &str) -> String {
+    let id = device_id().simple().to_string();
+    format!("{staff} · {}", &id[..4])
 }
 
 pub fn set_label(label: &str) {

@@ -142,14 +142,14 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     db.migrate()
         .await
         .map_err(|e| format!("cannot migrate the database: {e}"))?;
-    // The key that signs tickets' codes for the door (made on the first start).
-    crate::scanning::door::signing_key(&db, &config)
-        .await
-        .map_err(|e| format!("cannot prepare the door's signing key: {e}"))?;
     if let Some(start) = config.clock_start {
         set_clock_start(start);
         tracing::warn!(%start, "CLOCK_START: the server's clock is shifted (rehearsal)");
     }
+    // The key that signs tickets' codes for the door (made on the first start).
+    crate::scanning::door::signing_key(&db, &config)
+        .await
+        .map_err(|e| format!("cannot prepare the door's signing key: {e}"))?;
     let leptos_options = leptos_options(&config);
     let config = Arc::new(config);
     let mailer = crate::mail::service::start_worker(db.clone(), config.clone())?;

@@ -333,7 +333,7 @@ fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl
     let validity = move || date_range(i18n, ticket.valid_days);
     let valid = ticket.status == TicketStatus::Valid;
     view! {
-        <article class="ticket card" data-ticket=ticket.id.to_string() data-status=ticket.status.as_str() data-token=ticket.token.clone()>
+        <article class="ticket card" data-ticket=ticket.id.to_string() data-status=ticket.status.as_str() data-token=ticket.token.clone() data-code=ticket.code.clone()>
             <header>
                 <h2>{ticket.type_name.clone()}</h2>
                 <span class="badge">{move || i18n.t(status_key)}</span>
