@@ -2,8 +2,8 @@
 // day 1 (CLOCK_START), the demo attendee's real ticket rendered by the project's own QR renderer
 // into a video (`tessera qr-video`), fed to Chromium's fake camera. Staff scan it: OK with the
 // attendee's name, once; held in view it is not scanned again; anyone later gets ALREADY USED.
-// Then the flaky network: a scan that cannot reach the server is never shown OK, survives a reload,
-// and is answered once the network is back.
+// Then the flaky network before the phone holds door data: a scan that cannot reach the server is
+// never shown OK, survives a reload, and is answered once the network is back.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -85,8 +85,14 @@ test('staff scan the attendee ticket with the camera: OK once, then ALREADY USED
   await admin.context().close();
 });
 
-test('a scan that cannot reach the server is never OK, survives a reload, and is answered later', async () => {
-  const page = await doorPage(plainBrowser, 'staff@tessera.localhost');
+test('a scan that cannot reach the server before the phone holds door data is never OK, survives a reload, and is answered later', async () => {
+  // Without door data (its sync blocked too) the phone cannot answer on its own; with it, it does
+  // (door-offline.test.mjs).
+  const page = await newPage(plainBrowser, { phone: true, baseURL: server.baseUrl });
+  await page.route('**/api/door_sync', (route) => route.abort('internetdisconnected'));
+  await login(page, 'staff@tessera.localhost', E2E_DEMO_PASSWORD);
+  await openHydrated(page, '/scan');
+  await page.locator('.scan-offline-state[data-ready="false"]').waitFor();
   await page.route('**/api/scan_redeem', (route) => route.abort('internetdisconnected'));
   await page.fill('#scan-token', token);
   await page.click('.scan-manual button[type="submit"]');

@@ -187,6 +187,8 @@ pub mod service {
         let id = Uuid::new_v4();
         let mut tx = db.begin().await?;
         let now = now();
+        // Passes created at once queue here, so each takes the next door number.
+        crate::scanning::door::lock_door(&mut tx).await?;
         tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at, door_no) \
              VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")

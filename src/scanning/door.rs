@@ -63,12 +63,21 @@ fn signer(config: &Config, rows: &[KeyRow]) -> Option<(u8, SigningKey)> {
         })
 }
 
+/// Bumps the door's change counter, which holds its row until the transaction ends: writers that
+/// number something door-wide (keys, passes) take it first and so run one after the other.
+pub async fn lock_door(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("UPDATE door_counter SET n = n + 1 WHERE id = 1").execute(c).await.map(|_| ()))
+}
+
 /// Adds the next key (the first one at start-up, or a rotation). `None` past 255 keys.
 async fn add_key(db: &Db, config: &Config, by: Option<&AuthUser>) -> Result<Option<u8>, AppError> {
     use rand::RngCore;
     let mut salt = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut salt);
     let mut tx = db.begin().await?;
+    // Taken first, the counter row queues concurrent additions (PostgreSQL) so each reads the
+    // previous one's key; it also tells devices to fetch everything again.
+    lock_door(&mut tx).await?;
     let (next,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COALESCE(MAX(id), 0) + 1 FROM door_keys")
         .fetch_one(c).await)?;
     let Some(key) = derive(config, next, &salt) else {
@@ -126,7 +135,7 @@ pub async fn revoke(db: &Db, admin: &AuthUser, key_id: i64) -> Result<(), AppErr
         return Err(AppError::NotFound);
     }
     // Every ticket's code changes: devices must fetch them all again.
-    tx_run!(&mut tx, c => sqlx::query("UPDATE door_counter SET n = n + 1 WHERE id = 1").execute(c).await.map(|_| ()))?;
+    lock_door(&mut tx).await?;
     audit(
         &mut tx,
         admin.id,
@@ -307,17 +316,36 @@ struct TicketRow {
     token_hash: Option<String>,
 }
 
+/// What a device sends: who it is, what it has, what it did offline.
+pub struct SyncRequest<'a> {
+    pub device_id: Uuid,
+    pub label: &'a str,
+    pub cursor: i64,
+    pub entries: &'a [OfflineEntry],
+}
+
+#[derive(sqlx::FromRow)]
+struct PassRow {
+    door_no: Option<i64>,
+    name: String,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+}
+
 /// Takes a device's entries and answers with what changed since its cursor.
 pub async fn sync(
     db: &Db,
     config: &Config,
     staff: &AuthUser,
-    device_id: Uuid,
-    label: &str,
-    cursor: i64,
-    entries: &[OfflineEntry],
+    req: SyncRequest<'_>,
     now: DateTime<Utc>,
 ) -> Result<DoorDelta, AppError> {
+    let SyncRequest {
+        device_id,
+        label,
+        cursor,
+        entries,
+    } = req;
     if entries.len() > MAX_ENTRIES_PER_SYNC {
         return Err(AppError::invalid("entries", "door.error.too_many_entries"));
     }
@@ -373,12 +401,7 @@ pub async fn sync(
         .collect();
     let keys: Vec<(i64, Vec<u8>, Option<DateTime<Utc>>)> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT id, public_key, revoked_at FROM door_keys ORDER BY id").fetch_all(c).await)?;
-    let passes: Vec<(
-        Option<i64>,
-        String,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = tx_run!(&mut tx, c => sqlx::query_as(
+    let passes: Vec<PassRow> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT door_no, name, valid_from, valid_until FROM ticket_types ORDER BY door_no").fetch_all(c).await)?;
     let conflicts = conflicts_where(&mut tx, config, Some(device_id), 50).await?;
     tx_run!(&mut tx, c => sqlx::query("UPDATE door_devices SET last_cursor = $1 WHERE id = $2")
@@ -401,12 +424,12 @@ pub async fn sync(
             .collect(),
         passes: passes
             .into_iter()
-            .filter_map(|(no, name, from, until)| {
+            .filter_map(|p| {
                 Some(DoorPass {
-                    no: u16::try_from(no?).ok()?,
-                    name,
-                    valid_from: from.map(|t| t.timestamp().div_euclid(60)),
-                    valid_until: until.map(|t| t.timestamp().div_euclid(60)),
+                    no: u16::try_from(p.door_no?).ok()?,
+                    name: p.name,
+                    valid_from: p.valid_from.map(|t| t.timestamp().div_euclid(60)),
+                    valid_until: p.valid_until.map(|t| t.timestamp().div_euclid(60)),
                 })
             })
             .collect(),

@@ -242,18 +242,15 @@ pub async fn door_sync(
 ) -> Result<offline::DoorDelta, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
-    door::sync(
-        &state.db,
-        &state.config,
-        &staff,
+    let req = door::SyncRequest {
         device_id,
-        &label,
+        label: &label,
         cursor,
-        &entries,
-        crate::server::now(),
-    )
-    .await
-    .map_err(crate::server::fail)
+        entries: &entries,
+    };
+    door::sync(&state.db, &state.config, &staff, req, crate::server::now())
+        .await
+        .map_err(crate::server::fail)
 }
 
 /// The door seen from the back office. Admins only.

@@ -61,18 +61,12 @@ mod idb {
         let req = factory.open_with_u32(DB, 1)?;
         let r = req.clone();
         let upgrade = Closure::once_into_js(move |_: web_sys::IdbVersionChangeEvent| {
-            if let Ok(db) = r
-                .result()
-                .and_then(|d| d.dyn_into::<IdbDatabase>().map_err(JsValue::from))
-            {
+            if let Ok(db) = r.result().and_then(|d| d.dyn_into::<IdbDatabase>()) {
                 let _ = db.create_object_store(STORE);
             }
         });
         req.set_onupgradeneeded(Some(upgrade.unchecked_ref()));
-        request(&req)
-            .await?
-            .dyn_into::<IdbDatabase>()
-            .map_err(JsValue::from)
+        request(&req).await?.dyn_into::<IdbDatabase>()
     }
 
     pub async fn get(key: &str) -> Option<String> {
