@@ -76,6 +76,8 @@ struct Door {
     syncing: StoredValue<bool>,
     /// The staff member's name, for this device's own entries ("Samir Staff").
     me: StoredValue<String>,
+    /// "Appareil" / "Device", for the device's name until the steward gives one.
+    device_word: StoredValue<String>,
 }
 
 fn retryable(e: &AppError) -> bool {
@@ -100,6 +102,7 @@ impl Door {
             conflicts: RwSignal::new(vec![]),
             syncing: StoredValue::new(false),
             me: StoredValue::new(String::new()),
+            device_word: StoredValue::new(String::new()),
         }
     }
 
@@ -205,8 +208,8 @@ impl Door {
                     .collect()
             });
             let cursor = self.data.with_value(|d| d.cursor);
-            let label =
-                store::label().unwrap_or_else(|| store::default_label(&self.me.get_value()));
+            let label = store::label()
+                .unwrap_or_else(|| store::default_label(&self.device_word.get_value()));
             match super::door_sync(store::device_id(), label, cursor, entries).await {
                 Ok(delta) => {
                     let received = delta.received.clone();
@@ -441,6 +444,7 @@ fn Scanner(is_admin: bool, me: String) -> impl IntoView {
     // the counters refreshed, every few seconds.
     Effect::new(move |_| {
         door.me.set_value(me.clone());
+        door.device_word.set_value(i18n.t("scan.device"));
         spawn_local(async move {
             let data = store::load_data().await;
             door.ready.set(!data.is_empty());

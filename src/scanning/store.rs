@@ -244,10 +244,11 @@ pub fn label() -> Option<String> {
     }
 }
 
-/// Until the steward names it: "Samir Staff · 3f9a" (the device id's first characters).
-pub fn default_label(staff: &str) -> String {
+/// Until the steward names it: "Appareil 3f9a" (the device id's first characters; no person's
+/// name, which would outlive their account in the back office's list).
+pub fn default_label(word: &str) -> String {
     let id = device_id().simple().to_string();
-    format!("{staff} · {}", &id[..4])
+    format!("{word} {}", &id[..4])
 }
 
 pub fn set_label(label: &str) {
