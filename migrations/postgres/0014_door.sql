@@ -70,8 +70,10 @@ CREATE TABLE door_entries (
     -- What the device answered at the door (OK lets the person in).
     local_answer    TEXT NOT NULL CHECK (local_answer IN ('OK', 'ALREADY_USED', 'CANCELED', 'REFUNDED', 'NOT_VALID_TODAY', 'UNKNOWN')),
     -- What the server made of it: LET_IN, CONFLICT (already let in by another entry), REFUSED (the
-    -- device refused it too), CANCELED (let in on a ticket canceled meanwhile), UNKNOWN.
-    outcome         TEXT NOT NULL CHECK (outcome IN ('LET_IN', 'CONFLICT', 'REFUSED', 'CANCELED', 'UNKNOWN')),
+    -- device refused it too); let in by a device that did not know, the ticket left as it was:
+    -- REVOKED (a code replaced by a reissue), CANCELED (a ticket canceled or refunded), NOT_VALID
+    -- (outside its pass's window at the entry's time); UNKNOWN.
+    outcome         TEXT NOT NULL CHECK (outcome IN ('LET_IN', 'CONFLICT', 'REFUSED', 'REVOKED', 'CANCELED', 'NOT_VALID', 'UNKNOWN')),
     key_id          BIGINT,
     issue_no        BIGINT
 );

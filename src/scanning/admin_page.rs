@@ -44,6 +44,7 @@ fn DoorTables(
     let i18n = use_i18n();
     let DoorOverview {
         conflicts,
+        refused,
         devices,
         keys,
     } = o;
@@ -78,6 +79,29 @@ fn DoorTables(
                 </table>
             }.into_any()
         }}
+        {(!refused.is_empty()).then(|| view! {
+            <h2>{move || i18n.t("door.admin.refused")}</h2>
+            <p class="hint">{move || i18n.t("door.admin.refused_hint")}</p>
+            <table class="door-refused">
+                <thead><tr>
+                    <th>{move || i18n.t("door.admin.ticket")}</th>
+                    <th>{move || i18n.t("door.admin.entry")}</th>
+                    <th>{move || i18n.t("door.admin.reason")}</th>
+                </tr></thead>
+                <tbody>
+                    {refused.into_iter().map(|r| {
+                        let reason = format!("door.admin.outcome.{}", r.outcome.to_lowercase());
+                        view! {
+                            <tr data-ticket=r.ticket_id.to_string() data-outcome=r.outcome.clone()>
+                                <td>{r.pass}<br/><small><code>{r.ticket_id.to_string()}</code></small></td>
+                                <td>{r.at_local}" · "{r.by}</td>
+                                <td>{move || i18n.t(&reason)}</td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })}
         <h2>{move || i18n.t("door.admin.devices")}</h2>
         {if devices.is_empty() {
             view! { <p class="empty">{move || i18n.t("door.admin.no_devices")}</p> }.into_any()

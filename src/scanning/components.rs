@@ -225,6 +225,13 @@ impl Door {
                     self.counters.update(|v| *v += 1);
                 }
                 Err(e) if retryable(&e) => self.went_offline(),
+                // Logged out elsewhere, or no longer door staff: the tickets leave this phone.
+                Err(e @ (AppError::Unauthorized | AppError::Forbidden)) => {
+                    store::wipe().await;
+                    self.data.set_value(DoorData::default());
+                    self.ready.set(false);
+                    self.notice.set(Some(e));
+                }
                 Err(e) => self.notice.set(Some(e)),
             }
             self.syncing.set_value(false);

@@ -7,7 +7,7 @@ use super::{
         MAX_ENTRIES_PER_SYNC,
     },
     signed::{self, Claims},
-    DoorDevice, DoorKeyView, DoorOverview, Outcome,
+    DoorDevice, DoorKeyView, DoorOverview, DoorRefusal, Outcome,
 };
 use crate::{
     accounts::{session::hash_token, AuthUser},
@@ -196,15 +196,17 @@ fn clean_label(label: &str) -> String {
     }
 }
 
-/// The device clock's instant, if believable (within 30 days before and 10 minutes after ours).
+/// The device clock's instant, if believable (within 30 days before and 10 minutes after ours),
+/// never later than ours (an entry in the future would stretch its undo window).
 fn device_time(at_ms: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let t = DateTime::<Utc>::from_timestamp_millis(at_ms)?;
-    (t >= now - Duration::days(30) && t <= now + Duration::minutes(10)).then_some(t)
+    (t >= now - Duration::days(30) && t <= now + Duration::minutes(10)).then_some(t.min(now))
 }
 
 /// Records one offline entry (nothing if its nonce is known) and applies it.
 async fn take_entry(
     tx: &mut Tx,
+    config: &Config,
     staff: &AuthUser,
     device_id: Uuid,
     e: &OfflineEntry,
@@ -220,20 +222,22 @@ async fn take_entry(
         return Ok(());
     }
     let at = at.unwrap_or(now);
-    // Which ticket: a signed code, a legacy token (even replaced: it names its ticket), or an id.
-    let (ticket, claims) = match (&e.code, e.ticket_id) {
+    // Which ticket: a signed code, a legacy token (even replaced: it names its ticket), or an id;
+    // and whether the code was replaced since (a reissue).
+    let code = e.code.as_deref().map(str::trim);
+    let (ticket, claims, replaced_token) = match (code, e.ticket_id) {
         (Some(text), _) if signed::is_signed(text) => match verify_code(tx, text).await? {
-            Some(c) => (Some(c.ticket_id), Some(c)),
-            None => (None, None),
+            Some(c) => (Some(c.ticket_id), Some(c), false),
+            None => (None, None, false),
         },
         (Some(text), _) => {
-            let row: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
-                "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1")
-                .bind(hash_token(text.trim())).fetch_optional(c).await)?;
-            (row.map(|r| r.0), None)
+            let row: Option<(Uuid, Option<DateTime<Utc>>)> = tx_run!(tx, c => sqlx::query_as(
+                "SELECT ticket_id, revoked_at FROM ticket_tokens WHERE token_hash = $1")
+                .bind(hash_token(text)).fetch_optional(c).await)?;
+            (row.map(|r| r.0), None, row.is_some_and(|r| r.1.is_some()))
         }
-        (None, Some(id)) => (Some(id), None),
-        (None, None) => (None, None),
+        (None, Some(id)) => (Some(id), None, false),
+        (None, None) => (None, None, false),
     };
     #[derive(sqlx::FromRow)]
     struct Facts {
@@ -241,17 +245,38 @@ async fn take_entry(
         used_at: Option<DateTime<Utc>>,
         used_by_user_id: Option<Uuid>,
         used_scan_id: Option<Uuid>,
+        issue_no: i64,
+        issued_at: DateTime<Utc>,
+        valid_from: Option<DateTime<Utc>>,
+        valid_until: Option<DateTime<Utc>>,
     }
     let facts: Option<Facts> = match ticket {
         None => None,
         Some(id) => tx_run!(tx, c => sqlx::query_as(
-            "SELECT status, used_at, used_by_user_id, used_scan_id FROM tickets WHERE id = $1")
+            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, t.issue_no, t.issued_at, tt.valid_from, tt.valid_until \
+             FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.id = $1")
             .bind(id).fetch_optional(c).await)?,
     };
     let ticket = ticket.filter(|_| facts.is_some());
+    // Never before the ticket existed.
+    let at = facts.as_ref().map_or(at, |f| at.max(f.issued_at));
+    let replaced = replaced_token
+        || claims
+            .zip(facts.as_ref())
+            .is_some_and(|(c, f)| i64::from(c.issue) < f.issue_no);
+    let valid_then = |f: &Facts| {
+        let opens = f
+            .valid_from
+            .map(|v| v - Duration::minutes(config.scan_grace_minutes));
+        opens.is_none_or(|o| o <= at) && f.valid_until.is_none_or(|u| at < u)
+    };
     let outcome = match (&facts, e.answer) {
         (None, _) => "UNKNOWN",
         (Some(_), a) if a != Outcome::Ok => "REFUSED",
+        // Let in by a device that did not know: shown to the organiser, the ticket unchanged.
+        (Some(_), _) if replaced => "REVOKED",
+        (Some(f), _) if f.status == "CANCELED" => "CANCELED",
+        (Some(f), _) if !valid_then(f) => "NOT_VALID",
         (Some(f), _) => match f.status.as_str() {
             "VALID" => {
                 tx_run!(tx, c => sqlx::query(
@@ -260,8 +285,8 @@ async fn take_entry(
                 "LET_IN"
             }
             // The same attempt got through online before its answer was lost.
-            "USED" if f.used_scan_id == Some(e.nonce) => "LET_IN",
-            "USED" => {
+            _ if f.used_scan_id == Some(e.nonce) => "LET_IN",
+            _ => {
                 let first_device: Option<(Uuid,)> = match f.used_scan_id {
                     None => None,
                     Some(first) => tx_run!(tx, c => sqlx::query_as(
@@ -276,13 +301,12 @@ async fn take_entry(
                     .execute(c).await.map(|_| ()))?;
                 "CONFLICT"
             }
-            _ => "CANCELED",
         },
     };
     tx_run!(tx, c => sqlx::query(
-        "UPDATE door_entries SET outcome = $1, ticket_id = $2, key_id = $3, issue_no = $4 WHERE nonce = $5")
+        "UPDATE door_entries SET outcome = $1, ticket_id = $2, key_id = $3, issue_no = $4, device_time = $5 WHERE nonce = $6")
         .bind(outcome).bind(ticket).bind(claims.map(|c| i64::from(c.key_id))).bind(claims.map(|c| i64::from(c.issue)))
-        .bind(e.nonce).execute(c).await.map(|_| ()))?;
+        .bind(at).bind(e.nonce).execute(c).await.map(|_| ()))?;
     audit(
         tx,
         staff.id,
@@ -296,7 +320,7 @@ async fn take_entry(
             "device": device_id,
             "device_time": at,
             "recorded": outcome,
-            "manual": e.code.is_none(),
+            "manual": code.is_none(),
         }),
     )
     .await?;
@@ -364,7 +388,7 @@ pub async fn sync(
          ON CONFLICT (id) DO UPDATE SET label = excluded.label, user_id = excluded.user_id, last_sync_at = excluded.last_sync_at")
         .bind(device_id).bind(&label).bind(staff.id).bind(now).execute(c).await.map(|_| ()))?;
     for e in entries {
-        take_entry(&mut tx, staff, device_id, e, now).await?;
+        take_entry(&mut tx, config, staff, device_id, e, now).await?;
     }
     let (counter,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT n FROM door_counter WHERE id = 1")
         .fetch_one(c).await)?;
@@ -495,6 +519,22 @@ pub async fn overview(db: &Db, config: &Config) -> Result<DoorOverview, AppError
     let mut tx = db.begin().await?;
     let conflicts = conflicts_where(&mut tx, config, None, 500).await?;
     #[derive(sqlx::FromRow)]
+    struct RefusedRow {
+        ticket_id: Uuid,
+        pass: String,
+        device_time: DateTime<Utc>,
+        staff: String,
+        device: String,
+        outcome: String,
+    }
+    let refused: Vec<RefusedRow> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
+        "SELECT e.ticket_id, tt.name AS pass, e.device_time, ", crate::person_name_sql!(p, u), " AS staff, d.label AS device, e.outcome \
+         FROM door_entries e JOIN tickets t ON t.id = e.ticket_id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         JOIN door_devices d ON d.id = e.device_id JOIN users u ON u.id = e.staff_id LEFT JOIN profiles p ON p.user_id = u.id \
+         WHERE e.local_answer = 'OK' AND e.outcome IN ('REVOKED', 'CANCELED', 'NOT_VALID') \
+         ORDER BY e.received_at DESC, e.nonce LIMIT 500"))
+        .fetch_all(c).await)?;
+    #[derive(sqlx::FromRow)]
     struct DeviceRow {
         id: Uuid,
         label: String,
@@ -517,6 +557,16 @@ pub async fn overview(db: &Db, config: &Config) -> Result<DoorOverview, AppError
     let keys = key_rows(db).await?;
     Ok(DoorOverview {
         conflicts,
+        refused: refused
+            .into_iter()
+            .map(|r| DoorRefusal {
+                ticket_id: r.ticket_id,
+                pass: r.pass,
+                at_local: config.short_local(r.device_time),
+                by: format!("{} · {}", r.staff, r.device),
+                outcome: r.outcome,
+            })
+            .collect(),
         devices: devices
             .into_iter()
             .map(|d| DoorDevice {
@@ -555,6 +605,11 @@ mod tests {
         let now = Utc::now();
         let ms = now.timestamp_millis();
         assert_eq!(device_time(ms, now), Some(now.with_nanosecond_ms()));
+        assert_eq!(
+            device_time(ms + 5 * 60_000, now),
+            Some(now),
+            "never later than now"
+        );
         assert_eq!(device_time(ms + 11 * 60_000, now), None);
         assert_eq!(device_time(ms - 31 * 86_400_000, now), None);
         assert_eq!(device_time(i64::MAX, now), None);

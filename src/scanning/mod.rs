@@ -142,10 +142,23 @@ pub struct DoorKeyView {
     pub signing: bool,
 }
 
-/// `/admin/door`: double entries, devices, keys.
+/// An entry a device let in without the network that the server would have refused: a code
+/// replaced by a reissue, a canceled or refunded ticket, a pass not valid at that time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorRefusal {
+    pub ticket_id: Uuid,
+    pub pass: String,
+    pub at_local: String,
+    pub by: String,
+    /// REVOKED, CANCELED or NOT_VALID.
+    pub outcome: String,
+}
+
+/// `/admin/door`: double entries, entries refused afterwards, devices, keys.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DoorOverview {
     pub conflicts: Vec<offline::DoorConflict>,
+    pub refused: Vec<DoorRefusal>,
     pub devices: Vec<DoorDevice>,
     pub keys: Vec<DoorKeyView>,
 }

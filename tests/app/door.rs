@@ -19,12 +19,21 @@ const PW: &str = "a long enough passphrase";
 
 /// A pass valid around now, with a door number; returns its id.
 async fn door_pass(app: &TestApp) -> Uuid {
+    let now = tessera::server::now();
+    pass_between(app, now - Duration::hours(2), now + Duration::hours(20)).await
+}
+
+async fn pass_between(
+    app: &TestApp,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> Uuid {
     let id = Uuid::new_v4();
     let now = tessera::server::now();
     tessera::db_run!(app.db(), pool => sqlx::query(
         "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
          VALUES ($1, 'Pass porte', 5000, 'eur', 500, $2, $3, $4, $5, $5, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
-        .bind(id).bind(true).bind(now - Duration::hours(2)).bind(now + Duration::hours(20)).bind(now)
+        .bind(id).bind(true).bind(from).bind(until).bind(now)
         .execute(pool).await.map(|_| ())).unwrap();
     id
 }
@@ -285,6 +294,52 @@ async fn codes_of_both_keys_work_after_a_rotation_and_a_revoked_keys_do_not() {
         assert!(revoked.contains(&true) && revoked.contains(&false));
         let (status, _) = app.call_as(&door, "admin_door_rotate_key", &[]).await;
         assert_eq!(status, 403);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn entries_the_server_would_refuse_leave_the_ticket_alone_and_are_shown_to_the_organiser() {
+    on_each_engine(&[], |app| async move {
+        let today = door_pass(&app).await;
+        let now = tessera::server::now();
+        let tomorrow = pass_between(&app, now + Duration::days(2), now + Duration::days(3)).await;
+        let (c1, reissued) = buyer(&app, "reissued@example.org", today).await;
+        let (c2, later) = buyer(&app, "tomorrow@example.org", tomorrow).await;
+        let (c3, fine) = buyer(&app, "fine@example.org", today).await;
+        let (old_code, old_token) = codes(&app, &c1).await;
+        let (later_code, _) = codes(&app, &c2).await;
+        let (fine_code, _) = codes(&app, &c3).await;
+        app.user("chief@example.org", PW, Role::Admin).await;
+        let admin = app.logged_in("chief@example.org", PW).await;
+        let (status, _) = app.call_as(&admin, "admin_reissue_ticket", &[("ticket_id", &reissued.to_string())]).await;
+        assert_eq!(status, 200);
+        app.user("gate2@example.org", PW, Role::StaffScan).await;
+        let door = app.logged_in("gate2@example.org", PW).await;
+        let future = (now + Duration::minutes(9)).timestamp_millis();
+        let entries = json!([
+            entry(Uuid::new_v4(), &old_code, "Ok"),
+            entry(Uuid::new_v4(), &old_token, "Ok"),
+            entry(Uuid::new_v4(), &later_code, "Ok"),
+            { "nonce": Uuid::new_v4(), "code": format!("{fine_code}\n"), "ticket_id": null, "at_ms": future, "answer": "Ok" },
+        ]);
+        let (status, body) = sync(&app, &door, Uuid::new_v4(), 0, entries).await;
+        assert_eq!(status, 200, "{body}");
+        let outcomes: Vec<(String,)> = tessera::db_run!(app.db(), pool => sqlx::query_as(
+            "SELECT outcome FROM door_entries ORDER BY outcome").fetch_all(pool).await).unwrap();
+        let outcomes: Vec<&str> = outcomes.iter().map(|o| o.0.as_str()).collect();
+        assert_eq!(outcomes, ["LET_IN", "NOT_VALID", "REVOKED", "REVOKED"], "[{}]", app.engine);
+        for t in [reissued, later] {
+            let (status,): (String,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT status FROM tickets WHERE id = $1").bind(t).fetch_one(pool).await).unwrap();
+            assert_eq!(status, "VALID", "a replaced code or a pass of another day does not use up the ticket");
+        }
+        let (used_at,): (chrono::DateTime<chrono::Utc>,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT used_at FROM tickets WHERE id = $1").bind(fine).fetch_one(pool).await).unwrap();
+        assert!(used_at <= tessera::server::now(), "an entry is never dated in the future: {used_at}");
+        let (_, overview) = app.call_as(&admin, "admin_door", &[]).await;
+        assert_eq!(overview["refused"].as_array().unwrap().len(), 3, "{overview}");
+        // The new code of the reissued ticket still lets its holder in.
+        let (new_code, _) = codes(&app, &c1).await;
+        assert_eq!(scan(&app, &door, &new_code).await, "Ok");
     })
     .await;
 }
