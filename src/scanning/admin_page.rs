@@ -4,7 +4,7 @@
 use super::{admin_door, DoorOverview};
 use crate::{
     admin::components::AdminTabs,
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    app::{confirm, ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -166,20 +166,5 @@ fn DoorTables(
         <p><button type="button" class="button-secondary door-rotate" on:click=move |_| {
             spawn_local(async move { done(super::admin_door_rotate_key().await) });
         }>{move || i18n.t("door.admin.rotate")}</button></p>
-    }
-}
-
-/// A browser confirmation (always yes on the server, where nothing is clicked).
-fn confirm(text: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window()
-            .and_then(|w| w.confirm_with_message(text).ok())
-            .unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = text;
-        true
     }
 }

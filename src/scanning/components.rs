@@ -171,20 +171,26 @@ impl Door {
             if !kept {
                 self.notice.set(Some(AppError::Internal));
             }
-            self.history.update(|h| {
-                h.insert(0, answer.clone());
-                h.truncate(8);
-            });
-            let waiting = match self.screen.get_untracked() {
-                Screen::Idle => true,
-                Screen::Checking(id) | Screen::Unconfirmed(id) => id == scan.scan_id,
-                Screen::Answer(_) => false,
-            };
-            if waiting {
-                self.answer_ms.set(Some(queue::now_ms() - scan.at_ms));
-                self.show(answer);
-            }
+            self.answered(&scan, answer);
         });
+    }
+
+    /// An answer, the server's or the phone's: into the history, and on screen if the door is
+    /// still waiting for this scan.
+    fn answered(self, scan: &PendingScan, answer: ScanAnswer) {
+        self.history.update(|h| {
+            h.insert(0, answer.clone());
+            h.truncate(8);
+        });
+        let waiting = match self.screen.get_untracked() {
+            Screen::Idle => true,
+            Screen::Checking(id) | Screen::Unconfirmed(id) => id == scan.scan_id,
+            Screen::Answer(_) => false,
+        };
+        if waiting {
+            self.answer_ms.set(Some(queue::now_ms() - scan.at_ms));
+            self.show(answer);
+        }
     }
 
     fn went_offline(self) {
@@ -297,19 +303,7 @@ impl Door {
                 Ok(answer) => {
                     self.forget(scan.scan_id);
                     self.counters.update(|v| *v += 1);
-                    self.history.update(|h| {
-                        h.insert(0, answer.clone());
-                        h.truncate(8);
-                    });
-                    let waiting = match self.screen.get_untracked() {
-                        Screen::Idle => true,
-                        Screen::Checking(id) | Screen::Unconfirmed(id) => id == scan.scan_id,
-                        Screen::Answer(_) => false,
-                    };
-                    if waiting {
-                        self.answer_ms.set(Some(queue::now_ms() - scan.at_ms));
-                        self.show(answer);
-                    }
+                    self.answered(&scan, answer);
                 }
                 // The server cannot be reached: the device answers from its door data.
                 Err(e) if retryable(&e) && self.ready.get_untracked() => self.answer_offline(scan),
