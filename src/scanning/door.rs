@@ -171,6 +171,16 @@ pub fn code(key: &(u8, SigningKey), facts: &CodeFacts) -> Option<String> {
     Some(signed::sign(&claims, &key.1))
 }
 
+/// What a ticket's QR code carries: its signed code, else (no key, or a pass without a door
+/// number) its token.
+pub fn qr_text(
+    key: Option<&(u8, SigningKey)>,
+    facts: &CodeFacts,
+    token: impl FnOnce() -> String,
+) -> String {
+    key.and_then(|k| code(k, facts)).unwrap_or_else(token)
+}
+
 /// The ticket and issue a signed code names, if its signature holds under a key not revoked.
 pub async fn verify_code(tx: &mut Tx, text: &str) -> Result<Option<Claims>, sqlx::Error> {
     let keys: Vec<(i64, Vec<u8>)> = tx_run!(tx, c => sqlx::query_as(

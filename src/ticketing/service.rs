@@ -1101,20 +1101,17 @@ pub async fn tickets_of(
                 .token_id
                 .map(|id| ticket_token(&state.config, id))
                 .unwrap_or_default();
-            let code = match (&key, r.token_id) {
-                (Some(key), Some(_)) => crate::scanning::door::code(
-                    key,
-                    &crate::scanning::door::CodeFacts {
-                        ticket_id: r.id,
-                        issue: r.issue_no,
-                        door_no: r.door_no,
-                        valid_from: r.valid_from,
-                        valid_until: r.valid_until,
-                    },
-                ),
-                _ => None,
-            }
-            .unwrap_or_else(|| token.clone());
+            let code = crate::scanning::door::qr_text(
+                key.as_ref().filter(|_| r.token_id.is_some()),
+                &crate::scanning::door::CodeFacts {
+                    ticket_id: r.id,
+                    issue: r.issue_no,
+                    door_no: r.door_no,
+                    valid_from: r.valid_from,
+                    valid_until: r.valid_until,
+                },
+                || token.clone(),
+            );
             TicketView {
                 qr_svg: if code.is_empty() || r.status == TicketStatus::Canceled {
                     String::new()
@@ -1162,21 +1159,17 @@ pub async fn ticket_pngs(
     Ok(rows
         .into_iter()
         .map(|(ticket, token, issue, door_no, valid_from, valid_until)| {
-            let code = key
-                .as_ref()
-                .and_then(|key| {
-                    crate::scanning::door::code(
-                        key,
-                        &crate::scanning::door::CodeFacts {
-                            ticket_id: ticket,
-                            issue,
-                            door_no,
-                            valid_from,
-                            valid_until,
-                        },
-                    )
-                })
-                .unwrap_or_else(|| ticket_token(config, token));
+            let code = crate::scanning::door::qr_text(
+                key.as_ref(),
+                &crate::scanning::door::CodeFacts {
+                    ticket_id: ticket,
+                    issue,
+                    door_no,
+                    valid_from,
+                    valid_until,
+                },
+                || ticket_token(config, token),
+            );
             (ticket, qr::png(&code, 6))
         })
         .collect())
