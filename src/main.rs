@@ -1,13 +1,13 @@
 //! The server binary: `tessera` (serve), `tessera seed-demo`, `tessera create-admin EMAIL`,
-//! `tessera qr-video TOKEN FILE.y4m` (a test tool).
+//! `tessera backup FILE`, `tessera restore FILE [--force]`, `tessera qr-video TOKEN FILE.y4m` (a
+//! test tool).
 use tessera::{
     accounts::{service as accounts, Role},
     error::AppError,
     server::{self, config::Config, demo},
 };
 
-const USAGE: &str =
-    "usage: tessera [serve | seed-demo | create-admin EMAIL | qr-video TOKEN FILE.y4m]";
+const USAGE: &str = "usage: tessera [serve | seed-demo | create-admin EMAIL | backup FILE | restore FILE [--force] | qr-video TOKEN FILE.y4m]";
 
 #[tokio::main]
 async fn main() {
@@ -25,6 +25,10 @@ async fn main() {
             std::process::exit(1);
         }
         return;
+    }
+    // Backups need the database's address only (not the site's secrets).
+    if let Some(command @ ("backup" | "restore")) = args.first().map(String::as_str) {
+        std::process::exit(backup_command(command, &args[1..]).await);
     }
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -114,6 +118,43 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
             server::serve(state, listener)
                 .await
                 .map_err(|e| e.to_string())
+        }
+    }
+}
+
+/// `tessera backup FILE` / `tessera restore FILE [--force]`: the exit code (2: use the PostgreSQL
+/// tools, or a usage error).
+async fn backup_command(command: &str, rest: &[String]) -> i32 {
+    use tessera::server::backup;
+    let _ = dotenvy::dotenv();
+    let force = rest.iter().any(|a| a == "--force");
+    let files: Vec<&String> = rest.iter().filter(|a| *a != "--force").collect();
+    let ([file], Ok(url)) = (files.as_slice(), std::env::var("DATABASE_URL")) else {
+        eprintln!("{USAGE}\n(DATABASE_URL names the database, as for the server)");
+        return 2;
+    };
+    let path = std::path::Path::new(file.as_str());
+    let postgres = url.starts_with("postgres");
+    let done = match command {
+        "backup" => backup::backup(&url, path).await,
+        _ => backup::restore(&url, path, force).await,
+    };
+    match done {
+        Ok(summary) if command == "backup" => {
+            println!("Backed up to {file}: {summary}");
+            0
+        }
+        Ok(summary) => {
+            println!("Restored {file}: {summary}");
+            0
+        }
+        Err(message) => {
+            eprintln!("{message}");
+            if postgres {
+                2
+            } else {
+                1
+            }
         }
     }
 }

@@ -143,7 +143,13 @@ impl Mailer {
 
 /// Starts the worker: it sends due mails, retrying failures with exponential backoff
 /// (`MAIL_RETRY_BASE_MS` × 2^attempts, at most an hour), and never drops a mail.
-pub fn start_worker(db: Db, config: Arc<Config>) -> Result<Mailer, String> {
+/// At shutdown it stops between two mails: a mail it claimed is sent (or its failure recorded for a
+/// retry) before it stops, never left claimed.
+pub fn start_worker(
+    db: Db,
+    config: Arc<Config>,
+    shutdown: &crate::server::lifecycle::Shutdown,
+) -> Result<Mailer, String> {
     let transport = match &config.smtp_url {
         Some(url) => Transport::Smtp(
             AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
@@ -161,18 +167,32 @@ pub fn start_worker(db: Db, config: Arc<Config>) -> Result<Mailer, String> {
     let mailer = Mailer {
         notify: notify.clone(),
     };
-    tokio::spawn(async move {
+    let stop = shutdown.clone();
+    shutdown.spawn("mail", async move {
         loop {
-            match send_due(&db, &config, &transport, &from).await {
-                Ok(0) => {}
-                Ok(n) => tracing::debug!(sent_or_tried = n, "mail worker pass"),
-                Err(e) => tracing::warn!(error = %e, "mail worker: database error"),
+            match send_due(&db, &config, &transport, &from, &stop).await {
+                Ok(n) => {
+                    crate::server::metrics::job_run("mail", "ok");
+                    if n > 0 {
+                        tracing::debug!(sent_or_tried = n, "mail worker pass")
+                    }
+                }
+                Err(e) => {
+                    crate::server::metrics::job_run("mail", "error");
+                    tracing::warn!(error = %e, "mail worker: database error")
+                }
             }
-            let _ = tokio::time::timeout(
-                std::time::Duration::from_millis(config.mail_poll_ms),
-                notify.notified(),
-            )
-            .await;
+            tokio::select! {
+                _ = tokio::time::timeout(
+                    std::time::Duration::from_millis(config.mail_poll_ms),
+                    notify.notified(),
+                ) => {}
+                _ = stop.stopping() => {}
+            }
+            if stop.is_stopping() {
+                tracing::info!("mail worker stopped");
+                break;
+            }
         }
     });
     Ok(mailer)
@@ -200,6 +220,7 @@ async fn send_due(
     config: &Config,
     transport: &Transport,
     from: &Mailbox,
+    stop: &crate::server::lifecycle::Shutdown,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id FROM outbox_emails \
@@ -207,6 +228,10 @@ async fn send_due(
         .bind(now()).fetch_all(pool).await)?;
     let mut handled = 0;
     for mail in due {
+        // Stopping: the mails not yet claimed stay due, for this instance's successor or another.
+        if stop.is_stopping() {
+            break;
+        }
         let lease_until = now() + Duration::seconds(60);
         let claimed = crate::db_write!(db, pool => sqlx::query(
             "UPDATE outbox_emails SET next_attempt_at = $1 WHERE id = $2 AND status = 'PENDING' AND next_attempt_at <= $3")
@@ -253,6 +278,7 @@ async fn send_due(
         let mut tx = db.begin().await?;
         match outcome {
             Ok(message_id) => {
+                crate::server::metrics::mail("sent");
                 // In production the bodies (which may hold one-time links) are not kept once sent.
                 let keep = config.is_dev();
                 tx_run!(&mut tx, c => sqlx::query(
@@ -262,6 +288,7 @@ async fn send_due(
                 log_attempt(&mut tx, &mail, "SENT", Some(&message_id), None, attempts).await?;
             }
             Err(error) => {
+                crate::server::metrics::mail("failed");
                 tracing::warn!(mail = %mail.id, attempts, %error, "mail not sent, will retry");
                 let backoff_ms = config
                     .mail_retry_base_ms

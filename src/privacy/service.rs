@@ -1495,23 +1495,30 @@ pub async fn history(db: &Db) -> Result<Vec<RetentionRunView>, AppError> {
 /// gets). Its first pass comes a few minutes after start, so a fresh instance (or a test) is not
 /// raced by it.
 pub fn start_worker(state: AppState) {
-    tokio::spawn(async move {
+    let shutdown = state.shutdown.clone();
+    shutdown.spawn("privacy", async move {
         let every = std::time::Duration::from_secs(WORKER_EVERY_SECS);
-        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
-        loop {
-            ticks.tick().await;
+        while state.shutdown.pause(every).await {
+            let mut result = "ok";
             match scrub_erased_mail(&state.db, now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(mails = n, "addresses of erased accounts' mails erased"),
-                Err(e) => tracing::warn!(error = %e, "privacy worker: mails"),
+                Err(e) => {
+                    result = "error";
+                    tracing::warn!(error = %e, "privacy worker: mails")
+                }
             }
             match run_retention(&state, now(), false, Trigger::Schedule).await {
                 Ok(RetentionOutcome::Ran(counts)) if !counts.is_empty() => {
                     tracing::info!(?counts, "retention run")
                 }
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "privacy worker: retention"),
+                Err(e) => {
+                    result = "error";
+                    tracing::warn!(error = %e, "privacy worker: retention")
+                }
             }
+            crate::server::metrics::job_run("privacy", result);
         }
     });
 }

@@ -334,6 +334,7 @@ async fn take_entry(
         }),
     )
     .await?;
+    crate::server::metrics::door_answer(outcome, "offline");
     Ok(())
 }
 

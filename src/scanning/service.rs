@@ -182,6 +182,7 @@ pub async fn redeem(
     )
     .await?;
     tx.commit().await?;
+    crate::server::metrics::door_answer(answer.outcome.as_str(), "online");
     Ok(answer)
 }
 

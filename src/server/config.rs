@@ -62,6 +62,14 @@ pub struct Config {
     pub programme_mail_delay_minutes: i64,
     /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
+    /// `/metrics` on an address of its own (the scraper's network), if set.
+    pub metrics_addr: Option<SocketAddr>,
+    /// `/metrics` on the site's address for a request bearing this token, if set.
+    pub metrics_token: Option<String>,
+    /// After SIGTERM, how long requests in flight may take to finish.
+    pub shutdown_grace_seconds: u64,
+    /// How often the reservation sweeper and the programme mailer run.
+    pub jobs_every_seconds: u64,
     /// The seller, the numbering and the VAT of invoices.
     pub invoice: crate::invoicing::settings::InvoiceSettings,
 }
@@ -312,6 +320,24 @@ impl Config {
                 "is required when STRIPE_SECRET_KEY is set",
             ));
         }
+        let metrics_addr = match get("METRICS_ADDR") {
+            None => None,
+            Some(v) => Some(v.parse::<SocketAddr>().map_err(|_| {
+                err(
+                    "METRICS_ADDR",
+                    format!("'{v}' is not an address like 127.0.0.1:9100"),
+                )
+            })?),
+        };
+        let metrics_token = get("METRICS_TOKEN");
+        if metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
+            return Err(err(
+                "METRICS_TOKEN",
+                "must be at least 32 characters (openssl rand -hex 32)",
+            ));
+        }
+        let shutdown_grace_seconds = whole("SHUTDOWN_GRACE_SECONDS", 20, 600)? as u64;
+        let jobs_every_seconds = whole("JOBS_EVERY_SECONDS", 30, 3600)? as u64;
         let event_name = get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into());
         let invoice = crate::invoicing::settings::from_vars(&get, &event_name, mode == Mode::Dev)
             .map_err(|(var, message)| err(var, message))?;
@@ -339,6 +365,10 @@ impl Config {
             stripe_secret_key,
             stripe_webhook_secrets,
             stripe_api_base: get("STRIPE_API_BASE"),
+            metrics_addr,
+            metrics_token,
+            shutdown_grace_seconds,
+            jobs_every_seconds,
             mail_poll_ms,
             mail_retry_base_ms,
             trust_proxy,

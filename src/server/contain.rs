@@ -134,15 +134,16 @@ struct ContainedExecutor;
 impl any_spawner::CustomExecutor for ContainedExecutor {
     fn spawn(&self, fut: any_spawner::PinnedFuture<()>) {
         let scope = SCOPE.try_with(Scope::clone).ok();
+        // The task logs under its request's span (its id), as the request's own lines do.
         let task = {
             let scope = scope.clone();
-            async move {
+            tracing::Instrument::in_current_span(async move {
                 if AssertUnwindSafe(Clean(fut)).catch_unwind().await.is_err() {
                     if let Some(scope) = scope {
                         scope.fail();
                     }
                 }
-            }
+            })
         };
         match scope {
             Some(scope) => drop(tokio::spawn(SCOPE.scope(scope, task))),
@@ -159,7 +160,13 @@ impl any_spawner::CustomExecutor for ContainedExecutor {
 
 /// The outermost application middleware: id, clean owner, panics turned into a 500.
 pub async fn contain(mut req: Request, next: Next) -> Response {
-    let id = RequestId::new();
+    // The id `metrics::observe` gave the request (sent back as X-Request-Id, on its log lines).
+    let id = req
+        .headers()
+        .get(super::metrics::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| RequestId(v.into()))
+        .unwrap_or_else(RequestId::new);
     req.extensions_mut().insert(id.clone());
     let api = req.uri().path().starts_with("/api/");
     let locale = {

@@ -208,6 +208,23 @@ impl Db {
         }
     }
 
+    /// The pool's connections: (open, idle, most allowed); on SQLite the readers' pool plus the
+    /// one writer.
+    pub fn pool_usage(&self) -> (u32, u32, u32) {
+        match self {
+            Db::Sqlite(pool, gate) => (
+                pool.size() + gate.writer.size(),
+                (pool.num_idle() + gate.writer.num_idle()) as u32,
+                pool.options().get_max_connections() + 1,
+            ),
+            Db::Postgres(pool) => (
+                pool.size(),
+                pool.num_idle() as u32,
+                pool.options().get_max_connections(),
+            ),
+        }
+    }
+
     pub async fn close(&self) {
         match self {
             Db::Sqlite(pool, gate) => {

@@ -1,8 +1,11 @@
 //! The server: configuration, database, HTTP router and process life cycle.
+pub mod backup;
 pub mod config;
 pub mod contain;
 pub mod db;
 pub mod demo;
+pub mod lifecycle;
+pub mod metrics;
 pub mod page_cache;
 pub mod rate_limit;
 pub mod security;
@@ -34,6 +37,8 @@ pub struct AppState {
     pub gateway: crate::payments::service::Gateway,
     /// The public programme pages as anonymous visitors see them (`page_cache`).
     pub page_cache: Arc<page_cache::PageCache>,
+    /// The stop signal the background workers watch (SIGTERM).
+    pub shutdown: lifecycle::Shutdown,
 }
 
 /// The application's state, for a server function. Present for every request; missing only when a
@@ -152,7 +157,8 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
         .map_err(|e| format!("cannot prepare the door's signing key: {e}"))?;
     let leptos_options = leptos_options(&config);
     let config = Arc::new(config);
-    let mailer = crate::mail::service::start_worker(db.clone(), config.clone())?;
+    let shutdown = lifecycle::Shutdown::default();
+    let mailer = crate::mail::service::start_worker(db.clone(), config.clone(), &shutdown)?;
     let gateway = crate::payments::service::Gateway::from_config(&config);
     let state = AppState {
         db,
@@ -162,49 +168,86 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
         rate_limiter: Default::default(),
         gateway,
         page_cache: Default::default(),
+        shutdown,
     };
+    metrics::handle();
     start_reservation_sweeper(state.clone());
     start_programme_mailer(state.clone());
     crate::privacy::service::start_worker(state.clone());
     Ok(state)
 }
 
-/// Mails attendees the talks they saved that moved, every 30 seconds (a talk's changes go out
+/// Mails attendees the talks they saved that moved, every `JOBS_EVERY_SECONDS` (30) (a talk's changes go out
 /// once it has been left alone for `PROGRAMME_MAIL_DELAY_MINUTES`).
 fn start_programme_mailer(state: AppState) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    let shutdown = state.shutdown.clone();
+    shutdown.spawn("programme-mailer", async move {
         loop {
-            every.tick().await;
             match crate::programme::changes::mail_batch(&state.db, &state.config).await {
-                Ok(0) => {}
                 Ok(n) => {
-                    tracing::info!(mails = n, "programme changes mailed");
-                    state.mailer.wake();
+                    metrics::job_run("programme_mails", "ok");
+                    if n > 0 {
+                        tracing::info!(mails = n, "programme changes mailed");
+                        state.mailer.wake();
+                    }
                 }
-                Err(e) => tracing::warn!(error = %e, "programme change mails"),
+                Err(e) => {
+                    metrics::job_run("programme_mails", "error");
+                    tracing::warn!(error = %e, "programme change mails")
+                }
+            }
+            if !state
+                .shutdown
+                .pause(std::time::Duration::from_secs(
+                    state.config.jobs_every_seconds,
+                ))
+                .await
+            {
+                break;
             }
         }
     });
 }
 
 /// Gives back the seats of reservations whose payment time ran out, ends lapsed voucher holds and
-/// offers freed seats to the waiting lists, every 30 seconds.
+/// offers freed seats to the waiting lists, every `JOBS_EVERY_SECONDS` (30).
 fn start_reservation_sweeper(state: AppState) {
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+    let shutdown = state.shutdown.clone();
+    shutdown.spawn("reservation-sweeper", async move {
         loop {
-            every.tick().await;
             match crate::ticketing::service::release_expired(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(released = n, "expired reservations released"),
-                Err(e) => tracing::warn!(error = %e, "reservation sweeper"),
+                Ok(n) => {
+                    metrics::job_run("reservation_sweep", "ok");
+                    if n > 0 {
+                        tracing::info!(released = n, "expired reservations released")
+                    }
+                }
+                Err(e) => {
+                    metrics::job_run("reservation_sweep", "error");
+                    tracing::warn!(error = %e, "reservation sweeper")
+                }
             }
             // Voucher holds that ended, and freed seats for the waiting lists.
             match crate::waitlist::service::offer_seats(&state).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(offers = n, "waiting-list offers sent"),
-                Err(e) => tracing::warn!(error = %e, "waiting-list offers"),
+                Ok(n) => {
+                    metrics::job_run("waitlist_offers", "ok");
+                    if n > 0 {
+                        tracing::info!(offers = n, "waiting-list offers sent")
+                    }
+                }
+                Err(e) => {
+                    metrics::job_run("waitlist_offers", "error");
+                    tracing::warn!(error = %e, "waiting-list offers")
+                }
+            }
+            if !state
+                .shutdown
+                .pause(std::time::Duration::from_secs(
+                    state.config.jobs_every_seconds,
+                ))
+                .await
+            {
+                break;
             }
         }
     });
@@ -235,6 +278,7 @@ pub fn router(state: AppState) -> Router {
     let is_dev = state.config.is_dev();
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics::with_token))
         .route("/readyz", get(readyz))
         .route("/lang/{code}", get(switch_language))
         .route(
@@ -324,6 +368,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(contain::contain))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
         .with_state(state)
 }
 
@@ -428,39 +476,55 @@ pub fn init_tracing(json: bool) {
     }
 }
 
-/// Serves until SIGTERM or Ctrl-C, then lets in-flight requests finish.
+/// Serves until SIGTERM or Ctrl-C; then takes no new connection, lets the requests in flight
+/// finish (at most `SHUTDOWN_GRACE_SECONDS`), stops the workers between two pieces of work and
+/// closes the database. `/metrics` is served on `METRICS_ADDR` meanwhile, if set.
 pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::io::Result<()> {
     let db = state.db.clone();
+    let shutdown = state.shutdown.clone();
+    let grace = std::time::Duration::from_secs(state.config.shutdown_grace_seconds);
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    if let Some(addr) = state.config.metrics_addr {
+        let metrics_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on METRICS_ADDR={addr}: {e}"),
+            )
+        })?;
+        let stop = shutdown.clone();
+        tokio::spawn(metrics::serve_separately(
+            state.clone(),
+            metrics_listener,
+            async move { stop.stopping().await },
+        ));
+    }
     let app = router(state);
-    axum::serve(
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    db.close().await;
-    tracing::info!("stopped cleanly");
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+    .with_graceful_shutdown({
+        let (signalled, shutdown) = (signalled.clone(), shutdown.clone());
+        async move {
+            lifecycle::signal().await;
+            tracing::info!("stopping: no new connections, finishing the requests in flight");
+            // The workers stop taking new work now, and finish what they hold.
+            shutdown.begin();
+            signalled.notify_one();
         }
+    });
+    let cut = async {
+        signalled.notified().await;
+        tokio::time::sleep(grace).await;
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
     tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        served = server => served?,
+        _ = cut => tracing::warn!(seconds = grace.as_secs(), "requests still in flight at the end of the grace period: cut"),
     }
-    tracing::info!("shutdown signal received, finishing in-flight requests");
+    let clean = shutdown.stop_workers(grace).await;
+    db.close().await;
+    tracing::info!(workers_stopped_cleanly = clean, "stopped");
+    Ok(())
 }
 
 #[cfg(test)]

@@ -224,6 +224,9 @@ pub async fn transition(
         "UPDATE orders SET status = $1, updated_at = $2 WHERE id = $3 AND status IN ({list})"
     );
     let n = tx_run!(tx, c => sqlx::query(&sql).bind(to.as_str()).bind(now()).bind(order_id).execute(c).await.map(|r| r.rows_affected()))?;
+    if n == 1 {
+        crate::server::metrics::order_transition(to.as_str());
+    }
     Ok(n == 1)
 }
 
@@ -432,6 +435,7 @@ async fn create_order(
         .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until)
         .bind(voucher.map(|v| v.id)).bind(discount).bind(now)
         .execute(c).await.map(|_| ()))?;
+    crate::server::metrics::order_transition("PENDING_PAYMENT");
     for l in &rows {
         let t = &l.pass;
         // The seat check and the reservation are one statement: two buyers cannot both take the

@@ -2,6 +2,7 @@
 //! reachable, a fresh PostgreSQL database; the app is started on a real port and spoken to over HTTP.
 #![allow(dead_code)]
 pub mod fake_stripe;
+pub mod fleet;
 pub mod smtp;
 
 use std::{collections::HashMap, future::Future, net::SocketAddr};
@@ -243,7 +244,14 @@ fn browser() -> reqwest::Client {
 }
 
 async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
-    let config = test_config(&engine.url(), extra);
+    let mut app = start_url(&engine.url(), extra).await;
+    app.engine = engine.label();
+    app
+}
+
+/// Starts the app on the database at `url` (a restored backup, say).
+pub async fn start_url(url: &str, extra: &[(&str, &str)]) -> TestApp {
+    let config = test_config(url, extra);
     let state = server::prepare(config).await.expect("app state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -260,7 +268,11 @@ async fn start(engine: &Engine, extra: &[(&str, &str)]) -> TestApp {
     });
     let client = browser();
     TestApp {
-        engine: engine.label(),
+        engine: if url.starts_with("sqlite") {
+            "sqlite"
+        } else {
+            "postgres"
+        },
         state,
         addr,
         client,
@@ -363,4 +375,40 @@ pub async fn checkout_form(
         serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         location,
     )
+}
+
+/// Runs `test` on PostgreSQL with `n` app processes sharing one fresh database behind a
+/// round-robin proxy ([`fleet::Fleet`]). The [`TestApp`] it gets speaks to the proxy; its own
+/// state is the database and settings (its background workers are stopped: the processes have
+/// theirs). Skipped, loudly, when PostgreSQL is not among the engines.
+pub async fn on_a_fleet<F, Fut>(n: usize, extra: &[(&str, &str)], test: F)
+where
+    F: FnOnce(TestApp, fleet::Fleet) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let wanted = std::env::var(ENGINES_ENV).unwrap_or_else(|_| "sqlite,postgres".into());
+    if !wanted.contains("postgres") {
+        eprintln!("\n!!!!!!!! SKIPPED: several instances need PostgreSQL ({ENGINES_ENV}={wanted}) !!!!!!!!\n");
+        return;
+    }
+    let Some(engine) = postgres_engine().await else {
+        return;
+    };
+    let url = engine.url();
+    let state = server::prepare(test_config(&url, extra))
+        .await
+        .expect("app state");
+    state
+        .shutdown
+        .stop_workers(std::time::Duration::from_secs(5))
+        .await;
+    let fleet = fleet::Fleet::start(n, &url, extra).await;
+    let app = TestApp {
+        engine: "postgres",
+        state,
+        addr: fleet.proxy,
+        client: browser(),
+    };
+    test(app, fleet).await;
+    drop_engine(&engine).await;
 }

@@ -29,7 +29,11 @@ impl SmtpSink {
             received: Default::default(),
             task: None,
         };
-        sink.task = Some(tokio::spawn(serve(listener, sink.received.clone())));
+        sink.task = Some(tokio::spawn(serve(
+            listener,
+            sink.received.clone(),
+            std::time::Duration::ZERO,
+        )));
         sink
     }
 
@@ -41,13 +45,18 @@ impl SmtpSink {
 
     /// Starts on a given port (after `reserve_port`).
     pub async fn start_on(port: u16) -> SmtpSink {
+        SmtpSink::start_slow(port, std::time::Duration::ZERO).await
+    }
+
+    /// Starts on a given port, taking `delay` to accept each message (a slow SMTP server).
+    pub async fn start_slow(port: u16, delay: std::time::Duration) -> SmtpSink {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
         let mut sink = SmtpSink {
             port,
             received: Default::default(),
             task: None,
         };
-        sink.task = Some(tokio::spawn(serve(listener, sink.received.clone())));
+        sink.task = Some(tokio::spawn(serve(listener, sink.received.clone(), delay)));
         sink
     }
 
@@ -83,7 +92,11 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn serve(listener: TcpListener, received: Arc<Mutex<Vec<Received>>>) {
+async fn serve(
+    listener: TcpListener,
+    received: Arc<Mutex<Vec<Received>>>,
+    delay: std::time::Duration,
+) {
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             return;
@@ -124,6 +137,7 @@ async fn serve(listener: TcpListener, received: Arc<Mutex<Vec<Received>>>) {
                         data.push_str(l.strip_prefix('.').unwrap_or(&l));
                         data.push('\n');
                     }
+                    tokio::time::sleep(delay).await;
                     received.lock().unwrap().push(Received {
                         to: std::mem::take(&mut to),
                         data,
