@@ -115,10 +115,9 @@ async fn buyer(base: String, i: usize, pass: Uuid, tally: Arc<std::sync::Mutex<T
                 .post(format!("{base}/api/login"))
                 .form(&[("email", email.as_str()), ("password", PASSWORD)]),
             "shop page" => c.get(format!("{base}/tickets")),
-            "checkout" => c.post(format!("{base}/api/checkout")).form(&[
-                ("lines[0][ticket_type_id]", pass.to_string()),
-                ("lines[0][quantity]", "1".to_string()),
-            ]),
+            "checkout" => c
+                .post(format!("{base}/api/checkout"))
+                .form(&fleet::checkout_form(pass, 1)),
             _ => c
                 .post(format!("{base}/api/test_checkout_act"))
                 .form(&[("session_id", session.as_str()), ("outcome", "pay")]),
@@ -151,9 +150,8 @@ async fn buyer(base: String, i: usize, pass: Uuid, tally: Arc<std::sync::Mutex<T
             ("checkout", s) if s < 400 => {
                 session = location
                     .as_deref()
-                    .and_then(|l| l.rsplit('/').next())
-                    .unwrap_or_default()
-                    .to_string();
+                    .map(fleet::session_of)
+                    .unwrap_or_default();
             }
             ("payment", s) if s < 400 => t.paid += 1,
             (_, s) if s < 400 => {}

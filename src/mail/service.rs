@@ -240,6 +240,7 @@ async fn send_due(
             continue;
         }
         handled += 1;
+        tracing::info!(mail = %mail.id, kind = %mail.kind, "sending mail");
         let images = images_for(db, config, &mail).await?;
         // A document that cannot be rendered now is a failed attempt (retried), never a mail
         // sent without it.
@@ -279,6 +280,7 @@ async fn send_due(
         match outcome {
             Ok(message_id) => {
                 crate::server::metrics::mail("sent");
+                tracing::info!(mail = %mail.id, "mail sent");
                 // In production the bodies (which may hold one-time links) are not kept once sent.
                 let keep = config.is_dev();
                 tx_run!(&mut tx, c => sqlx::query(

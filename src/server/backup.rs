@@ -100,6 +100,22 @@ pub async fn restore(url: &str, file: &Path, force: bool) -> Result<Summary, Str
     }
     let target = sqlite_path(url).ok_or("DATABASE_URL is not a SQLite file")?;
     check(file).await?;
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    // No process may have the database open while it is replaced (each holds a shared lock).
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(super::db::lock_path(&target))
+        .map_err(|e| format!("{}: {e}", target.display()))?;
+    if lock.try_lock().is_err() {
+        return Err(format!(
+            "{} is open (the site runs on it, or another restore): stop it first",
+            target.display()
+        ));
+    }
     let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
     if size > 0 && !force && holds_data(&target).await? {
         return Err(format!(
@@ -107,24 +123,35 @@ pub async fn restore(url: &str, file: &Path, force: bool) -> Result<Summary, Str
             target.display()
         ));
     }
-    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    }
-    // Copied beside the target, then renamed over it: the database is the old one or the new
-    // one, never half of each. The old WAL and shared-memory files would be replayed onto the new
-    // database: they go first.
-    let staging = target.with_extension("restoring");
+    // The file itself when the path is a link (its WAL lives beside the file, not the link).
+    let real = std::fs::canonicalize(&target).unwrap_or_else(|_| target.clone());
+    // Copied beside the database, then renamed over it: the database is the old one or the new
+    // one, never half of each. The old database and its WAL are kept aside (`.before-restore`),
+    // never deleted: its WAL would be replayed onto the new database if left in place.
+    let staging = real.with_extension("restoring");
     std::fs::copy(file, &staging).map_err(|e| format!("{}: {e}", staging.display()))?;
-    for suffix in ["-wal", "-shm"] {
-        let mut side = target.clone().into_os_string();
-        side.push(suffix);
-        match std::fs::remove_file(&side) {
+    let beside = |suffix: &str| {
+        let mut p = real.clone().into_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    for (from, to) in [
+        (real.clone(), beside(".before-restore")),
+        (beside("-wal"), beside(".before-restore-wal")),
+    ] {
+        match std::fs::rename(&from, &to) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(format!("{}: {e}", PathBuf::from(side).display())),
+            Err(e) => return Err(format!("{}: {e}", from.display())),
         }
     }
-    std::fs::rename(&staging, &target).map_err(|e| format!("{}: {e}", target.display()))?;
+    match std::fs::remove_file(beside("-shm")) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}-shm: {e}", real.display())),
+    }
+    std::fs::rename(&staging, &real).map_err(|e| format!("{}: {e}", real.display()))?;
+    drop(lock);
     let db = Db::connect(url, 2)
         .await
         .map_err(|e| format!("cannot open the restored database: {e}"))?;

@@ -36,8 +36,15 @@ use tracing::Instrument;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RequestId(pub Arc<str>);
 
+impl Default for RequestId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl RequestId {
-    fn new() -> Self {
+    /// A new id: 32 hexadecimal digits.
+    pub fn new() -> Self {
         RequestId(uuid::Uuid::new_v4().simple().to_string().into())
     }
 }
@@ -160,12 +167,12 @@ impl any_spawner::CustomExecutor for ContainedExecutor {
 
 /// The outermost application middleware: id, clean owner, panics turned into a 500.
 pub async fn contain(mut req: Request, next: Next) -> Response {
-    // The id `metrics::observe` gave the request (sent back as X-Request-Id, on its log lines).
+    // The id `metrics::observe` made for this request (sent back as X-Request-Id, on its log
+    // lines); a new one if that layer is absent.
     let id = req
-        .headers()
-        .get(super::metrics::REQUEST_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| RequestId(v.into()))
+        .extensions()
+        .get::<RequestId>()
+        .cloned()
         .unwrap_or_else(RequestId::new);
     req.extensions_mut().insert(id.clone());
     let api = req.uri().path().starts_with("/api/");

@@ -27,6 +27,16 @@ pub struct WriteGate {
     turn: Arc<tokio::sync::Mutex<()>>,
     /// One connection: whoever holds `turn` has it to itself.
     pub writer: SqlitePool,
+    /// A shared lock on `<database>.lock` while the database is open: `tessera restore` takes it
+    /// exclusively, so it never replaces a database a process has open.
+    _open: Arc<std::fs::File>,
+}
+
+/// The lock file beside a SQLite database.
+pub fn lock_path(db: &std::path::Path) -> std::path::PathBuf {
+    let mut p = db.as_os_str().to_owned();
+    p.push(".lock");
+    p.into()
 }
 
 impl WriteGate {
@@ -134,6 +144,15 @@ impl Db {
                     std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
             }
+            let open = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(lock_path(opts.get_filename()))
+                .map_err(sqlx::Error::Io)?;
+            open.try_lock_shared().map_err(|_| {
+                sqlx::Error::Configuration("a restore of this database is under way".into())
+            })?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -146,7 +165,14 @@ impl Db {
                 .await?;
             let turn: Arc<tokio::sync::Mutex<()>> = Arc::default();
             spawn_checkpointer(pool.clone(), Arc::downgrade(&turn));
-            Ok(Db::Sqlite(pool, WriteGate { turn, writer }))
+            Ok(Db::Sqlite(
+                pool,
+                WriteGate {
+                    turn,
+                    writer,
+                    _open: Arc::new(open),
+                },
+            ))
         } else {
             Err(sqlx::Error::Configuration(
                 "DATABASE_URL must start with sqlite: or postgres://".into(),

@@ -70,7 +70,10 @@ fn describe() {
         "tessera_job_runs_total",
         "Background job passes, by job and result"
     );
-    describe_gauge!("tessera_seats_left", "Seats still for sale, by pass");
+    describe_gauge!(
+        "tessera_seats_left",
+        "Seats the shop can still sell, by pass (holds and waiting lists served first)"
+    );
     describe_gauge!("tessera_mail_outbox_pending", "Mails waiting to be sent");
     describe_gauge!(
         "tessera_mail_outbox_failing",
@@ -83,7 +86,8 @@ fn describe() {
     describe_gauge!("tessera_db_pool_max_connections", "The pool's size limit");
 }
 
-/// An order entered `status`.
+/// An order entered `status`: counted when its change is written (creations once committed); a
+/// transaction that fails after its change was written is rare and still counted.
 pub fn order_transition(status: &str) {
     metrics::counter!("tessera_order_transitions_total", "to" => status.to_string()).increment(1);
 }
@@ -104,21 +108,25 @@ pub fn job_run(job: &'static str, result: &'static str) {
     metrics::counter!("tessera_job_runs_total", "job" => job, "result" => result).increment(1);
 }
 
-/// Gives every request an id (a trusted proxy's `X-Request-Id` if it sent a sane one, else a new
-/// one), puts it on the request's log lines and sends it back; counts the request and its time.
+/// Gives every request an id of its own (new for each request, never taken from the client: a
+/// client could otherwise give many requests one id), puts it on the request's log lines (with a
+/// trusted proxy's `X-Request-Id`, if sane, as `upstream_id`) and sends it back; counts the
+/// request and its time.
 pub async fn observe(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let id = req
+    let upstream = req
         .headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| state.config.trust_proxy && is_sane_id(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let value = HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("-"));
+        .unwrap_or("")
+        .to_string();
+    let id = super::contain::RequestId::new();
+    let value = HeaderValue::from_str(&id.0).unwrap_or(HeaderValue::from_static("-"));
     req.headers_mut().insert(REQUEST_ID, value.clone());
+    req.extensions_mut().insert(id.clone());
     let route = route_of(&req);
-    let span =
-        tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path());
+    // The route's pattern, not the path: a path may carry a secret (a calendar feed's token).
+    let span = tracing::info_span!("request", id = %id.0, upstream_id = %upstream, method = %req.method(), route = %route);
     let started = Instant::now();
     let mut res = next.run(req).instrument(span).await;
     let status = res.status().as_u16().to_string();
@@ -188,19 +196,26 @@ pub async fn render(state: &AppState) -> Response {
     let h = handle();
     h.run_upkeep();
     (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            ),
+            // Asked with a token: no shared cache may keep it for others.
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         h.render(),
     )
         .into_response()
 }
 
-async fn read_levels(state: &AppState) -> Result<(), sqlx::Error> {
+/// Reads the levels (seats left, mails waiting, the pool) into their gauges.
+pub async fn read_levels(state: &AppState) -> Result<(), sqlx::Error> {
     let db = &state.db;
     let passes: Vec<(String, i64)> = crate::db_run!(db, pool => sqlx::query_as(
-        "SELECT name, capacity - reserved_count - sold_count - held_count FROM ticket_types WHERE is_active = TRUE")
+        "SELECT name, capacity - reserved_count - sold_count - held_count - \
+         (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') \
+         FROM ticket_types WHERE is_active = TRUE")
         .fetch_all(pool).await)?;
     for (name, left) in passes {
         metrics::gauge!("tessera_seats_left", "pass" => name).set(left.max(0) as f64);

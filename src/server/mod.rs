@@ -177,34 +177,13 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     Ok(state)
 }
 
-/// Mails attendees the talks they saved that moved, every `JOBS_EVERY_SECONDS` (30) (a talk's changes go out
-/// once it has been left alone for `PROGRAMME_MAIL_DELAY_MINUTES`).
+/// Mails attendees the talks they saved that moved, every `JOBS_EVERY_SECONDS` (30; a talk's
+/// changes go out once it has been left alone for `PROGRAMME_MAIL_DELAY_MINUTES`).
 fn start_programme_mailer(state: AppState) {
-    let shutdown = state.shutdown.clone();
-    shutdown.spawn("programme-mailer", async move {
-        loop {
-            match crate::programme::changes::mail_batch(&state.db, &state.config).await {
-                Ok(n) => {
-                    metrics::job_run("programme_mails", "ok");
-                    if n > 0 {
-                        tracing::info!(mails = n, "programme changes mailed");
-                        state.mailer.wake();
-                    }
-                }
-                Err(e) => {
-                    metrics::job_run("programme_mails", "error");
-                    tracing::warn!(error = %e, "programme change mails")
-                }
-            }
-            if !state
-                .shutdown
-                .pause(std::time::Duration::from_secs(
-                    state.config.jobs_every_seconds,
-                ))
-                .await
-            {
-                break;
-            }
+    every_period(state, "programme-mailer", |state| async move {
+        let sent = crate::programme::changes::mail_batch(&state.db, &state.config).await;
+        if job_done("programme_mails", sent, "programme changes mailed") > 0 {
+            state.mailer.wake();
         }
     });
 }
@@ -212,45 +191,59 @@ fn start_programme_mailer(state: AppState) {
 /// Gives back the seats of reservations whose payment time ran out, ends lapsed voucher holds and
 /// offers freed seats to the waiting lists, every `JOBS_EVERY_SECONDS` (30).
 fn start_reservation_sweeper(state: AppState) {
+    every_period(state, "reservation-sweeper", |state| async move {
+        let released = crate::ticketing::service::release_expired(&state).await;
+        job_done(
+            "reservation_sweep",
+            released,
+            "expired reservations released",
+        );
+        // Voucher holds that ended, and freed seats for the waiting lists.
+        let offers = crate::waitlist::service::offer_seats(&state).await;
+        job_done("waitlist_offers", offers, "waiting-list offers sent");
+    });
+}
+
+/// Runs `pass` now, then every `JOBS_EVERY_SECONDS`, until the process stops (a pass under way
+/// is finished first).
+fn every_period<F, Fut>(state: AppState, name: &'static str, pass: F)
+where
+    F: Fn(AppState) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
     let shutdown = state.shutdown.clone();
-    shutdown.spawn("reservation-sweeper", async move {
+    let period = std::time::Duration::from_secs(state.config.jobs_every_seconds);
+    shutdown.spawn(name, async move {
         loop {
-            match crate::ticketing::service::release_expired(&state).await {
-                Ok(n) => {
-                    metrics::job_run("reservation_sweep", "ok");
-                    if n > 0 {
-                        tracing::info!(released = n, "expired reservations released")
-                    }
-                }
-                Err(e) => {
-                    metrics::job_run("reservation_sweep", "error");
-                    tracing::warn!(error = %e, "reservation sweeper")
-                }
-            }
-            // Voucher holds that ended, and freed seats for the waiting lists.
-            match crate::waitlist::service::offer_seats(&state).await {
-                Ok(n) => {
-                    metrics::job_run("waitlist_offers", "ok");
-                    if n > 0 {
-                        tracing::info!(offers = n, "waiting-list offers sent")
-                    }
-                }
-                Err(e) => {
-                    metrics::job_run("waitlist_offers", "error");
-                    tracing::warn!(error = %e, "waiting-list offers")
-                }
-            }
-            if !state
-                .shutdown
-                .pause(std::time::Duration::from_secs(
-                    state.config.jobs_every_seconds,
-                ))
-                .await
-            {
+            pass(state.clone()).await;
+            if !state.shutdown.pause(period).await {
                 break;
             }
         }
     });
+}
+
+/// Counts a job's pass (`tessera_job_runs_total`) and logs what it did or why it failed: how many
+/// things it did (0 after a failure).
+fn job_done<E: std::fmt::Display>(
+    job: &'static str,
+    result: Result<usize, E>,
+    did: &'static str,
+) -> usize {
+    match result {
+        Ok(n) => {
+            metrics::job_run(job, "ok");
+            if n > 0 {
+                tracing::info!(job, count = n, "{did}");
+            }
+            n
+        }
+        Err(e) => {
+            metrics::job_run(job, "error");
+            tracing::warn!(job, error = %e, "background job failed");
+            0
+        }
+    }
 }
 
 /// Tiny error alias: start-up failures are one human sentence.
@@ -522,7 +515,10 @@ pub async fn serve(state: AppState, listener: tokio::net::TcpListener) -> std::i
         _ = cut => tracing::warn!(seconds = grace.as_secs(), "requests still in flight at the end of the grace period: cut"),
     }
     let clean = shutdown.stop_workers(grace).await;
-    db.close().await;
+    // A connection still held (a request cut at the deadline) would make close wait forever.
+    if tokio::time::timeout(grace, db.close()).await.is_err() {
+        tracing::warn!("database connections still in use at exit");
+    }
     tracing::info!(workers_stopped_cleanly = clean, "stopped");
     Ok(())
 }

@@ -435,7 +435,6 @@ async fn create_order(
         .bind(order_id).bind(user_id).bind(total).bind(currency.as_deref().unwrap_or("eur")).bind(reserved_until)
         .bind(voucher.map(|v| v.id)).bind(discount).bind(now)
         .execute(c).await.map(|_| ()))?;
-    crate::server::metrics::order_transition("PENDING_PAYMENT");
     for l in &rows {
         let t = &l.pass;
         // The seat check and the reservation are one statement: two buyers cannot both take the
@@ -491,6 +490,8 @@ async fn create_order(
         crate::payments::service::record_checkout_page(&mut tx, order_id, page).await?;
     }
     tx.commit().await?;
+    // Counted once committed: a checkout that lost the race for the seats rolled back.
+    crate::server::metrics::order_transition("PENDING_PAYMENT");
     let seats: i64 = rows.iter().map(|l| l.quantity).sum();
     let mut items: Vec<OrderItemView> = rows
         .into_iter()

@@ -4,10 +4,13 @@
 //! expiry sweeps, programme change mails, the public page cache and the door across instances; a
 //! stop (SIGTERM) that finishes its work.
 use crate::common::{
-    fake_stripe::FakeStripe, field_error, fleet, on_a_fleet, pass, smtp::SmtpSink, TestApp,
+    fake_stripe::{completed, send_event, FakeStripe},
+    field_error, fleet, on_a_fleet, pass,
+    smtp::SmtpSink,
+    TestApp,
 };
 use futures::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::{
     collections::HashMap,
     sync::{
@@ -16,19 +19,16 @@ use std::{
     },
     time::Duration,
 };
-use tessera::{accounts::Role, payments::service::sign};
+use tessera::accounts::Role;
 use uuid::Uuid;
 
 const PW: &str = "a long enough passphrase";
 const WHSEC: &str = "whsec_fleet";
 
 fn stripe_env(fake: &FakeStripe) -> Vec<(&'static str, String)> {
-    vec![
-        ("STRIPE_SECRET_KEY", "sk_test_fleet".to_string()),
-        ("STRIPE_WEBHOOK_SECRETS", WHSEC.to_string()),
-        ("STRIPE_API_BASE", fake.url.clone()),
-        ("TRUST_PROXY", "true".to_string()),
-    ]
+    let mut env = fake.env(WHSEC);
+    env.push(("TRUST_PROXY", "true".to_string()));
+    env
 }
 
 fn as_refs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -63,10 +63,7 @@ enum Checkout {
 
 /// A buyer's checkout of one seat, at `base` (the proxy, or one instance).
 async fn checkout(base: &str, c: &reqwest::Client, pass: Uuid) -> Checkout {
-    let form = [
-        ("lines[0][ticket_type_id]", pass.to_string()),
-        ("lines[0][quantity]", "1".to_string()),
-    ];
+    let form = fleet::checkout_form(pass, 1);
     let Ok(res) = c
         .post(format!("{base}/api/checkout"))
         .form(&form)
@@ -86,7 +83,7 @@ async fn checkout(base: &str, c: &reqwest::Client, pass: Uuid) -> Checkout {
     };
     match (status, location) {
         (s, Some(l)) if s < 400 && l.contains("/c/pay/") => {
-            Checkout::Session(l.rsplit('/').next().unwrap_or_default().to_string())
+            Checkout::Session(fleet::session_of(&l))
         }
         (422, _) => {
             let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
@@ -103,22 +100,11 @@ async fn checkout(base: &str, c: &reqwest::Client, pass: Uuid) -> Checkout {
 /// Stripe's `checkout.session.completed` for a session, signed, sent to `base`: the answer
 /// (`paid`, `duplicate`…), or None when the connection broke.
 async fn pay(base: &str, c: &reqwest::Client, session: &str) -> Option<(u16, String)> {
-    let event = json!({ "id": format!("evt_{session}"), "type": "checkout.session.completed",
-        "data": { "object": { "id": session, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{session}") } } });
-    let body = serde_json::to_vec(&event).unwrap();
-    let res = c
-        .post(format!("{base}/stripe/webhook"))
-        .header(
-            "stripe-signature",
-            sign(&body, WHSEC, chrono::Utc::now().timestamp()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    let url = format!("{base}/stripe/webhook");
+    let at = chrono::Utc::now().timestamp();
+    send_event(c, &url, &completed(session), WHSEC, at)
         .await
-        .ok()?;
-    let status = res.status().as_u16();
-    Some((status, res.text().await.ok()?))
+        .ok()
 }
 
 /// A buyer's whole purchase at `base`: checkout, then the webhook; a broken connection is tried
@@ -469,11 +455,14 @@ async fn sigterm_lets_requests_and_the_mail_in_flight_finish_and_the_other_insta
         let slow = tokio::spawn({
             let url = format!("{direct}/api/login");
             async move {
-                let chunks = futures::stream::iter(["email=nobody%40example.org", "&password=wrong-but-long-enough"])
-                    .then(|c| async move {
-                        tokio::time::sleep(Duration::from_millis(1500)).await;
-                        Ok::<_, std::io::Error>(c)
-                    });
+                let chunks = futures::stream::iter([
+                    "email=nobody%40example.org",
+                    "&password=wrong-but-long-enough",
+                ])
+                .then(|c| async move {
+                    tokio::time::sleep(Duration::from_millis(1500)).await;
+                    Ok::<_, std::io::Error>(c)
+                });
                 reqwest::Client::new()
                     .post(url)
                     .header("content-type", "application/x-www-form-urlencoded")
@@ -483,26 +472,69 @@ async fn sigterm_lets_requests_and_the_mail_in_flight_finish_and_the_other_insta
                     .map(|r| r.status().as_u16())
             }
         });
-        wait_until("a mail being sent", 20, async || {
-            app.count("SELECT COUNT(*) FROM outbox_emails WHERE status = 'PENDING' AND attempts = 0 AND next_attempt_at > CURRENT_TIMESTAMP").await > 0
+        // Instance 0 has a mail on the wire (taken, not yet accepted by the slow SMTP server).
+        let in_flight = |log: &str| {
+            log.lines()
+                .filter(|l| l.contains("sending mail"))
+                .filter_map(|l| {
+                    l.split("mail=")
+                        .nth(1)?
+                        .split_whitespace()
+                        .next()
+                        .map(str::to_string)
+                })
+                .find(|id| {
+                    !log.lines()
+                        .any(|l| l.contains("mail sent") && l.contains(id.as_str()))
+                })
+        };
+        let mut sending = None;
+        wait_until("instance 0 sending a mail", 30, async || {
+            sending = in_flight(&fleet.instances[0].output());
+            sending.is_some()
         })
         .await;
+        let sending = sending.unwrap();
         // The slow request's connection is open and its body not yet sent.
         tokio::time::sleep(Duration::from_millis(300)).await;
         let status = fleet.terminate(0, Duration::from_secs(20)).await;
         let log = fleet.instances[0].output();
-        assert!(status.is_some_and(|s| s.success()), "instance 0 stopped cleanly: {status:?}\n{log}");
+        assert!(
+            status.is_some_and(|s| s.success()),
+            "instance 0 stopped cleanly: {status:?}\n{log}"
+        );
         assert!(log.contains("mail worker stopped"), "{log}");
+        let stop_at = log.find("stopping:").expect("the stop is logged");
+        assert!(
+            log[stop_at..]
+                .lines()
+                .any(|l| l.contains("mail sent") && l.contains(&sending)),
+            "the mail on the wire at SIGTERM ({sending}) was sent before the process ended:\n{log}"
+        );
         let answered = slow.await.unwrap();
-        assert!(matches!(answered, Ok(s) if (400..500).contains(&s)), "the request in flight got its answer: {answered:?}");
-        assert!(reqwest::get(fleet.instances[0].url("/healthz")).await.is_err(), "no new connection after the stop");
+        assert!(
+            matches!(answered, Ok(s) if (400..500).contains(&s)),
+            "the request in flight got its answer: {answered:?}"
+        );
+        assert!(
+            reqwest::get(fleet.instances[0].url("/healthz"))
+                .await
+                .is_err(),
+            "no new connection after the stop"
+        );
         // Nothing lost, nothing twice: instance 1 sends what instance 0 left.
         wait_until("every mail sent", 60, async || {
-            app.count("SELECT COUNT(*) FROM outbox_emails WHERE status <> 'SENT'").await == 0
+            app.count("SELECT COUNT(*) FROM outbox_emails WHERE status <> 'SENT'")
+                .await
+                == 0
         })
         .await;
         let seen = received_once(&sink);
-        assert_eq!(seen.values().sum::<usize>(), 8, "4 buyers × 2 mails: {seen:?}");
+        assert_eq!(
+            seen.values().sum::<usize>(),
+            8,
+            "4 buyers × 2 mails: {seen:?}"
+        );
         assert!(seen.values().all(|n| *n == 1), "{seen:?}");
     })
     .await;

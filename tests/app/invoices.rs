@@ -3,12 +3,15 @@
 //! that says so, credit notes that cancel exactly what they correct (refund, partial refund,
 //! correction of the company), documents the database refuses to change, and the accountant's CSV.
 use crate::common::{
-    checkout_form, fake_stripe::FakeStripe, field_error, on_each_engine, pass, smtp::SmtpSink,
+    checkout_form,
+    fake_stripe::{send_event, FakeStripe},
+    field_error, on_each_engine, pass,
+    smtp::SmtpSink,
     TestApp,
 };
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-use tessera::{accounts::Role, payments::service::sign};
+use tessera::accounts::Role;
 use uuid::Uuid;
 
 const PW: &str = "a long enough passphrase";
@@ -29,28 +32,15 @@ fn env(extra: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
 }
 
 fn stripe_env(fake: &FakeStripe) -> Vec<(&'static str, String)> {
-    env(&[
-        ("STRIPE_SECRET_KEY", "sk_test_tessera".to_string()),
-        ("STRIPE_WEBHOOK_SECRETS", WHSEC.to_string()),
-        ("STRIPE_API_BASE", fake.url.clone()),
-    ])
+    env(&fake.env(WHSEC))
 }
 
 async fn post_event(app: &TestApp, event: &Value) -> (u16, String) {
-    let body = serde_json::to_vec(event).unwrap();
-    let res = app
-        .new_client()
-        .post(app.url("/stripe/webhook"))
-        .header(
-            "stripe-signature",
-            sign(&body, WHSEC, chrono::Utc::now().timestamp()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    let url = app.url("/stripe/webhook");
+    let at = chrono::Utc::now().timestamp();
+    send_event(&app.new_client(), &url, event, WHSEC, at)
         .await
-        .unwrap();
-    (res.status().as_u16(), res.text().await.unwrap())
+        .unwrap()
 }
 
 /// An issued document as the database holds it.

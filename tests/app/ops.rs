@@ -1,11 +1,24 @@
 //! Running it: metrics behind a token, a request id on every answer, backups taken while orders
 //! are written and restored into a new database that serves them.
-use crate::common::{fake_stripe::FakeStripe, fleet, on_each_engine, pass, start_url, TestApp};
-use serde_json::{json, Value};
-use tessera::payments::service::sign;
+use crate::common::{
+    fake_stripe::{completed, send_event, FakeStripe},
+    fleet, on_each_engine, pass, start_url, TestApp,
+};
+use serde_json::Value;
 
 const TOKEN: &str = "metrics-token-0123456789abcdef0123456789";
 const WHSEC: &str = "whsec_ops";
+
+async fn res_cache_control(app: &TestApp) -> String {
+    let res = app
+        .client
+        .get(app.url("/metrics"))
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    res.headers()["cache-control"].to_str().unwrap().to_string()
+}
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_tessera")
@@ -70,6 +83,16 @@ async fn metrics_need_their_token_and_every_answer_carries_a_request_id() {
                 app.engine
             );
         }
+        // The levels' queries work on this engine (the recorder is the process's: other tests' apps
+        // share it, so the figures alone would not tell).
+        tessera::server::metrics::read_levels(&app.state)
+            .await
+            .unwrap();
+        assert_eq!(
+            res_cache_control(&app).await,
+            "no-store",
+            "no shared cache keeps what a token opened"
+        );
         // A path nobody routes is one series, not one per address.
         app.get("/no/such/page/1").await;
         app.get("/no/such/page/2").await;
@@ -101,10 +124,7 @@ async fn metrics_need_their_token_and_every_answer_carries_a_request_id() {
 
 async fn buy(app: &TestApp, fake: &FakeStripe, token: &str, pass: uuid::Uuid) -> bool {
     let c = fleet::client(Some(token));
-    let form = [
-        ("lines[0][ticket_type_id]", pass.to_string()),
-        ("lines[0][quantity]", "2".to_string()),
-    ];
+    let form = fleet::checkout_form(pass, 2);
     let res = c
         .post(app.url("/api/checkout"))
         .form(&form)
@@ -123,23 +143,14 @@ async fn buy(app: &TestApp, fake: &FakeStripe, token: &str, pass: uuid::Uuid) ->
             res.text().await.unwrap_or_default()
         );
     };
-    let session = location.rsplit('/').next().unwrap().to_string();
+    let session = fleet::session_of(&location);
     fake.mark_paid(&session, &format!("pi_{session}"));
-    let event = json!({ "id": format!("evt_{session}"), "type": "checkout.session.completed",
-        "data": { "object": { "id": session, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{session}") } } });
-    let body = serde_json::to_vec(&event).unwrap();
-    let res = c
-        .post(app.url("/stripe/webhook"))
-        .header(
-            "stripe-signature",
-            sign(&body, WHSEC, chrono::Utc::now().timestamp()),
-        )
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    let at = chrono::Utc::now().timestamp();
+    let url = app.url("/stripe/webhook");
+    let (_, answer) = send_event(&c, &url, &completed(&session), WHSEC, at)
         .await
         .unwrap();
-    res.text().await.unwrap() == "paid"
+    answer == "paid"
 }
 
 async fn run(args: &[&str], url: &str) -> (i32, String) {
@@ -166,12 +177,8 @@ async fn run(args: &[&str], url: &str) -> (i32, String) {
 #[tokio::test]
 async fn a_backup_taken_while_orders_are_written_restores_into_a_new_database_that_serves_them() {
     let fake = FakeStripe::start().await;
-    let env = [
-        ("STRIPE_SECRET_KEY", "sk_test_ops".to_string()),
-        ("STRIPE_WEBHOOK_SECRETS", WHSEC.to_string()),
-        ("STRIPE_API_BASE", fake.url.clone()),
-        ("TRUST_PROXY", "true".to_string()),
-    ];
+    let mut env = fake.env(WHSEC);
+    env.push(("TRUST_PROXY", "true".to_string()));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let env2 = env.clone();
     on_each_engine(&env, |app| {
@@ -209,7 +216,9 @@ async fn a_backup_taken_while_orders_are_written_restores_into_a_new_database_th
                     }
                 })
             };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
             while app.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await < 10 {
+                assert!(!writer.is_finished() && std::time::Instant::now() < deadline, "the buyers stopped before 10 orders were paid");
                 tokio::time::sleep(std::time::Duration::from_millis(20)).await;
             }
             let paid_before = app.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await;
@@ -231,6 +240,9 @@ async fn a_backup_taken_while_orders_are_written_restores_into_a_new_database_th
             assert_eq!(code, 1, "a database holding data is not replaced without --force: {text}");
             assert!(text.contains("--force"));
             let again = start_url(&new_url, &env).await;
+            let (code, text) = run(&["restore", file.to_str().unwrap(), "--force"], &new_url).await;
+            assert_eq!(code, 1, "never over a database the site has open, even with --force: {text}");
+            assert!(text.contains("stop it first"), "{text}");
             let paid = again.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await;
             assert!(paid >= paid_before && paid < 100, "the backup holds the orders paid before it ({paid_before} ≤ {paid} < 100)");
             let short = again.count("SELECT COUNT(*) FROM orders o WHERE o.status = 'PAID' AND (SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id) <> 2").await;

@@ -2,7 +2,11 @@
 //! quantity, a webhook timestamp at the edge of i64, a pass without a validity end) is answered;
 //! seats cannot be hoarded (verified address, open orders per account, rate limits); a partial
 //! Stripe refund cancels nothing.
-use crate::common::{checkout, fake_stripe::FakeStripe, on_each_engine, pass, TestApp};
+use crate::common::{
+    checkout,
+    fake_stripe::{send_event, FakeStripe},
+    on_each_engine, pass, TestApp,
+};
 use serde_json::{json, Value};
 use tessera::{accounts::Role, payments::service::sign};
 use uuid::Uuid;
@@ -11,11 +15,7 @@ const PW: &str = "a long enough passphrase";
 const WHSEC: &str = "whsec_current";
 
 fn stripe_env(fake: &FakeStripe) -> Vec<(&'static str, String)> {
-    vec![
-        ("STRIPE_SECRET_KEY", "sk_test_tessera".to_string()),
-        ("STRIPE_WEBHOOK_SECRETS", WHSEC.to_string()),
-        ("STRIPE_API_BASE", fake.url.clone()),
-    ]
+    fake.env(WHSEC)
 }
 
 async fn seats(app: &TestApp, id: Uuid) -> (i64, i64) {
@@ -23,17 +23,9 @@ async fn seats(app: &TestApp, id: Uuid) -> (i64, i64) {
 }
 
 async fn post_event(app: &TestApp, event: &Value, at: i64) -> (u16, String) {
-    let body = serde_json::to_vec(event).unwrap();
-    let res = app
-        .client
-        .post(app.url("/stripe/webhook"))
-        .header("stripe-signature", sign(&body, WHSEC, at))
-        .header("content-type", "application/json")
-        .body(body)
-        .send()
+    send_event(&app.client, &app.url("/stripe/webhook"), event, WHSEC, at)
         .await
-        .expect("webhook answered (not a dropped connection)");
-    (res.status().as_u16(), res.text().await.unwrap())
+        .expect("webhook answered (not a dropped connection)")
 }
 
 fn now() -> i64 {

@@ -32,6 +32,15 @@ pub struct FakeStripe {
 }
 
 impl FakeStripe {
+    /// The app's settings for payments through this fake, with `whsec` its webhook secret.
+    pub fn env(&self, whsec: &str) -> Vec<(&'static str, String)> {
+        vec![
+            ("STRIPE_SECRET_KEY", "sk_test_tessera".to_string()),
+            ("STRIPE_WEBHOOK_SECRETS", whsec.to_string()),
+            ("STRIPE_API_BASE", self.url.clone()),
+        ]
+    }
+
     pub async fn start() -> FakeStripe {
         let recorded: Arc<Mutex<Recorded>> = Default::default();
         let app = Router::new()
@@ -147,4 +156,35 @@ async fn create_refund(
         json!({ "id": format!("re_{}", uuid::Uuid::new_v4().simple()), "object": "refund", "amount": 0, "currency": "eur",
                  "created": chrono::Utc::now().timestamp(), "payment_intent": pi, "status": "succeeded" }),
     )
+}
+
+/// Stripe's `checkout.session.completed` for `session`, paid (intent `pi_<session>`), as event
+/// `evt_<session>`.
+pub fn completed(session: &str) -> Value {
+    json!({ "id": format!("evt_{session}"), "type": "checkout.session.completed",
+        "data": { "object": { "id": session, "object": "checkout.session", "payment_status": "paid", "payment_intent": format!("pi_{session}") } } })
+}
+
+/// POSTs `event` to the webhook at `url` with Stripe's signature by `secret` at time `at`: the
+/// status and body, or the error of a broken connection.
+pub async fn send_event(
+    c: &reqwest::Client,
+    url: &str,
+    event: &Value,
+    secret: &str,
+    at: i64,
+) -> reqwest::Result<(u16, String)> {
+    let body = serde_json::to_vec(event).unwrap();
+    let res = c
+        .post(url)
+        .header(
+            "stripe-signature",
+            tessera::payments::service::sign(&body, secret, at),
+        )
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = res.status().as_u16();
+    Ok((status, res.text().await?))
 }

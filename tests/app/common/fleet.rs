@@ -27,9 +27,24 @@ impl Instance {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// What the process wrote (stdout and stderr).
+    /// What the process wrote (stdout and stderr), without its terminal colours.
     pub fn output(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
+        let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let mut out = String::with_capacity(raw.len());
+        let mut chars = raw.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                // An escape sequence: up to its final letter.
+                for d in chars.by_ref() {
+                    if d.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            } else {
+                out.push(c);
+            }
+        }
+        out
     }
 }
 
@@ -279,4 +294,17 @@ pub async fn session_for(db: &Db, user: uuid::Uuid) -> String {
         .bind(uuid::Uuid::new_v4()).bind(user).bind(tessera::accounts::session::hash_token(&token))
         .bind(now).bind(now + chrono::Duration::days(1)).execute(pool).await.map(|_| ())).unwrap();
     token
+}
+
+/// The shop's form for `quantity` seats of `pass` (what the checkout button posts).
+pub fn checkout_form(pass: uuid::Uuid, quantity: u32) -> [(&'static str, String); 2] {
+    [
+        ("lines[0][ticket_type_id]", pass.to_string()),
+        ("lines[0][quantity]", quantity.to_string()),
+    ]
+}
+
+/// The Checkout Session's id at the end of the payment page's address the checkout redirects to.
+pub fn session_of(location: &str) -> String {
+    location.rsplit('/').next().unwrap_or_default().to_string()
 }
