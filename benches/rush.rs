@@ -210,7 +210,7 @@ async fn run(label: &str, instances: usize, engine: &str) {
     let env = [
         ("TRUST_PROXY", "true"),
         ("DB_MAX_CONNECTIONS", "16"),
-        ("RUST_LOG", "error"),
+        ("RUST_LOG", "warn,sqlx=error"),
         ("MAIL_POLL_MS", "1000"),
     ];
     let fleet = fleet::Fleet::start(instances, &url, &env).await;
@@ -270,6 +270,9 @@ async fn run(label: &str, instances: usize, engine: &str) {
         println!("  database connections busy at once (pg_stat_activity, sampled): {db_conns}");
     }
     println!("  pool connections in use, summed over instances (sampled): {most_in_pool}");
+    if !t.errors.is_empty() && std::env::var("SHOW_LOGS").is_ok() {
+        println!("{}", fleet.logs());
+    }
     drop(fleet);
     db.close().await;
     if let Some((admin, name)) = pg {

@@ -44,21 +44,72 @@ fn needs_rehash(hash: &str) -> bool {
     })
 }
 
-/// Hashes on the blocking pool: a hash takes tens of milliseconds and must not stall the runtime.
+/// A password hash computation, for [`hashers`].
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// The threads that compute password hashes: one per core. Each hash takes 19 MiB and tens of
+/// milliseconds of one core; more at once adds no speed, only memory. On the blocking pool, a
+/// rush of logins (or of wrong passwords sent on purpose) ran hundreds at once and the kernel
+/// killed the server for its memory (23 GiB in the rush benchmark); and even a few at a time,
+/// spread over the pool's many threads, left 19 MiB in each thread's allocator arena (700 MiB).
+/// Here, work waits in the queue (a few bytes each) and the memory is one hash per core.
+fn hashers() -> &'static std::sync::mpsc::Sender<HashJob> {
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> =
+        std::sync::OnceLock::new();
+    QUEUE.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for i in 0..cores {
+            let rx = rx.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("password-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(queue) => queue.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        // A panic in one hash fails that login only, never the thread.
+                        Ok(job) => {
+                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                        }
+                        Err(_) => return,
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "cannot start a password hashing thread");
+            }
+        }
+        tx
+    })
+}
+
+/// Runs a password hash computation on the hashing threads ([`hashers`]) and waits for it.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    hashers()
+        .send(Box::new(move || {
+            let _ = tx.send(work());
+        }))
+        .ok()?;
+    rx.await.ok()
+}
+
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
     .await
-    .map_err(|_| AppError::Internal)?
+    .ok_or(AppError::Internal)?
     .map_err(|_| AppError::Internal)
 }
 
 pub async fn verify_password(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || {
+    hashing(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             argon2()
                 .verify_password(password.as_bytes(), &parsed)

@@ -27,6 +27,21 @@ impl Instance {
         format!("http://{}{}", self.addr, path)
     }
 
+    /// The most memory the process has held (its peak resident set, `VmHWM`), in MiB.
+    pub fn peak_mib(&self) -> Option<u64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib / 1024)
+    }
+
     /// What the process wrote (stdout and stderr), without its terminal colours.
     pub fn output(&self) -> String {
         let raw = std::fs::read_to_string(&self.log).unwrap_or_default();
