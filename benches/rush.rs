@@ -133,11 +133,7 @@ async fn buyer(base: String, i: usize, pass: Uuid, tally: Arc<std::sync::Mutex<T
             }
         };
         let status = res.status().as_u16();
-        let location = res
-            .headers()
-            .get("location")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
+        let location = fleet::location(&res);
         drop(t);
         let body = res.text().await.unwrap_or_default();
         let mut t = tally.lock().unwrap();

@@ -73,11 +73,7 @@ async fn checkout(base: &str, c: &reqwest::Client, pass: Uuid) -> Checkout {
         return Checkout::Broken;
     };
     let status = res.status().as_u16();
-    let location = res
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let location = fleet::location(&res);
     let Ok(text) = res.text().await else {
         return Checkout::Broken;
     };

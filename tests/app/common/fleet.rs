@@ -319,6 +319,14 @@ pub fn checkout_form(pass: uuid::Uuid, quantity: u32) -> [(&'static str, String)
     ]
 }
 
+/// Where an answer redirects to (its `Location`), if anywhere.
+pub fn location(res: &reqwest::Response) -> Option<String> {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
 /// The Checkout Session's id at the end of the payment page's address the checkout redirects to.
 pub fn session_of(location: &str) -> String {
     location.rsplit('/').next().unwrap_or_default().to_string()
