@@ -22,6 +22,9 @@ pub enum AppError {
     /// content is echoed back.
     #[error("bad request")]
     BadRequest,
+    /// The server has more of this work waiting than it can do soon: try again in a moment.
+    #[error("busy")]
+    Busy,
     #[error("internal error")]
     Internal,
     #[error("server function: {0}")]
@@ -65,6 +68,7 @@ impl AppError {
             AppError::Invalid { key, .. } => key,
             AppError::RateLimited { .. } => "error.rate_limited",
             AppError::BadRequest => "error.bad_request",
+            AppError::Busy => "error.busy",
             AppError::Internal | AppError::ServerFn(_) => "error.internal",
         }
     }
@@ -79,6 +83,7 @@ impl AppError {
             AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
+            AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal | AppError::ServerFn(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

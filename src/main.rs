@@ -51,7 +51,26 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
     }
     let seed_on_start = config.seed_demo;
     let state = server::prepare(config).await?;
-    let (db, config) = (state.db.clone(), state.config.clone());
+    if command == "serve" {
+        return serve(state, seed_on_start).await;
+    }
+    let done = one_shot(&state, command, args).await;
+    // The workers prepare() started (mail, sweeps) stop cleanly: a mail this process claimed from
+    // the outbox is sent or handed back, not left leased until its lease runs out.
+    state.shutdown.begin();
+    state
+        .shutdown
+        .stop_workers(std::time::Duration::from_secs(
+            state.config.shutdown_grace_seconds,
+        ))
+        .await;
+    state.db.close().await;
+    done
+}
+
+/// `tessera seed-demo` and `tessera create-admin EMAIL`.
+async fn one_shot(state: &server::AppState, command: &str, args: &[String]) -> Result<(), String> {
+    let (db, config) = (&state.db, &state.config);
     let err = |e: AppError| e.to_string();
     match command {
         "seed-demo" => {
@@ -99,27 +118,33 @@ async fn run(config: Config, args: &[String]) -> Result<(), String> {
             }
             Ok(())
         }
-        _ => {
-            if seed_on_start && demo::is_empty(&db).await.map_err(err)? {
-                demo::seed(&db, &config).await.map_err(err)?;
-                tracing::info!(talks = demo::talk_count(), "loaded the demo conference");
-            }
-            let listener = tokio::net::TcpListener::bind(config.addr)
-                .await
-                .map_err(|e| format!("cannot listen on ADDR={}: {e}", config.addr))?;
-            println!(
-                "\nTessera is running at {}  (database: {})",
-                config.base_url,
-                db.engine()
-            );
-            if config.is_dev() && !demo::is_empty(&db).await.map_err(err)? {
-                print!("{}", demo::accounts_banner(&config));
-            }
-            server::serve(state, listener)
-                .await
-                .map_err(|e| e.to_string())
-        }
+        _ => Err(USAGE.into()),
     }
+}
+
+/// `tessera` / `tessera serve`: loads the demo when asked and the database is empty, then serves
+/// until SIGTERM or Ctrl-C.
+async fn serve(state: server::AppState, seed_on_start: bool) -> Result<(), String> {
+    let (db, config) = (state.db.clone(), state.config.clone());
+    let err = |e: AppError| e.to_string();
+    if seed_on_start && demo::is_empty(&db).await.map_err(err)? {
+        demo::seed(&db, &config).await.map_err(err)?;
+        tracing::info!(talks = demo::talk_count(), "loaded the demo conference");
+    }
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .map_err(|e| format!("cannot listen on ADDR={}: {e}", config.addr))?;
+    println!(
+        "\nTessera is running at {}  (database: {})",
+        config.base_url,
+        db.engine()
+    );
+    if config.is_dev() && !demo::is_empty(&db).await.map_err(err)? {
+        print!("{}", demo::accounts_banner(&config));
+    }
+    server::serve(state, listener)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// `tessera backup FILE` / `tessera restore FILE [--force]`: the exit code (2: use the PostgreSQL
@@ -145,7 +170,10 @@ async fn backup_command(command: &str, rest: &[String]) -> i32 {
             0
         }
         Ok(summary) => {
-            println!("Restored {file}: {summary}");
+            let into = backup::sqlite_path(&url)
+                .map(|p| std::fs::canonicalize(&p).unwrap_or(p).display().to_string())
+                .unwrap_or_default();
+            println!("Restored {file} into {into}: {summary}");
             0
         }
         Err(message) => {

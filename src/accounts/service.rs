@@ -47,19 +47,25 @@ fn needs_rehash(hash: &str) -> bool {
 /// A password hash computation, for [`hashers`].
 type HashJob = Box<dyn FnOnce() + Send>;
 
+/// Hashes waiting, at most, per core: about 80 seconds of work at 25 hashes a second (the measured
+/// rate), which the ticket-launch rush benchmark stays under (README, "Production"). Past it, a
+/// sign-in is answered "busy, try again" at once instead of waiting minutes.
+const QUEUED_PER_CORE: usize = 2048;
+
 /// The threads that compute password hashes: one per core. Each hash takes 19 MiB and tens of
 /// milliseconds of one core; more at once adds no speed, only memory. On the blocking pool, a
 /// rush of logins (or of wrong passwords sent on purpose) ran hundreds at once and the kernel
 /// killed the server for its memory (23 GiB in the rush benchmark); and even a few at a time,
 /// spread over the pool's many threads, left 19 MiB in each thread's allocator arena (700 MiB).
-/// Here, work waits in the queue (a few bytes each) and the memory is one hash per core.
-fn hashers() -> &'static std::sync::mpsc::Sender<HashJob> {
-    static QUEUE: std::sync::OnceLock<std::sync::mpsc::Sender<HashJob>> =
+/// Here, work waits in a bounded queue (a password of at most 1 KiB each) and the memory is one
+/// hash per core.
+fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
+    static QUEUE: std::sync::OnceLock<std::sync::mpsc::SyncSender<HashJob>> =
         std::sync::OnceLock::new();
     QUEUE.get_or_init(|| {
-        let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(cores * QUEUED_PER_CORE);
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
         for i in 0..cores {
             let rx = rx.clone();
             let spawned = std::thread::Builder::new()
@@ -85,15 +91,28 @@ fn hashers() -> &'static std::sync::mpsc::Sender<HashJob> {
     })
 }
 
-/// Runs a password hash computation on the hashing threads ([`hashers`]) and waits for it.
-async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+/// Runs a password hash computation on the hashing threads ([`hashers`]) and waits for it. A full
+/// queue answers [`AppError::Busy`] at once; the work of a request whose client has gone (its
+/// future dropped) is skipped when its turn comes.
+async fn hashing<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    use std::sync::mpsc::TrySendError;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    hashers()
-        .send(Box::new(move || {
+    let job: HashJob = Box::new(move || {
+        if !tx.is_closed() {
             let _ = tx.send(work());
-        }))
-        .ok()?;
-    rx.await.ok()
+        }
+    });
+    match hashers().try_send(job) {
+        Ok(()) => {}
+        Err(TrySendError::Full(_)) => {
+            tracing::warn!("password hashing queue full: a sign-in is answered busy");
+            return Err(AppError::Busy);
+        }
+        Err(TrySendError::Disconnected(_)) => return Err(AppError::Internal),
+    }
+    rx.await.map_err(|_| AppError::Internal)
 }
 
 pub async fn hash_password(password: String) -> Result<String, AppError> {
@@ -103,12 +122,17 @@ pub async fn hash_password(password: String) -> Result<String, AppError> {
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
     })
-    .await
-    .ok_or(AppError::Internal)?
+    .await?
     .map_err(|_| AppError::Internal)
 }
 
-pub async fn verify_password(password: String, hash: String) -> bool {
+/// Whether `password` matches `hash`; an error only when the check could not be made.
+pub async fn verify_password(password: String, hash: String) -> Result<bool, AppError> {
+    // No account has a longer password (sign-up takes 256 characters at most): it cannot match,
+    // and it is not worth a place in the hashing queue.
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Ok(false);
+    }
     hashing(move || {
         PasswordHash::new(&hash).is_ok_and(|parsed| {
             argon2()
@@ -117,8 +141,10 @@ pub async fn verify_password(password: String, hash: String) -> bool {
         })
     })
     .await
-    .unwrap_or(false)
 }
+
+/// 256 characters of at most 4 bytes each: the longest password sign-up takes.
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 /// Trims and lower-cases an email address; refuses what cannot be one.
 pub fn normalise_email(raw: &str) -> Result<String, AppError> {
@@ -248,8 +274,23 @@ pub(crate) fn limited(
 pub(crate) fn ip_key(state: &AppState) -> String {
     session::request_info(&state.config)
         .ip
-        .map(|ip| ip.to_string())
+        .map(address_block)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The block an address's budget is counted on: the address for IPv4, its /64 for IPv6 (one
+/// subscriber gets a whole /64, and would otherwise have 2^64 budgets).
+fn address_block(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V4(v4) => v4.to_string(),
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 /// Sign-up. The answer is the same whether the address is new or taken (the owner of a taken
@@ -484,7 +525,7 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid
         }
     };
     let (user_id, status, hash) = row.unwrap_or((Uuid::nil(), "NONE".into(), dummy));
-    let ok = verify_password(password.to_string(), hash.clone()).await;
+    let ok = verify_password(password.to_string(), hash.clone()).await?;
     if !ok || status != UserStatus::Active.as_str() {
         let _ = state
             .rate_limiter
@@ -716,7 +757,7 @@ pub async fn request_email_change(
     limited(state, &format!("email-change:acct:{}", user.id), 5, 3600)?;
     let (hash,): (String,) = db_run!(&state.db, pool => sqlx::query_as("SELECT password_hash FROM user_credentials WHERE user_id = $1")
         .bind(user.id).fetch_one(pool).await)?;
-    if !verify_password(password.to_string(), hash).await {
+    if !verify_password(password.to_string(), hash).await? {
         return Err(AppError::invalid(
             "password",
             "accounts.error.password_wrong",
@@ -812,11 +853,23 @@ mod tests {
         ));
     }
 
+    #[test]
+    fn an_ipv6_subscriber_has_one_budget_for_its_64() {
+        let block = |a: &str| super::address_block(a.parse().unwrap());
+        assert_eq!(block("2001:db8:1:2::1"), block("2001:db8:1:2:ffff::9"));
+        assert_ne!(block("2001:db8:1:2::1"), block("2001:db8:1:3::1"));
+        assert_eq!(block("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(block("192.0.2.7"), "192.0.2.7");
+    }
+
     #[tokio::test]
     async fn hashes_are_argon2id_with_their_parameters_and_verify() {
         let h = hash_password("correct horse battery".into()).await.unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
-        assert!(verify_password("correct horse battery".into(), h.clone()).await);
-        assert!(!verify_password("wrong".into(), h).await);
+        assert!(verify_password("correct horse battery".into(), h.clone())
+            .await
+            .unwrap());
+        assert!(!verify_password("wrong".into(), h.clone()).await.unwrap());
+        assert!(!verify_password("x".repeat(1025), h).await.unwrap());
     }
 }

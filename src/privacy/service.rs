@@ -944,7 +944,7 @@ pub async fn delete_own_account(
         "SELECT password_hash FROM user_credentials WHERE user_id = $1")
         .bind(user.id).fetch_optional(pool).await)?;
     let ok = match hash {
-        Some((hash,)) => verify_password(password.to_string(), hash).await,
+        Some((hash,)) => verify_password(password.to_string(), hash).await?,
         None => false,
     };
     if !ok {

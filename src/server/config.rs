@@ -150,14 +150,19 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
+        // PostgreSQL's own default allows 100 connections in all; past 1000 is a typo.
         let db_max_connections = match get("DB_MAX_CONNECTIONS") {
             None => 16,
-            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                err(
-                    "DB_MAX_CONNECTIONS",
-                    format!("'{v}' is not a positive whole number"),
-                )
-            })?,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1000).contains(n))
+                .ok_or_else(|| {
+                    err(
+                        "DB_MAX_CONNECTIONS",
+                        format!("'{v}' is not a whole number from 1 to 1000"),
+                    )
+                })?,
         };
         let secret_key = match get("SECRET_KEY") {
             Some(k) if k.len() >= 32 => k.into_bytes(),
@@ -329,6 +334,18 @@ impl Config {
                 )
             })?),
         };
+        // Metrics on their own address are not protected: a dev server keeps them on this machine.
+        if let Some(m) =
+            metrics_addr.filter(|m| mode == Mode::Dev && !m.ip().to_canonical().is_loopback())
+        {
+            return Err(err(
+                "METRICS_ADDR",
+                format!(
+                    "'{m}' is not a loopback address, and a dev server (TESSERA_ENV=dev) serves \
+                     this machine only; set TESSERA_ENV=production to serve a network"
+                ),
+            ));
+        }
         let metrics_token = get("METRICS_TOKEN");
         if metrics_token.as_ref().is_some_and(|t| t.len() < 32) {
             return Err(err(
@@ -474,6 +491,8 @@ mod tests {
             ("ADDR", "nowhere"),
             ("CONFERENCE_TIMEZONE", "Mars/Olympus"),
             ("DB_MAX_CONNECTIONS", "0"),
+            ("DB_MAX_CONNECTIONS", "4294967295"),
+            ("METRICS_ADDR", "0.0.0.0:9100"),
             ("TESSERA_ENV", "staging"),
             ("SMTP_URL", "http://mail"),
             ("STRIPE_SECRET_KEY", "pk_test_123"),

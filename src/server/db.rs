@@ -241,7 +241,7 @@ impl Db {
             Db::Sqlite(pool, gate) => (
                 pool.size() + gate.writer.size(),
                 (pool.num_idle() + gate.writer.num_idle()) as u32,
-                pool.options().get_max_connections() + 1,
+                pool.options().get_max_connections().saturating_add(1),
             ),
             Db::Postgres(pool) => (
                 pool.size(),

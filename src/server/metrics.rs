@@ -212,13 +212,15 @@ pub async fn render(state: &AppState) -> Response {
 /// Reads the levels (seats left, mails waiting, the pool) into their gauges.
 pub async fn read_levels(state: &AppState) -> Result<(), sqlx::Error> {
     let db = &state.db;
-    let passes: Vec<(String, i64)> = crate::db_run!(db, pool => sqlx::query_as(
-        "SELECT name, capacity - reserved_count - sold_count - held_count - \
+    // Every pass, by id (two may share a name); one no longer on sale has no seat left to sell.
+    let passes: Vec<(uuid::Uuid, String, i64)> = crate::db_run!(db, pool => sqlx::query_as(
+        "SELECT id, name, CASE WHEN is_active THEN capacity - reserved_count - sold_count - held_count - \
          (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') \
-         FROM ticket_types WHERE is_active = TRUE")
+         ELSE 0 END FROM ticket_types")
         .fetch_all(pool).await)?;
-    for (name, left) in passes {
-        metrics::gauge!("tessera_seats_left", "pass" => name).set(left.max(0) as f64);
+    for (id, name, left) in passes {
+        metrics::gauge!("tessera_seats_left", "pass" => name, "pass_id" => id.to_string())
+            .set(left.max(0) as f64);
     }
     let (pending, failing): (i64, i64) = crate::db_run!(db, pool => sqlx::query_as(
         "SELECT CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0) AS BIGINT) \

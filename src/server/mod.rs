@@ -360,7 +360,13 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(security::refuse_large_bodies))
         .layer(axum::middleware::from_fn(contain::contain))
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // Its span names the method only: the path may hold a calendar feed's secret, and the
+        // route is on the request's span already (metrics::observe).
+        .layer(TraceLayer::new_for_http().make_span_with(
+            |req: &axum::http::Request<axum::body::Body>| {
+                tracing::debug_span!("http", method = %req.method())
+            },
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::observe,

@@ -14,7 +14,7 @@ pub struct RateLimiter {
 impl RateLimiter {
     /// Counts one hit on `key`; refuses with the wait in seconds when `max` hits already fell in `window`.
     pub fn hit(&self, key: &str, max: usize, window: Duration) -> Result<(), u64> {
-        let mut hits = self.hits.lock().expect("rate limiter lock");
+        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         if hits.len() > 100_000 {
             let now = Instant::now();
             hits.retain(|_, q| {
@@ -28,8 +28,8 @@ impl RateLimiter {
             q.pop_front();
         }
         if q.len() >= max {
-            let oldest = *q.front().expect("non-empty");
-            return Err((window - now.duration_since(oldest)).as_secs().max(1));
+            let oldest = q.front().map_or(Duration::ZERO, |t| now.duration_since(*t));
+            return Err(window.saturating_sub(oldest).as_secs().max(1));
         }
         q.push_back(now);
         Ok(())
@@ -37,7 +37,7 @@ impl RateLimiter {
 
     /// Whether `key` is over its budget, without counting a hit.
     pub fn check(&self, key: &str, max: usize, window: Duration) -> Result<(), u64> {
-        let hits = self.hits.lock().expect("rate limiter lock");
+        let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         let Some(q) = hits.get(key) else {
             return Ok(());
@@ -47,20 +47,31 @@ impl RateLimiter {
             .filter(|t| now.duration_since(**t) < window)
             .collect();
         if recent.len() >= max {
-            return Err((window - now.duration_since(*recent[0])).as_secs().max(1));
+            let oldest = recent
+                .first()
+                .map_or(Duration::ZERO, |t| now.duration_since(**t));
+            return Err(window.saturating_sub(oldest).as_secs().max(1));
         }
         Ok(())
     }
 
     /// Takes back the newest hit on `key` (an attempt counted up front that turned out fine).
     pub fn forgive(&self, key: &str) {
-        if let Some(q) = self.hits.lock().expect("rate limiter lock").get_mut(key) {
+        if let Some(q) = self
+            .hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(key)
+        {
             q.pop_back();
         }
     }
 
     pub fn clear(&self, key: &str) {
-        self.hits.lock().expect("rate limiter lock").remove(key);
+        self.hits
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(key);
     }
 }
 

@@ -414,7 +414,7 @@ async fn three_instances_share_sessions_webhooks_mails_sweeps_the_programme_and_
         let mut redeems = 0.0;
         for inst in &fleet.instances {
             let text = reqwest::get(format!("http://{}/metrics", inst.metrics)).await.unwrap().text().await.unwrap();
-            for series in ["tessera_http_requests_total{", "tessera_seats_left{pass=\"Pass Jour 2\"}", "tessera_mail_outbox_pending", "tessera_db_pool_connections{state=\"in_use\"}", "tessera_job_runs_total{job=\"reservation_sweep\",result=\"ok\"}"] {
+            for series in ["tessera_http_requests_total{", "tessera_seats_left{pass=\"Pass Jour 2\",pass_id=\"", "tessera_mail_outbox_pending", "tessera_db_pool_connections{state=\"in_use\"}", "tessera_job_runs_total{job=\"reservation_sweep\",result=\"ok\"}"] {
                 assert!(text.contains(series), "{series} in:\n{text}");
             }
             redeems += text.lines().filter(|l| l.starts_with("tessera_door_answers_total{")).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum::<f64>();
