@@ -74,8 +74,8 @@ async fn one_shot(state: &server::AppState, command: &str, args: &[String]) -> R
     let err = |e: AppError| e.to_string();
     match command {
         "seed-demo" => {
-            if demo::is_empty(&db).await.map_err(err)? {
-                demo::seed(&db, &config).await.map_err(err)?;
+            if demo::is_empty(db).await.map_err(err)? {
+                demo::seed(db, config).await.map_err(err)?;
                 println!(
                     "Loaded the demo conference ({} talks, 5 passes, speakers' code {}).",
                     demo::talk_count(),
@@ -84,12 +84,12 @@ async fn one_shot(state: &server::AppState, command: &str, args: &[String]) -> R
             } else {
                 println!("The database already has talks: demo conference not loaded again.");
             }
-            print!("{}", demo::accounts_banner(&config));
+            print!("{}", demo::accounts_banner(config));
             Ok(())
         }
         "create-admin" => {
             let email = args.get(1).ok_or(USAGE)?;
-            if accounts::set_role_by_email(&db, email, Role::Admin)
+            if accounts::set_role_by_email(db, email, Role::Admin)
                 .await
                 .map_err(err)?
             {
@@ -97,7 +97,7 @@ async fn one_shot(state: &server::AppState, command: &str, args: &[String]) -> R
             } else {
                 let password = random_password();
                 accounts::create_user(
-                    &db,
+                    db,
                     accounts::NewUser {
                         email,
                         password: &password,
