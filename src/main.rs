@@ -153,7 +153,10 @@ async fn backup_command(command: &str, rest: &[String]) -> i32 {
     use tessera::server::backup;
     let _ = dotenvy::dotenv();
     let force = rest.iter().any(|a| a == "--force");
-    let files: Vec<&String> = rest.iter().filter(|a| *a != "--force").collect();
+    let files: Vec<&String> = rest
+        .iter()
+        .filter(|a| *a != "--force" && !a.trim().is_empty())
+        .collect();
     let ([file], Ok(url)) = (files.as_slice(), std::env::var("DATABASE_URL")) else {
         eprintln!("{USAGE}\n(DATABASE_URL names the database, as for the server)");
         return 2;

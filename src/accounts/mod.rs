@@ -2,6 +2,8 @@
 //! identity issue build on these types.)
 pub mod components;
 #[cfg(feature = "ssr")]
+pub mod hashing;
+#[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session;

@@ -1,6 +1,7 @@
 //! Server-only account services: creating users and hashing passwords.
 use super::{
-    check_password, session, AuthUser, ConsentType, Profile, Role, SessionInfo, UserStatus,
+    check_password, hashing::hashers, session, AuthUser, ConsentType, Profile, Role, SessionInfo,
+    UserStatus,
 };
 use crate::{
     db_run,
@@ -44,86 +45,16 @@ fn needs_rehash(hash: &str) -> bool {
     })
 }
 
-/// A password hash computation, for [`hashers`].
-type HashJob = Box<dyn FnOnce() + Send>;
-
-/// Hashes waiting, at most, per core: about 80 seconds of work at 25 hashes a second (the measured
-/// rate), which the ticket-launch rush benchmark stays under (README, "Production"). Past it, a
-/// sign-in is answered "busy, try again" at once instead of waiting minutes.
-const QUEUED_PER_CORE: usize = 2048;
-
-/// The threads that compute password hashes: one per core. Each hash takes 19 MiB and tens of
-/// milliseconds of one core; more at once adds no speed, only memory. On the blocking pool, a
-/// rush of logins (or of wrong passwords sent on purpose) ran hundreds at once and the kernel
-/// killed the server for its memory (23 GiB in the rush benchmark); and even a few at a time,
-/// spread over the pool's many threads, left 19 MiB in each thread's allocator arena (700 MiB).
-/// Here, work waits in a bounded queue (a password of at most 1 KiB each) and the memory is one
-/// hash per core.
-fn hashers() -> &'static std::sync::mpsc::SyncSender<HashJob> {
-    static QUEUE: std::sync::OnceLock<std::sync::mpsc::SyncSender<HashJob>> =
-        std::sync::OnceLock::new();
-    QUEUE.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let (tx, rx) = std::sync::mpsc::sync_channel::<HashJob>(cores * QUEUED_PER_CORE);
-        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-        for i in 0..cores {
-            let rx = rx.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("password-hash-{i}"))
-                .spawn(move || loop {
-                    let job = match rx.lock() {
-                        Ok(queue) => queue.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        // A panic in one hash fails that login only, never the thread.
-                        Ok(job) => {
-                            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
-                        }
-                        Err(_) => return,
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a password hashing thread");
-            }
-        }
-        tx
-    })
-}
-
-/// Runs a password hash computation on the hashing threads ([`hashers`]) and waits for it. A full
-/// queue answers [`AppError::Busy`] at once; the work of a request whose client has gone (its
-/// future dropped) is skipped when its turn comes.
-async fn hashing<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
-    use std::sync::mpsc::TrySendError;
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    let job: HashJob = Box::new(move || {
-        if !tx.is_closed() {
-            let _ = tx.send(work());
-        }
-    });
-    match hashers().try_send(job) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) => {
-            tracing::warn!("password hashing queue full: a sign-in is answered busy");
-            return Err(AppError::Busy);
-        }
-        Err(TrySendError::Disconnected(_)) => return Err(AppError::Internal),
-    }
-    rx.await.map_err(|_| AppError::Internal)
-}
-
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    hashing(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        argon2()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-    })
-    .await?
-    .map_err(|_| AppError::Internal)
+    hashers()
+        .run(move || {
+            let salt = SaltString::generate(&mut OsRng);
+            argon2()
+                .hash_password(password.as_bytes(), &salt)
+                .map(|h| h.to_string())
+        })
+        .await?
+        .map_err(|_| AppError::Internal)
 }
 
 /// Whether `password` matches `hash`; an error only when the check could not be made.
@@ -133,14 +64,15 @@ pub async fn verify_password(password: String, hash: String) -> Result<bool, App
     if password.len() > MAX_PASSWORD_BYTES {
         return Ok(false);
     }
-    hashing(move || {
-        PasswordHash::new(&hash).is_ok_and(|parsed| {
-            argon2()
-                .verify_password(password.as_bytes(), &parsed)
-                .is_ok()
+    hashers()
+        .run(move || {
+            PasswordHash::new(&hash).is_ok_and(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
         })
-    })
-    .await
+        .await
 }
 
 /// 256 characters of at most 4 bytes each: the longest password sign-up takes.

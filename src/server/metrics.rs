@@ -168,8 +168,10 @@ pub async fn with_token(State(state): State<AppState>, req: Request) -> Response
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+        // The scheme's name is case-insensitive (RFC 9110): `bearer` is `Bearer`.
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map_or("", |(_, token)| token.trim());
     if !same_secret(given, token) {
         return (
             StatusCode::UNAUTHORIZED,

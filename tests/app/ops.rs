@@ -58,6 +58,15 @@ async fn metrics_need_their_token_and_every_answer_carries_a_request_id() {
                 .as_u16(),
             401
         );
+        assert_eq!(
+            metrics(Some("bearer metrics-token-0123456789abcdef0123456789"))
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            200,
+            "the scheme's name is case-insensitive"
+        );
         let res = metrics(Some("Bearer metrics-token-0123456789abcdef0123456789"))
             .await
             .unwrap();
