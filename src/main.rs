@@ -173,10 +173,7 @@ async fn backup_command(command: &str, rest: &[String]) -> i32 {
             0
         }
         Ok(summary) => {
-            let into = backup::sqlite_path(&url)
-                .map(|p| std::fs::canonicalize(&p).unwrap_or(p).display().to_string())
-                .unwrap_or_default();
-            println!("Restored {file} into {into}: {summary}");
+            println!("Restored {file} into {}: {summary}", summary.at.display());
             0
         }
         Err(message) => {

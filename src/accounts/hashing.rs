@@ -53,28 +53,31 @@ impl Hashers {
         Hashers { queue }
     }
 
-    /// Runs `work` on a hashing thread and waits for it. A full queue answers [`AppError::Busy`]
-    /// at once; the work of a request whose client has gone (its future dropped) is skipped when
-    /// its turn comes.
-    pub async fn run<T: Send + 'static>(
+    /// Queues `work` for a hashing thread at once, and answers a future that waits for it. A full
+    /// queue answers [`AppError::Busy`] at once; the work of a request whose client has gone (the
+    /// future dropped) is skipped when its turn comes.
+    pub fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<T, AppError> {
+    ) -> impl std::future::Future<Output = Result<T, AppError>> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             if !done.is_closed() {
                 let _ = done.send(work());
             }
         });
-        match self.queue.try_send(job) {
-            Ok(()) => {}
+        let queued = match self.queue.try_send(job) {
+            Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
-                tracing::warn!("password hashing queue full: a request is answered busy");
-                return Err(AppError::Busy);
+                tracing::debug!("password hashing queue full: a request is answered busy");
+                Err(AppError::Busy)
             }
-            Err(TrySendError::Disconnected(_)) => return Err(AppError::Internal),
+            Err(TrySendError::Disconnected(_)) => Err(AppError::Internal),
+        };
+        async move {
+            queued?;
+            result.await.map_err(|_| AppError::Internal)
         }
-        result.await.map_err(|_| AppError::Internal)
     }
 }
 
@@ -95,41 +98,35 @@ mod tests {
         atomic::{AtomicUsize, Ordering},
         Arc,
     };
-    use std::time::Duration;
 
     #[tokio::test]
     async fn a_full_queue_answers_busy_at_once_and_work_nobody_waits_for_is_skipped() {
-        let hashers = Arc::new(Hashers::start(1, 2));
+        let hashers = Hashers::start(1, 2);
         // The one thread is held busy until `release` is dropped.
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
         let (release, held) = std::sync::mpsc::channel::<()>();
-        let busy = {
-            let hashers = hashers.clone();
-            tokio::spawn(async move { hashers.run(move || held.recv().is_err()).await })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let busy = hashers.run(move || {
+            let _ = started.send(());
+            held.recv().is_err()
+        });
+        tokio::task::spawn_blocking(move || has_started.recv())
+            .await
+            .unwrap()
+            .unwrap();
         // Two wait in the queue: one whose client leaves, one that is waited for.
         let ran = Arc::new(AtomicUsize::new(0));
         let counted = |ran: &Arc<AtomicUsize>| {
             let ran = ran.clone();
             move || ran.fetch_add(1, Ordering::SeqCst)
         };
-        let gone = {
-            let (hashers, work) = (hashers.clone(), counted(&ran));
-            tokio::spawn(async move { hashers.run(work).await })
-        };
-        let waited = {
-            let (hashers, work) = (hashers.clone(), counted(&ran));
-            tokio::spawn(async move { hashers.run(work).await })
-        };
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        // A third finds the queue full: answered busy at once.
-        let refused = tokio::time::timeout(Duration::from_secs(1), hashers.run(|| 0)).await;
-        assert!(matches!(refused, Ok(Err(AppError::Busy))), "{refused:?}");
-        gone.abort();
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        let gone = hashers.run(counted(&ran));
+        let waited = hashers.run(counted(&ran));
+        // A third finds the queue full: answered busy, without waiting.
+        assert!(matches!(hashers.run(|| 0).await, Err(AppError::Busy)));
+        drop(gone);
         drop(release);
-        assert!(busy.await.unwrap().unwrap());
-        assert!(waited.await.unwrap().is_ok());
+        assert!(busy.await.unwrap());
+        assert!(waited.await.is_ok());
         assert_eq!(
             ran.load(Ordering::SeqCst),
             1,

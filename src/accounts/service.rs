@@ -188,6 +188,19 @@ fn clean(s: Option<String>) -> Option<String> {
 }
 
 /// One attempt counted against `key`'s budget of `max` per `window_secs`; 429 past it.
+/// Gives `budget`'s hit back when the hashing it paid for was turned away busy: being asked to come
+/// back in a minute is not an attempt (a venue's sign-ins share one address's budget).
+pub(crate) fn unless_busy<T>(
+    state: &AppState,
+    budget: &str,
+    result: Result<T, AppError>,
+) -> Result<T, AppError> {
+    if matches!(result, Err(AppError::Busy)) {
+        state.rate_limiter.forgive(budget);
+    }
+    result
+}
+
 pub(crate) fn limited(
     state: &AppState,
     key: &str,
@@ -239,8 +252,9 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
             "accounts.error.privacy_required",
         ));
     }
-    limited(state, &format!("signup:ip:{}", ip_key(state)), 10, 3600)?;
-    let hash = hash_password(form.password.clone()).await?;
+    let budget = format!("signup:ip:{}", ip_key(state));
+    limited(state, &budget, 10, 3600)?;
+    let hash = unless_busy(state, &budget, hash_password(form.password.clone()).await)?;
     let info = session::request_info(&state.config);
     let ip_hash = info.ip.map(|ip| session::ip_hash(&state.config, ip));
     let id = Uuid::new_v4();
@@ -452,12 +466,16 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid
     let dummy = match DUMMY.get() {
         Some(h) => h.clone(),
         None => {
-            let h = hash_password(session::new_token()).await?;
+            let h = unless_busy(state, &ip_limit, hash_password(session::new_token()).await)?;
             DUMMY.get_or_init(|| h).clone()
         }
     };
     let (user_id, status, hash) = row.unwrap_or((Uuid::nil(), "NONE".into(), dummy));
-    let ok = verify_password(password.to_string(), hash.clone()).await?;
+    let ok = unless_busy(
+        state,
+        &ip_limit,
+        verify_password(password.to_string(), hash.clone()).await,
+    )?;
     if !ok || status != UserStatus::Active.as_str() {
         let _ = state
             .rate_limiter
@@ -466,10 +484,12 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> Result<Uuid
     }
     state.rate_limiter.clear(&account_key);
     state.rate_limiter.forgive(&ip_limit);
+    // Rehashed with today's parameters, unless the hashers are busy: then at a later login.
     if needs_rehash(&hash) {
-        let new_hash = hash_password(password.to_string()).await?;
-        crate::db_write!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
-            .bind(new_hash).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
+        if let Ok(new_hash) = hash_password(password.to_string()).await {
+            crate::db_write!(&state.db, pool => sqlx::query("UPDATE user_credentials SET password_hash = $1, updated_at = $2 WHERE user_id = $3")
+                .bind(new_hash).bind(now()).bind(user_id).execute(pool).await.map(|_| ()))?;
+        }
     }
     session::start_session(state, user_id).await?;
     Ok(user_id)
@@ -579,12 +599,13 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
 /// every other link still out for it (a change of address, a verification, another reset) stops
 /// working, and the reader is logged in afresh.
 pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Result<(), AppError> {
-    limited(state, &format!("reset-use:ip:{}", ip_key(state)), 20, 3600)?;
+    let budget = format!("reset-use:ip:{}", ip_key(state));
+    limited(state, &budget, 20, 3600)?;
     let peek: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as(
         "SELECT u.email FROM verification_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1")
         .bind(session::hash_token(token.trim())).fetch_optional(pool).await)?;
     check_password(password, peek.map(|p| p.0).as_deref().unwrap_or(""))?;
-    let hash = hash_password(password.to_string()).await?;
+    let hash = unless_busy(state, &budget, hash_password(password.to_string()).await)?;
     let mut tx = state.db.begin().await?;
     let Some((user_id, _, _)) = consume_token(&mut tx, token, &["RESET_PASSWORD"]).await? else {
         return Err(AppError::invalid("token", "accounts.error.token_invalid"));
@@ -686,10 +707,15 @@ pub async fn request_email_change(
 ) -> Result<(), AppError> {
     let new_email = normalise_email(new_email)
         .map_err(|_| AppError::invalid("new_email", "accounts.error.email_invalid"))?;
-    limited(state, &format!("email-change:acct:{}", user.id), 5, 3600)?;
+    let budget = format!("email-change:acct:{}", user.id);
+    limited(state, &budget, 5, 3600)?;
     let (hash,): (String,) = db_run!(&state.db, pool => sqlx::query_as("SELECT password_hash FROM user_credentials WHERE user_id = $1")
         .bind(user.id).fetch_one(pool).await)?;
-    if !verify_password(password.to_string(), hash).await? {
+    if !unless_busy(
+        state,
+        &budget,
+        verify_password(password.to_string(), hash).await,
+    )? {
         return Err(AppError::invalid(
             "password",
             "accounts.error.password_wrong",

@@ -4,7 +4,7 @@
 use super::{AcceptCurrentTerms, ConsentView, DeleteMyAccount, PrivacyStatus, SetMarketingConsent};
 use crate::{
     accounts::{
-        components::{action_error, FieldError},
+        components::{action_error, FieldError, FormError},
         ConsentType,
     },
     app::{ErrorNotice, Loading},
@@ -130,7 +130,8 @@ fn DeleteAccount(status: PrivacyStatus) -> impl IntoView {
                         <input type="password" name="password" autocomplete="current-password" required/>
                     </label>
                     <FieldError error field="password"/>
-                    <FieldError error field="form"/>
+                    // Whatever is not about a field (busy, rate limited, a failure) shows here.
+                    <FormError error fields=&["password", "cancel_tickets"]/>
                     <button type="submit" class="button-danger">{move || i18n.t("privacy.delete.submit")}</button>
                 </ActionForm>
             }

@@ -32,7 +32,7 @@
 use super::{ConsentView, PrivacyStatus, RetentionCounts, RetentionOverview, RetentionRunView};
 use crate::{
     accounts::{
-        service::{limited, verify_password},
+        service::{limited, unless_busy, verify_password},
         session, AuthUser, ConsentType, Role,
     },
     admin::service::audit,
@@ -939,12 +939,17 @@ pub async fn delete_own_account(
     password: &str,
     cancel_tickets: bool,
 ) -> Result<(), AppError> {
-    limited(state, &format!("delete:acct:{}", user.id), 5, 3600)?;
+    let budget = format!("delete:acct:{}", user.id);
+    limited(state, &budget, 5, 3600)?;
     let hash: Option<(String,)> = db_run!(&state.db, pool => sqlx::query_as(
         "SELECT password_hash FROM user_credentials WHERE user_id = $1")
         .bind(user.id).fetch_optional(pool).await)?;
     let ok = match hash {
-        Some((hash,)) => verify_password(password.to_string(), hash).await?,
+        Some((hash,)) => unless_busy(
+            state,
+            &budget,
+            verify_password(password.to_string(), hash).await,
+        )?,
         None => false,
     };
     if !ok {

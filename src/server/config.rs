@@ -123,15 +123,20 @@ impl Config {
             )
         })?;
         // The dev server has the dev mailbox, test payments and a shifted clock: this machine only.
-        if mode == Mode::Dev && !addr.ip().to_canonical().is_loopback() {
-            return Err(err(
-                "ADDR",
-                format!(
-                    "'{addr}' is not a loopback address, and a dev server (TESSERA_ENV=dev, the \
-                     default) listens on this machine only; set TESSERA_ENV=production to serve a network"
-                ),
-            ));
-        }
+        let on_this_machine = |var: &'static str, addr: SocketAddr| {
+            if mode == Mode::Dev && !addr.ip().to_canonical().is_loopback() {
+                return Err(err(
+                    var,
+                    format!(
+                        "'{addr}' is not a loopback address, and a dev server (TESSERA_ENV=dev, \
+                         the default) serves this machine only; set TESSERA_ENV=production to \
+                         serve a network"
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        on_this_machine("ADDR", addr)?;
         let base_url = get("BASE_URL").unwrap_or_else(|| format!("http://{addr}"));
         if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
             return Err(err(
@@ -334,17 +339,9 @@ impl Config {
                 )
             })?),
         };
-        // Metrics on their own address are not protected: a dev server keeps them on this machine.
-        if let Some(m) =
-            metrics_addr.filter(|m| mode == Mode::Dev && !m.ip().to_canonical().is_loopback())
-        {
-            return Err(err(
-                "METRICS_ADDR",
-                format!(
-                    "'{m}' is not a loopback address, and a dev server (TESSERA_ENV=dev) serves \
-                     this machine only; set TESSERA_ENV=production to serve a network"
-                ),
-            ));
+        // Metrics on their own address are not protected: a dev server keeps them here too.
+        if let Some(m) = metrics_addr {
+            on_this_machine("METRICS_ADDR", m)?;
         }
         let metrics_token = get("METRICS_TOKEN");
         if metrics_token.as_ref().is_some_and(|t| t.len() < 32) {

@@ -8,7 +8,12 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     PgPool, SqlitePool,
 };
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{
+    path::{Path, PathBuf},
+    str::FromStr,
+    sync::Arc,
+    time::Duration,
+};
 
 #[derive(Clone, Debug)]
 pub enum Db {
@@ -32,11 +37,33 @@ pub struct WriteGate {
     _open: Arc<std::fs::File>,
 }
 
-/// The lock file beside a SQLite database.
-pub fn lock_path(db: &std::path::Path) -> std::path::PathBuf {
-    let mut p = db.as_os_str().to_owned();
-    p.push(".lock");
-    p.into()
+/// The lock file beside a SQLite database: beside its real file, however the path is spelled
+/// (through a link, relative), so that the server and `tessera restore` take the same lock.
+pub fn lock_path(db: &Path) -> PathBuf {
+    beside(&canonical(db), ".lock")
+}
+
+/// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
+pub fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// A database file's real path: links resolved, absolute; for a file not made yet, its folder's
+/// real path and its name.
+pub fn canonical(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(dir), path.file_name()) {
+        (Ok(dir), Some(name)) => dir.join(name),
+        _ => path.to_path_buf(),
+    }
 }
 
 impl WriteGate {
