@@ -179,7 +179,7 @@ pub async fn backup(url: &str, file: &Path) -> Result<Summary, String> {
     check(file).await
 }
 
-/// Replaces the SQLite database at `url` with the backup `file`, then migrates it.
+/// Replaces the SQLite database at `url` with the backup `file`, brought up to this version first.
 pub async fn restore(url: &str, file: &Path, force: bool) -> Result<Summary, String> {
     if is_postgres(url) {
         return Err(pg_restore_recipe(&file.display().to_string()));
