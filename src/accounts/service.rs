@@ -187,7 +187,6 @@ fn clean(s: Option<String>) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// One attempt counted against `key`'s budget of `max` per `window_secs`; 429 past it.
 /// Gives `budget`'s hit back when the hashing it paid for was turned away busy: being asked to come
 /// back in a minute is not an attempt (a venue's sign-ins share one address's budget).
 pub(crate) fn unless_busy<T>(
@@ -201,6 +200,7 @@ pub(crate) fn unless_busy<T>(
     result
 }
 
+/// One attempt counted against `key`'s budget of `max` per `window_secs`; 429 past it.
 pub(crate) fn limited(
     state: &AppState,
     key: &str,

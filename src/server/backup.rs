@@ -2,12 +2,13 @@
 //!
 //! SQLite: the backup is an online, consistent copy taken while the site runs (`VACUUM INTO`,
 //! one read transaction: writers go on meanwhile, and the copy is the database as of its start),
-//! checked before the command says it is done. A restore checks the file, replaces the database
-//! (refusing to overwrite one that holds data unless `--force`; the site must be stopped), then
-//! brings it up to this version's schema.
+//! checked before the command says it is done. A restore (the site stopped; a database that holds
+//! data is replaced only with `--force`) copies the backup beside the database, brings the copy up
+//! to this version's schema and checks it, then swaps it in with one rename, keeping the replaced
+//! database aside; a failure at any step leaves the database as it was.
 //!
 //! PostgreSQL: `pg_dump` and `pg_restore` do it better than we would; the commands print how.
-use super::db::{beside, canonical, lock_path};
+use super::db::{beside, canonical, lock_path, open_lock};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{ConnectOptions, Connection};
 use std::path::{Path, PathBuf};
@@ -166,12 +167,7 @@ pub async fn backup(url: &str, file: &Path) -> Result<Summary, String> {
     }
     plain_file(file)?;
     // The server's shared lock: no restore replaces the database while it is copied.
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(&source))
-        .map_err(|e| format!("{}: {e}", lock_path(&source).display()))?;
+    let lock = open_lock(&source).map_err(|e| format!("{}: {e}", lock_path(&source).display()))?;
     if lock.try_lock_shared().is_err() {
         return Err(format!("{} is being restored", source.display()));
     }
@@ -193,12 +189,7 @@ pub async fn restore(url: &str, file: &Path, force: bool) -> Result<Summary, Str
     // The file itself when the path is a link: its WAL lives beside the file, not the link.
     let real = canonical(&target);
     // No process may have the database open while it is replaced (each holds a shared lock).
-    let lock = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(lock_path(&real))
-        .map_err(|e| format!("{}: {e}", real.display()))?;
+    let lock = open_lock(&real).map_err(|e| format!("{}: {e}", lock_path(&real).display()))?;
     if lock.try_lock().is_err() {
         return Err(format!(
             "{} is open (the site runs on it, or another restore): stop it first",

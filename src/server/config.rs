@@ -155,20 +155,6 @@ impl Config {
                 "must start with sqlite: or postgres://",
             ));
         }
-        // PostgreSQL's own default allows 100 connections in all; past 1000 is a typo.
-        let db_max_connections = match get("DB_MAX_CONNECTIONS") {
-            None => 16,
-            Some(v) => v
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=1000).contains(n))
-                .ok_or_else(|| {
-                    err(
-                        "DB_MAX_CONNECTIONS",
-                        format!("'{v}' is not a whole number from 1 to 1000"),
-                    )
-                })?,
-        };
         let secret_key = match get("SECRET_KEY") {
             Some(k) if k.len() >= 32 => k.into_bytes(),
             Some(_) => return Err(err("SECRET_KEY", "must be at least 32 characters long")),
@@ -236,6 +222,8 @@ impl Config {
                     }),
             }
         };
+        // PostgreSQL's own default allows 100 connections in all; past 1000 is a typo.
+        let db_max_connections = whole("DB_MAX_CONNECTIONS", 16, 1000)? as u32;
         let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
         let waitlist_offer_hours = whole("WAITLIST_OFFER_HOURS", 48, 720)?;
         let max_tickets_per_order = whole("MAX_TICKETS_PER_ORDER", 10, 100)?;

@@ -43,6 +43,16 @@ pub fn lock_path(db: &Path) -> PathBuf {
     beside(&canonical(db), ".lock")
 }
 
+/// Opens (making it if need be) the lock file of the SQLite database at `db`: the server holds it
+/// shared while the database is open, a backup shared, a restore exclusively.
+pub fn open_lock(db: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(db))
+}
+
 /// `path` with `suffix` added to its name (`t.db` → `t.db-wal`).
 pub fn beside(path: &Path, suffix: &str) -> PathBuf {
     let mut p = path.as_os_str().to_owned();
@@ -171,12 +181,7 @@ impl Db {
                     std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
             }
-            let open = std::fs::OpenOptions::new()
-                .create(true)
-                .truncate(false)
-                .write(true)
-                .open(lock_path(opts.get_filename()))
-                .map_err(sqlx::Error::Io)?;
+            let open = open_lock(opts.get_filename()).map_err(sqlx::Error::Io)?;
             open.try_lock_shared().map_err(|_| {
                 sqlx::Error::Configuration("a restore of this database is under way".into())
             })?;

@@ -12,9 +12,15 @@ pub struct RateLimiter {
 }
 
 impl RateLimiter {
+    /// The hits by key (a panic elsewhere while it was held leaves it usable: it holds no invariant
+    /// a half-done update could break).
+    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<String, VecDeque<Instant>>> {
+        self.hits.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Counts one hit on `key`; refuses with the wait in seconds when `max` hits already fell in `window`.
     pub fn hit(&self, key: &str, max: usize, window: Duration) -> Result<(), u64> {
-        let mut hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let mut hits = self.table();
         if hits.len() > 100_000 {
             let now = Instant::now();
             hits.retain(|_, q| {
@@ -37,7 +43,7 @@ impl RateLimiter {
 
     /// Whether `key` is over its budget, without counting a hit.
     pub fn check(&self, key: &str, max: usize, window: Duration) -> Result<(), u64> {
-        let hits = self.hits.lock().unwrap_or_else(|e| e.into_inner());
+        let hits = self.table();
         let now = Instant::now();
         let Some(q) = hits.get(key) else {
             return Ok(());
@@ -57,21 +63,13 @@ impl RateLimiter {
 
     /// Takes back the newest hit on `key` (an attempt counted up front that turned out fine).
     pub fn forgive(&self, key: &str) {
-        if let Some(q) = self
-            .hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(key)
-        {
+        if let Some(q) = self.table().get_mut(key) {
             q.pop_back();
         }
     }
 
     pub fn clear(&self, key: &str) {
-        self.hits
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(key);
+        self.table().remove(key);
     }
 }
 
