@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod checkin;
 pub mod dates;
 pub mod devtools;
 pub mod error;

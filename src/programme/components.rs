@@ -411,6 +411,7 @@ fn TalkView(detail: TalkDetail) -> impl IntoView {
                 <span class="talk-theme" data-theme=talk.theme.clone()>{talk.theme.clone()}</span>
                 <h1>{title}</h1>
                 <SaveButton talk=talk.clone()/>
+                <super::workshops::WorkshopSeat talk_id=talk.id/>
                 <dl class="talk-facts">
                     <dt>{move || i18n.t("talk.when")}</dt>
                     <dd>
@@ -643,6 +644,7 @@ fn MyDays(
                                 {moved}
                                 {(!saved.covered).then(|| view! { <p class="save-lost">{move || i18n.t("personal.no_longer_covered")}</p> })}
                                 <SaveButton talk=t.clone()/>
+                                <super::workshops::WorkshopSeat talk_id=t.id/>
                             </li>
                         }
                     })

@@ -7,6 +7,7 @@ pub mod components;
 pub mod personal;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod workshops;
 
 use crate::error::AppError;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};

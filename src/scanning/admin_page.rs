@@ -23,6 +23,7 @@ pub fn AdminDoorPage() -> impl IntoView {
             <AdminTabs/>
             <h1>{move || i18n.t("door.admin.title")}</h1>
             <ActionErrorNotice error=notice/>
+            <crate::checkin::admin_page::CheckinAdmin/>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match overview.await {
@@ -66,6 +67,7 @@ fn DoorTables(
                         <th>{move || i18n.t("door.admin.ticket")}</th>
                         <th>{move || i18n.t("door.admin.first")}</th>
                         <th>{move || i18n.t("door.admin.second")}</th>
+                        <th>{move || i18n.t("door.admin.list_day")}</th>
                     </tr></thead>
                     <tbody>
                         {conflicts.into_iter().map(|c| view! {
@@ -73,6 +75,7 @@ fn DoorTables(
                                 <td>{c.pass}<br/><small><code>{c.ticket_id.to_string()}</code></small></td>
                                 <td>{c.first_at_local.unwrap_or_default()}" · "{c.first_by.unwrap_or_default()}</td>
                                 <td>{c.second_at_local}" · "{c.second_by}</td>
+                                <td class="conflict-list-day">{c.list.unwrap_or_default()}" · "{c.day.unwrap_or_default()}</td>
                             </tr>
                         }).collect_view()}
                     </tbody>

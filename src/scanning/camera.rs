@@ -245,7 +245,8 @@ pub fn signal(outcome: Outcome) {
         Outcome::Ok => (&[880.0], &[80]),
         Outcome::AlreadyUsed => (&[330.0, 220.0, 330.0, 220.0], &[300, 100, 300, 100, 300]),
         Outcome::Canceled | Outcome::Refunded => (&[260.0, 200.0], &[400, 150, 400]),
-        Outcome::NotValidToday => (&[440.0, 330.0], &[200, 100, 200]),
+        Outcome::NotValidToday | Outcome::NotOnList => (&[440.0, 330.0], &[200, 100, 200]),
+        Outcome::Exit => (&[660.0], &[60]),
         Outcome::Unknown => (&[200.0, 200.0, 200.0], &[150, 80, 150, 80, 150]),
     };
     unlock_audio();

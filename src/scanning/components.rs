@@ -2,9 +2,13 @@
 //! in its own colour, with its sound and vibration. Scans the server has not confirmed stay queued
 //! (and survive a reload) and are retried; they are never shown as OK.
 use super::{
-    offline::{self, DoorData, LocalEntry, OfflineEntry, Presented},
+    offline::{self, DoorChoice, DoorData, DoorList, LocalEntry, OfflineEntry, Presented},
     queue::{self, PendingScan},
-    store, HolderTicket, Outcome, PassCount, ScanAnswer,
+    store, HolderTicket, Outcome, ScanAnswer,
+};
+use crate::checkin::{
+    rules::{self, Mark},
+    Direction, Rule,
 };
 use crate::{
     accounts::{
@@ -78,6 +82,12 @@ struct Door {
     me: StoredValue<String>,
     /// "Appareil" / "Device", for the device's name until the steward gives one.
     device_word: StoredValue<String>,
+    /// The check-in list the steward picked (kept on the phone) and, on an in/out list, whether
+    /// scans are exits.
+    list: RwSignal<Option<Uuid>>,
+    direction: RwSignal<Direction>,
+    /// The lists the server offers (or, offline, the last sync's).
+    lists: RwSignal<Vec<DoorList>>,
 }
 
 fn retryable(e: &AppError) -> bool {
@@ -103,6 +113,28 @@ impl Door {
             syncing: StoredValue::new(false),
             me: StoredValue::new(String::new()),
             device_word: StoredValue::new(String::new()),
+            list: RwSignal::new(None),
+            direction: RwSignal::new(Direction::In),
+            lists: RwSignal::new(vec![]),
+        }
+    }
+
+    /// The list scans go to: the one picked if still offered, else the first offered.
+    fn current_list(self) -> Option<DoorList> {
+        let chosen = self.list.get();
+        self.lists.with(|ls| {
+            chosen
+                .and_then(|id| ls.iter().find(|l| l.id == id))
+                .or_else(|| ls.first())
+                .cloned()
+        })
+    }
+
+    /// The direction of the next scan (always IN but on an in/out list).
+    fn current_direction(self) -> Direction {
+        match self.current_list() {
+            Some(l) if l.rule == Rule::InOut => self.direction.get(),
+            _ => Direction::In,
         }
     }
 
@@ -111,38 +143,54 @@ impl Door {
     fn answer_offline(self, scan: PendingScan) {
         self.went_offline();
         let me = self.me.get_value();
-        let mine: std::collections::HashMap<uuid::Uuid, LocalEntry> =
-            self.outbox.with_untracked(|o| {
-                o.iter()
-                    .filter(|e| e.answer == Outcome::Ok)
-                    .filter_map(|e| {
-                        let id = e.ticket_id?;
-                        Some((
-                            id,
-                            LocalEntry {
-                                ticket_id: id,
-                                at_ms: e.at_ms,
-                                by: me.clone(),
+        let (offset, default_list) = self.data.with_value(|d| {
+            (
+                d.utc_offset_minutes,
+                d.list(None).map_or(crate::checkin::ENTRANCE, |l| l.id),
+            )
+        });
+        let mine: Vec<LocalEntry> = self.outbox.with_untracked(|o| {
+            o.iter()
+                .filter(|e| matches!(e.answer, Outcome::Ok | Outcome::Exit))
+                .filter_map(|e| {
+                    Some(LocalEntry {
+                        ticket_id: e.ticket_id?,
+                        list: e.list_id.unwrap_or(default_list),
+                        mark: Mark {
+                            at_ms: e.at_ms,
+                            day: rules::day_of(e.at_ms, offset),
+                            direction: if e.answer == Outcome::Exit {
+                                Direction::Out
+                            } else {
+                                Direction::In
                             },
-                        ))
+                            by: Some(me.clone()),
+                        },
                     })
-                    .collect()
-            });
+                })
+                .collect()
+        });
         let presented = match (&scan.token, scan.ticket_id) {
             (Some(code), _) => Presented::Code(code),
             (None, Some(id)) => Presented::Ticket(id),
             (None, None) => return,
         };
         let now = self.data.with_value(|d| d.server_now(scan.at_ms as i64));
+        let choice = DoorChoice {
+            list: scan.list_id,
+            direction: scan.direction,
+        };
         let local = self
             .data
-            .with_value(|d| offline::answer(d, &mine, presented, now));
+            .with_value(|d| offline::answer_on(d, &mine, presented, choice, now));
         let entry = OfflineEntry {
             nonce: scan.scan_id,
             code: scan.token.clone(),
             ticket_id: scan.ticket_id.or(local.ticket_id),
             at_ms: now,
             answer: local.outcome,
+            list_id: local.list,
+            direction: scan.direction,
         };
         self.outbox.update(|o| {
             if !o.iter().any(|e| e.nonce == entry.nonce) {
@@ -165,6 +213,8 @@ impl Door {
             undo_until: None,
             repeated: false,
             offline: true,
+            list: local.list_name,
+            day: Some(local.day),
         };
         spawn_local(async move {
             let kept = store::save_outbox(&self.outbox.get_untracked()).await;
@@ -225,6 +275,7 @@ impl Door {
                     self.conflicts.set(delta.conflicts.clone());
                     self.data
                         .update_value(|d| d.merge(delta, queue::now_ms() as i64));
+                    self.lists.set(self.data.with_value(|d| d.lists.clone()));
                     store::save_data(&self.data.get_value()).await;
                     self.ready.set(!self.data.with_value(|d| d.is_empty()));
                     self.offline_since.set(None);
@@ -269,6 +320,8 @@ impl Door {
             ticket_id,
             at_ms: queue::now_ms(),
             attempts: 0,
+            list_id: self.current_list().map(|l| l.id),
+            direction: self.current_direction(),
         };
         self.notice.set(None);
         self.screen.set(Screen::Checking(scan.scan_id));
@@ -294,8 +347,24 @@ impl Door {
         self.inflight.update(|f| f.push(scan.scan_id));
         spawn_local(async move {
             let result = match (&scan.token, scan.ticket_id) {
-                (Some(token), _) => super::scan_redeem(token.clone(), scan.scan_id).await,
-                (None, Some(id)) => super::scan_redeem_ticket(id, scan.scan_id).await,
+                (Some(token), _) => {
+                    super::scan_redeem(
+                        token.clone(),
+                        scan.scan_id,
+                        scan.list_id,
+                        Some(scan.direction.as_str().into()),
+                    )
+                    .await
+                }
+                (None, Some(id)) => {
+                    super::scan_redeem_ticket(
+                        id,
+                        scan.scan_id,
+                        scan.list_id,
+                        Some(scan.direction.as_str().into()),
+                    )
+                    .await
+                }
                 (None, None) => Err(AppError::NotFound),
             };
             self.inflight.update(|f| f.retain(|id| *id != scan.scan_id));
@@ -446,8 +515,10 @@ fn Scanner(is_admin: bool, me: String) -> impl IntoView {
     Effect::new(move |_| {
         door.me.set_value(me.clone());
         door.device_word.set_value(i18n.t("scan.device"));
+        door.list.set(store::chosen_list());
         spawn_local(async move {
             let data = store::load_data().await;
+            door.lists.set(data.lists.clone());
             door.ready.set(!data.is_empty());
             door.conflicts.set(data.conflicts.clone());
             door.data.set_value(data);
@@ -538,6 +609,7 @@ fn Scanner(is_admin: bool, me: String) -> impl IntoView {
                     })}
                 </div>
             </div>
+            <ListPicker door/>
             <ActionErrorNotice error=door.notice/>
             <OfflineBanner door persisted/>
             <Conflicts door/>
@@ -579,6 +651,10 @@ fn ResultScreen(door: Door, is_admin: bool) -> impl IntoView {
                     <p class="scan-result-title">{move || i18n.t(a.outcome.title_key())}</p>
                     <AnswerDetails answer=a.clone()/>
                     <UndoButton door answer=a.clone() is_admin/>
+                    {a.ticket_id.filter(|_| is_admin && a.outcome == Outcome::Ok).map(|t| view! {
+                        <a class="button-secondary scan-badge" href=format!("/admin/badges.pdf?ticket={t}") target="_blank"
+                            on:click=|ev| ev.stop_propagation()>{move || i18n.t("checkin.badge")}</a>
+                    })}
                     <p class="scan-result-hint">{move || i18n.t("scan.tap_to_continue")}</p>
                 </div>
             }
@@ -599,10 +675,12 @@ fn AnswerDetails(answer: ScanAnswer) -> impl IntoView {
         valid_days,
         repeated,
         offline,
+        list,
         ..
     } = answer;
     view! {
         {holder.map(|h| view! { <p class="scan-holder">{h}</p> })}
+        {list.map(|l| view! { <p class="scan-list">{l}</p> })}
         {pass.map(|p| view! { <p class="scan-pass">{p}</p> })}
         {used_at_local.map(|at| {
             let by = used_by.unwrap_or_default();
@@ -641,7 +719,7 @@ fn UndoButton(door: Door, answer: ScanAnswer, is_admin: bool) -> impl IntoView {
             ev.stop_propagation();
             undone.set(true);
             spawn_local(async move {
-                match super::scan_undo(ticket_id).await {
+                match super::scan_undo(ticket_id, door.current_list().map(|l| l.id)).await {
                     Ok(()) => {
                         door.history.update(|h| h.retain(|a| a.ticket_id != Some(ticket_id) || a.outcome != Outcome::Ok));
                         door.counters.update(|v| *v += 1);
@@ -891,25 +969,76 @@ fn History(door: Door, is_admin: bool) -> impl IntoView {
     }
 }
 
-/// Checked in / expected, per pass type; refreshed after each answer and every few seconds.
+/// The list the steward scans for (kept on the phone) and, on an in/out list, entry or exit.
+#[component]
+fn ListPicker(door: Door) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        let lists = door.lists.get();
+        let current = door.current_list();
+        let inout = current.as_ref().is_some_and(|l| l.rule == Rule::InOut);
+        let current_id = current.map(|l| l.id);
+        (!lists.is_empty()).then(|| view! {
+            <div class="scan-list-picker">
+                <label>
+                    {move || i18n.t("checkin.pick_list")}" "
+                    <select name="list" on:change=move |ev| {
+                        let id = Uuid::parse_str(&event_target_value(&ev)).ok();
+                        door.list.set(id);
+                        door.direction.set(Direction::In);
+                        store::set_chosen_list(id);
+                        door.counters.update(|v| *v += 1);
+                    }>
+                        {lists.into_iter().map(|l| {
+                            let selected = Some(l.id) == current_id;
+                            view! { <option value=l.id.to_string() selected=selected>{l.name}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+                {inout.then(|| view! {
+                    <div class="scan-direction" role="group">
+                        <button type="button" class="scan-direction-in" aria-pressed=move || (door.direction.get() == Direction::In).to_string()
+                            on:click=move |_| door.direction.set(Direction::In)>{move || i18n.t("checkin.direction.in")}</button>
+                        <button type="button" class="scan-direction-out" aria-pressed=move || (door.direction.get() == Direction::Out).to_string()
+                            on:click=move |_| door.direction.set(Direction::Out)>{move || i18n.t("checkin.direction.out")}</button>
+                    </div>
+                })}
+            </div>
+        })
+    }
+}
+
+/// The list's counters today: checked in / expected per pass, who is inside; refreshed after each
+/// answer and every few seconds.
 #[component]
 fn Counters(door: Door) -> impl IntoView {
     let i18n = use_i18n();
-    let counts = Resource::new(move || door.counters.get(), |_| super::scan_counters());
+    let counts = Resource::new(
+        move || (door.counters.get(), door.current_list().map(|l| l.id)),
+        |(_, list)| async move {
+            match list {
+                Some(list) => crate::checkin::checkin_counters(list).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <section class="scan-counters">
             <h2>{move || i18n.t("scan.counters")}</h2>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match counts.await {
-                        Ok(list) => {
-                            let (inside, expected) = list.iter().fold((0, 0), |(a, b), c: &PassCount| (a + c.checked_in, b + c.expected));
+                        Ok(None) => ().into_any(),
+                        Ok(Some(c)) => {
+                            let (checked, expected) = (c.checked_in, c.expected);
                             view! {
-                                <p class="scan-total" data-checked-in=inside.to_string() data-expected=expected.to_string()>
-                                    {move || i18n.t_with("scan.checked_in", &[("in", &inside.to_string()), ("expected", &expected.to_string())])}
+                                <p class="scan-total" data-checked-in=checked.to_string() data-expected=expected.to_string()
+                                    data-inside=c.inside.map(|n| n.to_string())>
+                                    {move || i18n.t_with("scan.checked_in", &[("in", &checked.to_string()), ("expected", &expected.to_string())])}
+                                    {c.inside.map(|n| view! { " · " {move || i18n.t_with("checkin.inside", &[("n", &n.to_string())])} })}
                                 </p>
                                 <ul class="scan-per-pass">
-                                    {list.into_iter().map(|c| view! {
+                                    {c.rows.into_iter().map(|c| view! {
                                         <li>
                                             <span>{c.pass}</span>
                                             <meter min="0" max=c.expected.max(1).to_string() value=c.checked_in.to_string()></meter>

@@ -3,8 +3,8 @@
 //! nonce, conflicts recorded) and sends them the tickets changed since their cursor.
 use super::{
     offline::{
-        DoorConflict, DoorDelta, DoorKey, DoorPass, DoorStatus, DoorTicket, OfflineEntry,
-        MAX_ENTRIES_PER_SYNC,
+        DoorConflict, DoorDelta, DoorKey, DoorList, DoorPass, DoorStatus, DoorTicket, ListMark,
+        OfflineEntry, MAX_ENTRIES_PER_SYNC,
     },
     signed::{self, Claims},
     DoorDevice, DoorKeyView, DoorOverview, DoorRefusal, Outcome,
@@ -12,18 +12,24 @@ use super::{
 use crate::{
     accounts::{session::hash_token, AuthUser},
     admin::service::audit,
+    checkin::{
+        rules::{decide, Decision, Gate, History},
+        Direction,
+    },
     db_run,
     error::AppError,
     server::{
         config::Config,
         db::{Db, Tx},
     },
+    ticketing::TicketStatus,
     tx_run,
 };
 use chrono::{DateTime, Duration, Utc};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use sha2::Sha256;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 fn derive(config: &Config, id: i64, salt: &[u8]) -> Option<SigningKey> {
@@ -213,7 +219,10 @@ fn device_time(at_ms: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (t >= now - Duration::days(30) && t <= now + Duration::minutes(10)).then_some(t.min(now))
 }
 
-/// Records one offline entry (nothing if its nonce is known) and applies it.
+/// Records one offline entry (nothing if its nonce is known) and applies it by the list's rule at
+/// the entry's time, as an online scan then would have: an entry or exit recorded, a double entry
+/// (a conflict of that list and day), or an entry the server would have refused (shown to the
+/// organiser, the ticket left alone).
 async fn take_entry(
     tx: &mut Tx,
     config: &Config,
@@ -223,10 +232,24 @@ async fn take_entry(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let at = device_time(e.at_ms, now);
+    // The list named, or the default one (a list unknown here is the default one too).
+    let list = match crate::checkin::service::door_list(tx, config, e.list_id).await {
+        Ok(l) => l,
+        Err(AppError::Invalid { .. }) => {
+            crate::checkin::service::door_list(tx, config, None).await?
+        }
+        Err(other) => return Err(other),
+    };
+    let direction = if e.answer == Outcome::Exit {
+        Direction::Out
+    } else {
+        e.direction
+    };
     let new = tx_run!(tx, c => sqlx::query(
-        "INSERT INTO door_entries (nonce, device_id, staff_id, device_time, received_at, local_answer, outcome) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'UNKNOWN') ON CONFLICT (nonce) DO NOTHING")
+        "INSERT INTO door_entries (nonce, device_id, staff_id, device_time, received_at, local_answer, outcome, list_id, direction) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'UNKNOWN', $7, $8) ON CONFLICT (nonce) DO NOTHING")
         .bind(e.nonce).bind(device_id).bind(staff.id).bind(at.unwrap_or(now)).bind(now).bind(e.answer.as_str())
+        .bind(list.id).bind(direction.as_str())
         .execute(c).await.map(|r| r.rows_affected()))?;
     if new == 0 {
         return Ok(());
@@ -249,12 +272,16 @@ async fn take_entry(
         (None, Some(id)) => (Some(id), None, false),
         (None, None) => (None, None, false),
     };
+    if let Some(id) = ticket {
+        tx_run!(tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no WHERE id = $1")
+            .bind(id).execute(c).await.map(|_| ()))?;
+    }
     #[derive(sqlx::FromRow)]
     struct Facts {
-        status: String,
-        used_at: Option<DateTime<Utc>>,
-        used_by_user_id: Option<Uuid>,
-        used_scan_id: Option<Uuid>,
+        #[sqlx(try_from = "String")]
+        status: TicketStatus,
+        order_status: String,
+        pass_id: Uuid,
         issue_no: i64,
         issued_at: DateTime<Utc>,
         valid_from: Option<DateTime<Utc>>,
@@ -263,8 +290,8 @@ async fn take_entry(
     let facts: Option<Facts> = match ticket {
         None => None,
         Some(id) => tx_run!(tx, c => sqlx::query_as(
-            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, t.issue_no, t.issued_at, tt.valid_from, tt.valid_until \
-             FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.id = $1")
+            "SELECT t.status, o.status AS order_status, t.ticket_type_id AS pass_id, t.issue_no, t.issued_at, tt.valid_from, tt.valid_until \
+             FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id WHERE t.id = $1")
             .bind(id).fetch_optional(c).await)?,
     };
     let ticket = ticket.filter(|_| facts.is_some());
@@ -274,44 +301,77 @@ async fn take_entry(
         || claims
             .zip(facts.as_ref())
             .is_some_and(|(c, f)| i64::from(c.issue) < f.issue_no);
-    let valid_then = |f: &Facts| {
-        let opens = f
-            .valid_from
-            .map(|v| v - Duration::minutes(config.scan_grace_minutes));
-        opens.is_none_or(|o| o <= at) && f.valid_until.is_none_or(|u| at < u)
-    };
-    let outcome = match (&facts, e.answer) {
-        (None, _) => "UNKNOWN",
-        (Some(_), a) if a != Outcome::Ok => "REFUSED",
-        // Let in by a device that did not know: shown to the organiser, the ticket unchanged.
-        (Some(_), _) if replaced => "REVOKED",
-        (Some(f), _) if f.status == "CANCELED" => "CANCELED",
-        (Some(f), _) if !valid_then(f) => "NOT_VALID",
-        (Some(f), _) => match f.status.as_str() {
-            "VALID" => {
-                tx_run!(tx, c => sqlx::query(
-                    "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 WHERE id = $4 AND status = 'VALID'")
-                    .bind(at).bind(staff.id).bind(e.nonce).bind(ticket).execute(c).await.map(|_| ()))?;
-                "LET_IN"
-            }
+    let let_through = matches!(e.answer, Outcome::Ok | Outcome::Exit);
+    let outcome = match (&facts, ticket) {
+        (Some(f), Some(id)) if let_through => {
+            let gate = super::service::gate(
+                tx,
+                config,
+                &list,
+                id,
+                f.pass_id,
+                f.status,
+                f.order_status == "REFUNDED",
+                replaced,
+                (f.valid_from, f.valid_until),
+                at,
+            )
+            .await?;
+            let rows = crate::checkin::service::ticket_checkins(tx, id, list.id).await?;
+            let today = crate::checkin::service::day(config, at);
             // The same attempt got through online before its answer was lost.
-            _ if f.used_scan_id == Some(e.nonce) => "LET_IN",
-            _ => {
-                let first_device: Option<(Uuid,)> = match f.used_scan_id {
-                    None => None,
-                    Some(first) => tx_run!(tx, c => sqlx::query_as(
-                        "SELECT device_id FROM door_entries WHERE nonce = $1")
-                        .bind(first).fetch_optional(c).await)?,
-                };
-                tx_run!(tx, c => sqlx::query(
-                    "INSERT INTO door_conflicts (id, ticket_id, first_scan_id, first_device_id, first_staff_id, first_at, second_nonce, detected_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(Uuid::new_v4()).bind(ticket).bind(f.used_scan_id).bind(first_device.map(|d| d.0))
-                    .bind(f.used_by_user_id).bind(f.used_at).bind(e.nonce).bind(now)
-                    .execute(c).await.map(|_| ()))?;
-                "CONFLICT"
+            let same = rows.iter().any(|r| r.id == e.nonce);
+            let marks: Vec<_> = rows.iter().map(|r| r.mark()).collect();
+            match decide(list.rule, direction, gate, &History::of(&marks, &today)) {
+                _ if same => "LET_IN",
+                d @ (Decision::LetIn | Decision::LetOut) => {
+                    let entry = crate::checkin::service::NewCheckin {
+                        id: e.nonce,
+                        list: list.id,
+                        ticket: id,
+                        at,
+                        direction: if d == Decision::LetIn {
+                            Direction::In
+                        } else {
+                            Direction::Out
+                        },
+                        staff: staff.id,
+                        device: Some(device_id),
+                        offline: true,
+                    };
+                    crate::checkin::service::record(tx, config, &entry).await?;
+                    if d == Decision::LetIn {
+                        "LET_IN"
+                    } else {
+                        "LET_OUT"
+                    }
+                }
+                Decision::Already(m) => {
+                    // The entry that counted first: the one the mark stands for.
+                    let first = rows.iter().find(|r| {
+                        r.direction == Direction::In
+                            && r.at.timestamp_millis() == m.at_ms
+                            && r.day == m.day
+                    });
+                    tx_run!(tx, c => sqlx::query(
+                        "INSERT INTO door_conflicts (id, ticket_id, first_scan_id, first_device_id, first_staff_id, first_at, second_nonce, detected_at, list_id, day) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
+                        .bind(Uuid::new_v4()).bind(id).bind(first.map(|r| r.id)).bind(first.and_then(|r| r.device_id))
+                        .bind(first.and_then(|r| r.staff_id)).bind(first.map(|r| r.at)).bind(e.nonce).bind(now)
+                        .bind(list.id).bind(&today)
+                        .execute(c).await.map(|_| ()))?;
+                    "CONFLICT"
+                }
+                // Let in by a device that did not know: shown to the organiser, the ticket unchanged.
+                Decision::Refuse(Gate::Canceled) if replaced => "REVOKED",
+                Decision::Refuse(Gate::Canceled | Gate::Refunded) => "CANCELED",
+                Decision::Refuse(Gate::NotOnList) => "NOT_ON_LIST",
+                Decision::Refuse(Gate::NotValidNow) => "NOT_VALID",
+                Decision::Refuse(Gate::Unknown | Gate::Open) => "UNKNOWN",
             }
-        },
+        }
+        (Some(_), Some(_)) => "REFUSED",
+        _ => "UNKNOWN",
     };
     tx_run!(tx, c => sqlx::query(
         "UPDATE door_entries SET outcome = $1, ticket_id = $2, key_id = $3, issue_no = $4, device_time = $5 WHERE nonce = $6")
@@ -330,6 +390,8 @@ async fn take_entry(
             "device": device_id,
             "device_time": at,
             "recorded": outcome,
+            "list": list.id,
+            "direction": direction.as_str(),
             "manual": code.is_none(),
         }),
     )
@@ -414,6 +476,36 @@ pub async fn sync(
          LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id \
          WHERE $1 OR t.door_seq > $2 ORDER BY t.door_seq"))
         .bind(full).bind(cursor).fetch_all(c).await)?;
+    // The entries that matter of the tickets sent, per list: first entry, last entry, last mark.
+    let sql = format!(
+        "{} JOIN tickets t ON t.id = c.ticket_id WHERE $1 OR t.door_seq > $2 ORDER BY c.at, c.id",
+        crate::checkin::service::CHECKIN_SELECT
+    );
+    let checkins: Vec<crate::checkin::service::CheckinRow> = tx_run!(&mut tx, c => sqlx::query_as(&sql)
+        .bind(full).bind(cursor).fetch_all(c).await)?;
+    let mut marks: HashMap<Uuid, Vec<ListMark>> = HashMap::new();
+    let mut kept: HashMap<(Uuid, Uuid), [Option<&crate::checkin::service::CheckinRow>; 3]> =
+        HashMap::new();
+    for r in &checkins {
+        let k = kept.entry((r.ticket_id, r.list_id)).or_default();
+        if r.direction == Direction::In {
+            k[0] = k[0].or(Some(r));
+            k[1] = Some(r);
+        }
+        k[2] = Some(r);
+    }
+    for ((ticket, list), k) in kept {
+        let mut ids = vec![];
+        for r in k.into_iter().flatten() {
+            if !ids.contains(&r.id) {
+                ids.push(r.id);
+                marks.entry(ticket).or_default().push(ListMark {
+                    list,
+                    mark: r.mark(),
+                });
+            }
+        }
+    }
     let tickets = rows
         .into_iter()
         .filter_map(|r| {
@@ -431,6 +523,7 @@ pub async fn sync(
                 used_by: r.used_by,
                 holder: config.door_offline_names.then_some(r.holder),
                 legacy_hash: r.token_hash,
+                marks: marks.remove(&r.id).unwrap_or_default(),
             })
         })
         .collect();
@@ -439,6 +532,7 @@ pub async fn sync(
     let passes: Vec<PassRow> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT door_no, name, valid_from, valid_until FROM ticket_types ORDER BY door_no").fetch_all(c).await)?;
     let conflicts = conflicts_where(&mut tx, config, Some(device_id), 50).await?;
+    let lists = door_lists(&mut tx, config).await?;
     tx_run!(&mut tx, c => sqlx::query("UPDATE door_devices SET last_cursor = $1 WHERE id = $2")
         .bind(counter).bind(device_id).execute(c).await.map(|_| ()))?;
     tx.commit().await?;
@@ -471,7 +565,44 @@ pub async fn sync(
         tickets,
         received: entries.iter().map(|e| e.nonce).collect(),
         conflicts,
+        lists,
+        utc_offset_minutes: crate::checkin::service::offset_minutes(config, now),
     })
+}
+
+/// The lists not archived as the phones keep them (passes by door number, a workshop's seats).
+async fn door_lists(tx: &mut Tx, config: &Config) -> Result<Vec<DoorList>, AppError> {
+    let sql = "SELECT l.id FROM checkin_lists l WHERE l.archived_at IS NULL ORDER BY l.created_at";
+    let ids: Vec<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(sql).fetch_all(c).await)?;
+    let mut out = vec![];
+    for (id,) in ids {
+        let list = crate::checkin::service::door_list(tx, config, Some(id)).await?;
+        let numbers: Vec<(Option<i64>,)> = tx_run!(tx, c => sqlx::query_as(
+            "SELECT tt.door_no FROM checkin_list_passes p JOIN ticket_types tt ON tt.id = p.ticket_type_id WHERE p.list_id = $1")
+            .bind(id).fetch_all(c).await)?;
+        let booked = match list.talk_id {
+            None => None,
+            Some(talk) => {
+                let rows: Vec<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+                    "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1").bind(talk).fetch_all(c).await)?;
+                Some(rows.into_iter().map(|r| r.0).collect())
+            }
+        };
+        out.push(DoorList {
+            id,
+            name: list.name,
+            rule: list.rule,
+            all_passes: list.all_passes,
+            passes: numbers
+                .into_iter()
+                .filter_map(|(n,)| u16::try_from(n?).ok())
+                .collect(),
+            opens_ms: list.opens_at.map(|t| t.timestamp_millis()),
+            closes_ms: list.closes_at.map(|t| t.timestamp_millis()),
+            booked,
+        });
+    }
+    Ok(out)
 }
 
 #[derive(sqlx::FromRow)]
@@ -484,6 +615,8 @@ struct ConflictRow {
     second_at: DateTime<Utc>,
     second_by: String,
     second_device: String,
+    list: Option<String>,
+    day: Option<String>,
 }
 
 /// Double entries, newest first: those of one device, or all.
@@ -497,8 +630,8 @@ async fn conflicts_where(
         "SELECT dc.ticket_id, tt.name AS pass, dc.first_at, ",
         "CASE WHEN dc.first_staff_id IS NULL THEN NULL ELSE ", crate::person_name_sql!(fp, f), " END AS first_by, ",
         "fd.label AS first_device, de.device_time AS second_at, ", crate::person_name_sql!(sp, s), " AS second_by, \
-         sd.label AS second_device \
-         FROM door_conflicts dc JOIN tickets t ON t.id = dc.ticket_id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         sd.label AS second_device, cl.name AS list, dc.day \
+         FROM door_conflicts dc LEFT JOIN checkin_lists cl ON cl.id = dc.list_id JOIN tickets t ON t.id = dc.ticket_id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          JOIN door_entries de ON de.nonce = dc.second_nonce JOIN door_devices sd ON sd.id = de.device_id \
          JOIN users s ON s.id = de.staff_id LEFT JOIN profiles sp ON sp.user_id = s.id \
          LEFT JOIN users f ON f.id = dc.first_staff_id LEFT JOIN profiles fp ON fp.user_id = f.id \
@@ -520,6 +653,8 @@ async fn conflicts_where(
             second_at_ms: r.second_at.timestamp_millis(),
             second_at_local: config.short_local(r.second_at),
             second_by: format!("{} · {}", r.second_by, r.second_device),
+            list: r.list,
+            day: r.day,
         })
         .collect())
 }
@@ -542,7 +677,7 @@ pub async fn overview(db: &Db, config: &Config) -> Result<DoorOverview, AppError
         "SELECT e.ticket_id, tt.name AS pass, e.device_time, ", crate::person_name_sql!(p, u), " AS staff, d.label AS device, e.outcome \
          FROM door_entries e JOIN tickets t ON t.id = e.ticket_id JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          JOIN door_devices d ON d.id = e.device_id JOIN users u ON u.id = e.staff_id LEFT JOIN profiles p ON p.user_id = u.id \
-         WHERE e.local_answer = 'OK' AND e.outcome IN ('REVOKED', 'CANCELED', 'NOT_VALID') \
+         WHERE e.local_answer IN ('OK', 'EXIT') AND e.outcome IN ('REVOKED', 'CANCELED', 'NOT_VALID', 'NOT_ON_LIST') \
          ORDER BY e.received_at DESC, e.nonce LIMIT 500"))
         .fetch_all(c).await)?;
     #[derive(sqlx::FromRow)]

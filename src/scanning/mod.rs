@@ -34,16 +34,22 @@ pub enum Outcome {
     Canceled,
     Refunded,
     NotValidToday,
+    /// The ticket's pass is not on the steward's list (or the workshop's list has no seat for it).
+    NotOnList,
+    /// An exit, on an in/out list.
+    Exit,
     Unknown,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Ok,
         Outcome::AlreadyUsed,
         Outcome::Canceled,
         Outcome::Refunded,
         Outcome::NotValidToday,
+        Outcome::NotOnList,
+        Outcome::Exit,
         Outcome::Unknown,
     ];
 
@@ -55,6 +61,8 @@ impl Outcome {
             Outcome::Canceled => "CANCELED",
             Outcome::Refunded => "REFUNDED",
             Outcome::NotValidToday => "NOT_VALID_TODAY",
+            Outcome::NotOnList => "NOT_ON_LIST",
+            Outcome::Exit => "EXIT",
             Outcome::Unknown => "UNKNOWN",
         }
     }
@@ -67,6 +75,8 @@ impl Outcome {
             Outcome::Canceled => "scan.outcome.canceled",
             Outcome::Refunded => "scan.outcome.refunded",
             Outcome::NotValidToday => "scan.outcome.not_valid_today",
+            Outcome::NotOnList => "scan.outcome.not_on_list",
+            Outcome::Exit => "scan.outcome.exit",
             Outcome::Unknown => "scan.outcome.unknown",
         }
     }
@@ -97,6 +107,12 @@ pub struct ScanAnswer {
     /// Answered by the device on its own (no network); sent to the server later.
     #[serde(default)]
     pub offline: bool,
+    /// The check-in list it was scanned on.
+    #[serde(default)]
+    pub list: Option<String>,
+    /// The conference day it counts for (`YYYY-MM-DD`).
+    #[serde(default)]
+    pub day: Option<String>,
 }
 
 /// Checked in / expected for one pass type (expected: tickets not canceled).
@@ -163,15 +179,33 @@ pub struct DoorOverview {
     pub keys: Vec<DoorKeyView>,
 }
 
+/// The list and direction a scan names (a direction other than IN/OUT is a 422 on its field).
+#[cfg(feature = "ssr")]
+fn door_at(list: Option<Uuid>, direction: Option<&str>) -> Result<service::At, AppError> {
+    let direction = match direction.map(str::trim) {
+        None | Some("") => crate::checkin::Direction::In,
+        Some(d) => crate::checkin::Direction::try_from(d.to_string()).map_err(|_| {
+            crate::server::fail(AppError::invalid("direction", "scan.error.direction"))
+        })?,
+    };
+    Ok(service::At { list, direction })
+}
+
 #[cfg(feature = "ssr")]
 async fn require_door() -> Result<crate::accounts::AuthUser, AppError> {
     use crate::accounts::Role;
     crate::accounts::session::require_role(&[Role::StaffScan, Role::Admin]).await
 }
 
-/// Redeems the ticket a QR code (or a typed token) stands for.
+/// Redeems the ticket a QR code (or a typed token) stands for, on a check-in list (none: the
+/// default one); `direction` OUT is an exit on an in/out list.
 #[server(prefix = "/api", endpoint = "scan_redeem")]
-pub async fn scan_redeem(token: String, scan_id: Uuid) -> Result<ScanAnswer, AppError> {
+pub async fn scan_redeem(
+    token: String,
+    scan_id: Uuid,
+    list_id: Option<Uuid>,
+    direction: Option<String>,
+) -> Result<ScanAnswer, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
     let token = token.trim();
@@ -181,10 +215,12 @@ pub async fn scan_redeem(token: String, scan_id: Uuid) -> Result<ScanAnswer, App
             "scan.error.token_empty",
         )));
     }
-    service::redeem(
+    let door = door_at(list_id, direction.as_deref())?;
+    service::redeem_at(
         &state.db,
         &state.config,
         &staff,
+        door,
         service::Key::Token(token),
         scan_id,
         crate::server::now(),
@@ -195,13 +231,20 @@ pub async fn scan_redeem(token: String, scan_id: Uuid) -> Result<ScanAnswer, App
 
 /// Redeems a ticket found by name or email (for a phone that cannot show its code); audited as manual.
 #[server(prefix = "/api", endpoint = "scan_redeem_ticket")]
-pub async fn scan_redeem_ticket(ticket_id: Uuid, scan_id: Uuid) -> Result<ScanAnswer, AppError> {
+pub async fn scan_redeem_ticket(
+    ticket_id: Uuid,
+    scan_id: Uuid,
+    list_id: Option<Uuid>,
+    direction: Option<String>,
+) -> Result<ScanAnswer, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
-    service::redeem(
+    let door = door_at(list_id, direction.as_deref())?;
+    service::redeem_at(
         &state.db,
         &state.config,
         &staff,
+        door,
         service::Key::Ticket(ticket_id),
         scan_id,
         crate::server::now(),
@@ -212,14 +255,15 @@ pub async fn scan_redeem_ticket(ticket_id: Uuid, scan_id: Uuid) -> Result<ScanAn
 
 /// Undoes a mistaken entry: the staff member who scanned it within `SCAN_UNDO_SECONDS`, an admin any time.
 #[server(prefix = "/api", endpoint = "scan_undo")]
-pub async fn scan_undo(ticket_id: Uuid) -> Result<(), AppError> {
+pub async fn scan_undo(ticket_id: Uuid, list_id: Option<Uuid>) -> Result<(), AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
-    service::undo(
+    service::undo_on(
         &state.db,
         &state.config,
         &staff,
         ticket_id,
+        list_id,
         crate::server::now(),
     )
     .await

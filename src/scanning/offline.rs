@@ -1,10 +1,39 @@
 //! The door without the server: what a device keeps (`DoorData`, refreshed by `door_sync`), the
 //! entries it makes offline (`OfflineEntry`, sent later, once per nonce), and the answer it gives
-//! (`answer`): signature → key → revocation → validity → check-ins known here.
+//! (`answer`): signature → key → revocation → the list → validity → the list's rule
+//! (`checkin::rules`, the server's own) over the entries known here.
 use super::{signed, Outcome};
+use crate::checkin::{
+    rules::{self, Decision, Gate, History, Mark},
+    Direction, Rule,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use uuid::Uuid;
+
+/// A check-in list as the door's phones keep it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DoorList {
+    pub id: Uuid,
+    pub name: String,
+    pub rule: Rule,
+    pub all_passes: bool,
+    /// The passes' door numbers, when not all.
+    pub passes: Vec<u16>,
+    /// The list's own hours (ms since the epoch).
+    pub opens_ms: Option<i64>,
+    pub closes_ms: Option<i64>,
+    /// A workshop's list: the tickets with a seat.
+    pub booked: Option<Vec<Uuid>>,
+}
+
+/// A ticket's entries on one list, as far as the rule needs them: the first entry, the last entry,
+/// the last mark.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListMark {
+    pub list: Uuid,
+    pub mark: Mark,
+}
 
 /// A verifying key as devices get it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,6 +76,9 @@ pub struct DoorTicket {
     pub holder: Option<String>,
     /// The SHA-256 of its current legacy token (codes mailed before signed tickets).
     pub legacy_hash: Option<String>,
+    /// Its entries that matter, per list.
+    #[serde(default)]
+    pub marks: Vec<ListMark>,
 }
 
 /// A ticket let in twice, as the devices and the back office show it.
@@ -61,6 +93,11 @@ pub struct DoorConflict {
     pub second_at_ms: i64,
     pub second_at_local: String,
     pub second_by: String,
+    /// The list and the conference day of the double entry.
+    #[serde(default)]
+    pub list: Option<String>,
+    #[serde(default)]
+    pub day: Option<String>,
 }
 
 /// What `door_sync` answers: the keys, passes and conflicts whole, the tickets changed since the
@@ -78,6 +115,12 @@ pub struct DoorDelta {
     pub received: Vec<Uuid>,
     /// Double entries that involve this device.
     pub conflicts: Vec<DoorConflict>,
+    /// The check-in lists not archived.
+    #[serde(default)]
+    pub lists: Vec<DoorList>,
+    /// The conference's offset from UTC now, in minutes: the phone's conference day.
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 /// An entry made at the door without the server.
@@ -93,6 +136,11 @@ pub struct OfflineEntry {
     pub at_ms: i64,
     /// What the device answered.
     pub answer: Outcome,
+    /// The list it was scanned on (none: the default one) and whether it was an exit.
+    #[serde(default)]
+    pub list_id: Option<Uuid>,
+    #[serde(default)]
+    pub direction: Direction,
 }
 
 /// The most entries one sync carries (a device sends the rest at the next one).
@@ -112,6 +160,10 @@ pub struct DoorData {
     pub passes: Vec<DoorPass>,
     pub tickets: HashMap<Uuid, DoorTicket>,
     pub conflicts: Vec<DoorConflict>,
+    #[serde(default)]
+    pub lists: Vec<DoorList>,
+    #[serde(default)]
+    pub utc_offset_minutes: i32,
 }
 
 impl DoorData {
@@ -130,6 +182,17 @@ impl DoorData {
         self.keys = delta.keys;
         self.passes = delta.passes;
         self.conflicts = delta.conflicts;
+        self.lists = delta.lists;
+        self.utc_offset_minutes = delta.utc_offset_minutes;
+    }
+
+    /// The list a scan is for: the one chosen if this device knows it, else the default one, else
+    /// the first.
+    pub fn list(&self, chosen: Option<Uuid>) -> Option<&DoorList> {
+        chosen
+            .and_then(|id| self.lists.iter().find(|l| l.id == id))
+            .or_else(|| self.lists.iter().find(|l| l.id == crate::checkin::ENTRANCE))
+            .or_else(|| self.lists.first())
     }
 
     /// Now by the server's clock, from this device's clock and the last sync's offset.
@@ -155,6 +218,10 @@ pub struct LocalAnswer {
     pub holder: Option<String>,
     pub used_at_ms: Option<i64>,
     pub used_by: Option<String>,
+    /// The list answered on, and its name.
+    pub list: Option<Uuid>,
+    pub list_name: Option<String>,
+    pub day: String,
 }
 
 impl LocalAnswer {
@@ -166,6 +233,9 @@ impl LocalAnswer {
             holder: None,
             used_at_ms: None,
             used_by: None,
+            list: None,
+            list_name: None,
+            day: String::new(),
         }
     }
 }
@@ -177,23 +247,46 @@ pub enum Presented<'a> {
     Ticket(Uuid),
 }
 
-/// An entry this device made and the server has not confirmed yet (from its outbox).
+/// An entry or exit this device made and the server has not confirmed yet (from its outbox).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalEntry {
     pub ticket_id: Uuid,
-    pub at_ms: i64,
-    pub by: String,
+    /// The list it was made on (resolved: never the "default" placeholder).
+    pub list: Uuid,
+    pub mark: Mark,
 }
 
-/// The answer for what is presented at `now_ms`, from the door data and this device's entries
-/// not yet sent (`mine`: ticket → entry).
+/// The steward's choice: a list (none: the default one) and, on an in/out list, the direction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DoorChoice {
+    pub list: Option<Uuid>,
+    pub direction: Direction,
+}
+
+/// The answer on the default list (entries).
 pub fn answer(
     data: &DoorData,
-    mine: &HashMap<Uuid, LocalEntry>,
+    mine: &[LocalEntry],
     presented: Presented<'_>,
     now_ms: i64,
 ) -> LocalAnswer {
+    answer_on(data, mine, presented, DoorChoice::default(), now_ms)
+}
+
+/// The answer for what is presented at `now_ms` on the steward's list, from the door data and
+/// this device's entries not yet sent (`mine`).
+pub fn answer_on(
+    data: &DoorData,
+    mine: &[LocalEntry],
+    presented: Presented<'_>,
+    door: DoorChoice,
+    now_ms: i64,
+) -> LocalAnswer {
     let mut out = LocalAnswer::unknown();
+    let list = data.list(door.list);
+    out.list = list.map(|l| l.id);
+    out.list_name = list.map(|l| l.name.clone());
+    out.day = rules::day_of(now_ms, data.utc_offset_minutes);
     let (ticket_id, claims) = match presented {
         Presented::Ticket(id) => (id, None),
         Presented::Code(text) if signed::is_signed(text) => {
@@ -231,23 +324,16 @@ pub fn answer(
     out.pass = pass.map(|p| p.name.clone());
     out.holder = known.and_then(|t| t.holder.clone());
     // Revoked: a code of an older issue, or a ticket canceled since.
-    if let Some(t) = known {
-        if claims.is_some_and(|c| c.issue < t.issue) {
-            out.outcome = Outcome::Canceled;
-            return out;
-        }
-        match t.status {
-            DoorStatus::Canceled => {
-                out.outcome = Outcome::Canceled;
-                return out;
-            }
-            DoorStatus::Refunded => {
-                out.outcome = Outcome::Refunded;
-                return out;
-            }
-            DoorStatus::Valid | DoorStatus::Used => {}
-        }
-    }
+    let gate = match known {
+        Some(t) if claims.is_some_and(|c| c.issue < t.issue) => Gate::Canceled,
+        Some(t) if t.status == DoorStatus::Canceled => Gate::Canceled,
+        Some(t) if t.status == DoorStatus::Refunded => Gate::Refunded,
+        _ => Gate::Open,
+    };
+    let on_list = list.is_none_or(|l| {
+        (l.all_passes || pass_no.is_some_and(|no| l.passes.contains(&no)))
+            && l.booked.as_ref().is_none_or(|b| b.contains(&ticket_id))
+    });
     // Valid now: the pass's window as last synced wins over the one in the code.
     let minute = now_ms.div_euclid(60_000);
     let window = match (pass, claims) {
@@ -259,24 +345,41 @@ pub fn answer(
         .0
         .map_or(i64::MIN, |f| f.saturating_sub(data.grace_minutes));
     let closes = window.1.unwrap_or(i64::MAX);
-    if minute < opens || minute >= closes {
-        out.outcome = Outcome::NotValidToday;
-        return out;
-    }
-    // Let in already: by this device (not sent yet), or anywhere as of the last sync.
-    if let Some(e) = mine.get(&ticket_id) {
-        out.outcome = Outcome::AlreadyUsed;
-        out.used_at_ms = Some(e.at_ms);
-        out.used_by = Some(e.by.clone());
-        return out;
-    }
-    if let Some(t) = known.filter(|t| t.status == DoorStatus::Used) {
-        out.outcome = Outcome::AlreadyUsed;
-        out.used_at_ms = t.used_at_ms;
-        out.used_by = t.used_by.clone();
-        return out;
-    }
-    out.outcome = Outcome::Ok;
+    let list_open = list.is_none_or(|l| {
+        l.opens_ms.is_none_or(|o| o <= now_ms) && l.closes_ms.is_none_or(|c| now_ms < c)
+    });
+    let gate = match gate {
+        Gate::Open if !on_list => Gate::NotOnList,
+        Gate::Open if minute < opens || minute >= closes || !list_open => Gate::NotValidNow,
+        g => g,
+    };
+    // Entries known: as of the last sync, and this device's own not sent yet.
+    let list_id = list.map_or(crate::checkin::ENTRANCE, |l| l.id);
+    let synced = known
+        .into_iter()
+        .flat_map(|t| t.marks.iter())
+        .filter(|m| m.list == list_id)
+        .map(|m| &m.mark);
+    let own = mine
+        .iter()
+        .filter(|e| e.ticket_id == ticket_id && e.list == list_id)
+        .map(|e| &e.mark);
+    let history = History::of(synced.chain(own), &out.day);
+    let rule = list.map_or(Rule::Daily, |l| l.rule);
+    out.outcome = match rules::decide(rule, door.direction, gate, &history) {
+        Decision::LetIn => Outcome::Ok,
+        Decision::LetOut => Outcome::Exit,
+        Decision::Already(m) => {
+            out.used_at_ms = Some(m.at_ms);
+            out.used_by = m.by;
+            Outcome::AlreadyUsed
+        }
+        Decision::Refuse(Gate::Canceled) => Outcome::Canceled,
+        Decision::Refuse(Gate::Refunded) => Outcome::Refunded,
+        Decision::Refuse(Gate::NotOnList) => Outcome::NotOnList,
+        Decision::Refuse(Gate::NotValidNow) => Outcome::NotValidToday,
+        Decision::Refuse(Gate::Unknown | Gate::Open) => Outcome::Unknown,
+    };
     out
 }
 
@@ -317,6 +420,7 @@ mod tests {
                 used_by: None,
                 holder: None,
                 legacy_hash: Some(signed::legacy_hash("legacy-token")),
+                marks: vec![],
             },
         );
         (d, k)
@@ -339,19 +443,21 @@ mod tests {
     #[test]
     fn ok_then_already_used_on_this_device_then_revoked_and_canceled() {
         let (mut d, k) = setup();
-        let mut mine = HashMap::new();
+        let mut mine = vec![];
         let c = code(&k, T1, 1);
         let a = answer(&d, &mine, Presented::Code(&c), NOW);
         assert_eq!(a.outcome, Outcome::Ok);
         assert_eq!(a.pass.as_deref(), Some("Pass Jour 1"));
-        mine.insert(
-            T1,
-            LocalEntry {
-                ticket_id: T1,
+        mine.push(LocalEntry {
+            ticket_id: T1,
+            list: crate::checkin::ENTRANCE,
+            mark: Mark {
                 at_ms: NOW,
-                by: "Samir".into(),
+                day: rules::day_of(NOW, 0),
+                direction: Direction::In,
+                by: Some("Samir".into()),
             },
-        );
+        });
         let again = answer(&d, &mine, Presented::Code(&c), NOW + 1000);
         assert_eq!(again.outcome, Outcome::AlreadyUsed);
         assert_eq!(again.used_at_ms, Some(NOW));
@@ -363,16 +469,16 @@ mod tests {
         // Reissued: the issue-1 code is revoked.
         d.tickets.get_mut(&T1).unwrap().issue = 2;
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code(&c), NOW).outcome,
+            answer(&d, &[], Presented::Code(&c), NOW).outcome,
             Outcome::Canceled
         );
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code(&code(&k, T1, 2)), NOW).outcome,
+            answer(&d, &[], Presented::Code(&code(&k, T1, 2)), NOW).outcome,
             Outcome::Ok
         );
         d.tickets.get_mut(&T1).unwrap().status = DoorStatus::Refunded;
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code(&code(&k, T1, 2)), NOW).outcome,
+            answer(&d, &[], Presented::Code(&code(&k, T1, 2)), NOW).outcome,
             Outcome::Refunded
         );
     }
@@ -381,28 +487,22 @@ mod tests {
     fn a_ticket_sold_after_the_last_sync_is_let_in_on_its_signature_alone() {
         let (d, k) = setup();
         let new = Uuid::from_u128(2);
-        let a = answer(&d, &HashMap::new(), Presented::Code(&code(&k, new, 1)), NOW);
+        let a = answer(&d, &[], Presented::Code(&code(&k, new, 1)), NOW);
         assert_eq!((a.outcome, a.ticket_id), (Outcome::Ok, Some(new)));
         // …but a forged one is unknown, and so is a revoked key's.
         let forged = code(&SigningKey::from_bytes(&[8; 32]), new, 1);
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code(&forged), NOW).outcome,
+            answer(&d, &[], Presented::Code(&forged), NOW).outcome,
             Outcome::Unknown
         );
         let mut revoked = d.clone();
         revoked.keys[0].revoked = true;
         assert_eq!(
-            answer(
-                &revoked,
-                &HashMap::new(),
-                Presented::Code(&code(&k, new, 1)),
-                NOW
-            )
-            .outcome,
+            answer(&revoked, &[], Presented::Code(&code(&k, new, 1)), NOW).outcome,
             Outcome::Unknown
         );
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code("unknown-legacy"), NOW).outcome,
+            answer(&d, &[], Presented::Code("unknown-legacy"), NOW).outcome,
             Outcome::Unknown
         );
     }
@@ -413,27 +513,15 @@ mod tests {
         let c = code(&k, T1, 1);
         let opens = (NOW / 60_000 - 60) * 60_000;
         assert_eq!(
-            answer(
-                &d,
-                &HashMap::new(),
-                Presented::Code(&c),
-                opens - 31 * 60_000
-            )
-            .outcome,
+            answer(&d, &[], Presented::Code(&c), opens - 31 * 60_000).outcome,
             Outcome::NotValidToday
         );
         assert_eq!(
-            answer(
-                &d,
-                &HashMap::new(),
-                Presented::Code(&c),
-                opens - 30 * 60_000
-            )
-            .outcome,
+            answer(&d, &[], Presented::Code(&c), opens - 30 * 60_000).outcome,
             Outcome::Ok
         );
         assert_eq!(
-            answer(&d, &HashMap::new(), Presented::Code(&c), NOW + 601 * 60_000).outcome,
+            answer(&d, &[], Presented::Code(&c), NOW + 601 * 60_000).outcome,
             Outcome::NotValidToday
         );
     }

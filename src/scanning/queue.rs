@@ -19,6 +19,11 @@ pub struct PendingScan {
     pub at_ms: f64,
     /// Attempts made so far.
     pub attempts: u32,
+    /// The check-in list and direction chosen when it was scanned.
+    #[serde(default)]
+    pub list_id: Option<Uuid>,
+    #[serde(default)]
+    pub direction: crate::checkin::Direction,
 }
 
 /// Reads a stored queue; anything unreadable counts as empty (never blocks the door).
@@ -95,7 +100,12 @@ mod tests {
             ticket_id: None,
             at_ms: 1.5,
             attempts: 2,
+            list_id: Some(Uuid::from_u128(8)),
+            direction: crate::checkin::Direction::Out,
         }];
+        // A queue stored before lists existed still reads (the default list, an entry).
+        let old = r#"[{"scan_id":"00000000-0000-0000-0000-000000000007","token":"abc","ticket_id":null,"at_ms":1.5,"attempts":2}]"#;
+        assert_eq!(parse(Some(old))[0].list_id, None);
         assert_eq!(parse(Some(&serialise(&q))), q);
         assert!(parse(Some("{not json")).is_empty());
         assert!(parse(None).is_empty());

@@ -1,13 +1,21 @@
-//! Redeeming tickets at the door. One atomic statement lets a ticket in (`VALID → USED`, only if its
-//! token is live and now is within the pass's validity window); when it does not, a read in the same
-//! transaction says why. Every attempt, let in or not, is audited in that transaction.
-use super::{HolderTicket, Outcome, PassCount, ScanAnswer};
+//! Redeeming tickets at the door, on a check-in list: the ticket's row is held, the list's rule
+//! decides (`checkin::rules`), an entry (or exit) is recorded, and every attempt, let in or not, is
+//! audited in the same transaction.
+use super::{signed::Claims, HolderTicket, Outcome, PassCount, ScanAnswer};
 use crate::{
     accounts::{session::hash_token, AuthUser, Role},
     admin::service::audit,
+    checkin::{
+        self,
+        rules::{decide, Decision, Gate, History},
+        CheckinList, Direction,
+    },
     db_run,
     error::AppError,
-    server::{config::Config, db::Db},
+    server::{
+        config::Config,
+        db::{Db, Tx},
+    },
     ticketing::{service::valid_days, OrderStatus, TicketStatus},
     tx_run,
 };
@@ -25,37 +33,79 @@ pub enum Key<'a> {
 struct TicketFacts {
     #[sqlx(try_from = "String")]
     status: TicketStatus,
-    used_at: Option<DateTime<Utc>>,
-    used_by_user_id: Option<Uuid>,
-    used_scan_id: Option<Uuid>,
     holder: String,
+    pass_id: Uuid,
     pass: String,
     valid_from: Option<DateTime<Utc>>,
     valid_until: Option<DateTime<Utc>>,
     #[sqlx(try_from = "String")]
     order_status: OrderStatus,
-    used_by: Option<String>,
     issue_no: i64,
 }
 
-const REDEEM_BY_TOKEN: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
-     WHERE id = (SELECT k.ticket_id FROM ticket_tokens k WHERE k.token_hash = $4 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $1)) \
-     AND status = 'VALID' \
-     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
-     RETURNING id";
+/// Where a scan happens: the list (`None`: the default one) and, on an in/out list, the direction.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct At {
+    pub list: Option<Uuid>,
+    pub direction: Direction,
+}
 
-const REDEEM_BY_ID: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
-     WHERE id = $4 AND status = 'VALID' \
-     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
-     RETURNING id";
+/// The ticket a key names, if any: a signed code's (`claims`), a live token's, or the id typed.
+async fn ticket_of(
+    tx: &mut Tx,
+    key: Key<'_>,
+    claims: Option<Option<Claims>>,
+    at: DateTime<Utc>,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    Ok(match (key, claims) {
+        (_, Some(c)) => c.map(|c| c.ticket_id),
+        (Key::Ticket(id), None) => Some(id),
+        (Key::Token(token), None) => {
+            let live: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+                "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+                .bind(hash_token(token.trim())).bind(at).fetch_optional(c).await)?;
+            live.map(|r| r.0)
+        }
+    })
+}
 
-/// A signed code's ticket, only at the issue the code names (an older issue was replaced).
-const REDEEM_BY_CODE: &str = "UPDATE tickets SET status = 'USED', used_at = $1, used_by_user_id = $2, used_scan_id = $3 \
-     WHERE id = $4 AND status = 'VALID' AND issue_no = $6 \
-     AND ticket_type_id IN (SELECT tt.id FROM ticket_types tt WHERE (tt.valid_from IS NULL OR tt.valid_from <= $5) AND (tt.valid_until IS NULL OR tt.valid_until > $1)) \
-     RETURNING id";
+/// Where a ticket stands before the list's rule: known, not replaced or canceled, on the list,
+/// within its pass's days (opening `grace` minutes early) and the list's hours.
+#[allow(clippy::too_many_arguments)]
+pub async fn gate(
+    tx: &mut Tx,
+    config: &Config,
+    list: &CheckinList,
+    ticket: Uuid,
+    pass: Uuid,
+    status: TicketStatus,
+    refunded: bool,
+    replaced: bool,
+    window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    at: DateTime<Utc>,
+) -> Result<Gate, sqlx::Error> {
+    let opens = window
+        .0
+        .map(|v| v - Duration::minutes(config.scan_grace_minutes));
+    Ok(if replaced {
+        Gate::Canceled
+    } else if status == TicketStatus::Canceled && refunded {
+        Gate::Refunded
+    } else if status == TicketStatus::Canceled {
+        Gate::Canceled
+    } else if !checkin::service::admits(tx, list, pass, ticket).await? {
+        Gate::NotOnList
+    } else if opens.is_some_and(|o| at < o)
+        || window.1.is_some_and(|u| at >= u)
+        || !checkin::service::list_open(list, at)
+    {
+        Gate::NotValidNow
+    } else {
+        Gate::Open
+    })
+}
 
-/// Lets a ticket in, or says why not. `at` is now (a parameter so the window's edges can be tested).
+/// Lets a ticket in on the default list, or says why not (see `redeem_at`).
 pub async fn redeem(
     db: &Db,
     config: &Config,
@@ -64,8 +114,23 @@ pub async fn redeem(
     scan_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<ScanAnswer, AppError> {
-    let opens_by = at + Duration::minutes(config.scan_grace_minutes);
+    redeem_at(db, config, staff, At::default(), key, scan_id, at).await
+}
+
+/// Lets a ticket in (or out) on a list, or says why not. `at` is now (a parameter so days and the
+/// window's edges can be tested). The ticket's row is written first, so two scans of one ticket
+/// run one after the other on PostgreSQL too; the list's rule (`checkin::rules`) decides.
+pub async fn redeem_at(
+    db: &Db,
+    config: &Config,
+    staff: &AuthUser,
+    door: At,
+    key: Key<'_>,
+    scan_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<ScanAnswer, AppError> {
     let mut tx = db.begin().await?;
+    let list = checkin::service::door_list(&mut tx, config, door.list).await?;
     // A signed code: `Some(None)` when its signature does not hold under a key not revoked.
     let claims = match key {
         Key::Token(token) if super::signed::is_signed(token.trim()) => {
@@ -73,41 +138,23 @@ pub async fn redeem(
         }
         _ => None,
     };
-    let let_in: Option<(Uuid,)> = match (key, claims) {
-        (_, Some(None)) => None,
-        (_, Some(Some(c))) => tx_run!(&mut tx, conn => sqlx::query_as(REDEEM_BY_CODE)
-            .bind(at).bind(staff.id).bind(scan_id).bind(c.ticket_id).bind(opens_by).bind(i64::from(c.issue))
-            .fetch_optional(conn).await)?,
-        (Key::Token(token), None) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_TOKEN)
-            .bind(at).bind(staff.id).bind(scan_id).bind(hash_token(token.trim())).bind(opens_by)
-            .fetch_optional(c).await)?,
-        (Key::Ticket(id), None) => tx_run!(&mut tx, c => sqlx::query_as(REDEEM_BY_ID)
-            .bind(at).bind(staff.id).bind(scan_id).bind(id).bind(opens_by)
-            .fetch_optional(c).await)?,
-    };
-    let ticket_id = match (let_in, key, claims) {
-        (Some((id,)), _, _) => Some(id),
-        (None, _, Some(c)) => c.map(|c| c.ticket_id),
-        (None, Key::Ticket(id), None) => Some(id),
-        (None, Key::Token(token), None) => {
-            let live: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
-                "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
-                .bind(hash_token(token.trim())).bind(at).fetch_optional(c).await)?;
-            live.map(|r| r.0)
-        }
-    };
+    let ticket_id = ticket_of(&mut tx, key, claims, at).await?;
+    if let Some(id) = ticket_id {
+        // Holds the ticket's row to the end (PostgreSQL): its scans queue here.
+        tx_run!(&mut tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no WHERE id = $1")
+            .bind(id).execute(c).await.map(|_| ()))?;
+    }
     let facts: Option<TicketFacts> = match ticket_id {
         None => None,
         Some(id) => tx_run!(&mut tx, c => sqlx::query_as(concat!(
-            "SELECT t.status, t.used_at, t.used_by_user_id, t.used_scan_id, ",
+            "SELECT t.status, ",
             crate::ticket_holder_sql!(up, u), " AS holder, \
-             tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, t.issue_no, ",
-            crate::person_name_sql!(sp, s), " AS used_by \
+             tt.id AS pass_id, tt.name AS pass, tt.valid_from, tt.valid_until, o.status AS order_status, t.issue_no \
              FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles up ON up.user_id = u.id \
-             JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id \
-             LEFT JOIN users s ON s.id = t.used_by_user_id LEFT JOIN profiles sp ON sp.user_id = s.id WHERE t.id = $1"))
+             JOIN ticket_types tt ON tt.id = t.ticket_type_id JOIN orders o ON o.id = t.order_id WHERE t.id = $1"))
             .bind(id).fetch_optional(c).await)?,
     };
+    let today = checkin::service::day(config, at);
     let mut answer = ScanAnswer {
         scan_id,
         outcome: Outcome::Unknown,
@@ -121,46 +168,106 @@ pub async fn redeem(
         undo_until: None,
         repeated: false,
         offline: false,
+        list: Some(list.name.clone()),
+        day: Some(today.clone()),
     };
-    if let Some(f) = facts {
+    let mut recorded: Option<Direction> = None;
+    if let (Some(f), Some(ticket)) = (facts, ticket_id) {
         answer.holder = Some(f.holder);
         answer.pass = Some(f.pass);
         let replaced = claims
             .flatten()
             .is_some_and(|c| i64::from(c.issue) < f.issue_no);
-        answer.outcome = match f.status {
-            // A code of an issue since replaced: revoked, whatever the ticket's state.
-            _ if replaced => Outcome::Canceled,
-            TicketStatus::Used if let_in.is_some() => Outcome::Ok,
-            // A retry of the very attempt that let the ticket in (its answer was lost on the way).
-            TicketStatus::Used
-                if f.used_scan_id == Some(scan_id) && f.used_by_user_id == Some(staff.id) =>
-            {
+        let gate = gate(
+            &mut tx,
+            config,
+            &list,
+            ticket,
+            f.pass_id,
+            f.status,
+            f.order_status == OrderStatus::Refunded,
+            replaced,
+            (f.valid_from, f.valid_until),
+            at,
+        )
+        .await?;
+        let rows = checkin::service::ticket_checkins(&mut tx, ticket, list.id).await?;
+        // This very attempt was recorded already (its answer was lost on the way): the same answer.
+        let earlier: Option<(Uuid, Option<Uuid>, String)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT ticket_id, staff_id, direction FROM checkins WHERE id = $1")
+            .bind(scan_id).fetch_optional(c).await)?;
+        let decision = match earlier {
+            Some((t, s, d)) if t == ticket && s == Some(staff.id) => {
                 answer.repeated = true;
-                Outcome::Ok
+                if d == "OUT" {
+                    Decision::LetOut
+                } else {
+                    Decision::LetIn
+                }
             }
-            TicketStatus::Used => {
-                answer.used_at = f.used_at;
-                answer.used_at_local = f.used_at.map(|u| config.short_local(u));
-                answer.used_by = f.used_by;
+            taken => {
+                let marks: Vec<_> = rows.iter().map(|r| r.mark()).collect();
+                match decide(
+                    list.rule,
+                    door.direction,
+                    gate,
+                    &History::of(&marks, &today),
+                ) {
+                    // Another attempt's id (another steward's, or another ticket's) records nothing.
+                    Decision::LetIn | Decision::LetOut if taken.is_some() => {
+                        return Err(AppError::invalid("scan_id", "scan.error.scan_id_reused"))
+                    }
+                    d => d,
+                }
+            }
+        };
+        answer.outcome = match decision {
+            Decision::LetIn | Decision::LetOut => {
+                let direction = if decision == Decision::LetIn {
+                    Direction::In
+                } else {
+                    Direction::Out
+                };
+                if !answer.repeated {
+                    let entry = checkin::service::NewCheckin {
+                        id: scan_id,
+                        list: list.id,
+                        ticket,
+                        at,
+                        direction,
+                        staff: staff.id,
+                        device: None,
+                        offline: false,
+                    };
+                    checkin::service::record(&mut tx, config, &entry).await?;
+                    recorded = Some(direction);
+                }
+                if direction == Direction::In {
+                    Outcome::Ok
+                } else {
+                    Outcome::Exit
+                }
+            }
+            Decision::Already(mark) => {
+                let used_at = DateTime::<Utc>::from_timestamp_millis(mark.at_ms);
+                answer.used_at = used_at;
+                answer.used_at_local = used_at.map(|u| config.short_local(u));
+                answer.used_by = mark.by;
                 Outcome::AlreadyUsed
             }
-            TicketStatus::Canceled if f.order_status == OrderStatus::Refunded => Outcome::Refunded,
-            TicketStatus::Canceled => Outcome::Canceled,
-            TicketStatus::Valid => {
+            Decision::Refuse(Gate::Canceled) => Outcome::Canceled,
+            Decision::Refuse(Gate::Refunded) => Outcome::Refunded,
+            Decision::Refuse(Gate::NotOnList) => Outcome::NotOnList,
+            Decision::Refuse(Gate::NotValidNow) => {
                 answer.valid_days = valid_days(config, f.valid_from, f.valid_until);
                 Outcome::NotValidToday
             }
+            Decision::Refuse(Gate::Unknown | Gate::Open) => Outcome::Unknown,
         };
         if answer.outcome == Outcome::Ok {
-            let used_at = if let_in.is_some() {
-                Some(at)
-            } else {
-                f.used_at
-            };
             answer.undo_until = match staff.role {
                 Role::Admin => None,
-                _ => used_at.map(|u| u + Duration::seconds(config.scan_undo_seconds)),
+                _ => Some(at + Duration::seconds(config.scan_undo_seconds)),
             };
         }
     }
@@ -175,6 +282,8 @@ pub async fn redeem(
         serde_json::json!({
             "outcome": answer.outcome.as_str(),
             "scan_id": scan_id,
+            "list": list.id,
+            "direction": recorded.map(Direction::as_str),
             "manual": matches!(key, Key::Ticket(_)),
             "signed": claims.is_some(),
             "repeated": answer.repeated,
@@ -186,8 +295,9 @@ pub async fn redeem(
     Ok(answer)
 }
 
-/// Puts a used ticket back to VALID: the staff member who let it in, within `SCAN_UNDO_SECONDS`;
-/// an admin, any time. Audited as `UNDO_SCAN` with who had let it in and when.
+/// Undoes a ticket's last entry (on `list`, else on any list): the staff member who let it in,
+/// within `SCAN_UNDO_SECONDS`; an admin, any time. The ticket's first-entry fields then follow its
+/// first entry left (VALID again when none is left). Audited as `UNDO_SCAN`.
 pub async fn undo(
     db: &Db,
     config: &Config,
@@ -195,20 +305,33 @@ pub async fn undo(
     ticket_id: Uuid,
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    undo_on(db, config, actor, ticket_id, None, at).await
+}
+
+pub async fn undo_on(
+    db: &Db,
+    config: &Config,
+    actor: &AuthUser,
+    ticket_id: Uuid,
+    list: Option<Uuid>,
+    at: DateTime<Utc>,
+) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    let row: Option<(String, Option<DateTime<Utc>>, Option<Uuid>)> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT status, used_at, used_by_user_id FROM tickets WHERE id = $1")
-        .bind(ticket_id).fetch_optional(c).await)?;
-    let Some((status, used_at, used_by)) = row else {
+    let exists: Option<(String,)> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT status FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(c).await)?;
+    if exists.is_none() {
         return Err(AppError::NotFound);
-    };
-    if status != TicketStatus::Used.as_str() {
-        return Err(AppError::invalid("ticket", "scan.error.not_used"));
     }
+    let last: Option<(Uuid, Uuid, DateTime<Utc>, Option<Uuid>)> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT id, list_id, at, staff_id FROM checkins WHERE ticket_id = $1 AND direction = 'IN' AND ($2 OR list_id = $3) \
+         ORDER BY at DESC, id DESC LIMIT 1")
+        .bind(ticket_id).bind(list.is_none()).bind(list.unwrap_or(Uuid::nil())).fetch_optional(c).await)?;
+    let Some((entry, list_id, used_at, used_by)) = last else {
+        return Err(AppError::invalid("ticket", "scan.error.not_used"));
+    };
     if actor.role != Role::Admin {
         let mine = used_by == Some(actor.id);
-        let in_time =
-            used_at.is_some_and(|u| at - u <= Duration::seconds(config.scan_undo_seconds));
+        let in_time = at - used_at <= Duration::seconds(config.scan_undo_seconds);
         if !mine {
             return Err(AppError::Forbidden);
         }
@@ -216,16 +339,16 @@ pub async fn undo(
             return Err(AppError::invalid("ticket", "scan.error.undo_too_late"));
         }
     }
-    tx_run!(&mut tx, c => sqlx::query(
-        "UPDATE tickets SET status = 'VALID', used_at = NULL, used_by_user_id = NULL, used_scan_id = NULL WHERE id = $1 AND status = 'USED'")
-        .bind(ticket_id).execute(c).await.map(|_| ()))?;
+    tx_run!(&mut tx, c => sqlx::query("DELETE FROM checkins WHERE id = $1")
+        .bind(entry).execute(c).await.map(|_| ()))?;
+    checkin::service::refresh_first_entry(&mut tx, ticket_id, at).await?;
     audit(
         &mut tx,
         actor.id,
         "UNDO_SCAN",
         "ticket",
         &ticket_id.to_string(),
-        serde_json::json!({ "used_at": used_at, "used_by": used_by }),
+        serde_json::json!({ "used_at": used_at, "used_by": used_by, "list": list_id, "entry": entry }),
     )
     .await?;
     tx.commit().await?;

@@ -269,3 +269,34 @@ pub fn online() -> bool {
     #[cfg(not(feature = "hydrate"))]
     true
 }
+
+/// The check-in list this phone scans for (kept across reloads; none: the default one).
+const LIST_KEY: &str = "tessera.door.list";
+
+pub fn chosen_list() -> Option<Uuid> {
+    #[cfg(feature = "hydrate")]
+    {
+        local_storage()?
+            .get_item(LIST_KEY)
+            .ok()
+            .flatten()
+            .and_then(|v| Uuid::parse_str(&v).ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = LIST_KEY;
+        None
+    }
+}
+
+pub fn set_chosen_list(id: Option<Uuid>) {
+    #[cfg(feature = "hydrate")]
+    if let Some(s) = local_storage() {
+        let _ = match id {
+            Some(id) => s.set_item(LIST_KEY, &id.to_string()),
+            None => s.remove_item(LIST_KEY),
+        };
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}

@@ -45,6 +45,7 @@ const TALKS: &[DemoTalk] = &[
     (1, "14:00", 45, "Salle Lumière", "Tech", "Bases de données embarquées : SQLite jusqu'où ?", "Camille Durand", "WAL, verrous et transactions immédiates : jusqu'à quel trafic une base embarquée tient-elle, et quand passer à PostgreSQL."),
     (1, "14:00", 45, "Salle Curie", "Économie", "L'économie sociale et solidaire face à l'inflation", "Rachid Haddad", "Coopératives, associations employeuses et mutuelles : comment tenir les prix sans sacrifier les salaires."),
     (1, "14:00", 90, "Atelier", "Culture", "Atelier d'écriture : raconter son quartier", "Lucie Perrin", "Un atelier pour écrire, à plusieurs mains, un récit de quartier qui sera lu en clôture du festival."),
+    (1, "14:00", 180, "Salle Atelier Leptos", "Tech", WORKSHOP, "Yasmine Cohen", "Trois heures pour construire une application Leptos de bout en bout : rendu serveur, hydratation, fonctions serveur et base de données.\n\n12 places, sur réservation depuis cette page ou votre programme. Ordinateur portable indispensable."),
     (1, "15:00", 45, "Amphithéâtre", "Société", "Santé mentale au travail : ce que disent les données", "Dr Anne Chevalier", "Arrêts maladie, télétravail, charge mentale : lecture critique des grandes enquêtes nationales."),
     (1, "15:00", 45, "Salle Lumière", "Tech", "Vie privée par conception : le RGPD dans le code", "Thomas Girard", "Minimisation, pseudonymisation, droit à l'effacement : comment traduire le RGPD en schéma de base de données et en tests."),
     (1, "15:30", 45, "Salle Curie", "Écologie", "Eau : partager une ressource qui se raréfie", "Margaux Blanc", "Agriculture, industrie, habitants : retour sur les arbitrages de l'été 2026 dans la vallée du Rhône."),
@@ -134,6 +135,12 @@ pub async fn seed_attendee_pass(db: &Db, config: &Config) -> Result<(), AppError
     Ok(())
 }
 
+/// The demo's workshop: 12 seats, booked by attendees; its own check-in list lets in only them.
+pub const WORKSHOP: &str = "Atelier Leptos : une application de bout en bout";
+
+/// The workshop's check-in list.
+pub const WORKSHOP_LIST: Uuid = Uuid::from_u128(0xe1);
+
 /// Talks, passes and accounts (no orders). Accounts that already exist are left as they are.
 pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
     let tz = config.timezone;
@@ -153,6 +160,14 @@ pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
         )
         .await?;
     }
+    crate::db_write!(db, pool => sqlx::query(
+        "UPDATE conferences SET booking_required = $1, capacity = 12 WHERE title = $2")
+        .bind(true).bind(WORKSHOP).execute(pool).await.map(|_| ()))?;
+    crate::db_write!(db, pool => sqlx::query(
+        "INSERT INTO checkin_lists (id, name, rule, all_passes, talk_id, created_at) \
+         SELECT $1, 'Atelier Leptos', 'ONCE', $2, id, $3 FROM conferences WHERE title = $4 \
+         ON CONFLICT (id) DO NOTHING")
+        .bind(WORKSHOP_LIST).bind(true).bind(now()).bind(WORKSHOP).execute(pool).await.map(|_| ()))?;
     let passes = [
         (
             "Pass 2 jours",

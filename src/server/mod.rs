@@ -313,6 +313,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/privacy/export/{user}",
             get(crate::privacy::service::http::export_person),
         )
+        .merge(crate::checkin::http::routes())
         .leptos_routes_with_context(
             &state,
             routes,

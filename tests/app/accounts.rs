@@ -255,7 +255,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 35] = [
+        let calls: [(&str, Vec<(&str, &str)>); 40] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -291,6 +291,11 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_door", vec![]),
             ("admin_door_rotate_key", vec![]),
             ("admin_door_revoke_key", vec![("key_id", "1")]),
+            ("admin_checkin_lists", vec![]),
+            ("admin_checkin_list_save", vec![("name", "x"), ("rule", "DAILY"), ("all_passes", "true")]),
+            ("admin_checkin_list_archive", vec![("list_id", &id), ("archived", "true")]),
+            ("admin_checkin_arrivals", vec![("day", "")]),
+            ("admin_talk_workshop", vec![("talk_id", &id), ("capacity", "12")]),
         ];
         // Every admin server function the app registers is in the table: none can be forgotten.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {

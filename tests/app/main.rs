@@ -11,6 +11,7 @@ mod admin_passes;
 mod admin_programme;
 mod admin_vouchers;
 mod door;
+mod event_day;
 mod instances;
 mod invoices;
 mod ops;

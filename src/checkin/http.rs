@@ -1,0 +1,150 @@
+//! `GET /admin/badges.pdf?sheet=a4|a6&pass=ID&ticket=ID`: badges for one ticket, one pass or
+//! everyone (tickets not canceled), admins only (anyone else: 404, as for a file that is not there).
+use super::badges::{self, Badge, Sheet};
+use crate::{accounts::Role, admin::service::audit, error::AppError, server::AppState, tx_run};
+use axum::{
+    extract::{Query, State},
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+pub fn routes() -> axum::Router<AppState> {
+    axum::Router::new().route("/admin/badges.pdf", axum::routing::get(badges_pdf))
+}
+
+async fn badges_pdf(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(user) = crate::accounts::session::user_from_headers(&state.db, &headers).await else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    if user.role != Role::Admin {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    let bad = |field: &str, key: &str| {
+        let e = AppError::invalid(field, key);
+        (e.status(), e.message(crate::i18n::Locale::Fr)).into_response()
+    };
+    let sheet = match q.get("sheet").map(String::as_str) {
+        None | Some("") => Sheet::A6,
+        Some(s) => match Sheet::parse(s) {
+            Some(s) => s,
+            None => return bad("sheet", "checkin.error.sheet"),
+        },
+    };
+    let id = |k: &str| -> Result<Option<Uuid>, ()> {
+        match q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+            None => Ok(None),
+            Some(v) => Uuid::parse_str(v).map(Some).map_err(|_| ()),
+        }
+    };
+    let (Ok(pass), Ok(ticket)) = (id("pass"), id("ticket")) else {
+        return bad("ticket", "checkin.error.badge_filter");
+    };
+    match render(&state, &user, sheet, pass, ticket).await {
+        Ok(Some(pdf)) => (
+            [
+                (header::CONTENT_TYPE, "application/pdf"),
+                (header::CACHE_CONTROL, "private, no-store"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "inline; filename=\"badges.pdf\"",
+                ),
+            ],
+            pdf,
+        )
+            .into_response(),
+        Ok(None) => bad("ticket", "checkin.error.no_badges"),
+        Err(e) => (e.status(), e.message(crate::i18n::Locale::Fr)).into_response(),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    admin: &crate::accounts::AuthUser,
+    sheet: Sheet,
+    pass: Option<Uuid>,
+    ticket: Option<Uuid>,
+) -> Result<Option<Vec<u8>>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        holder: String,
+        company: Option<String>,
+        pass: String,
+        door_no: Option<i64>,
+        issue_no: i64,
+        valid_from: Option<chrono::DateTime<chrono::Utc>>,
+        valid_until: Option<chrono::DateTime<chrono::Utc>>,
+        token_id: Option<Uuid>,
+    }
+    let mut tx = state.db.begin().await?;
+    let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
+        "SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, p.company, tt.name AS pass, tt.door_no, t.issue_no, tt.valid_from, tt.valid_until, \
+         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
+         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+         JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.status IN ('VALID', 'USED') AND ($1 OR t.ticket_type_id = $2) AND ($3 OR t.id = $4) \
+         ORDER BY LOWER(COALESCE(t.holder_name, p.last_name, u.email)), t.id LIMIT 5000"))
+        .bind(pass.is_none()).bind(pass.unwrap_or(Uuid::nil()))
+        .bind(ticket.is_none()).bind(ticket.unwrap_or(Uuid::nil()))
+        .fetch_all(c).await)?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    audit(
+        &mut tx,
+        admin.id,
+        "PRINT_BADGES",
+        "ticket",
+        &ticket.map_or_else(|| "badges".to_string(), |t| t.to_string()),
+        serde_json::json!({ "pass": pass, "count": rows.len() }),
+    )
+    .await?;
+    tx.commit().await?;
+    let key = crate::scanning::door::signing_key(&state.db, &state.config)
+        .await
+        .ok();
+    let config = &state.config;
+    let list: Vec<Badge> = rows
+        .into_iter()
+        .map(|r| {
+            let facts = crate::scanning::door::CodeFacts {
+                ticket_id: r.id,
+                issue: r.issue_no,
+                door_no: r.door_no,
+                valid_from: r.valid_from,
+                valid_until: r.valid_until,
+            };
+            // The badge carries the ticket's own code, as its ticket page shows it.
+            let token = r
+                .token_id
+                .map(|id| crate::ticketing::service::ticket_token(config, id))
+                .unwrap_or_default();
+            let qr = crate::scanning::door::qr_text(
+                key.as_ref().filter(|_| r.token_id.is_some()),
+                &facts,
+                || token,
+            );
+            Badge {
+                name: r.holder,
+                company: r.company,
+                pass: r.pass,
+                qr,
+            }
+        })
+        .collect();
+    let event = config.event_name.clone();
+    tokio::task::spawn_blocking(move || badges::render(&event, &list, sheet))
+        .await
+        .map_err(|_| AppError::Internal)?
+        .map(Some)
+        .map_err(|e| {
+            tracing::error!(error = %e, "badges: the PDF could not be made");
+            AppError::Internal
+        })
+}
