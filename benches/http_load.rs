@@ -3,7 +3,9 @@
 //!   - the programme page `/` (anonymous, as a browser asks for it: `Accept-Encoding: gzip, br`),
 //!     with the page cache on and off (`PAGE_CACHE=false`, today's renders for the before/after);
 //!   - the shop page `/tickets` (anonymous);
-//!   - a door redeem, `/api/scan_redeem`, by logged-in stewards cycling over 50 tickets;
+//!   - a door redeem, `/api/scan_redeem`, by logged-in stewards cycling over 50 tickets, on the
+//!     default list (once a day: `redeem`) and on an in/out list, entries and exits in turn
+//!     (`redeem-inout`: nearly every scan writes an entry or an exit);
 //!   - an order creation, `/api/checkout`, by logged-in attendees (each attendee makes as many as
 //!     the checkout rate limit lets one person make, then the next attendee takes over).
 //!
@@ -104,6 +106,8 @@ impl Drop for Server {
 /// is measured).
 struct Fixture {
     pass: Uuid,
+    /// An in/out check-in list (a cloakroom) for `redeem-inout`.
+    inout: Uuid,
     tickets: Vec<String>,
     stewards: Vec<String>,
     attendees: Vec<String>,
@@ -137,6 +141,9 @@ async fn fixture(url: &str, connections: usize, attendees: usize) -> Fixture {
     let pass = Uuid::new_v4();
     tessera::db_run!(&db, pool => sqlx::query("INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at) VALUES ($1, 'Bench', 1000, 'eur', 100000000, $2, $3, $3)")
         .bind(pass).bind(true).bind(now).execute(pool).await.map(|_| ())).unwrap();
+    let inout = Uuid::new_v4();
+    tessera::db_run!(&db, pool => sqlx::query("INSERT INTO checkin_lists (id, name, rule, all_passes, created_at) VALUES ($1, 'Vestiaire', 'INOUT', $2, $3)")
+        .bind(inout).bind(true).bind(now).execute(pool).await.map(|_| ())).unwrap();
     let buyer = account(&db, "holder@example.org", "USER").await;
     let tickets = support::paid_tickets(&db, &config, buyer, pass, 50, 1).await;
     let mut stewards = vec![];
@@ -152,6 +159,7 @@ async fn fixture(url: &str, connections: usize, attendees: usize) -> Fixture {
     db.close().await;
     Fixture {
         pass,
+        inout,
         tickets,
         stewards,
         attendees: people,
@@ -163,6 +171,7 @@ enum Flow {
     Programme,
     Shop,
     Redeem,
+    RedeemInOut,
     Checkout,
 }
 
@@ -172,6 +181,7 @@ impl Flow {
             Flow::Programme => "programme",
             Flow::Shop => "shop",
             Flow::Redeem => "redeem",
+            Flow::RedeemInOut => "redeem-inout",
             Flow::Checkout => "checkout",
         }
     }
@@ -224,6 +234,24 @@ async fn connection(
                     .form(&[
                         ("token", token.as_str()),
                         ("scan_id", &Uuid::new_v4().to_string()),
+                    ])
+            }
+            Flow::RedeemInOut => {
+                let round = i / fixture.tickets.len();
+                let token = &fixture.tickets[i % fixture.tickets.len()];
+                i += 1;
+                let direction = if round.is_multiple_of(2) { "IN" } else { "OUT" };
+                client
+                    .post(format!("{base}/api/scan_redeem"))
+                    .header(
+                        "cookie",
+                        format!("{SESSION_COOKIE}={}", fixture.stewards[n]),
+                    )
+                    .form(&[
+                        ("token", token.as_str()),
+                        ("scan_id", &Uuid::new_v4().to_string()),
+                        ("list_id", &fixture.inout.to_string()),
+                        ("direction", direction),
                     ])
             }
             Flow::Checkout => {
@@ -325,6 +353,7 @@ async fn main() {
             "programme" => Some(Flow::Programme),
             "shop" => Some(Flow::Shop),
             "redeem" => Some(Flow::Redeem),
+            "redeem-inout" => Some(Flow::RedeemInOut),
             "checkout" => Some(Flow::Checkout),
             _ => None,
         })

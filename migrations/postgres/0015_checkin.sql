@@ -11,7 +11,8 @@ CREATE TABLE checkin_lists (
     all_passes      BOOLEAN NOT NULL DEFAULT TRUE,
     opens_at        TIMESTAMPTZ,
     closes_at       TIMESTAMPTZ,
-    talk_id         UUID REFERENCES conferences (id) ON DELETE SET NULL,
+    -- Not a foreign key: a list whose workshop is gone lets nobody in (no booking matches).
+    talk_id         UUID,
     created_at      TIMESTAMPTZ NOT NULL,
     archived_at     TIMESTAMPTZ,
     CHECK (closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at)
@@ -47,7 +48,6 @@ INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, offl
     FROM tickets WHERE status = 'USED' AND used_at IS NOT NULL;
 
 ALTER TABLE tickets ADD COLUMN last_checkin_at TIMESTAMPTZ;
-UPDATE tickets SET last_checkin_at = used_at WHERE status = 'USED';
 CREATE OR REPLACE FUNCTION tickets_door_seq() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status
@@ -62,6 +62,8 @@ BEGIN
     UPDATE door_counter SET n = n + 1 WHERE id = 1 RETURNING n INTO NEW.door_seq;
     RETURN NEW;
 END $$;
+-- Tickets let in before: phones fetch them again, with their entry.
+UPDATE tickets SET last_checkin_at = used_at WHERE status = 'USED';
 
 ALTER TABLE door_entries DROP CONSTRAINT door_entries_local_answer_check;
 ALTER TABLE door_entries ADD CONSTRAINT door_entries_local_answer_check CHECK (local_answer IN ('OK', 'ALREADY_USED', 'CANCELED', 'REFUNDED', 'NOT_VALID_TODAY', 'UNKNOWN', 'NOT_ON_LIST', 'EXIT'));
@@ -75,16 +77,37 @@ ALTER TABLE door_conflicts ADD COLUMN list_id UUID REFERENCES checkin_lists (id)
 ALTER TABLE door_conflicts ADD COLUMN day TEXT;
 UPDATE door_conflicts SET list_id = '00000000-0000-0000-0000-0000000000e0', day = to_char(first_at AT TIME ZONE 'UTC', 'YYYY-MM-DD');
 
-ALTER TABLE conferences ADD COLUMN booking_required BOOLEAN NOT NULL DEFAULT FALSE;
-ALTER TABLE conferences ADD COLUMN capacity BIGINT CHECK (capacity IS NULL OR capacity BETWEEN 0 AND 100000);
-ALTER TABLE conferences ADD COLUMN booked_count BIGINT NOT NULL DEFAULT 0 CHECK (booked_count >= 0 AND (capacity IS NULL OR booked_count <= capacity));
+-- Workshops: a talk that needs a booking, with its number of seats; a booking holds one seat for
+-- one ticket. (Their own table: a booking does not change the talk, so the programme's cached pages
+-- and change mails are left alone.)
+CREATE TABLE workshops (
+    talk_id         UUID PRIMARY KEY NOT NULL REFERENCES conferences (id) ON DELETE CASCADE,
+    capacity        BIGINT NOT NULL CHECK (capacity BETWEEN 1 AND 100000),
+    booked_count    BIGINT NOT NULL DEFAULT 0 CHECK (booked_count >= 0 AND booked_count <= capacity)
+);
 CREATE TABLE workshop_bookings (
-    talk_id         UUID NOT NULL REFERENCES conferences (id) ON DELETE CASCADE,
+    talk_id         UUID NOT NULL REFERENCES workshops (talk_id) ON DELETE CASCADE,
     ticket_id       UUID NOT NULL REFERENCES tickets (id),
     user_id         UUID NOT NULL REFERENCES users (id),
     created_at      TIMESTAMPTZ NOT NULL,
-    PRIMARY KEY (talk_id, ticket_id)
+    PRIMARY KEY (talk_id, ticket_id),
+    UNIQUE (talk_id, user_id)
 );
 CREATE INDEX workshop_bookings_user_idx ON workshop_bookings (user_id);
 
+-- A ticket canceled (a refund, an erasure) frees its workshop seats.
+CREATE FUNCTION tickets_free_workshop_seats() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM workshop_bookings WHERE ticket_id = NEW.id) THEN
+        UPDATE workshops SET booked_count = booked_count - 1
+            WHERE talk_id IN (SELECT talk_id FROM workshop_bookings WHERE ticket_id = NEW.id);
+        DELETE FROM workshop_bookings WHERE ticket_id = NEW.id;
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER tickets_free_workshop_seats AFTER UPDATE OF status ON tickets
+    FOR EACH ROW WHEN (NEW.status = 'CANCELED' AND OLD.status IS DISTINCT FROM 'CANCELED')
+    EXECUTE FUNCTION tickets_free_workshop_seats();
+
+-- Badges print the holder's company.
 ALTER TABLE profiles ADD COLUMN company TEXT CHECK (company IS NULL OR length(company) <= 120);

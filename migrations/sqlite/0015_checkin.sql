@@ -11,7 +11,8 @@ CREATE TABLE checkin_lists (
     all_passes      INTEGER NOT NULL DEFAULT 1,
     opens_at        TEXT,
     closes_at       TEXT,
-    talk_id         BLOB REFERENCES conferences (id) ON DELETE SET NULL,
+    -- Not a foreign key: a list whose workshop is gone lets nobody in (no booking matches).
+    talk_id         BLOB,
     created_at      TEXT NOT NULL,
     archived_at     TEXT,
     CHECK (closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at)
@@ -54,7 +55,6 @@ INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, offl
 
 -- Every entry changes what the door's devices must know of the ticket.
 ALTER TABLE tickets ADD COLUMN last_checkin_at TEXT;
-UPDATE tickets SET last_checkin_at = used_at WHERE status = 'USED';
 DROP TRIGGER tickets_door_seq_update;
 CREATE TRIGGER tickets_door_seq_update AFTER UPDATE ON tickets
 WHEN NEW.door_seq IS OLD.door_seq AND (NEW.status IS NOT OLD.status OR NEW.issue_no IS NOT OLD.issue_no
@@ -65,6 +65,8 @@ BEGIN
     UPDATE door_counter SET n = n + 1 WHERE id = 1;
     UPDATE tickets SET door_seq = (SELECT n FROM door_counter WHERE id = 1) WHERE id = NEW.id;
 END;
+-- Tickets let in before: phones fetch them again, with their entry.
+UPDATE tickets SET last_checkin_at = used_at WHERE status = 'USED';
 
 -- Offline entries name their list and direction; two more answers (NOT_ON_LIST, EXIT) and two more
 -- outcomes (NOT_ON_LIST: let in where the list would not; LET_OUT: an exit). SQLite cannot change a
@@ -98,18 +100,32 @@ ALTER TABLE door_conflicts ADD COLUMN list_id BLOB REFERENCES checkin_lists (id)
 ALTER TABLE door_conflicts ADD COLUMN day TEXT;
 UPDATE door_conflicts SET list_id = X'000000000000000000000000000000E0', day = substr(first_at, 1, 10);
 
--- Workshops: a talk may need a booking, with a number of seats; a booking holds one seat for one ticket.
-ALTER TABLE conferences ADD COLUMN booking_required INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE conferences ADD COLUMN capacity INTEGER CHECK (capacity IS NULL OR capacity BETWEEN 0 AND 100000);
-ALTER TABLE conferences ADD COLUMN booked_count INTEGER NOT NULL DEFAULT 0 CHECK (booked_count >= 0 AND (capacity IS NULL OR booked_count <= capacity));
+-- Workshops: a talk that needs a booking, with its number of seats; a booking holds one seat for
+-- one ticket. (Their own table: a booking does not change the talk, so the programme's cached pages
+-- and change mails are left alone.)
+CREATE TABLE workshops (
+    talk_id         BLOB PRIMARY KEY NOT NULL REFERENCES conferences (id) ON DELETE CASCADE,
+    capacity        INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 100000),
+    booked_count    INTEGER NOT NULL DEFAULT 0 CHECK (booked_count >= 0 AND booked_count <= capacity)
+);
 CREATE TABLE workshop_bookings (
-    talk_id         BLOB NOT NULL REFERENCES conferences (id) ON DELETE CASCADE,
+    talk_id         BLOB NOT NULL REFERENCES workshops (talk_id) ON DELETE CASCADE,
     ticket_id       BLOB NOT NULL REFERENCES tickets (id),
     user_id         BLOB NOT NULL REFERENCES users (id),
     created_at      TEXT NOT NULL,
-    PRIMARY KEY (talk_id, ticket_id)
+    PRIMARY KEY (talk_id, ticket_id),
+    UNIQUE (talk_id, user_id)
 );
 CREATE INDEX workshop_bookings_user_idx ON workshop_bookings (user_id);
+
+-- A ticket canceled (a refund, an erasure) frees its workshop seats.
+CREATE TRIGGER tickets_free_workshop_seats AFTER UPDATE OF status ON tickets
+WHEN NEW.status = 'CANCELED' AND OLD.status <> 'CANCELED'
+BEGIN
+    UPDATE workshops SET booked_count = booked_count - 1
+        WHERE talk_id IN (SELECT talk_id FROM workshop_bookings WHERE ticket_id = NEW.id);
+    DELETE FROM workshop_bookings WHERE ticket_id = NEW.id;
+END;
 
 -- Badges print the holder's company.
 ALTER TABLE profiles ADD COLUMN company TEXT CHECK (company IS NULL OR length(company) <= 120);

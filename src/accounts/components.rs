@@ -376,13 +376,14 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
         last_name,
         phone,
         locale,
+        company,
         ..
     } = profile;
     view! {
         <section class="card">
             <h2>{move || i18n.t("account.profile")}</h2>
             <ActionForm action attr:class="stack-form" attr:id="profile-form">
-                <FormError error fields=&["phone", "locale"]/>
+                <FormError error fields=&["phone", "locale", "company"]/>
                 <div class="row">
                     <label>{move || i18n.t("form.first_name")}<input type="text" name="first_name" value=first_name autocomplete="given-name"/></label>
                     <label>{move || i18n.t("form.last_name")}<input type="text" name="last_name" value=last_name autocomplete="family-name"/></label>
@@ -393,6 +394,12 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
                     <small class="hint">{move || i18n.t("account.phone_hint")}</small>
                 </label>
                 <FieldError error field="phone"/>
+                <label>
+                    {move || i18n.t("form.company")}
+                    <input type="text" name="company" value=company autocomplete="organization" maxlength="120"/>
+                    <small class="hint">{move || i18n.t("account.company_hint")}</small>
+                </label>
+                <FieldError error field="company"/>
                 <label>
                     {move || i18n.t("form.language")}
                     <select name="locale">

@@ -93,6 +93,9 @@ pub struct Profile {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub phone: Option<String>,
+    /// Printed on the badge.
+    #[serde(default)]
+    pub company: Option<String>,
     pub locale: crate::i18n::Locale,
     pub verified: bool,
 }
@@ -424,10 +427,16 @@ pub async fn update_profile(
     last_name: Option<String>,
     phone: Option<String>,
     locale: String,
+    company: Option<String>,
 ) -> Result<(), crate::error::AppError> {
     let user = session::require_user().await?;
     let state = crate::server::state()?;
-    service::update_profile(&state.db, user.id, first_name, last_name, phone, &locale)
+    let names = service::ProfileNames {
+        first_name,
+        last_name,
+        company,
+    };
+    service::update_profile(&state.db, user.id, names, phone, &locale)
         .await
         .map_err(crate::server::fail)
 }

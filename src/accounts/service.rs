@@ -633,16 +633,19 @@ pub async fn profile(db: &Db, user_id: Uuid) -> Result<Profile, AppError> {
         Option<String>,
         String,
         Option<DateTime<Utc>>,
+        Option<String>,
     );
     let row: Option<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT u.email, p.first_name, p.last_name, p.phone, u.locale, u.email_verified_at FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = $1")
+        "SELECT u.email, p.first_name, p.last_name, p.phone, u.locale, u.email_verified_at, p.company FROM users u LEFT JOIN profiles p ON p.user_id = u.id WHERE u.id = $1")
         .bind(user_id).fetch_optional(pool).await)?;
-    let (email, first_name, last_name, phone, locale, verified) = row.ok_or(AppError::NotFound)?;
+    let (email, first_name, last_name, phone, locale, verified, company) =
+        row.ok_or(AppError::NotFound)?;
     Ok(Profile {
         email,
         first_name,
         last_name,
         phone,
+        company,
         locale: Locale::from_code(&locale).unwrap_or_default(),
         verified: verified.is_some(),
     })
@@ -673,14 +676,33 @@ pub fn normalise_phone(raw: &str) -> Result<String, AppError> {
     }
 }
 
+/// The names a profile form sets.
+pub struct ProfileNames {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// The company printed on the badge (one line, at most 120 characters).
+    pub company: Option<String>,
+}
+
 pub async fn update_profile(
     db: &Db,
     user_id: Uuid,
-    first_name: Option<String>,
-    last_name: Option<String>,
+    names: ProfileNames,
     phone: Option<String>,
     locale: &str,
 ) -> Result<(), AppError> {
+    let ProfileNames {
+        first_name,
+        last_name,
+        company,
+    } = names;
+    if company
+        .as_ref()
+        .is_some_and(|c| c.trim().chars().count() > 120)
+    {
+        return Err(AppError::invalid("company", "accounts.error.company_long"));
+    }
+    let company = company.map(|c| crate::invoicing::service::one_line(&c));
     let phone = match clean(phone) {
         Some(p) => Some(normalise_phone(&p)?),
         None => None,
@@ -690,8 +712,9 @@ pub async fn update_profile(
     let now = now();
     let mut tx = db.begin().await?;
     tx_run!(&mut tx, c => {
-        sqlx::query("UPDATE profiles SET first_name = $1, last_name = $2, phone = $3, updated_at = $4 WHERE user_id = $5")
-            .bind(clean(first_name)).bind(clean(last_name)).bind(phone).bind(now).bind(user_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE profiles SET first_name = $1, last_name = $2, phone = $3, updated_at = $4, company = $6 WHERE user_id = $5")
+            .bind(clean(first_name)).bind(clean(last_name)).bind(phone).bind(now).bind(user_id)
+            .bind(company.filter(|c| !c.is_empty())).execute(&mut *c).await?;
         sqlx::query("UPDATE users SET locale = $1, updated_at = $2 WHERE id = $3").bind(locale.code()).bind(now).bind(user_id).execute(&mut *c).await?;
     });
     tx.commit().await?;

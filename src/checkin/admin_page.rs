@@ -151,7 +151,6 @@ fn ListForm(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
                 d.id,
                 d.name,
                 d.rule,
-                Some(d.all_passes),
                 Some(passes),
                 Some(d.opens_at),
                 Some(d.closes_at),

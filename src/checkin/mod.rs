@@ -206,15 +206,13 @@ pub async fn admin_checkin_lists() -> Result<ListsAdmin, AppError> {
     service::lists_admin(&state.db, &state.config).await
 }
 
-/// Creates (no id) or changes a list. `passes`: the pass ids, separated by commas or spaces;
-/// times in conference time (`YYYY-MM-DDTHH:MM`, empty: none). Admins only; audited.
-#[allow(clippy::too_many_arguments)]
+/// Creates (no id) or changes a list. `passes`: `all`, or the pass ids separated by commas or
+/// spaces; times in conference time (`YYYY-MM-DDTHH:MM`, empty: none). Admins only; audited.
 #[server(prefix = "/api", endpoint = "admin_checkin_list_save")]
 pub async fn admin_checkin_list_save(
     id: Option<Uuid>,
     name: String,
     rule: String,
-    all_passes: Option<bool>,
     passes: Option<String>,
     opens_at: Option<String>,
     closes_at: Option<String>,
@@ -223,13 +221,18 @@ pub async fn admin_checkin_list_save(
     let admin = require_admin().await?;
     let state = crate::server::state()?;
     let bad = |field: &str, key: &str| crate::server::fail(AppError::invalid(field, key));
-    let passes = passes
-        .unwrap_or_default()
-        .split([',', ' ', '\n'])
-        .filter(|p| !p.trim().is_empty())
-        .take(501)
-        .map(|p| Uuid::parse_str(p.trim()).map_err(|_| bad("passes", "checkin.error.passes")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let passes = passes.unwrap_or_default();
+    let all_passes = passes.trim().eq_ignore_ascii_case("all");
+    let passes = if all_passes {
+        vec![]
+    } else {
+        passes
+            .split([',', ' ', '\n'])
+            .filter(|p| !p.trim().is_empty())
+            .take(501)
+            .map(|p| Uuid::parse_str(p.trim()).map_err(|_| bad("passes", "checkin.error.passes")))
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let talk_id = match talk_id.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(t) => Some(Uuid::parse_str(t).map_err(|_| bad("talk_id", "checkin.error.workshop"))?),
@@ -238,7 +241,7 @@ pub async fn admin_checkin_list_save(
         id,
         name,
         rule,
-        all_passes: all_passes.unwrap_or(false),
+        all_passes,
         passes,
         opens_at: opens_at.unwrap_or_default(),
         closes_at: closes_at.unwrap_or_default(),
@@ -250,8 +253,11 @@ pub async fn admin_checkin_list_save(
 }
 
 impl ListDraft {
-    /// The pass ids as the save call takes them.
+    /// The passes as the save call takes them: `all`, or the ids joined by commas.
     pub fn passes_field(&self) -> String {
+        if self.all_passes {
+            return "all".into();
+        }
         self.passes
             .iter()
             .map(Uuid::to_string)

@@ -104,6 +104,28 @@ pub async fn door_list(
     Ok(to_list(config, row, &passes))
 }
 
+/// The list an offline entry names: that list (archived since, too), the default one when it
+/// names none, `None` for a list this server never had.
+pub async fn entry_list(
+    tx: &mut Tx,
+    config: &Config,
+    id: Option<Uuid>,
+) -> Result<Option<CheckinList>, AppError> {
+    let Some(id) = id else {
+        return door_list(tx, config, None).await.map(Some);
+    };
+    let sql = format!("SELECT {LIST_COLUMNS} WHERE l.id = $1");
+    let row: Option<ListRow> =
+        tx_run!(tx, c => sqlx::query_as(&sql).bind(id).fetch_optional(c).await)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let passes: Vec<(Uuid, Uuid)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT list_id, ticket_type_id FROM checkin_list_passes WHERE list_id = $1")
+        .bind(id).fetch_all(c).await)?;
+    Ok(Some(to_list(config, row, &passes)))
+}
+
 /// A recorded entry or exit, with who made it and on which device.
 #[derive(sqlx::FromRow, Clone, Debug)]
 pub struct CheckinRow {
@@ -222,9 +244,9 @@ pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), 
     if e.direction == Direction::In {
         tx_run!(tx, c => sqlx::query(
             "UPDATE tickets SET status = CASE WHEN status = 'VALID' THEN 'USED' ELSE status END, \
-             used_by_user_id = CASE WHEN used_at IS NULL THEN $2 ELSE used_by_user_id END, \
-             used_scan_id = CASE WHEN used_at IS NULL THEN $3 ELSE used_scan_id END, \
-             used_at = COALESCE(used_at, $1), last_checkin_at = $1 WHERE id = $4")
+             used_by_user_id = CASE WHEN used_at IS NULL OR $1 < used_at THEN $2 ELSE used_by_user_id END, \
+             used_scan_id = CASE WHEN used_at IS NULL OR $1 < used_at THEN $3 ELSE used_scan_id END, \
+             used_at = CASE WHEN used_at IS NULL OR $1 < used_at THEN $1 ELSE used_at END, last_checkin_at = $1 WHERE id = $4")
             .bind(e.at).bind(e.staff).bind(e.id).bind(e.ticket).execute(c).await.map(|_| ()))
     } else {
         tx_run!(tx, c => sqlx::query("UPDATE tickets SET last_checkin_at = $1 WHERE id = $2")
@@ -280,8 +302,8 @@ pub async fn lists_admin(db: &Db, config: &Config) -> Result<ListsAdmin, AppErro
     let passes: Vec<(Uuid, String)> = db_run!(db, pool => sqlx::query_as(
         "SELECT id, name FROM ticket_types ORDER BY valid_from, name").fetch_all(pool).await)?;
     let workshops: Vec<(Uuid, String)> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, title FROM conferences WHERE booking_required = $1 ORDER BY start_at, title")
-        .bind(true).fetch_all(pool).await)?;
+        "SELECT c.id, c.title FROM workshops w JOIN conferences c ON c.id = w.talk_id ORDER BY c.start_at, c.title")
+        .fetch_all(pool).await)?;
     let choice = |(id, name): (Uuid, String)| Choice { id, name };
     Ok(ListsAdmin {
         lists,
@@ -332,9 +354,9 @@ pub async fn save(
         }
     }
     if let Some(talk) = d.talk_id {
-        let workshop: Option<(bool,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT booking_required FROM conferences WHERE id = $1")
+        let workshop: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT talk_id FROM workshops WHERE talk_id = $1")
             .bind(talk).fetch_optional(c).await)?;
-        if workshop.is_none_or(|w| !w.0) {
+        if workshop.is_none() {
             return Err(AppError::invalid("talk_id", "checkin.error.workshop"));
         }
     }
@@ -422,8 +444,12 @@ pub async fn counters(
     list_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<ListCounters, AppError> {
-    let mut tx = db.begin().await?;
-    let list = door_list(&mut tx, config, Some(list_id)).await?;
+    // Read only: no write transaction (SQLite's writer) for a counter every phone polls.
+    let list = lists(db, config)
+        .await?
+        .into_iter()
+        .find(|l| l.id == list_id && !l.archived)
+        .ok_or_else(|| AppError::invalid("list", "checkin.error.list_unknown"))?;
     let today = day(config, now);
     let checked = match list.rule {
         Rule::Once => "EXISTS (SELECT 1 FROM checkins c WHERE c.ticket_id = t.id AND c.list_id = $1 AND c.direction = 'IN' AND $4 = $4)",
@@ -437,10 +463,9 @@ pub async fn counters(
          AND (NOT $5 OR EXISTS (SELECT 1 FROM workshop_bookings b WHERE b.talk_id = $3 AND b.ticket_id = t.id)) \
          GROUP BY tt.id, tt.name ORDER BY tt.name"
     );
-    let rows: Vec<(String, i64, i64)> = tx_run!(&mut tx, c => sqlx::query_as(&sql)
+    let rows: Vec<(String, i64, i64)> = db_run!(db, pool => sqlx::query_as(&sql)
         .bind(list.id).bind(list.all_passes).bind(list.talk_id.unwrap_or(Uuid::nil())).bind(&today)
-        .bind(list.talk_id.is_some()).fetch_all(c).await)?;
-    tx.commit().await?;
+        .bind(list.talk_id.is_some()).fetch_all(pool).await)?;
     let rows: Vec<PassCount> = rows
         .into_iter()
         .map(|(pass, checked_in, expected)| PassCount {

@@ -5,7 +5,7 @@
 //!
 //! One JSON object, keys in this order:
 //! - `format`, `generated_at`, `user_id`, `about` (one sentence in the person's language);
-//! - `profile`: `email`, `first_name`, `last_name`, `phone`, `locale`, `role`, `status`,
+//! - `profile`: `email`, `first_name`, `last_name`, `phone`, `company`, `locale`, `role`, `status`,
 //!   `email_verified_at`, `created_at`, `updated_at`, `last_login_at`, `programme_mail_since`;
 //! - `consents`: `type` (`TERMS_ACCEPTED`, `PRIVACY_ACCEPTED`, `MARKETING_OPTIN`), `version`,
 //!   `accepted_at`, `granted` (false: a withdrawal), `user_agent`;
@@ -14,7 +14,9 @@
 //!   `provider`, `status`, `refunded_cents`, `created_at`, `updated_at`; no card data: Tessera
 //!   never sees any);
 //! - `tickets`: `id`, `order_id`, `pass`, `status`, `holder_name`, `holder_email`, `issued_at`,
-//!   `checked_in_at`;
+//!   `checked_in_at` (the first entry);
+//! - `check_ins`: every entry and exit of their tickets (`ticket_id`, `list`, `at`, `direction`);
+//! - `workshops`: their workshop seats (`talk_id`, `title`, `booked_at`);
 //! - `programme`: the saved talks (`talk_id`, `title`, `start_at`, `end_at`, `room`, `saved_at`),
 //!   and `calendar_feed_created_at` (the private calendar URL, if one was made);
 //! - `waiting_lists`: `pass`, `status`, `joined_at`, `offered_until`;
@@ -105,10 +107,11 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         first_name: Option<String>,
         last_name: Option<String>,
         phone: Option<String>,
+        company: Option<String>,
     }
     let person: Option<Person> = db_run!(db, pool => sqlx::query_as(
         "SELECT u.email, u.role, u.status, u.locale, u.email_verified_at, u.created_at, u.updated_at, u.last_login_at, u.programme_mail_since, \
-         p.first_name, p.last_name, p.phone FROM users u LEFT JOIN profiles p ON p.user_id = u.id \
+         p.first_name, p.last_name, p.phone, p.company FROM users u LEFT JOIN profiles p ON p.user_id = u.id \
          WHERE u.id = $1 AND u.anonymized_at IS NULL")
         .bind(user_id).fetch_optional(pool).await)?;
     let p = person.ok_or(AppError::NotFound)?;
@@ -170,6 +173,15 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         DateTime<Utc>,
         Option<DateTime<Utc>>,
     );
+    // Their entries at the door (per check-in list) and their workshop seats.
+    let check_ins: Vec<(Uuid, String, DateTime<Utc>, String)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT c.ticket_id, l.name, c.at, c.direction FROM checkins c JOIN checkin_lists l ON l.id = c.list_id \
+         JOIN tickets t ON t.id = c.ticket_id WHERE t.user_id = $1 ORDER BY c.at, c.id")
+        .bind(user_id).fetch_all(pool).await)?;
+    let workshops: Vec<(Uuid, String, DateTime<Utc>)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT b.talk_id, c.title, b.created_at FROM workshop_bookings b JOIN conferences c ON c.id = b.talk_id \
+         WHERE b.user_id = $1 ORDER BY b.created_at")
+        .bind(user_id).fetch_all(pool).await)?;
     let tickets: Vec<TicketRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT t.id, t.order_id, tt.name, t.status, t.holder_name, t.holder_email, t.issued_at, t.used_at \
          FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.user_id = $1 ORDER BY t.issued_at, t.id")
@@ -331,6 +343,7 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
             "first_name": p.first_name,
             "last_name": p.last_name,
             "phone": p.phone,
+            "company": p.company,
             "locale": p.locale,
             "role": p.role,
             "status": p.status,
@@ -343,6 +356,12 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "consents": consents,
         "orders": orders_json,
         "tickets": tickets,
+        "check_ins": check_ins.iter().map(|(ticket, list, at, direction)| {
+            json!({ "ticket_id": ticket, "list": list, "at": at, "direction": direction })
+        }).collect::<Vec<_>>(),
+        "workshops": workshops.iter().map(|(talk, title, at)| {
+            json!({ "talk_id": talk, "title": title, "booked_at": at })
+        }).collect::<Vec<_>>(),
         "programme": programme,
         "calendar_feed_created_at": calendar_feed_created_at,
         "waiting_lists": waiting_lists,
@@ -359,6 +378,8 @@ fn rows_in(export: &Value) -> usize {
         "consents",
         "orders",
         "tickets",
+        "check_ins",
+        "workshops",
         "programme",
         "waiting_lists",
         "invoices",

@@ -74,7 +74,7 @@ pub mod service {
     };
     use uuid::Uuid;
 
-    /// A ticket of the user's (not canceled) whose pass covers the talk's time.
+    /// A ticket of the user's (not canceled) whose pass covers the talk's start.
     const COVERING: &str = "SELECT t.id FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          JOIN conferences c ON c.id = $2 \
          WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED') \
@@ -82,9 +82,9 @@ pub mod service {
          ORDER BY t.issued_at, t.id LIMIT 1";
 
     pub async fn seats(db: &Db, me: Option<Uuid>) -> Result<Vec<Seats>, AppError> {
-        let rows: Vec<(Uuid, Option<i64>, i64)> = db_run!(db, pool => sqlx::query_as(
-            "SELECT id, capacity, booked_count FROM conferences WHERE booking_required = $1 ORDER BY start_at")
-            .bind(true).fetch_all(pool).await)?;
+        let rows: Vec<(Uuid, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+            "SELECT w.talk_id, w.capacity, w.booked_count FROM workshops w JOIN conferences c ON c.id = w.talk_id ORDER BY c.start_at")
+            .fetch_all(pool).await)?;
         let mut out = Vec::with_capacity(rows.len());
         for (talk, capacity, booked) in rows {
             let (mine, covered) = match me {
@@ -100,7 +100,7 @@ pub mod service {
             };
             out.push(Seats {
                 talk_id: talk,
-                capacity: capacity.unwrap_or(0),
+                capacity,
                 booked,
                 mine,
                 covered,
@@ -110,18 +110,23 @@ pub mod service {
         Ok(out)
     }
 
+    async fn talk_exists(tx: &mut crate::server::db::Tx, talk: Uuid) -> Result<bool, sqlx::Error> {
+        let row: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as("SELECT id FROM conferences WHERE id = $1")
+            .bind(talk).fetch_optional(c).await)?;
+        Ok(row.is_some())
+    }
+
     /// One seat for the user: refused when the talk needs no booking, the user has no pass
     /// covering it, holds a seat already, or the workshop is full.
     pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> {
         let mut tx = db.begin().await?;
-        let row: Option<(bool,)> = tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT booking_required FROM conferences WHERE id = $1").bind(talk).fetch_optional(c).await)?;
-        match row {
-            None => return Err(AppError::NotFound),
-            Some((false,)) => {
-                return Err(AppError::invalid("talk_id", "workshop.error.no_booking"))
-            }
-            Some((true,)) => {}
+        if !talk_exists(&mut tx, talk).await? {
+            return Err(AppError::NotFound);
+        }
+        let workshop: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT talk_id FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
+        if workshop.is_none() {
+            return Err(AppError::invalid("talk_id", "workshop.error.no_booking"));
         }
         let held: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
             "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
@@ -138,15 +143,22 @@ pub mod service {
             return Err(AppError::invalid("talk_id", "workshop.error.no_pass"));
         };
         let taken = tx_run!(&mut tx, c => sqlx::query(
-            "UPDATE conferences SET booked_count = booked_count + 1 \
-             WHERE id = $1 AND capacity IS NOT NULL AND booked_count < capacity")
+            "UPDATE workshops SET booked_count = booked_count + 1 WHERE talk_id = $1 AND booked_count < capacity")
             .bind(talk).execute(c).await.map(|r| r.rows_affected()))?;
         if taken != 1 {
             return Err(AppError::invalid("talk_id", "workshop.error.full"));
         }
-        tx_run!(&mut tx, c => sqlx::query(
-            "INSERT INTO workshop_bookings (talk_id, ticket_id, user_id, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(talk).bind(ticket).bind(user.id).bind(crate::server::now()).execute(c).await.map(|_| ()))?;
+        // Two bookings of one person at once (PostgreSQL): the second finds the first's row, and
+        // its transaction, seat included, is rolled back.
+        let inserted = tx_run!(&mut tx, c => sqlx::query(
+            "INSERT INTO workshop_bookings (talk_id, ticket_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+            .bind(talk).bind(ticket).bind(user.id).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+        if inserted != 1 {
+            return Err(AppError::invalid(
+                "talk_id",
+                "workshop.error.already_booked",
+            ));
+        }
         audit(
             &mut tx,
             user.id,
@@ -170,7 +182,7 @@ pub mod service {
             return Err(AppError::invalid("talk_id", "workshop.error.not_booked"));
         }
         tx_run!(&mut tx, c => sqlx::query(
-            "UPDATE conferences SET booked_count = booked_count - $1 WHERE id = $2")
+            "UPDATE workshops SET booked_count = booked_count - $1 WHERE talk_id = $2")
             .bind(i64::try_from(gone).unwrap_or(1)).bind(talk).execute(c).await.map(|_| ()))?;
         audit(
             &mut tx,
@@ -186,7 +198,7 @@ pub mod service {
     }
 
     /// A workshop's number of seats (at least the seats booked), or none: no booking needed (only
-    /// while nobody holds a seat).
+    /// while nobody holds a seat; a check-in list bound to it then lets nobody in).
     pub async fn set_capacity(
         db: &Db,
         admin: &AuthUser,
@@ -206,17 +218,22 @@ pub mod service {
             Some(n)
         };
         let mut tx = db.begin().await?;
-        let row: Option<(i64,)> = tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT booked_count FROM conferences WHERE id = $1").bind(talk).fetch_optional(c).await)?;
-        let Some((booked,)) = row else {
+        if !talk_exists(&mut tx, talk).await? {
             return Err(AppError::NotFound);
-        };
+        }
+        let row: Option<(i64,)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT booked_count FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
+        let booked = row.map_or(0, |r| r.0);
         if capacity.unwrap_or(0) < booked {
             return Err(AppError::invalid("capacity", "workshop.error.below_booked"));
         }
-        tx_run!(&mut tx, c => sqlx::query(
-            "UPDATE conferences SET booking_required = $1, capacity = $2 WHERE id = $3")
-            .bind(capacity.is_some()).bind(capacity).bind(talk).execute(c).await.map(|_| ()))?;
+        match capacity {
+            Some(n) => tx_run!(&mut tx, c => sqlx::query(
+                "INSERT INTO workshops (talk_id, capacity) VALUES ($1, $2) ON CONFLICT (talk_id) DO UPDATE SET capacity = excluded.capacity")
+                .bind(talk).bind(n).execute(c).await.map(|_| ()))?,
+            None => tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshops WHERE talk_id = $1")
+                .bind(talk).execute(c).await.map(|_| ()))?,
+        }
         audit(
             &mut tx,
             admin.id,

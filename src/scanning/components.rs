@@ -130,6 +130,15 @@ impl Door {
         })
     }
 
+    /// The id scans name: the list picked (before the first sync, the one kept on the phone; the
+    /// server checks it), else the first offered.
+    fn current_list_id(self) -> Option<Uuid> {
+        if self.lists.with(Vec::is_empty) {
+            return self.list.get();
+        }
+        self.current_list().map(|l| l.id)
+    }
+
     /// The direction of the next scan (always IN but on an in/out list).
     fn current_direction(self) -> Direction {
         match self.current_list() {
@@ -320,7 +329,7 @@ impl Door {
             ticket_id,
             at_ms: queue::now_ms(),
             attempts: 0,
-            list_id: self.current_list().map(|l| l.id),
+            list_id: self.current_list_id(),
             direction: self.current_direction(),
         };
         self.notice.set(None);
@@ -719,7 +728,7 @@ fn UndoButton(door: Door, answer: ScanAnswer, is_admin: bool) -> impl IntoView {
             ev.stop_propagation();
             undone.set(true);
             spawn_local(async move {
-                match super::scan_undo(ticket_id, door.current_list().map(|l| l.id)).await {
+                match super::scan_undo(ticket_id, door.current_list_id()).await {
                     Ok(()) => {
                         door.history.update(|h| h.retain(|a| a.ticket_id != Some(ticket_id) || a.outcome != Outcome::Ok));
                         door.counters.update(|v| *v += 1);
@@ -986,6 +995,8 @@ fn ListPicker(door: Door) -> impl IntoView {
                         let id = Uuid::parse_str(&event_target_value(&ev)).ok();
                         door.list.set(id);
                         door.direction.set(Direction::In);
+                        // The person in front of the camera is scanned again, for this list.
+                        door.last_seen.set_value(None);
                         store::set_chosen_list(id);
                         door.counters.update(|v| *v += 1);
                     }>
@@ -998,9 +1009,9 @@ fn ListPicker(door: Door) -> impl IntoView {
                 {inout.then(|| view! {
                     <div class="scan-direction" role="group">
                         <button type="button" class="scan-direction-in" aria-pressed=move || (door.direction.get() == Direction::In).to_string()
-                            on:click=move |_| door.direction.set(Direction::In)>{move || i18n.t("checkin.direction.in")}</button>
+                            on:click=move |_| { door.direction.set(Direction::In); door.last_seen.set_value(None) }>{move || i18n.t("checkin.direction.in")}</button>
                         <button type="button" class="scan-direction-out" aria-pressed=move || (door.direction.get() == Direction::Out).to_string()
-                            on:click=move |_| door.direction.set(Direction::Out)>{move || i18n.t("checkin.direction.out")}</button>
+                            on:click=move |_| { door.direction.set(Direction::Out); door.last_seen.set_value(None) }>{move || i18n.t("checkin.direction.out")}</button>
                     </div>
                 })}
             </div>
@@ -1014,7 +1025,7 @@ fn ListPicker(door: Door) -> impl IntoView {
 fn Counters(door: Door) -> impl IntoView {
     let i18n = use_i18n();
     let counts = Resource::new(
-        move || (door.counters.get(), door.current_list().map(|l| l.id)),
+        move || (door.counters.get(), door.current_list_id()),
         |(_, list)| async move {
             match list {
                 Some(list) => crate::checkin::checkin_counters(list).await.map(Some),

@@ -14,7 +14,7 @@ use crate::{
     admin::service::audit,
     checkin::{
         rules::{decide, Decision, Gate, History},
-        Direction,
+        Direction, Rule,
     },
     db_run,
     error::AppError,
@@ -219,46 +219,13 @@ fn device_time(at_ms: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     (t >= now - Duration::days(30) && t <= now + Duration::minutes(10)).then_some(t.min(now))
 }
 
-/// Records one offline entry (nothing if its nonce is known) and applies it by the list's rule at
-/// the entry's time, as an online scan then would have: an entry or exit recorded, a double entry
-/// (a conflict of that list and day), or an entry the server would have refused (shown to the
-/// organiser, the ticket left alone).
-async fn take_entry(
+/// Which ticket an offline entry names: a signed code, a legacy token (even replaced: it names
+/// its ticket), or an id; with the code's claims and whether the token was replaced (a reissue).
+async fn entry_ticket(
     tx: &mut Tx,
-    config: &Config,
-    staff: &AuthUser,
-    device_id: Uuid,
     e: &OfflineEntry,
-    now: DateTime<Utc>,
-) -> Result<(), AppError> {
-    let at = device_time(e.at_ms, now);
-    // The list named, or the default one (a list unknown here is the default one too).
-    let list = match crate::checkin::service::door_list(tx, config, e.list_id).await {
-        Ok(l) => l,
-        Err(AppError::Invalid { .. }) => {
-            crate::checkin::service::door_list(tx, config, None).await?
-        }
-        Err(other) => return Err(other),
-    };
-    let direction = if e.answer == Outcome::Exit {
-        Direction::Out
-    } else {
-        e.direction
-    };
-    let new = tx_run!(tx, c => sqlx::query(
-        "INSERT INTO door_entries (nonce, device_id, staff_id, device_time, received_at, local_answer, outcome, list_id, direction) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'UNKNOWN', $7, $8) ON CONFLICT (nonce) DO NOTHING")
-        .bind(e.nonce).bind(device_id).bind(staff.id).bind(at.unwrap_or(now)).bind(now).bind(e.answer.as_str())
-        .bind(list.id).bind(direction.as_str())
-        .execute(c).await.map(|r| r.rows_affected()))?;
-    if new == 0 {
-        return Ok(());
-    }
-    let at = at.unwrap_or(now);
-    // Which ticket: a signed code, a legacy token (even replaced: it names its ticket), or an id;
-    // and whether the code was replaced since (a reissue).
-    let code = e.code.as_deref().map(str::trim);
-    let (ticket, claims, replaced_token) = match (code, e.ticket_id) {
+) -> Result<(Option<Uuid>, Option<Claims>, bool), AppError> {
+    Ok(match (e.code.as_deref().map(str::trim), e.ticket_id) {
         (Some(text), _) if signed::is_signed(text) => match verify_code(tx, text).await? {
             Some(c) => (Some(c.ticket_id), Some(c), false),
             None => (None, None, false),
@@ -271,7 +238,43 @@ async fn take_entry(
         }
         (None, Some(id)) => (Some(id), None, false),
         (None, None) => (None, None, false),
+    })
+}
+
+/// Records one offline entry (nothing if its nonce is known) and applies it by the list's rule at
+/// the entry's time, as an online scan then would have: an entry or exit recorded, a double entry
+/// (a conflict of that list and day), or an entry the server would have refused (shown to the
+/// organiser, the ticket left alone). Nothing in it can fail the device's whole sync.
+async fn take_entry(
+    tx: &mut Tx,
+    config: &Config,
+    staff: &AuthUser,
+    device_id: Uuid,
+    e: &OfflineEntry,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let at = device_time(e.at_ms, now);
+    // The list named (archived since, too), or the default one; a list this server never had
+    // records the entry as refused, nowhere else.
+    let list = crate::checkin::service::entry_list(tx, config, e.list_id).await?;
+    let list_id = list.as_ref().map(|l| l.id);
+    let direction = if e.answer == Outcome::Exit {
+        Direction::Out
+    } else {
+        e.direction
     };
+    let new = tx_run!(tx, c => sqlx::query(
+        "INSERT INTO door_entries (nonce, device_id, staff_id, device_time, received_at, local_answer, outcome, list_id, direction) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'UNKNOWN', $7, $8) ON CONFLICT (nonce) DO NOTHING")
+        .bind(e.nonce).bind(device_id).bind(staff.id).bind(at.unwrap_or(now)).bind(now).bind(e.answer.as_str())
+        .bind(list_id).bind(direction.as_str())
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    if new == 0 {
+        return Ok(());
+    }
+    let at = at.unwrap_or(now);
+    let code = e.code.as_deref().map(str::trim);
+    let (ticket, claims, replaced_token) = entry_ticket(tx, e).await?;
     if let Some(id) = ticket {
         tx_run!(tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no WHERE id = $1")
             .bind(id).execute(c).await.map(|_| ()))?;
@@ -302,12 +305,27 @@ async fn take_entry(
             .zip(facts.as_ref())
             .is_some_and(|(c, f)| i64::from(c.issue) < f.issue_no);
     let let_through = matches!(e.answer, Outcome::Ok | Outcome::Exit);
-    let outcome = match (&facts, ticket) {
-        (Some(f), Some(id)) if let_through => {
+    // This nonce recorded already: the same attempt got through online before its answer was
+    // lost, or another attempt's id. Never a second row under one id.
+    let earlier: Option<(Uuid, Uuid)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT ticket_id, list_id FROM checkins WHERE id = $1").bind(e.nonce).fetch_optional(c).await)?;
+    let outcome = match (&facts, ticket, &list) {
+        (Some(_), Some(id), Some(l)) if let_through && earlier.is_some() => {
+            if earlier == Some((id, l.id)) {
+                "LET_IN"
+            } else {
+                "REFUSED"
+            }
+        }
+        // An exit on a list without exits (changed since the phone's sync): nothing recorded.
+        (Some(_), Some(_), Some(l)) if direction == Direction::Out && l.rule != Rule::InOut => {
+            "REFUSED"
+        }
+        (Some(f), Some(id), Some(list)) if let_through => {
             let gate = super::service::gate(
                 tx,
                 config,
-                &list,
+                list,
                 id,
                 f.pass_id,
                 f.status,
@@ -319,11 +337,8 @@ async fn take_entry(
             .await?;
             let rows = crate::checkin::service::ticket_checkins(tx, id, list.id).await?;
             let today = crate::checkin::service::day(config, at);
-            // The same attempt got through online before its answer was lost.
-            let same = rows.iter().any(|r| r.id == e.nonce);
             let marks: Vec<_> = rows.iter().map(|r| r.mark()).collect();
             match decide(list.rule, direction, gate, &History::of(&marks, &today)) {
-                _ if same => "LET_IN",
                 d @ (Decision::LetIn | Decision::LetOut) => {
                     let entry = crate::checkin::service::NewCheckin {
                         id: e.nonce,
@@ -370,7 +385,7 @@ async fn take_entry(
                 Decision::Refuse(Gate::Unknown | Gate::Open) => "UNKNOWN",
             }
         }
-        (Some(_), Some(_)) => "REFUSED",
+        (Some(_), Some(_), _) => "REFUSED",
         _ => "UNKNOWN",
     };
     tx_run!(tx, c => sqlx::query(
@@ -390,7 +405,7 @@ async fn take_entry(
             "device": device_id,
             "device_time": at,
             "recorded": outcome,
-            "list": list.id,
+            "list": list_id,
             "direction": direction.as_str(),
             "manual": code.is_none(),
         }),
@@ -460,6 +475,21 @@ pub async fn sync(
         "INSERT INTO door_devices (id, label, user_id, first_seen_at, last_sync_at, last_cursor) VALUES ($1, $2, $3, $4, $4, 0) \
          ON CONFLICT (id) DO UPDATE SET label = excluded.label, user_id = excluded.user_id, last_sync_at = excluded.last_sync_at")
         .bind(device_id).bind(&label).bind(staff.id).bind(now).execute(c).await.map(|_| ()))?;
+    // The entries' tickets are held first, in one order for every writer (an online scan holds
+    // one ticket, then the door's counter): two syncs, or a sync and a scan, never wait on each
+    // other in a circle (PostgreSQL).
+    let mut held = Vec::with_capacity(entries.len());
+    for e in entries {
+        if let (Some(id), _, _) = entry_ticket(&mut tx, e).await? {
+            held.push(id);
+        }
+    }
+    held.sort();
+    held.dedup();
+    for id in held {
+        tx_run!(&mut tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no WHERE id = $1")
+            .bind(id).execute(c).await.map(|_| ()))?;
+    }
     for e in entries {
         take_entry(&mut tx, config, staff, device_id, e, now).await?;
     }

@@ -283,6 +283,14 @@ pub fn answer_on(
     now_ms: i64,
 ) -> LocalAnswer {
     let mut out = LocalAnswer::unknown();
+    // A list picked that this phone does not know (made after its last sync): no answer by
+    // another list's rules.
+    let unknown_list = door
+        .list
+        .is_some_and(|id| !data.lists.is_empty() && !data.lists.iter().any(|l| l.id == id));
+    if unknown_list {
+        return out;
+    }
     let list = data.list(door.list);
     out.list = list.map(|l| l.id);
     out.list_name = list.map(|l| l.name.clone());
@@ -364,7 +372,24 @@ pub fn answer_on(
         .iter()
         .filter(|e| e.ticket_id == ticket_id && e.list == list_id)
         .map(|e| &e.mark);
-    let history = History::of(synced.chain(own), &out.day);
+    // A ticket let in before lists existed, on a phone whose data predates them: its first entry
+    // stands for the default list's.
+    let legacy = known
+        .filter(|t| {
+            t.marks.is_empty()
+                && t.status == DoorStatus::Used
+                && list_id == crate::checkin::ENTRANCE
+        })
+        .and_then(|t| {
+            let at_ms = t.used_at_ms?;
+            Some(Mark {
+                at_ms,
+                day: rules::day_of(at_ms, data.utc_offset_minutes),
+                direction: Direction::In,
+                by: t.used_by.clone(),
+            })
+        });
+    let history = History::of(synced.chain(own).chain(legacy.as_ref()), &out.day);
     let rule = list.map_or(Rule::Daily, |l| l.rule);
     out.outcome = match rules::decide(rule, door.direction, gate, &history) {
         Decision::LetIn => Outcome::Ok,
@@ -557,5 +582,64 @@ mod tests {
             0,
         );
         assert!(d.tickets.is_empty());
+    }
+
+    #[test]
+    fn lists_on_the_phone_apply_the_servers_rules() {
+        let (mut d, k) = setup();
+        let workshop = Uuid::from_u128(0xe1);
+        d.lists = vec![
+            DoorList {
+                id: crate::checkin::ENTRANCE,
+                name: "Entrée".into(),
+                rule: Rule::Daily,
+                all_passes: true,
+                passes: vec![],
+                opens_ms: None,
+                closes_ms: None,
+                booked: None,
+            },
+            DoorList {
+                id: workshop,
+                name: "Atelier".into(),
+                rule: Rule::Once,
+                all_passes: true,
+                passes: vec![],
+                opens_ms: None,
+                closes_ms: None,
+                booked: Some(vec![]),
+            },
+        ];
+        let c = code(&k, T1, 1);
+        let on = |list: Option<Uuid>| DoorChoice {
+            list,
+            direction: Direction::In,
+        };
+        let a = answer_on(&d, &[], Presented::Code(&c), on(Some(workshop)), NOW);
+        assert_eq!(
+            (a.outcome, a.list_name.as_deref()),
+            (Outcome::NotOnList, Some("Atelier"))
+        );
+        d.lists[1].booked = Some(vec![T1]);
+        let a = answer_on(&d, &[], Presented::Code(&c), on(Some(workshop)), NOW);
+        assert_eq!(a.outcome, Outcome::Ok, "booked");
+        // A list this phone does not know: no answer by another list's rules.
+        let a = answer_on(
+            &d,
+            &[],
+            Presented::Code(&c),
+            on(Some(Uuid::from_u128(9))),
+            NOW,
+        );
+        assert_eq!(a.outcome, Outcome::Unknown);
+        // A ticket let in before lists existed (no marks on this phone): used today, not tomorrow.
+        let t = d.tickets.get_mut(&T1).unwrap();
+        t.status = DoorStatus::Used;
+        t.used_at_ms = Some(NOW - 3_600_000);
+        let a = answer_on(&d, &[], Presented::Code(&c), on(None), NOW);
+        assert_eq!(a.outcome, Outcome::AlreadyUsed);
+        d.passes[0].valid_until = None;
+        let a = answer_on(&d, &[], Presented::Code(&c), on(None), NOW + 86_400_000);
+        assert_eq!(a.outcome, Outcome::Ok, "the next day");
     }
 }

@@ -193,11 +193,11 @@ pub async fn redeem_at(
         .await?;
         let rows = checkin::service::ticket_checkins(&mut tx, ticket, list.id).await?;
         // This very attempt was recorded already (its answer was lost on the way): the same answer.
-        let earlier: Option<(Uuid, Option<Uuid>, String)> = tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT ticket_id, staff_id, direction FROM checkins WHERE id = $1")
+        let earlier: Option<(Uuid, Option<Uuid>, String, Uuid)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT ticket_id, staff_id, direction, list_id FROM checkins WHERE id = $1")
             .bind(scan_id).fetch_optional(c).await)?;
         let decision = match earlier {
-            Some((t, s, d)) if t == ticket && s == Some(staff.id) => {
+            Some((t, s, d, l)) if t == ticket && s == Some(staff.id) && l == list.id => {
                 answer.repeated = true;
                 if d == "OUT" {
                     Decision::LetOut
@@ -317,9 +317,10 @@ pub async fn undo_on(
     at: DateTime<Utc>,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    let exists: Option<(String,)> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT status FROM tickets WHERE id = $1").bind(ticket_id).fetch_optional(c).await)?;
-    if exists.is_none() {
+    // Holds the ticket's row, as a scan does: an entry and an undo of one ticket queue.
+    let exists = tx_run!(&mut tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no WHERE id = $1")
+        .bind(ticket_id).execute(c).await.map(|r| r.rows_affected()))?;
+    if exists == 0 {
         return Err(AppError::NotFound);
     }
     let last: Option<(Uuid, Uuid, DateTime<Utc>, Option<Uuid>)> = tx_run!(&mut tx, c => sqlx::query_as(

@@ -161,11 +161,11 @@ pub async fn seed_conference(db: &Db, config: &Config) -> Result<(), AppError> {
         .await?;
     }
     crate::db_write!(db, pool => sqlx::query(
-        "UPDATE conferences SET booking_required = $1, capacity = 12 WHERE title = $2")
-        .bind(true).bind(WORKSHOP).execute(pool).await.map(|_| ()))?;
+        "INSERT INTO workshops (talk_id, capacity) SELECT id, 12 FROM conferences WHERE title = $1 ON CONFLICT (talk_id) DO NOTHING")
+        .bind(WORKSHOP).execute(pool).await.map(|_| ()))?;
     crate::db_write!(db, pool => sqlx::query(
         "INSERT INTO checkin_lists (id, name, rule, all_passes, talk_id, created_at) \
-         SELECT $1, 'Atelier Leptos', 'ONCE', $2, id, $3 FROM conferences WHERE title = $4 \
+         SELECT $1, 'Atelier Leptos', 'ONCE', $2, w.talk_id, $3 FROM workshops w JOIN conferences c ON c.id = w.talk_id WHERE c.title = $4 \
          ON CONFLICT (id) DO NOTHING")
         .bind(WORKSHOP_LIST).bind(true).bind(now()).bind(WORKSHOP).execute(pool).await.map(|_| ()))?;
     let passes = [

@@ -292,7 +292,7 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_door_rotate_key", vec![]),
             ("admin_door_revoke_key", vec![("key_id", "1")]),
             ("admin_checkin_lists", vec![]),
-            ("admin_checkin_list_save", vec![("name", "x"), ("rule", "DAILY"), ("all_passes", "true")]),
+            ("admin_checkin_list_save", vec![("name", "x"), ("rule", "DAILY"), ("passes", "all")]),
             ("admin_checkin_list_archive", vec![("list_id", &id), ("archived", "true")]),
             ("admin_checkin_arrivals", vec![("day", "")]),
             ("admin_talk_workshop", vec![("talk_id", &id), ("capacity", "12")]),

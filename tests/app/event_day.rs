@@ -102,6 +102,12 @@ async fn at(
 /// joined by commas); returns (status, body).
 async fn save_list(app: &TestApp, admin: &reqwest::Client, draft: Value) -> (u16, Value) {
     let mut form: Vec<(String, String)> = vec![];
+    let mut draft = draft;
+    if let Some(d) = draft.as_object_mut() {
+        if d.remove("all_passes") == Some(Value::Bool(true)) {
+            d.insert("passes".into(), json!("all"));
+        }
+    }
     for (k, v) in draft.as_object().unwrap() {
         let v = match v {
             Value::Null => continue,
@@ -285,7 +291,16 @@ async fn a_workshop_list_lets_in_only_the_booked_and_twelve_seats_take_twelve_of
         assert_eq!(status, 422, "[{e}] Zoé holds no seat, and cannot free Léa's");
         let (status, _) = app.call_as(&lea, "workshop_cancel", &[("talk_id", &talk.to_string())]).await;
         assert_eq!(status, 200);
-        assert_eq!(app.count("SELECT booked_count FROM conferences WHERE booking_required = TRUE").await, 0, "[{e}]");
+        assert_eq!(app.count("SELECT booked_count FROM workshops").await, 0, "[{e}]");
+        // A ticket canceled (a refund, an erasure) frees its seat.
+        let marc_client = app.logged_in("marc@example.org", PW).await;
+        let (status, _) = app.call_as(&marc_client, "workshop_book", &[("talk_id", &talk.to_string())]).await;
+        assert_eq!(status, 200);
+        assert_eq!(app.count("SELECT booked_count FROM workshops").await, 1, "[{e}]");
+        tessera::db_run!(app.db(), pool => sqlx::query("UPDATE tickets SET status = 'CANCELED' WHERE id = $1")
+            .bind(marc_ticket).execute(pool).await.map(|_| ())).unwrap();
+        assert_eq!(app.count("SELECT booked_count FROM workshops").await, 0, "[{e}] freed");
+        assert_eq!(app.count("SELECT COUNT(*) FROM workshop_bookings").await, 0, "[{e}]");
 
         // 100 attendees with a covering pass book at once: exactly 12 seats are taken.
         let (order,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT order_id FROM tickets WHERE id = $1")
@@ -319,7 +334,7 @@ async fn a_workshop_list_lets_in_only_the_booked_and_twelve_seats_take_twelve_of
         }
         assert_eq!((ok, full), (12, 88), "[{e}]");
         assert_eq!(app.count("SELECT COUNT(*) FROM workshop_bookings").await, 12, "[{e}]");
-        assert_eq!(app.count("SELECT MAX(booked_count) FROM conferences").await, 12, "[{e}]");
+        assert_eq!(app.count("SELECT MAX(booked_count) FROM workshops").await, 12, "[{e}]");
 
         // Full: Léa is told so.
         let (status, body) = app.call_as(&lea, "workshop_book", &[("talk_id", &talk.to_string())]).await;
@@ -405,10 +420,24 @@ async fn the_offline_door_applies_the_same_rules_and_a_double_entry_of_day_two_i
         let last: (String,) = tessera::db_run!(app.db(), pool => sqlx::query_as(
             "SELECT outcome FROM door_entries ORDER BY device_time DESC LIMIT 1").fetch_one(pool).await).unwrap();
         assert_eq!(last.0, "NOT_VALID", "[{e}]");
-        // An entry naming a list that is not there is taken on the default list; a bad direction is a 400/422.
+        // An entry naming a list this server never had is refused, nothing recorded; an exit on a
+        // list without exits too; a nonce already recorded for another ticket never fails the sync.
+        let before = app.count("SELECT COUNT(*) FROM checkins").await;
         let (s, _) = sync(a, json!([{ "nonce": Uuid::new_v4(), "code": null, "ticket_id": t, "at_ms": local(day(1), 11).timestamp_millis(),
             "answer": "Ok", "list_id": Uuid::new_v4() }])).await;
         assert_eq!(s, 200);
+        let (s, _) = sync(a, json!([{ "nonce": Uuid::new_v4(), "code": null, "ticket_id": t, "at_ms": local(day(1), 12).timestamp_millis(),
+            "answer": "Exit" }])).await;
+        assert_eq!(s, 200);
+        let (first_nonce,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM checkins ORDER BY at LIMIT 1")
+            .fetch_one(pool).await).unwrap();
+        let other = ticket(&app, buyer, id).await;
+        let (s, body) = sync(b, json!([{ "nonce": first_nonce, "code": null, "ticket_id": other, "at_ms": local(day(1), 13).timestamp_millis(),
+            "answer": "Ok" }])).await;
+        assert_eq!(s, 200, "[{e}] {body}");
+        assert_eq!(app.count("SELECT COUNT(*) FROM checkins").await, before, "[{e}] nothing recorded");
+        let refused = app.count("SELECT COUNT(*) FROM door_entries WHERE outcome = 'REFUSED'").await;
+        assert_eq!(refused, 2, "[{e}] the unknown list and the exit (the nonce already known is taken once, as any resent entry)");
         let (s, _) = sync(a, json!([{ "nonce": Uuid::new_v4(), "code": null, "ticket_id": t, "at_ms": 0, "answer": "Ok", "direction": "SIDEWAYS" }])).await;
         assert!((400..500).contains(&s), "[{e}] {s}");
     })
@@ -424,12 +453,19 @@ async fn lists_and_badges_are_for_admins_and_bad_input_gets_a_message_on_its_fie
         app.user("admin@example.org", PW, Role::Admin).await;
         let admin = app.logged_in("admin@example.org", PW).await;
         let buyer = app.user("buyer@example.org", PW, Role::User).await;
-        tessera::db_run!(app.db(), pool => sqlx::query("INSERT INTO profiles (user_id, first_name, last_name, company, created_at, updated_at) VALUES ($1, 'Zoé', 'Lefèvre', 'Coopérative Èze', $2, $2) \
-            ON CONFLICT (user_id) DO UPDATE SET first_name = excluded.first_name, last_name = excluded.last_name, company = excluded.company")
-            .bind(buyer).bind(tessera::server::now()).execute(pool).await.map(|_| ())).unwrap();
         let p = pass(&app, "Pass 2 jours", 10, 11).await;
         let t = ticket(&app, buyer, p).await;
         let buyer_client = app.logged_in("buyer@example.org", PW).await;
+        // The attendee names their company on their account page; it is printed on the badge.
+        let long = "C".repeat(121);
+        let (status, body) = app.call_as(&buyer_client, "update_profile", &[("first_name", "Zoé"), ("last_name", "Lefèvre"),
+            ("locale", "fr"), ("company", &long)]).await;
+        assert_eq!((status, body["Invalid"]["field"].as_str()), (422, Some("company")), "[{e}] {body}");
+        let (status, body) = app.call_as(&buyer_client, "update_profile", &[("first_name", "Zoé"), ("last_name", "Lefèvre"),
+            ("locale", "fr"), ("company", "Coopérative Èze")]).await;
+        assert_eq!(status, 200, "[{e}] {body}");
+        let (_, me) = app.call_as(&buyer_client, "my_profile", &[]).await;
+        assert_eq!(me["company"], "Coopérative Èze");
 
         // Lists: admins only.
         for c in [&door, &buyer_client, &app.client] {
@@ -467,7 +503,7 @@ async fn lists_and_badges_are_for_admins_and_bad_input_gets_a_message_on_its_fie
         assert_eq!(status, 404, "[{e}] changing a list that is not there");
         let (status, _) = save_list(&app, &admin, json!({ "name": "x" })).await;
         assert!((400..500).contains(&status), "[{e}] {status}: no rule");
-        let (status, body) = save_list(&app, &admin, with("passes", json!("a,b"))).await;
+        let (status, body) = save_list(&app, &admin, { let mut d = with("passes", json!("a,b")); d["all_passes"] = json!(false); d }).await;
         assert_eq!((status, body["Invalid"]["field"].as_str()), (422, Some("passes")), "[{e}] {body}");
         let (status, body) = save_list(&app, &admin, with("talk_id", json!("atelier"))).await;
         assert_eq!((status, body["Invalid"]["field"].as_str()), (422, Some("talk_id")), "[{e}] {body}");
