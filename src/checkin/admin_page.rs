@@ -28,6 +28,7 @@ pub fn CheckinAdmin() -> impl IntoView {
                             <ListsTable lists=d.lists.clone() passes=d.passes.clone() version/>
                             <ListForm admin=d.clone() version/>
                         </section>
+                        <Workshops admin=d.clone() version/>
                         <Arrivals/>
                         <BadgeLinks passes=d.passes/>
                     }.into_any(),
@@ -171,7 +172,7 @@ fn ListForm(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
         let passes = passes.clone();
         let workshops = workshops.clone();
         view! {
-            <form node_ref=form class="checkin-list-form" on:submit=submit>
+            <form node_ref=form class="stack-form checkin-list-form" on:submit=submit>
                 <h3>{move || i18n.t(if edit.with(Option::is_some) { "checkin.admin.change" } else { "checkin.admin.new" })}</h3>
                 <label>{move || i18n.t("checkin.admin.name")}" "<input name="name" required maxlength="80" value=d.name.clone()/></label>
                 {field_error("name")}
@@ -252,6 +253,61 @@ fn read_form(form: &leptos::web_sys::HtmlFormElement, id: Option<Uuid>) -> ListD
         }
     }
     d
+}
+
+/// Workshops: the talks that need a booking, their seats; a talk made one, or its seats changed.
+#[component]
+fn Workshops(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = RwSignal::new(None::<AppError>);
+    let ListsAdmin {
+        workshops,
+        talks,
+        seats,
+        ..
+    } = admin;
+    let talk = RwSignal::new(String::new());
+    let capacity = RwSignal::new(String::new());
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let Ok(id) = Uuid::parse_str(&talk.get_untracked()) else {
+            return;
+        };
+        let n = capacity.get_untracked();
+        spawn_local(async move {
+            match crate::programme::workshops::admin_talk_workshop(id, n).await {
+                Ok(()) => {
+                    error.set(None);
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="checkin-workshops">
+            <h2>{move || i18n.t("checkin.admin.workshops")}</h2>
+            <ul>
+                {workshops.into_iter().map(|w| {
+                    let (cap, booked) = seats.iter().find(|s| s.0 == w.id).map_or((0, 0), |s| (s.1, s.2));
+                    view! { <li data-workshop=w.id.to_string()>{w.name}" — "{move || i18n.t_with("checkin.admin.seats", &[("booked", &booked.to_string()), ("capacity", &cap.to_string())])}</li> }
+                }).collect_view()}
+            </ul>
+            <form class="stack-form workshop-form" on:submit=submit>
+                <label>{move || i18n.t("checkin.admin.talk")}" "
+                    <select name="talk_id" on:change=move |ev| talk.set(event_target_value(&ev))>
+                        <option value="">"—"</option>
+                        {talks.into_iter().map(|t| view! { <option value=t.id.to_string()>{t.name}</option> }).collect_view()}
+                    </select>
+                </label>
+                <label>{move || i18n.t("checkin.admin.capacity")}" "
+                    <input name="capacity" inputmode="numeric" on:input=move |ev| capacity.set(event_target_value(&ev))/>
+                </label>
+                <button type="submit" class="button">{move || i18n.t("checkin.admin.save")}</button>
+                {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
+            </form>
+        </section>
+    }
 }
 
 /// Arrivals per quarter hour and list on a day, and who is inside on in/out lists.

@@ -136,6 +136,9 @@ pub struct ListsAdmin {
     pub lists: Vec<CheckinList>,
     pub passes: Vec<Choice>,
     pub workshops: Vec<Choice>,
+    /// Every talk, to make one a workshop; and the workshops' seats (talk, capacity, booked).
+    pub talks: Vec<Choice>,
+    pub seats: Vec<(Uuid, i64, i64)>,
 }
 
 /// One list's counters for today: checked in / expected per pass, and who is inside now.

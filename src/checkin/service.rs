@@ -304,11 +304,17 @@ pub async fn lists_admin(db: &Db, config: &Config) -> Result<ListsAdmin, AppErro
     let workshops: Vec<(Uuid, String)> = db_run!(db, pool => sqlx::query_as(
         "SELECT c.id, c.title FROM workshops w JOIN conferences c ON c.id = w.talk_id ORDER BY c.start_at, c.title")
         .fetch_all(pool).await)?;
+    let talks: Vec<(Uuid, String)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT id, title FROM conferences ORDER BY start_at, title").fetch_all(pool).await)?;
+    let seats: Vec<(Uuid, i64, i64)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT talk_id, capacity, booked_count FROM workshops").fetch_all(pool).await)?;
     let choice = |(id, name): (Uuid, String)| Choice { id, name };
     Ok(ListsAdmin {
         lists,
         passes: passes.into_iter().map(choice).collect(),
         workshops: workshops.into_iter().map(choice).collect(),
+        talks: talks.into_iter().map(choice).collect(),
+        seats,
     })
 }
 

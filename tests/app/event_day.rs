@@ -549,6 +549,20 @@ async fn lists_and_badges_are_for_admins_and_bad_input_gets_a_message_on_its_fie
             assert!(text.contains("ZoéLefèvre"), "[{e}] {text}");
             assert!(text.contains("CoopérativeÈze"), "[{e}] the company");
             assert!(text.contains("Pass2jours"), "[{e}]");
+            // …and it renders: pdftoppm draws its pages (installed by scripts/setup).
+            match std::process::Command::new("pdftoppm").arg("-v").output() {
+                Ok(_) => {
+                    let dir = tempfile::tempdir().unwrap();
+                    let file = dir.path().join("badges.pdf");
+                    std::fs::write(&file, &pdf).unwrap();
+                    let ok = std::process::Command::new("pdftoppm").args(["-r", "30", "-png"]).arg(&file).arg(dir.path().join("page"))
+                        .status().unwrap();
+                    assert!(ok.success(), "[{e}] pdftoppm failed on the {sheet} badges");
+                    assert!(std::fs::read_dir(dir.path()).unwrap().any(|f| f.unwrap().file_name().to_string_lossy().ends_with(".png")));
+                }
+                Err(_) if std::env::var("CI").is_ok_and(|v| v == "true") => panic!("pdftoppm is missing: scripts/setup --test installs it"),
+                Err(_) => eprintln!("pdftoppm not installed: the badges' rendering is not checked (scripts/setup --test installs it)"),
+            }
         }
         let res = admin.get(app.url(&format!("/admin/badges.pdf?ticket={t}"))).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 200);
