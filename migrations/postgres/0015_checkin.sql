@@ -111,3 +111,17 @@ CREATE TRIGGER tickets_free_workshop_seats AFTER UPDATE OF status ON tickets
 
 -- Badges print the holder's company.
 ALTER TABLE profiles ADD COLUMN company TEXT CHECK (company IS NULL OR length(company) <= 120);
+
+-- A full workshop's waiting list: the first in line whose pass covers it gets the next seat freed
+-- (booked for them, and mailed: WORKSHOP_SEAT).
+CREATE TABLE workshop_waitlist (
+    talk_id         UUID NOT NULL REFERENCES workshops (talk_id) ON DELETE CASCADE,
+    user_id         UUID NOT NULL REFERENCES users (id),
+    created_at      TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (talk_id, user_id)
+);
+CREATE INDEX workshop_waitlist_queue_idx ON workshop_waitlist (talk_id, created_at);
+
+-- The mail of a workshop seat given from the waiting list.
+ALTER TABLE email_logs DROP CONSTRAINT email_logs_type_check;
+ALTER TABLE email_logs ADD CONSTRAINT email_logs_type_check CHECK (type IN ('ORDER_CONFIRMED', 'TICKET_SENT', 'RESET_PASSWORD', 'VERIFY_EMAIL', 'CHANGE_EMAIL', 'ACCOUNT_EXISTS', 'PROGRAMME_CHANGED', 'ORDER_REFUNDED', 'EMAIL_CHANGED', 'ACCOUNT_DELETED', 'WAITLIST_OFFER', 'INVOICE_DOCUMENT', 'WORKSHOP_SEAT'));

@@ -129,3 +129,31 @@ END;
 
 -- Badges print the holder's company.
 ALTER TABLE profiles ADD COLUMN company TEXT CHECK (company IS NULL OR length(company) <= 120);
+
+-- A full workshop's waiting list: the first in line whose pass covers it gets the next seat freed
+-- (booked for them, and mailed: WORKSHOP_SEAT).
+CREATE TABLE workshop_waitlist (
+    talk_id         BLOB NOT NULL REFERENCES workshops (talk_id) ON DELETE CASCADE,
+    user_id         BLOB NOT NULL REFERENCES users (id),
+    created_at      TEXT NOT NULL,
+    PRIMARY KEY (talk_id, user_id)
+);
+CREATE INDEX workshop_waitlist_queue_idx ON workshop_waitlist (talk_id, created_at);
+
+-- The mail of a workshop seat given from the waiting list (email_logs rebuilt as in 0013).
+CREATE TABLE email_logs_new (
+    id              BLOB PRIMARY KEY NOT NULL,
+    user_id         BLOB REFERENCES users (id),
+    type            TEXT NOT NULL CHECK (type IN ('ORDER_CONFIRMED', 'TICKET_SENT', 'RESET_PASSWORD', 'VERIFY_EMAIL', 'CHANGE_EMAIL', 'ACCOUNT_EXISTS', 'PROGRAMME_CHANGED', 'ORDER_REFUNDED', 'EMAIL_CHANGED', 'ACCOUNT_DELETED', 'WAITLIST_OFFER', 'INVOICE_DOCUMENT', 'WORKSHOP_SEAT')),
+    provider_message_id TEXT,
+    status          TEXT NOT NULL CHECK (status IN ('SENT', 'FAILED')),
+    attempts        INTEGER NOT NULL DEFAULT 1,
+    error           TEXT,
+    created_at      TEXT NOT NULL,
+    outbox_id       BLOB REFERENCES outbox_emails (id)
+);
+INSERT INTO email_logs_new (id, user_id, type, provider_message_id, status, attempts, error, created_at, outbox_id)
+    SELECT id, user_id, type, provider_message_id, status, attempts, error, created_at, outbox_id FROM email_logs;
+DROP TABLE email_logs;
+ALTER TABLE email_logs_new RENAME TO email_logs;
+CREATE INDEX email_logs_user_id_idx ON email_logs (user_id);

@@ -167,15 +167,23 @@ pub const CHECKIN_SELECT: &str = concat!(
      LEFT JOIN door_devices dd ON dd.id = c.device_id "
 );
 
-/// A ticket's entries and exits on a list, oldest first.
+/// What the list's rule needs of a ticket's entries and exits on a list, oldest first: its first
+/// entry, its first entry on `today`, its last mark (at most three rows, each found by the
+/// `(ticket_id, list_id, at)` index: an in/out list scanned all day costs no more than a new one).
 pub async fn ticket_checkins(
     tx: &mut Tx,
     ticket: Uuid,
     list: Uuid,
+    today: &str,
 ) -> Result<Vec<CheckinRow>, sqlx::Error> {
-    let sql =
-        format!("{CHECKIN_SELECT} WHERE c.ticket_id = $1 AND c.list_id = $2 ORDER BY c.at, c.id");
-    tx_run!(tx, c => sqlx::query_as(&sql).bind(ticket).bind(list).fetch_all(c).await)
+    let sql = format!(
+        "{CHECKIN_SELECT} WHERE c.id IN ( \
+           SELECT id FROM (SELECT id FROM checkins WHERE ticket_id = $1 AND list_id = $2 AND direction = 'IN' ORDER BY at, id LIMIT 1) a \
+           UNION ALL SELECT id FROM (SELECT id FROM checkins WHERE ticket_id = $1 AND list_id = $2 AND direction = 'IN' AND day = $3 ORDER BY at, id LIMIT 1) b \
+           UNION ALL SELECT id FROM (SELECT id FROM checkins WHERE ticket_id = $1 AND list_id = $2 ORDER BY at DESC, id DESC LIMIT 1) l) \
+         ORDER BY c.at, c.id"
+    );
+    tx_run!(tx, c => sqlx::query_as(&sql).bind(ticket).bind(list).bind(today).fetch_all(c).await)
 }
 
 /// The conference day of an instant.

@@ -25,6 +25,7 @@ text_enum!(
         AccountDeleted => "ACCOUNT_DELETED",
         WaitlistOffer => "WAITLIST_OFFER",
         InvoiceDocument => "INVOICE_DOCUMENT",
+        WorkshopSeat => "WORKSHOP_SEAT",
     }
 );
 

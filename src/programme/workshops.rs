@@ -18,6 +18,9 @@ pub struct Seats {
     /// The caller holds a pass that covers the workshop (and could book a free seat).
     pub covered: bool,
     pub logged_in: bool,
+    /// The caller's place on the waiting list (1: next), if they wait.
+    #[serde(default)]
+    pub waiting: Option<i64>,
 }
 
 impl Seats {
@@ -46,14 +49,28 @@ pub async fn workshop_book(talk_id: Uuid) -> Result<(), AppError> {
         .map_err(crate::server::fail)
 }
 
+/// Puts the caller on a full workshop's waiting list (`wait` false: takes them off it).
+#[server(prefix = "/api", endpoint = "workshop_wait")]
+pub async fn workshop_wait(talk_id: Uuid, wait: bool) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = crate::server::state()?;
+    service::wait(&state.db, &user, talk_id, wait)
+        .await
+        .map_err(crate::server::fail)
+}
+
 /// Frees the caller's seat.
 #[server(prefix = "/api", endpoint = "workshop_cancel")]
 pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
     let user = crate::accounts::session::require_user().await?;
     let state = crate::server::state()?;
-    service::cancel(&state.db, &user, talk_id)
+    let promoted = service::cancel(&state.db, &state.config, &user, talk_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::fail)?;
+    if promoted > 0 {
+        state.mailer.wake();
+    }
+    Ok(())
 }
 
 /// Makes a talk a workshop with `capacity` seats (empty: no booking needed). Admins only; audited.
@@ -61,16 +78,32 @@ pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
 pub async fn admin_talk_workshop(talk_id: Uuid, capacity: String) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    service::set_capacity(&state.db, &admin, talk_id, &capacity)
+    service::set_capacity(&state.db, &state.config, &admin, talk_id, &capacity)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::fail)?;
+    state.mailer.wake();
+    Ok(())
 }
 
 #[cfg(feature = "ssr")]
 pub mod service {
     use super::Seats;
     use crate::{
-        accounts::AuthUser, admin::service::audit, db_run, error::AppError, server::db::Db, tx_run,
+        accounts::AuthUser,
+        admin::service::audit,
+        db_run,
+        error::AppError,
+        i18n::Locale,
+        mail::{
+            service::{enqueue, Mail},
+            MailKind,
+        },
+        server::{
+            config::Config,
+            db::{Db, Tx},
+            AppState,
+        },
+        tx_run,
     };
     use uuid::Uuid;
 
@@ -87,15 +120,19 @@ pub mod service {
             .fetch_all(pool).await)?;
         let mut out = Vec::with_capacity(rows.len());
         for (talk, capacity, booked) in rows {
-            let (mine, covered) = match me {
-                None => (false, false),
+            let (mine, covered, waiting) = match me {
+                None => (false, false, None),
                 Some(user) => {
                     let mine: Option<(Uuid,)> = db_run!(db, pool => sqlx::query_as(
                         "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
                         .bind(talk).bind(user).fetch_optional(pool).await)?;
                     let covered: Option<(Uuid,)> = db_run!(db, pool => sqlx::query_as(COVERING)
                         .bind(user).bind(talk).fetch_optional(pool).await)?;
-                    (mine.is_some(), covered.is_some())
+                    let place: Option<(i64,)> = db_run!(db, pool => sqlx::query_as(
+                        "SELECT (SELECT COUNT(*) FROM workshop_waitlist o WHERE o.talk_id = w.talk_id AND o.created_at <= w.created_at) \
+                         FROM workshop_waitlist w WHERE w.talk_id = $1 AND w.user_id = $2")
+                        .bind(talk).bind(user).fetch_optional(pool).await)?;
+                    (mine.is_some(), covered.is_some(), place.map(|p| p.0))
                 }
             };
             out.push(Seats {
@@ -105,24 +142,36 @@ pub mod service {
                 mine,
                 covered,
                 logged_in: me.is_some(),
+                waiting,
             });
         }
         Ok(out)
     }
 
-    async fn talk_exists(tx: &mut crate::server::db::Tx, talk: Uuid) -> Result<bool, sqlx::Error> {
+    async fn talk_exists(tx: &mut Tx, talk: Uuid) -> Result<bool, sqlx::Error> {
         let row: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as("SELECT id FROM conferences WHERE id = $1")
             .bind(talk).fetch_optional(c).await)?;
         Ok(row.is_some())
+    }
+
+    /// Seats are booked, freed and waited for until the workshop starts (then the room is what it is).
+    async fn open_for_booking(tx: &mut Tx, talk: Uuid) -> Result<(), AppError> {
+        let row: Option<(chrono::DateTime<chrono::Utc>,)> = tx_run!(tx, c => sqlx::query_as(
+            "SELECT start_at FROM conferences WHERE id = $1").bind(talk).fetch_optional(c).await)?;
+        match row {
+            None => Err(AppError::NotFound),
+            Some((start,)) if crate::server::now() >= start => {
+                Err(AppError::invalid("talk_id", "workshop.error.started"))
+            }
+            Some(_) => Ok(()),
+        }
     }
 
     /// One seat for the user: refused when the talk needs no booking, the user has no pass
     /// covering it, holds a seat already, or the workshop is full.
     pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> {
         let mut tx = db.begin().await?;
-        if !talk_exists(&mut tx, talk).await? {
-            return Err(AppError::NotFound);
-        }
+        open_for_booking(&mut tx, talk).await?;
         let workshop: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
             "SELECT talk_id FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
         if workshop.is_none() {
@@ -159,6 +208,8 @@ pub mod service {
                 "workshop.error.already_booked",
             ));
         }
+        tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
+            .bind(talk).bind(user.id).execute(c).await.map(|_| ()))?;
         audit(
             &mut tx,
             user.id,
@@ -172,9 +223,148 @@ pub mod service {
         Ok(())
     }
 
-    /// Frees the user's seat.
-    pub async fn cancel(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> {
+    /// Joins (or leaves) a full workshop's waiting list: only with a pass that covers it, without
+    /// a seat, and while the workshop is full (else: book).
+    pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<(), AppError> {
         let mut tx = db.begin().await?;
+        open_for_booking(&mut tx, talk).await?;
+        if !wait {
+            let gone = tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
+                .bind(talk).bind(user.id).execute(c).await.map(|r| r.rows_affected()))?;
+            if gone == 0 {
+                return Err(AppError::invalid("talk_id", "workshop.error.not_waiting"));
+            }
+            let id = talk.to_string();
+            audit(
+                &mut tx,
+                user.id,
+                "LEAVE_WORKSHOP_WAITLIST",
+                "talk",
+                &id,
+                serde_json::json!({}),
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(());
+        }
+        let seats: Option<(i64, i64)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT capacity, booked_count FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
+        let Some((capacity, booked)) = seats else {
+            return Err(AppError::invalid("talk_id", "workshop.error.no_booking"));
+        };
+        let held: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
+            "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
+            .bind(talk).bind(user.id).fetch_optional(c).await)?;
+        if held.is_some() {
+            return Err(AppError::invalid(
+                "talk_id",
+                "workshop.error.already_booked",
+            ));
+        }
+        let ticket: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(COVERING)
+            .bind(user.id).bind(talk).fetch_optional(c).await)?;
+        if ticket.is_none() {
+            return Err(AppError::invalid("talk_id", "workshop.error.no_pass"));
+        }
+        if booked < capacity {
+            return Err(AppError::invalid("talk_id", "workshop.error.not_full"));
+        }
+        let n = tx_run!(&mut tx, c => sqlx::query(
+            "INSERT INTO workshop_waitlist (talk_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+            .bind(talk).bind(user.id).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(AppError::invalid(
+                "talk_id",
+                "workshop.error.already_waiting",
+            ));
+        }
+        let id = talk.to_string();
+        audit(
+            &mut tx,
+            user.id,
+            "JOIN_WORKSHOP_WAITLIST",
+            "talk",
+            &id,
+            serde_json::json!({}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Gives a workshop's free seats to the first people waiting whose pass still covers it (the
+    /// others leave the line), each booked, audited and mailed. Returns the seats given.
+    pub async fn promote(tx: &mut Tx, config: &Config, talk: Uuid) -> Result<usize, AppError> {
+        let mut given = 0;
+        // At most the line's length: each turn books someone or takes someone out of the line.
+        for _ in 0..1000 {
+            let next: Option<(Uuid, String, String)> = tx_run!(tx, c => sqlx::query_as(
+                "SELECT w.user_id, u.email, u.locale FROM workshop_waitlist w JOIN users u ON u.id = w.user_id \
+                 JOIN workshops s ON s.talk_id = w.talk_id \
+                 WHERE w.talk_id = $1 AND s.booked_count < s.capacity ORDER BY w.created_at, w.user_id LIMIT 1")
+                .bind(talk).fetch_optional(c).await)?;
+            let Some((user, email, locale)) = next else {
+                break;
+            };
+            tx_run!(tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
+                .bind(talk).bind(user).execute(c).await.map(|_| ()))?;
+            let ticket: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(COVERING)
+                .bind(user).bind(talk).fetch_optional(c).await)?;
+            let Some((ticket,)) = ticket else {
+                continue;
+            };
+            let inserted = tx_run!(tx, c => sqlx::query(
+                "INSERT INTO workshop_bookings (talk_id, ticket_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
+                .bind(talk).bind(ticket).bind(user).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+            if inserted != 1 {
+                continue;
+            }
+            tx_run!(tx, c => sqlx::query("UPDATE workshops SET booked_count = booked_count + 1 WHERE talk_id = $1")
+                .bind(talk).execute(c).await.map(|_| ()))?;
+            let (title, start): (String, chrono::DateTime<chrono::Utc>) = tx_run!(tx, c => sqlx::query_as(
+                "SELECT title, start_at FROM conferences WHERE id = $1").bind(talk).fetch_one(c).await)?;
+            let meta = serde_json::json!({ "ticket": ticket, "from_waitlist": true });
+            audit(tx, user, "BOOK_WORKSHOP", "talk", &talk.to_string(), meta).await?;
+            let when = start.with_timezone(&config.timezone).format("%d/%m %H:%M");
+            let mail = Mail {
+                kind: MailKind::WorkshopSeat,
+                user_id: Some(user),
+                to: email,
+                locale: Locale::from_code(&locale).unwrap_or_default(),
+                vars: vec![("talk", title), ("when", when.to_string())],
+                link: Some(format!("{}/me/programme", config.base_url)),
+                order_id: None,
+            };
+            enqueue(tx, &mail).await?;
+            given += 1;
+        }
+        Ok(given)
+    }
+
+    /// The job: seats freed without a person asking (a refunded ticket) go to the waiting lists.
+    pub async fn promote_all(state: &AppState) -> Result<usize, AppError> {
+        let talks: Vec<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as(
+            "SELECT s.talk_id FROM workshops s WHERE s.booked_count < s.capacity \
+             AND EXISTS (SELECT 1 FROM workshop_waitlist w WHERE w.talk_id = s.talk_id)")
+            .fetch_all(pool).await)?;
+        let mut given = 0;
+        for (talk,) in talks {
+            let mut tx = state.db.begin().await?;
+            given += promote(&mut tx, &state.config, talk).await?;
+            tx.commit().await?;
+        }
+        Ok(given)
+    }
+
+    /// Frees the user's seat; the next person waiting gets it. Returns the seats given so.
+    pub async fn cancel(
+        db: &Db,
+        config: &Config,
+        user: &AuthUser,
+        talk: Uuid,
+    ) -> Result<usize, AppError> {
+        let mut tx = db.begin().await?;
+        open_for_booking(&mut tx, talk).await?;
         let gone = tx_run!(&mut tx, c => sqlx::query(
             "DELETE FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
             .bind(talk).bind(user.id).execute(c).await.map(|r| r.rows_affected()))?;
@@ -184,23 +374,26 @@ pub mod service {
         tx_run!(&mut tx, c => sqlx::query(
             "UPDATE workshops SET booked_count = booked_count - $1 WHERE talk_id = $2")
             .bind(i64::try_from(gone).unwrap_or(1)).bind(talk).execute(c).await.map(|_| ()))?;
+        let id = talk.to_string();
         audit(
             &mut tx,
             user.id,
             "CANCEL_WORKSHOP",
             "talk",
-            &talk.to_string(),
+            &id,
             serde_json::json!({}),
         )
         .await?;
+        let given = promote(&mut tx, config, talk).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(given)
     }
 
     /// A workshop's number of seats (at least the seats booked), or none: no booking needed (only
     /// while nobody holds a seat; a check-in list bound to it then lets nobody in).
     pub async fn set_capacity(
         db: &Db,
+        config: &Config,
         admin: &AuthUser,
         talk: Uuid,
         raw: &str,
@@ -243,6 +436,10 @@ pub mod service {
             serde_json::json!({ "capacity": capacity }),
         )
         .await?;
+        // More seats: the waiting list gets them.
+        if capacity.is_some() {
+            promote(&mut tx, config, talk).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -260,14 +457,16 @@ pub fn WorkshopSeat(talk_id: Uuid) -> impl IntoView {
     });
     let error = RwSignal::new(None::<AppError>);
     let busy = RwSignal::new(false);
-    let act = move |book: bool| {
+    // 0: free my seat, 1: book, 2: join the waiting list, 3: leave it.
+    let act = move |what: u8| {
         busy.set(true);
         error.set(None);
         spawn_local(async move {
-            let r = if book {
-                workshop_book(talk_id).await
-            } else {
-                workshop_cancel(talk_id).await
+            let r = match what {
+                1 => workshop_book(talk_id).await,
+                2 => workshop_wait(talk_id, true).await,
+                3 => workshop_wait(talk_id, false).await,
+                _ => workshop_cancel(talk_id).await,
             };
             if let Err(e) = r {
                 error.set(Some(e));
@@ -288,18 +487,28 @@ pub fn WorkshopSeat(talk_id: Uuid) -> impl IntoView {
                             view! {
                                 <p class="workshop-mine">{move || i18n.t("workshop.booked")}</p>
                                 <button type="button" class="button-secondary workshop-cancel" disabled=move || busy.get()
-                                    on:click=move |_| act(false)>{move || i18n.t("workshop.cancel")}</button>
+                                    on:click=move |_| act(0)>{move || i18n.t("workshop.cancel")}</button>
                             }.into_any()
                         } else if !s.logged_in {
                             view! { <a class="workshop-login" href="/login">{move || i18n.t("workshop.login")}</a> }.into_any()
                         } else if !s.covered {
                             view! { <p class="workshop-no-pass">{move || i18n.t("workshop.error.no_pass")}</p> }.into_any()
+                        } else if let Some(place) = s.waiting {
+                            view! {
+                                <p class="workshop-waiting" data-place=place.to_string()>{move || i18n.t_with("workshop.waiting", &[("place", &place.to_string())])}</p>
+                                <button type="button" class="button-secondary workshop-leave" disabled=move || busy.get()
+                                    on:click=move |_| act(3)>{move || i18n.t("workshop.leave")}</button>
+                            }.into_any()
                         } else if left == 0 {
-                            view! { <p class="workshop-full">{move || i18n.t("workshop.full")}</p> }.into_any()
+                            view! {
+                                <p class="workshop-full">{move || i18n.t("workshop.full")}</p>
+                                <button type="button" class="button-secondary workshop-wait" disabled=move || busy.get()
+                                    on:click=move |_| act(2)>{move || i18n.t("workshop.wait")}</button>
+                            }.into_any()
                         } else {
                             view! {
                                 <button type="button" class="button workshop-book" disabled=move || busy.get()
-                                    on:click=move |_| act(true)>{move || i18n.t("workshop.book")}</button>
+                                    on:click=move |_| act(1)>{move || i18n.t("workshop.book")}</button>
                             }.into_any()
                         }}
                         {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}

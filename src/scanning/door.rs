@@ -335,8 +335,8 @@ async fn take_entry(
                 at,
             )
             .await?;
-            let rows = crate::checkin::service::ticket_checkins(tx, id, list.id).await?;
             let today = crate::checkin::service::day(config, at);
+            let rows = crate::checkin::service::ticket_checkins(tx, id, list.id, &today).await?;
             let marks: Vec<_> = rows.iter().map(|r| r.mark()).collect();
             match decide(list.rule, direction, gate, &History::of(&marks, &today)) {
                 d @ (Decision::LetIn | Decision::LetOut) => {

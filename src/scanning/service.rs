@@ -191,7 +191,7 @@ pub async fn redeem_at(
             at,
         )
         .await?;
-        let rows = checkin::service::ticket_checkins(&mut tx, ticket, list.id).await?;
+        let rows = checkin::service::ticket_checkins(&mut tx, ticket, list.id, &today).await?;
         // This very attempt was recorded already (its answer was lost on the way): the same answer.
         let earlier: Option<(Uuid, Option<Uuid>, String, Uuid)> = tx_run!(&mut tx, c => sqlx::query_as(
             "SELECT ticket_id, staff_id, direction, list_id FROM checkins WHERE id = $1")

@@ -201,6 +201,16 @@ fn start_reservation_sweeper(state: AppState) {
         // Voucher holds that ended, and freed seats for the waiting lists.
         let offers = crate::waitlist::service::offer_seats(&state).await;
         job_done("waitlist_offers", offers, "waiting-list offers sent");
+        // Workshop seats freed by a refund, for their waiting lists.
+        let seats = crate::programme::workshops::service::promote_all(&state).await;
+        if job_done(
+            "workshop_seats",
+            seats,
+            "workshop seats given from the waiting list",
+        ) > 0
+        {
+            state.mailer.wake();
+        }
     });
 }
 

@@ -336,23 +336,65 @@ async fn a_workshop_list_lets_in_only_the_booked_and_twelve_seats_take_twelve_of
         assert_eq!(app.count("SELECT COUNT(*) FROM workshop_bookings").await, 12, "[{e}]");
         assert_eq!(app.count("SELECT MAX(booked_count) FROM workshops").await, 12, "[{e}]");
 
-        // Full: Léa is told so.
-        let (status, body) = app.call_as(&lea, "workshop_book", &[("talk_id", &talk.to_string())]).await;
+        // Full: Léa is told so, and joins the waiting list (once); Zoé, whose pass does not cover it, cannot.
+        let t = talk.to_string();
+        let (status, body) = app.call_as(&lea, "workshop_book", &[("talk_id", &t)]).await;
         assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("workshop.error.full")), "[{e}]");
+        let (status, body) = app.call_as(&lea, "workshop_wait", &[("talk_id", &t), ("wait", "true")]).await;
+        assert_eq!(status, 200, "[{e}] {body}");
+        let (status, body) = app.call_as(&lea, "workshop_wait", &[("talk_id", &t), ("wait", "true")]).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("workshop.error.already_waiting")), "[{e}]");
+        let (status, body) = app.call_as(&zoe_client, "workshop_wait", &[("talk_id", &t), ("wait", "true")]).await;
+        assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("workshop.error.no_pass")), "[{e}]");
+        let (status, _) = app.call_as(&zoe_client, "workshop_wait", &[("talk_id", &t), ("wait", "nope")]).await;
+        assert!((400..500).contains(&status), "[{e}] {status}");
+        let (_, seats) = app.call_as(&lea, "workshop_seats", &[]).await;
+        assert_eq!(seats[0]["waiting"].as_i64(), Some(1), "[{e}] {seats}");
+        // Someone frees a seat: it is Léa's at once, and she is mailed.
+        let (someone,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT user_id FROM workshop_bookings LIMIT 1")
+            .fetch_one(pool).await).unwrap();
+        let someone = AuthUser { id: someone, email: String::new(), role: Role::User, first_name: None, last_name: None, verified: true, locale: Locale::Fr };
+        let given = tessera::programme::workshops::service::cancel(app.db(), &app.state.config, &someone, talk).await.unwrap();
+        assert_eq!(given, 1, "[{e}]");
+        let (_, seats) = app.call_as(&lea, "workshop_seats", &[]).await;
+        assert_eq!((seats[0]["mine"].as_bool(), seats[0]["booked"].as_i64(), seats[0]["waiting"].as_i64()), (Some(true), Some(12), None), "[{e}] {seats}");
+        let (kind, body) = app.last_mail_to("lea@example.org").await.unwrap();
+        assert_eq!(kind, "WORKSHOP_SEAT");
+        assert!(body.contains("Atelier Leptos") && body.contains("/me/programme"), "[{e}] {body}");
+        // Booked again, she is on the list (the workshop's list lets in once: she came in before).
+        assert_eq!(at(&app, &door, workshop_list, Direction::In, lea_ticket, when).await, Outcome::AlreadyUsed, "[{e}] Léa is on the list");
         // Only an admin makes a workshop, with a number of seats no lower than those booked.
-        let (status, _) = app.call_as(&lea, "admin_talk_workshop", &[("talk_id", &talk.to_string()), ("capacity", "500")]).await;
+        let (status, _) = app.call_as(&lea, "admin_talk_workshop", &[("talk_id", &t), ("capacity", "500")]).await;
         assert_eq!(status, 403, "[{e}]");
         app.user("admin@example.org", PW, Role::Admin).await;
         let admin = app.logged_in("admin@example.org", PW).await;
         for (bad, key) in [("5", "workshop.error.below_booked"), ("-1", "workshop.error.capacity"), ("douze", "workshop.error.capacity"),
                            ("99999999999999999999", "workshop.error.capacity"), ("", "workshop.error.below_booked")] {
-            let (status, body) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &talk.to_string()), ("capacity", bad)]).await;
+            let (status, body) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &t), ("capacity", bad)]).await;
             assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some(key)), "[{e}] capacity {bad:?}");
         }
-        let (status, _) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &talk.to_string()), ("capacity", "13")]).await;
+        let (status, _) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &Uuid::new_v4().to_string()), ("capacity", "3")]).await;
+        assert_eq!(status, 404, "[{e}]");
+        // One seat more: the one who freed hers books it again.
+        let (status, _) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &t), ("capacity", "13")]).await;
         assert_eq!(status, 200);
-        let (status, _) = app.call_as(&lea, "workshop_book", &[("talk_id", &talk.to_string())]).await;
-        assert_eq!(status, 200, "[{e}] a 13th seat");
+        tessera::programme::workshops::service::book(app.db(), &someone, talk).await.unwrap();
+        assert_eq!(app.count("SELECT booked_count FROM workshops").await, 13, "[{e}]");
+        // A workshop that has started: seats are no longer booked, waited for or freed.
+        let past = Uuid::new_v4();
+        let now = tessera::server::now();
+        tessera::db_run!(app.db(), pool => sqlx::query(
+            "INSERT INTO conferences (id, title, description, theme, start_at, end_at, created_at, updated_at) VALUES ($1, 'Atelier passé', '', 'Tech', $2, $3, $4, $4)")
+            .bind(past).bind(now - Duration::hours(1)).bind(now + Duration::hours(1)).bind(now).execute(pool).await.map(|_| ())).unwrap();
+        let (status, _) = app.call_as(&admin, "admin_talk_workshop", &[("talk_id", &past.to_string()), ("capacity", "10")]).await;
+        assert_eq!(status, 200);
+        for (endpoint, form) in [("workshop_book", vec![("talk_id", past.to_string())]),
+                                 ("workshop_wait", vec![("talk_id", past.to_string()), ("wait", "true".into())]),
+                                 ("workshop_cancel", vec![("talk_id", past.to_string())])] {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body) = app.call_as(&lea, endpoint, &form).await;
+            assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("workshop.error.started")), "[{e}] {endpoint}");
+        }
     })
     .await;
 }
