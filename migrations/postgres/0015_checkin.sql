@@ -43,7 +43,8 @@ INSERT INTO checkin_lists (id, name, rule, all_passes, created_at)
     VALUES ('00000000-0000-0000-0000-0000000000e0', 'Entrée', 'DAILY', TRUE, now());
 
 INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, offline)
-    SELECT COALESCE(used_scan_id, md5(random()::text || id::text)::uuid), '00000000-0000-0000-0000-0000000000e0', id, used_at,
+    SELECT CASE WHEN used_scan_id IS NOT NULL AND (SELECT COUNT(*) FROM tickets o WHERE o.used_scan_id = tickets.used_scan_id) = 1
+                THEN used_scan_id ELSE md5(random()::text || id::text)::uuid END, '00000000-0000-0000-0000-0000000000e0', id, used_at,
            to_char(used_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), 'IN', used_by_user_id, FALSE
     FROM tickets WHERE status = 'USED' AND used_at IS NOT NULL;
 
@@ -98,10 +99,11 @@ CREATE INDEX workshop_bookings_user_idx ON workshop_bookings (user_id);
 -- A ticket canceled (a refund, an erasure) frees its workshop seats.
 CREATE FUNCTION tickets_free_workshop_seats() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- The bookings the statement itself deleted, so a seat freed at the same moment by its holder
+    -- is not counted twice.
     IF EXISTS (SELECT 1 FROM workshop_bookings WHERE ticket_id = NEW.id) THEN
-        UPDATE workshops SET booked_count = booked_count - 1
-            WHERE talk_id IN (SELECT talk_id FROM workshop_bookings WHERE ticket_id = NEW.id);
-        DELETE FROM workshop_bookings WHERE ticket_id = NEW.id;
+        WITH gone AS (DELETE FROM workshop_bookings WHERE ticket_id = NEW.id RETURNING talk_id)
+        UPDATE workshops w SET booked_count = w.booked_count - 1 FROM gone WHERE w.talk_id = gone.talk_id;
     END IF;
     RETURN NEW;
 END $$;

@@ -49,7 +49,8 @@ INSERT INTO checkin_lists (id, name, rule, all_passes, created_at)
 
 -- Tickets let in before lists existed: their entry, on the default list (day: the UTC date).
 INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, offline)
-    SELECT COALESCE(used_scan_id, randomblob(16)), X'000000000000000000000000000000E0', id, used_at,
+    SELECT CASE WHEN used_scan_id IS NOT NULL AND (SELECT COUNT(*) FROM tickets o WHERE o.used_scan_id = tickets.used_scan_id) = 1
+                THEN used_scan_id ELSE randomblob(16) END, X'000000000000000000000000000000E0', id, used_at,
            substr(used_at, 1, 10), 'IN', used_by_user_id, 0
     FROM tickets WHERE status = 'USED' AND used_at IS NOT NULL;
 

@@ -84,7 +84,7 @@ async fn render(
     }
     let mut tx = state.db.begin().await?;
     let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
-        "SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, p.company, tt.name AS pass, tt.door_no, t.issue_no, tt.valid_from, tt.valid_until, \
+        "SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, CASE WHEN t.holder_name IS NULL THEN p.company END AS company, tt.name AS pass, tt.door_no, t.issue_no, tt.valid_from, tt.valid_until, \
          (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
          FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
          JOIN ticket_types tt ON tt.id = t.ticket_type_id \

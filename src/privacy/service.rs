@@ -853,7 +853,7 @@ pub async fn anonymise(
             .bind(user_id).fetch_all(&mut *c).await? {
             sqlx::query("UPDATE vouchers SET valid_until = $1 WHERE id = $2 AND (valid_until IS NULL OR valid_until > $1)").bind(now).bind(voucher).execute(&mut *c).await?;
         }
-        for table in ["user_credentials", "accounts", "sessions", "verification_tokens", "profiles", "user_program_items", "calendar_feeds", "waitlist_entries"] {
+        for table in ["user_credentials", "accounts", "sessions", "verification_tokens", "profiles", "user_program_items", "calendar_feeds", "waitlist_entries", "workshop_waitlist"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE user_id = $1")).bind(user_id).execute(&mut *c).await?;
         }
         // Consents stay as proof, with the account's id only.

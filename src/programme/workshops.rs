@@ -227,7 +227,9 @@ pub mod service {
     /// a seat, and while the workshop is full (else: book).
     pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<(), AppError> {
         let mut tx = db.begin().await?;
-        open_for_booking(&mut tx, talk).await?;
+        if !talk_exists(&mut tx, talk).await? {
+            return Err(AppError::NotFound);
+        }
         if !wait {
             let gone = tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
                 .bind(talk).bind(user.id).execute(c).await.map(|r| r.rows_affected()))?;
@@ -247,6 +249,7 @@ pub mod service {
             tx.commit().await?;
             return Ok(());
         }
+        open_for_booking(&mut tx, talk).await?;
         let seats: Option<(i64, i64)> = tx_run!(&mut tx, c => sqlx::query_as(
             "SELECT capacity, booked_count FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
         let Some((capacity, booked)) = seats else {
@@ -295,6 +298,19 @@ pub mod service {
     /// Gives a workshop's free seats to the first people waiting whose pass still covers it (the
     /// others leave the line), each booked, audited and mailed. Returns the seats given.
     pub async fn promote(tx: &mut Tx, config: &Config, talk: Uuid) -> Result<usize, AppError> {
+        // The workshop's row first, as `book` takes it: its count is exact until commit, and a
+        // booking, a freeing or another promotion of this workshop waits (no circle of waits).
+        let held = tx_run!(tx, c => sqlx::query("UPDATE workshops SET capacity = capacity WHERE talk_id = $1")
+            .bind(talk).execute(c).await.map(|r| r.rows_affected()))?;
+        let started: Option<(chrono::DateTime<chrono::Utc>,)> = match held {
+            0 => None,
+            _ => tx_run!(tx, c => sqlx::query_as("SELECT start_at FROM conferences WHERE id = $1")
+                .bind(talk).fetch_optional(c).await)?,
+        };
+        // Once it has started, a freed seat stays free.
+        if started.is_none_or(|(start,)| crate::server::now() >= start) {
+            return Ok(0);
+        }
         let mut given = 0;
         // At most the line's length: each turn books someone or takes someone out of the line.
         for _ in 0..1000 {
@@ -306,8 +322,18 @@ pub mod service {
             let Some((user, email, locale)) = next else {
                 break;
             };
-            tx_run!(tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
-                .bind(talk).bind(user).execute(c).await.map(|_| ()))?;
+            // Someone who left the line at this very moment is not booked.
+            let left = tx_run!(tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
+                .bind(talk).bind(user).execute(c).await.map(|r| r.rows_affected()))?;
+            if left != 1 {
+                continue;
+            }
+            let active: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+                "SELECT id FROM users WHERE id = $1 AND status = 'ACTIVE' AND anonymized_at IS NULL")
+                .bind(user).fetch_optional(c).await)?;
+            if active.is_none() {
+                continue;
+            }
             let ticket: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(COVERING)
                 .bind(user).bind(talk).fetch_optional(c).await)?;
             let Some((ticket,)) = ticket else {
@@ -343,6 +369,21 @@ pub mod service {
 
     /// The job: seats freed without a person asking (a refunded ticket) go to the waiting lists.
     pub async fn promote_all(state: &AppState) -> Result<usize, AppError> {
+        // A booking made on a ticket refunded at that same moment (the refund's trigger could not
+        // see it yet): the seat goes back.
+        let stale: Vec<(Uuid, Uuid)> = db_run!(&state.db, pool => sqlx::query_as(
+            "SELECT b.talk_id, b.ticket_id FROM workshop_bookings b JOIN tickets t ON t.id = b.ticket_id WHERE t.status = 'CANCELED'")
+            .fetch_all(pool).await)?;
+        for (talk, ticket) in stale {
+            let mut tx = state.db.begin().await?;
+            let gone = tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshop_bookings WHERE talk_id = $1 AND ticket_id = $2")
+                .bind(talk).bind(ticket).execute(c).await.map(|r| r.rows_affected()))?;
+            if gone == 1 {
+                tx_run!(&mut tx, c => sqlx::query("UPDATE workshops SET booked_count = booked_count - 1 WHERE talk_id = $1")
+                    .bind(talk).execute(c).await.map(|_| ()))?;
+            }
+            tx.commit().await?;
+        }
         let talks: Vec<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as(
             "SELECT s.talk_id FROM workshops s WHERE s.booked_count < s.capacity \
              AND EXISTS (SELECT 1 FROM workshop_waitlist w WHERE w.talk_id = s.talk_id)")
@@ -414,8 +455,10 @@ pub mod service {
         if !talk_exists(&mut tx, talk).await? {
             return Err(AppError::NotFound);
         }
+        // Held (as `book` holds it): a booking at this moment waits, the count read is exact.
         let row: Option<(i64,)> = tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT booked_count FROM workshops WHERE talk_id = $1").bind(talk).fetch_optional(c).await)?;
+            "UPDATE workshops SET capacity = capacity WHERE talk_id = $1 RETURNING booked_count")
+            .bind(talk).fetch_optional(c).await)?;
         let booked = row.map_or(0, |r| r.0);
         if capacity.unwrap_or(0) < booked {
             return Err(AppError::invalid("capacity", "workshop.error.below_booked"));

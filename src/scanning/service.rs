@@ -172,6 +172,9 @@ pub async fn redeem_at(
         day: Some(today.clone()),
     };
     let mut recorded: Option<Direction> = None;
+    // Written last, just before the commit: the ticket's update takes the door's change counter,
+    // which every writer waits for (PostgreSQL), so it is held for the commit alone.
+    let mut to_record: Option<checkin::service::NewCheckin> = None;
     if let (Some(f), Some(ticket)) = (facts, ticket_id) {
         answer.holder = Some(f.holder);
         answer.pass = Some(f.pass);
@@ -239,7 +242,7 @@ pub async fn redeem_at(
                         device: None,
                         offline: false,
                     };
-                    checkin::service::record(&mut tx, config, &entry).await?;
+                    to_record = Some(entry);
                     recorded = Some(direction);
                 }
                 if direction == Direction::In {
@@ -290,6 +293,9 @@ pub async fn redeem_at(
         }),
     )
     .await?;
+    if let Some(entry) = to_record {
+        checkin::service::record(&mut tx, config, &entry).await?;
+    }
     tx.commit().await?;
     crate::server::metrics::door_answer(answer.outcome.as_str(), "online");
     Ok(answer)
