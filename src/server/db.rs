@@ -226,7 +226,29 @@ impl Db {
         Ok(match self {
             Db::Sqlite(_, gate) => {
                 let turn = gate.turn.clone().lock_owned().await;
-                Tx::Sqlite(gate.writer.begin_with("BEGIN IMMEDIATE").await?, turn)
+                // Begun in a task of its own: sqlx 0.8 checks a custom BEGIN after starting it, at
+                // an await where a request dropped then (a phone gone off the network) left the
+                // writer inside a transaction nobody holds; every later write then failed (or
+                // `db_write!` wrote into it, never committed).
+                let writer = gate.writer.clone();
+                let begun = tokio::spawn(async move { writer.begin_with("BEGIN IMMEDIATE").await })
+                    .await
+                    .map_err(|_| sqlx::Error::WorkerCrashed)?;
+                let tx = match begun {
+                    Err(sqlx::Error::InvalidSavePointStatement) => {
+                        // A writer left inside a transaction anyway: a fresh connection replaces it
+                        // (closing the old one rolls its transaction back).
+                        tracing::error!(
+                            "the SQLite writer was left inside a transaction: reconnecting"
+                        );
+                        if let Ok(conn) = gate.writer.acquire().await {
+                            drop(conn.detach());
+                        }
+                        gate.writer.begin_with("BEGIN IMMEDIATE").await?
+                    }
+                    other => other?,
+                };
+                Tx::Sqlite(tx, turn)
             }
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })

@@ -318,3 +318,35 @@ async fn a_rush_of_logins_keeps_the_servers_memory_bounded() {
         "the server's memory peaked at {peak} MiB (it started at {base_mib} MiB)"
     );
 }
+
+/// A request dropped while its write transaction began (a phone gone off the network) could leave
+/// SQLite's one writer connection inside a transaction nobody held: every later write failed with
+/// "begin_with at non-zero transaction depth" (seen in the offline door's Chromium test). The
+/// writer is now replaced, and writes go on.
+#[tokio::test]
+async fn a_writer_left_inside_a_transaction_is_replaced_and_writes_go_on() {
+    on_each_engine(&[], |app| async move {
+        let tessera::server::db::Db::Sqlite(_, gate) = app.db() else {
+            return;
+        };
+        {
+            let mut conn = gate.writer.acquire().await.unwrap();
+            let leaked = sqlx::Connection::begin(&mut *conn).await.unwrap();
+            std::mem::forget(leaked);
+        }
+        let mut tx = app
+            .db()
+            .begin()
+            .await
+            .expect("a write transaction despite the one left open");
+        tessera::tx_run!(&mut tx, c => sqlx::query("UPDATE door_counter SET n = n + 1000 WHERE id = 1")
+            .execute(c).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert!(
+            app.count("SELECT n FROM door_counter WHERE id = 1").await >= 1000,
+            "committed, seen by the readers"
+        );
+    })
+    .await;
+}
