@@ -5,14 +5,7 @@
 use crate::common::{on_each_engine, TestApp};
 use chrono::Duration;
 use serde_json::{json, Value};
-use tessera::{
-    accounts::Role,
-    scanning::signed,
-    ticketing::{
-        service::{create_pending_order, mark_paid},
-        CartLine,
-    },
-};
+use tessera::{accounts::Role, scanning::signed};
 use uuid::Uuid;
 
 const PW: &str = "a long enough passphrase";
@@ -28,32 +21,13 @@ async fn pass_between(
     from: chrono::DateTime<chrono::Utc>,
     until: chrono::DateTime<chrono::Utc>,
 ) -> Uuid {
-    let id = Uuid::new_v4();
-    let now = tessera::server::now();
-    tessera::db_run!(app.db(), pool => sqlx::query(
-        "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
-         VALUES ($1, 'Pass porte', 5000, 'eur', 500, $2, $3, $4, $5, $5, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
-        .bind(id).bind(true).bind(from).bind(until).bind(now)
-        .execute(pool).await.map(|_| ())).unwrap();
-    id
+    crate::common::pass_valid(app, "Pass porte", from, until).await
 }
 
 /// A buyer with one paid ticket of `pass`, logged in; returns (client, ticket id).
 async fn buyer(app: &TestApp, email: &str, pass: Uuid) -> (reqwest::Client, Uuid) {
     let user = app.user(email, PW, Role::User).await;
-    let config = &app.state.config;
-    let line = [CartLine {
-        ticket_type_id: pass,
-        quantity: "1".into(),
-    }];
-    let order = create_pending_order(app.db(), config, user, &line)
-        .await
-        .unwrap();
-    let mut tx = app.db().begin().await.unwrap();
-    mark_paid(&mut tx, config, order).await.unwrap();
-    tx.commit().await.unwrap();
-    let (id,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM tickets WHERE order_id = $1")
-        .bind(order).fetch_one(pool).await).unwrap();
+    let id = crate::common::paid_ticket(app, user, pass).await;
     (app.logged_in(email, PW).await, id)
 }
 

@@ -15,10 +15,6 @@ use tessera::{
         service::{redeem_at, At, Key},
         Outcome,
     },
-    ticketing::{
-        service::{create_pending_order, mark_paid},
-        CartLine,
-    },
 };
 use uuid::Uuid;
 
@@ -35,32 +31,12 @@ fn paris(day: u32, h: u32, m: u32) -> DateTime<Utc> {
 
 /// A pass valid from the first day 00:00 to the last day 23:59 (Paris).
 async fn pass(app: &TestApp, name: &str, first: u32, last: u32) -> Uuid {
-    let id = Uuid::new_v4();
-    let now = tessera::server::now();
-    tessera::db_run!(app.db(), pool => sqlx::query(
-        "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
-         VALUES ($1, $2, 5000, 'eur', 500, $3, $4, $5, $6, $6, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
-        .bind(id).bind(name).bind(true).bind(paris(first, 0, 0)).bind(paris(last, 23, 59)).bind(now)
-        .execute(pool).await.map(|_| ())).unwrap();
-    id
+    crate::common::pass_valid(app, name, paris(first, 0, 0), paris(last, 23, 59)).await
 }
 
 /// `user` buys one ticket of `pass` through the order functions; returns the ticket's id.
 async fn ticket(app: &TestApp, user: Uuid, pass: Uuid) -> Uuid {
-    let config = &app.state.config;
-    let line = [CartLine {
-        ticket_type_id: pass,
-        quantity: "1".into(),
-    }];
-    let order = create_pending_order(app.db(), config, user, &line)
-        .await
-        .unwrap();
-    let mut tx = app.db().begin().await.unwrap();
-    mark_paid(&mut tx, config, order).await.unwrap();
-    tx.commit().await.unwrap();
-    let (id,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM tickets WHERE order_id = $1")
-        .bind(order).fetch_one(pool).await).unwrap();
-    id
+    crate::common::paid_ticket(app, user, pass).await
 }
 
 async fn staff(app: &TestApp, email: &str, role: Role) -> AuthUser {
@@ -410,12 +386,7 @@ async fn the_offline_door_applies_the_same_rules_and_a_double_entry_of_day_two_i
         let today = tessera::server::now().with_timezone(&tz).date_naive();
         let day = |n: i64| today - Duration::days(n);
         let local = |d: chrono::NaiveDate, h: u32| tz.from_local_datetime(&d.and_hms_opt(h, 0, 0).unwrap()).earliest().unwrap().with_timezone(&Utc);
-        let id = Uuid::new_v4();
-        tessera::db_run!(app.db(), pool => sqlx::query(
-            "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
-             VALUES ($1, 'Pass 2 jours', 5000, 'eur', 500, $2, $3, $4, $5, $5, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
-            .bind(id).bind(true).bind(local(day(2), 0)).bind(local(day(1), 23)).bind(local(day(3), 0))
-            .execute(pool).await.map(|_| ())).unwrap();
+        let id = crate::common::pass_valid(&app, "Pass 2 jours", local(day(2), 0), local(day(1), 23)).await;
         let buyer = app.user("buyer@example.org", PW, Role::User).await;
         // The ticket existed before the event.
         let t = ticket(&app, buyer, id).await;
@@ -555,12 +526,7 @@ async fn lists_and_badges_are_for_admins_and_bad_input_gets_a_message_on_its_fie
         assert_eq!((status, body["Invalid"]["field"].as_str()), (422, Some("direction")), "[{e}]");
         // A scan id reused for another ticket is refused, never a 500.
         let now = tessera::server::now();
-        let today_pass = Uuid::new_v4();
-        tessera::db_run!(app.db(), pool => sqlx::query(
-            "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
-             VALUES ($1, 'Pass du jour', 5000, 'eur', 500, $2, $3, $4, $3, $3, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
-            .bind(today_pass).bind(true).bind(now - Duration::hours(1)).bind(now + Duration::hours(5))
-            .execute(pool).await.map(|_| ())).unwrap();
+        let today_pass = crate::common::pass_valid(&app, "Pass du jour", now - Duration::hours(1), now + Duration::hours(5)).await;
         let t = ticket(&app, buyer, today_pass).await;
         let t2 = ticket(&app, buyer, today_pass).await;
         let scan = Uuid::new_v4().to_string();

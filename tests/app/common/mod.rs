@@ -412,3 +412,40 @@ where
     test(app, fleet).await;
     drop_engine(&engine).await;
 }
+
+/// A pass valid from `from` to `until`, with a door number (for signed codes); returns its id.
+pub async fn pass_valid(
+    app: &TestApp,
+    name: &str,
+    from: chrono::DateTime<chrono::Utc>,
+    until: chrono::DateTime<chrono::Utc>,
+) -> uuid::Uuid {
+    let id = uuid::Uuid::new_v4();
+    let now = tessera::server::now();
+    tessera::db_run!(app.db(), pool => sqlx::query(
+        "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, valid_from, valid_until, created_at, updated_at, door_no) \
+         VALUES ($1, $2, 5000, 'eur', 500, $3, $4, $5, $6, $6, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
+        .bind(id).bind(name).bind(true).bind(from).bind(until).bind(now)
+        .execute(pool).await.map(|_| ())).unwrap();
+    id
+}
+
+/// `user` buys one ticket of `pass` through the order functions (paid at once); returns its id.
+pub async fn paid_ticket(app: &TestApp, user: uuid::Uuid, pass: uuid::Uuid) -> uuid::Uuid {
+    let config = &app.state.config;
+    let line = [tessera::ticketing::CartLine {
+        ticket_type_id: pass,
+        quantity: "1".into(),
+    }];
+    let order = tessera::ticketing::service::create_pending_order(app.db(), config, user, &line)
+        .await
+        .unwrap();
+    let mut tx = app.db().begin().await.unwrap();
+    tessera::ticketing::service::mark_paid(&mut tx, config, order)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let (id,): (uuid::Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM tickets WHERE order_id = $1")
+        .bind(order).fetch_one(pool).await).unwrap();
+    id
+}
