@@ -3,7 +3,7 @@
 //! function `dev_panic` panics while answering: the tests use them to check that a panic is answered
 //! with a plain 500 and hands nobody's identity to the next request. Both are refused (404) in
 //! production.
-use crate::{app::ErrorNotice, error::AppError};
+use crate::{error::AppError, ui::ErrorNotice};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -12,7 +12,7 @@ use leptos_router::hooks::use_query_map;
 pub async fn dev_panic() -> Result<(), AppError> {
     let state = crate::server::state()?;
     if !state.config.is_dev() {
-        return Err(crate::server::fail(AppError::NotFound));
+        return Err(crate::server::state::fail(AppError::NotFound));
     }
     let _caller = crate::accounts::session::current_user().await?;
     panic!("deliberate panic: /dev/panic (dev only)")
@@ -36,7 +36,7 @@ pub fn DevPanicPage() -> impl IntoView {
         },
     );
     view! {
-        <Suspense fallback=crate::app::Loading>
+        <Suspense fallback=crate::ui::Loading>
             {move || outcome.get().map(|r| r.err().map(|error| view! { <ErrorNotice error/> }))}
         </Suspense>
     }

@@ -111,7 +111,7 @@ impl FromServerFnError for AppError {
                 | ServerFnErrorErr::Response(_) => AppError::Internal,
             };
             tracing::info!(error = %value, "server function call refused");
-            crate::server::fail(error)
+            fail(error)
         }
         #[cfg(not(feature = "ssr"))]
         AppError::ServerFn(value.to_string())
@@ -151,4 +151,23 @@ pub async fn error_status(
         }
         Err(_) => Response::from_parts(parts, Body::from("\"Internal\"")),
     }
+}
+
+/// Sets the HTTP status of the current response from an error (server functions return it), and
+/// passes the error on: `service(..).await.map_err(fail)?`. A plain form post (no JavaScript) keeps
+/// the redirect back to its page, which then shows the error next to its field.
+#[cfg(feature = "ssr")]
+pub fn fail(error: AppError) -> AppError {
+    use axum::http::header;
+    use leptos::prelude::use_context;
+    let plain_form = use_context::<http::request::Parts>().is_some_and(|p| {
+        p.headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
+    });
+    if let (false, Some(resp)) = (plain_form, use_context::<leptos_axum::ResponseOptions>()) {
+        resp.set_status(error.status());
+    }
+    error
 }

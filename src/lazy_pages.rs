@@ -5,7 +5,7 @@
 //! its chunk alongside the main WASM.
 //!
 //! A chunk that fails to download (a flaky venue network) ends the WASM client (Leptos 0.8's lazy
-//! views panic on a failed load); `crate::app::show_reload_notice` then tells the person and offers
+//! views panic on a failed load); `crate::ui::show_reload_notice` then tells the person and offers
 //! to reload, which downloads the chunk again.
 use crate::{
     accounts::components::{
@@ -17,23 +17,31 @@ use crate::{
         AdminProgrammePage, AdminUsersPage,
     },
     admin::dashboard::components::AdminDashboardPage,
-    app::Hydrated,
     devtools::DevPanicPage,
     invoicing::admin_page::AdminInvoicesPage,
     mail::components::DevMailboxPage,
-    payments::components::TestCheckoutPage,
     privacy::{
         admin_page::AdminPrivacyPage,
-        components::{ConsentPage, DeletedPage},
+        components::{ConsentPage, DeletedPage, PrivacySection},
     },
     programme::components::{MyProgrammePage, TalkPage},
     scanning::{admin_page::AdminDoorPage, components::ScanPage},
-    ticketing::components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
+    ticketing::{
+        components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
+        test_checkout::TestCheckoutPage,
+    },
     vouchers::admin_page::AdminVouchersPage,
+    ui::Hydrated,
     waitlist::admin_page::AdminWaitlistPage,
 };
 use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
+
+/// `/account`: the account's settings, then the person's data (the privacy domain's section).
+#[component]
+fn AccountAndPrivacyPage() -> impl IntoView {
+    view! { <AccountPage privacy=ViewFn::from(|| view! { <PrivacySection/> })/> }
+}
 
 /// `lazy_page!(Route, Page)`: a route whose view is the page component, loaded from its own chunk.
 macro_rules! lazy_page {
@@ -81,7 +89,7 @@ lazy_page!(ForgotPassword, ForgotPasswordPage);
 lazy_page!(ForgotSent, ForgotSentPage);
 lazy_page!(ResetPassword, ResetPasswordPage);
 lazy_page!(VerifyEmail, VerifyEmailPage);
-lazy_page!(Account, AccountPage);
+lazy_page!(Account, AccountAndPrivacyPage);
 lazy_page!(Legal, LegalPage);
 lazy_page!(Shop, ShopPage);
 lazy_page!(MyProgramme, MyProgrammePage);

@@ -8,16 +8,23 @@ pub mod dates;
 pub mod devtools;
 pub mod error;
 pub mod i18n;
+#[cfg(feature = "ssr")]
+pub mod invoice_settings;
 pub mod invoicing;
 pub mod lazy_pages;
 pub mod mail;
+pub mod money;
+pub mod passes;
 pub mod payments;
 pub mod privacy;
 pub mod programme;
 pub mod scanning;
 #[cfg(feature = "ssr")]
+pub mod text;
+#[cfg(feature = "ssr")]
 pub mod server;
 pub mod ticketing;
+pub mod ui;
 pub mod vouchers;
 pub mod waitlist;
 
@@ -26,7 +33,7 @@ pub mod waitlist;
 pub fn hydrate() {
     std::panic::set_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
-        app::show_reload_notice();
+        ui::show_reload_notice();
     }));
     // Lazy routes (`lazy_pages`) hydrate once their chunk is in.
     leptos::mount::hydrate_lazy(app::App);

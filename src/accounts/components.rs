@@ -7,7 +7,7 @@ use super::{
     VerifyEmail,
 };
 use crate::{
-    app::{ErrorNotice, Loading},
+    ui::{action_error, ErrorNotice, FieldError, FormError, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, LOCALES},
 };
@@ -36,41 +36,6 @@ pub fn provide_auth() -> Auth {
 
 pub fn use_auth() -> Auth {
     expect_context::<Auth>()
-}
-
-/// The error of an action's last result, if any.
-pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
-where
-    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
-    O: Clone + Send + Sync + 'static,
-    ServerAction<I>: Copy,
-{
-    Signal::derive(move || action.value().get().and_then(|r| r.err()))
-}
-
-/// The message of an error that belongs to `field`, shown under it.
-#[component]
-pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
-    let i18n = use_i18n();
-    move || {
-        error.get().filter(|e| e.field() == Some(field)).map(|e| {
-            view! { <p class="field-error" role="alert" data-field=field>{e.message(i18n.locale.get())}</p> }
-        })
-    }
-}
-
-/// The message of an error that belongs to none of the form's `fields`.
-#[component]
-pub fn FormError(
-    error: Signal<Option<AppError>>,
-    fields: &'static [&'static str],
-) -> impl IntoView {
-    let i18n = use_i18n();
-    move || {
-        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
-            view! { <p class="notice notice-error form-error" role="alert">{e.message(i18n.locale.get())}</p> }
-        })
-    }
 }
 
 /// The header's account area: login/sign-up links, or the user's name, role links and logout.
@@ -296,8 +261,10 @@ pub fn VerifyEmailPage() -> impl IntoView {
     }
 }
 
+/// `/account`: the profile, e-mail, sessions, then `privacy` (the personal-data section, which
+/// the privacy domain renders: `lazy_pages` puts the two together).
 #[component]
-pub fn AccountPage() -> impl IntoView {
+pub fn AccountPage(privacy: ViewFn) -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
     let profile = Resource::new(|| (), |_| super::my_profile());
@@ -308,20 +275,22 @@ pub fn AccountPage() -> impl IntoView {
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
             {move || query.read().get("reset").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.password_changed")}</p> })}
             <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
+                {move || {
+                    let privacy = privacy.clone();
+                    Suspend::new(async move {
                     match profile.await {
                         Ok(p) => view! {
                             <VerificationBanner verified=p.verified/>
                             <ProfileForm profile=p.clone()/>
                             <EmailForm current=p.email/>
                             <SessionsList/>
-                            <crate::privacy::components::PrivacySection/>
+                            {privacy.run()}
                         }
                             .into_any(),
                         Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
-                })}
+                })}}
             </Suspense>
         </section>
     }

@@ -280,6 +280,42 @@ const COMMON_PASSWORDS: &[&str] = &[
     "5555555555",
 ];
 
+/// Where login sends a person whose accepted terms or privacy policy are older than
+/// `CONSENT_VERSION`; the page posts `privacy::accept_current_terms` with the `next` it was given.
+pub const CONSENT_PAGE: &str = "/account/consent";
+
+/// The consent page's address, carrying where to go afterwards (`next`, already a safe path of
+/// this site: see [`crate::accounts::safe_next`]), percent-encoded as one query value.
+pub fn consent_path(next: &str) -> String {
+    let encoded: String = next
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    format!("{CONSENT_PAGE}?next={encoded}")
+}
+
+/// A person's name as SQL over a profiles alias and a users alias: "first last", else the email
+/// (NULL when both aliases come from a LEFT JOIN that found nobody).
+#[macro_export]
+macro_rules! person_name_sql {
+    ($p:ident, $u:ident) => {
+        concat!(
+            "COALESCE(NULLIF(TRIM(COALESCE(",
+            stringify!($p),
+            ".first_name, '') || ' ' || COALESCE(",
+            stringify!($p),
+            ".last_name, '')), ''), ",
+            stringify!($u),
+            ".email)"
+        )
+    };
+}
+
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn get_me() -> Result<Option<AuthUser>, crate::error::AppError> {
     Ok(session::current_user().await?.map(|(u, _)| u))
@@ -309,7 +345,7 @@ pub async fn signup(
     };
     service::signup(&state, form)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     leptos_axum::redirect("/signup/sent");
     Ok(())
 }
@@ -323,13 +359,13 @@ pub async fn login(
     let state = crate::server::state()?;
     let user_id = service::login(&state, &email, &password)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     let next = safe_next(next.as_deref());
     // Terms or privacy policy accepted in an older version than `CONSENT_VERSION`: the person
     // accepts the current ones (the consent page) before going on to `next`.
     let target =
-        if crate::privacy::service::needs_consent(&state.db, &state.config, user_id).await? {
-            crate::privacy::consent_path(&next)
+        if service::needs_consent(&state.db, &state.config, user_id).await? {
+            consent_path(&next)
         } else {
             next
         };
@@ -375,7 +411,7 @@ pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError
     let state = crate::server::state()?;
     service::request_password_reset(&state, &email)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     leptos_axum::redirect("/forgot-password/sent");
     Ok(())
 }
@@ -385,7 +421,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), crate
     let state = crate::server::state()?;
     service::reset_password(&state, &token, &password)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     leptos_axum::redirect("/account?reset=1");
     Ok(())
 }
@@ -395,7 +431,7 @@ pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
     let signed_in = service::verify_email(&state, &token)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     // Confirmed; whoever is not (now) logged in as the link's account is asked to log in.
     leptos_axum::redirect(if signed_in {
         "/account?verified=1"
@@ -411,7 +447,7 @@ pub async fn resend_verification() -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
     service::send_verification(&state, &user)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "my_profile")]
@@ -438,7 +474,7 @@ pub async fn update_profile(
     };
     service::update_profile(&state.db, user.id, names, phone, &locale)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "change_email")]
@@ -450,7 +486,7 @@ pub async fn change_email(
     let state = crate::server::state()?;
     service::request_email_change(&state, &user, &new_email, &password)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(test)]

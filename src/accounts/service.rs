@@ -13,7 +13,7 @@ use crate::{
     },
     server::{
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
     tx_run,
 };
@@ -111,7 +111,7 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Uuid, AppError> {
     let email = normalise_email(new.email)?;
     let hash = hash_password(new.password.to_string()).await?;
     let id = Uuid::new_v4();
-    let now = crate::server::now();
+    let now = crate::server::state::now();
     let verified = new.verified.then_some(now);
     let result: Result<(), sqlx::Error> = async {
         let mut tx = db.begin().await?;
@@ -142,7 +142,7 @@ pub async fn create_user(db: &Db, new: NewUser<'_>) -> Result<Uuid, AppError> {
 pub async fn set_role_by_email(db: &Db, email: &str, role: Role) -> Result<bool, AppError> {
     let email = normalise_email(email)?;
     let done = crate::db_write!(db, pool => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
-        .bind(role.as_str()).bind(crate::server::now()).bind(&email)
+        .bind(role.as_str()).bind(crate::server::state::now()).bind(&email)
         .execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
 }
@@ -702,7 +702,7 @@ pub async fn update_profile(
     {
         return Err(AppError::invalid("company", "accounts.error.company_long"));
     }
-    let company = company.map(|c| crate::invoicing::service::one_line(&c));
+    let company = company.map(|c| crate::text::one_line(&c));
     let phone = match clean(phone) {
         Some(p) => Some(normalise_phone(&p)?),
         None => None,
@@ -786,6 +786,28 @@ pub async fn request_email_change(
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
+}
+
+/// Whether login must send the person to the consent page: their latest acceptance of the terms
+/// or of the privacy policy is of another version than `CONSENT_VERSION`. An account that never
+/// accepted anything through sign-up (made by `create-admin`, the demo data or an admin) is not
+/// asked.
+pub async fn needs_consent(db: &Db, config: &Config, user_id: Uuid) -> Result<bool, AppError> {
+    let rows: Vec<(String, String)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT type, version FROM user_consents WHERE user_id = $1 AND type IN ('TERMS_ACCEPTED', 'PRIVACY_ACCEPTED') \
+         ORDER BY accepted_at DESC")
+        .bind(user_id).fetch_all(pool).await)?;
+    if rows.is_empty() {
+        return Ok(false);
+    }
+    let latest = |kind: ConsentType| {
+        rows.iter()
+            .find(|(t, _)| t == kind.as_str())
+            .map(|(_, v)| v.as_str())
+    };
+    Ok([ConsentType::Terms, ConsentType::Privacy]
+        .into_iter()
+        .any(|kind| latest(kind) != Some(config.consent_version.as_str())))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::{
     db_run,
     error::AppError,
     i18n::Locale,
-    server::{config::Config, db::Db, fail, now, AppState},
+    server::{config::Config, db::Db, state::fail, state::now, state::AppState},
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Utc};
@@ -17,7 +17,8 @@ use sha2::{Digest, Sha256};
 use std::net::{IpAddr, SocketAddr};
 use uuid::Uuid;
 
-pub const SESSION_COOKIE: &str = "tessera_session";
+pub use crate::server::cookies::{cookie_value, session_token, SESSION_COOKIE};
+
 pub const SESSION_DAYS: i64 = 30;
 /// A session's expiry slides forward on use, at most once per this many minutes (fewer writes).
 const TOUCH_EVERY_MINUTES: i64 = 5;
@@ -49,22 +50,6 @@ pub struct RequestInfo {
     pub ip: Option<IpAddr>,
     pub user_agent: Option<String>,
     pub session_token: Option<String>,
-}
-
-pub fn cookie_value(cookie_header: &str, name: &str) -> Option<String> {
-    cookie_header.split(';').find_map(|kv| {
-        let (k, v) = kv.trim().split_once('=')?;
-        (k == name).then(|| v.to_string())
-    })
-}
-
-/// The session token a request carries in its cookies, if any.
-pub fn session_token(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|c| cookie_value(c, SESSION_COOKIE))
 }
 
 /// The client's address as the trusted proxies saw it: each proxy appends the address it received

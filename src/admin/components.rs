@@ -1,8 +1,9 @@
 //! Back-office pages: `/admin/users` (roles and status) and `/admin/audit`.
 use super::{AdminSetRole, AdminSetStatus, UserRow};
 use crate::{
-    accounts::{components::action_error, Role, UserStatus},
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    accounts::{Role, UserStatus},
+    ui::action_error,
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -298,7 +299,10 @@ pub fn is_refusal(e: &AppError) -> bool {
 /// `/admin/orders`: search, status filter, and the full refund of a paid order.
 #[component]
 pub fn AdminOrdersPage() -> impl IntoView {
-    use crate::ticketing::{format_money, AdminRefundOrder, OrderStatus};
+    use crate::{
+        money::format_money,
+        ticketing::{AdminRefundOrder, OrderStatus},
+    };
     let i18n = use_i18n();
     let query = use_query_map();
     let refund = ServerAction::<AdminRefundOrder>::new();
@@ -379,7 +383,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
                                                         <ActionForm action=refund attr:class="inline-form">
                                                             <input type="hidden" name="order_id" value=o.id.to_string()/>
                                                             <button type="submit" class="button-small button-danger"
-                                                                on:click=move |ev| if !crate::app::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
+                                                                on:click=move |ev| if !crate::ui::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
                                                                 {move || i18n.t("admin.refund")}
                                                             </button>
                                                         </ActionForm>
@@ -496,7 +500,7 @@ fn pass_cell_text(r: &super::passes::PassRow, field: &str, locale: crate::i18n::
     match field {
         "name" => r.name.clone(),
         "description" => r.description.clone(),
-        "price" => crate::ticketing::format_money(r.price_cents, &r.currency, locale),
+        "price" => crate::money::format_money(r.price_cents, &r.currency, locale),
         "currency" => r.currency.to_uppercase(),
         "vat_rate" if r.vat_rate.is_empty() => crate::i18n::tr_with(
             locale,
@@ -526,7 +530,7 @@ fn pass_cell_text(r: &super::passes::PassRow, field: &str, locale: crate::i18n::
 /// What the editor's input starts with.
 fn pass_cell_raw(r: &super::passes::PassRow, field: &str) -> String {
     match field {
-        "price" => super::passes::price_text(r.price_cents),
+        "price" => crate::money::price_text(r.price_cents),
         "capacity" => r.capacity.to_string(),
         "is_active" => r.is_active.to_string(),
         "is_hidden" => r.is_hidden.to_string(),
@@ -783,7 +787,7 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             "name" => r.name = value.clone(),
             "description" => r.description = value.clone(),
             "capacity" => r.capacity = value.trim().parse().unwrap_or(r.capacity),
-            "price" => r.price_cents = super::passes::parse_price(&value).unwrap_or(r.price_cents),
+            "price" => r.price_cents = crate::money::parse_price(&value).unwrap_or(r.price_cents),
             "is_active" => r.is_active = value == "true",
             "is_hidden" => r.is_hidden = value == "true",
             _ => {}
@@ -973,7 +977,7 @@ fn TalkLine(
                 ("count", &talk.saved_by.to_string()),
             ],
         );
-        if !crate::app::confirm(&question) {
+        if !crate::ui::confirm(&question) {
             return;
         }
         leptos::task::spawn_local(async move {
@@ -1129,7 +1133,7 @@ fn TalkCell(row: RwSignal<super::talks::TalkRow>, field: &'static str) -> impl I
 #[component]
 fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
     use super::orders::{admin_order_detail, admin_reissue_ticket, admin_resend_tickets};
-    use crate::ticketing::{format_money, TicketStatus};
+    use crate::{money::format_money, ticketing::TicketStatus};
     let i18n = use_i18n();
     let version = RwSignal::new(0u32);
     let notice = RwSignal::new(None::<Result<&'static str, AppError>>);
@@ -1189,7 +1193,7 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                                         let status = t.status;
                                         let ticket_id = t.id;
                                         let reissue = move |_| {
-                                            if !crate::app::confirm(&i18n.t("admin.reissue_confirm")) {
+                                            if !crate::ui::confirm(&i18n.t("admin.reissue_confirm")) {
                                                 return;
                                             }
                                             leptos::task::spawn_local(async move {

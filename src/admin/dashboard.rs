@@ -59,7 +59,7 @@ pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
     let state = crate::server::state()?;
     service::dashboard(&state.db, &state.config)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(feature = "ssr")]
@@ -188,9 +188,9 @@ pub mod service {
 pub mod components {
     use super::*;
     use crate::{
-        app::{ErrorNotice, Loading},
+        ui::{ErrorNotice, Loading},
         i18n::{page_title, use_i18n},
-        ticketing::format_money,
+        money::format_money,
     };
     use leptos_meta::Title;
 

@@ -20,32 +20,6 @@ pub struct AttendeeRow {
     pub checked_in_at: Option<String>,
 }
 
-/// One CSV field: quoted when it holds a comma, a quote or a line break (RFC 4180); a field that a
-/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is defused with a leading `'`.
-pub fn csv_field(raw: &str) -> String {
-    let defused = if raw.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{raw}")
-    } else {
-        raw.to_string()
-    };
-    if defused.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", defused.replace('"', "\"\""))
-    } else {
-        defused
-    }
-}
-
-/// One CSV line, CRLF-terminated.
-pub fn csv_line<S: AsRef<str>>(fields: &[S]) -> String {
-    let mut line = fields
-        .iter()
-        .map(|f| csv_field(f.as_ref()))
-        .collect::<Vec<_>>()
-        .join(",");
-    line.push_str("\r\n");
-    line
-}
-
 /// Ticket holders, searched by name or email (the first 500).
 #[server(prefix = "/api", endpoint = "admin_attendees")]
 pub async fn admin_attendees(query: Option<String>) -> Result<Vec<AttendeeRow>, AppError> {
@@ -53,16 +27,17 @@ pub async fn admin_attendees(query: Option<String>) -> Result<Vec<AttendeeRow>, 
     let state = crate::server::state()?;
     service::attendees(&state.db, &state.config, query.as_deref().unwrap_or(""))
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(feature = "ssr")]
 pub mod service {
-    use super::{csv_line, AttendeeRow};
+    use super::AttendeeRow;
+    use crate::server::csv::{amount, csv_line};
     use crate::{
         db_run,
         error::AppError,
-        server::{config::Config, db::Db, AppState},
+        server::{config::Config, db::Db, state::AppState},
         ticketing::TicketStatus,
     };
     use axum::{
@@ -149,16 +124,6 @@ pub mod service {
         t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     }
 
-    /// Cents as a CSV amount ("-119.98"): a dot, two decimals, no currency.
-    pub fn amount(cents: i64) -> String {
-        format!(
-            "{}{}.{:02}",
-            if cents < 0 { "-" } else { "" },
-            cents.unsigned_abs() / 100,
-            cents.unsigned_abs() % 100
-        )
-    }
-
     /// A CSV download, streamed: the rows go out as the database yields them. UTF-8 with a BOM, so
     /// that Excel reads accents right; CRLF line ends; RFC 4180 quoting.
     /// Once every row is out, the export is audited (`EXPORT_PERSONAL_DATA`: who, which file, how
@@ -187,7 +152,7 @@ pub mod service {
             });
             let audited = async {
                 let mut t = state.db.begin().await?;
-                crate::admin::service::audit(
+                crate::server::audit::audit(
                     &mut t,
                     admin,
                     "EXPORT_PERSONAL_DATA",
@@ -314,20 +279,5 @@ pub mod service {
             Ok(admin) => csv_response(state, admin, "orders.csv", orders_job),
             Err(refused) => refused.into_response(),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fields_are_quoted_only_when_needed_and_formulas_are_defused() {
-        assert_eq!(csv_field("Zoé"), "Zoé");
-        assert_eq!(csv_field("Dupont, Jean"), "\"Dupont, Jean\"");
-        assert_eq!(csv_field("Le \"Grand\""), "\"Le \"\"Grand\"\"\"");
-        assert_eq!(csv_field("ligne 1\nligne 2"), "\"ligne 1\nligne 2\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_line(&["a", "b,c"]), "a,\"b,c\"\r\n");
     }
 }

@@ -71,7 +71,7 @@ pub async fn admin_audit_log(
     };
     service::audit_lines(&state.db, &state.config, &filter)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_mail_log")]
@@ -88,7 +88,7 @@ pub async fn admin_retry_mail(id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::retry(&state.db, admin.id, id)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     state.mailer.wake();
     Ok(())
 }
@@ -116,10 +116,10 @@ pub fn meta_fields(meta: &serde_json::Value) -> Vec<(String, String)> {
 pub mod service {
     use super::{AuditFilter, AuditLine, MailLine};
     use crate::{
-        admin::service::audit,
+        server::audit::audit,
         db_run,
         error::AppError,
-        server::{config::Config, db::Db, now},
+        server::{config::Config, db::Db, state::now},
         tx_run,
     };
     use chrono::{DateTime, TimeZone, Utc};

@@ -66,8 +66,8 @@ pub async fn admin_orders(
         }
     };
     let (from, to) = (
-        day("from", &from).map_err(crate::server::fail)?,
-        day("to", &to).map_err(crate::server::fail)?,
+        day("from", &from).map_err(crate::server::state::fail)?,
+        day("to", &to).map_err(crate::server::state::fail)?,
     );
     service::orders(
         &state.db,
@@ -98,7 +98,7 @@ pub async fn admin_set_role(user_id: Uuid, role: String) -> Result<(), AppError>
         .map_err(|_| AppError::invalid("role", "admin.error.role_invalid"))?;
     service::set_role(&state.db, admin.id, user_id, role)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_set_status")]
@@ -110,5 +110,5 @@ pub async fn admin_set_status(user_id: Uuid, status: String) -> Result<(), AppEr
         .map_err(|_| AppError::invalid("status", "admin.error.status_invalid"))?;
     service::set_status(&state.db, admin.id, user_id, status)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }

@@ -41,7 +41,7 @@ pub async fn admin_order_detail(order_id: Uuid) -> Result<OrderDetail, AppError>
     let state = crate::server::state()?;
     service::detail(&state.db, &state.config, order_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_resend_tickets")]
@@ -50,7 +50,7 @@ pub async fn admin_resend_tickets(order_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::resend(&state.db, &state.config, admin.id, order_id)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     state.mailer.wake();
     Ok(())
 }
@@ -61,14 +61,14 @@ pub async fn admin_reissue_ticket(ticket_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::reissue(&state.db, &state.config, admin.id, ticket_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(feature = "ssr")]
 pub mod service {
     use super::{OrderDetail, PaymentLine, TicketLine};
     use crate::{
-        admin::service::audit,
+        server::audit::audit,
         db_run,
         error::AppError,
         i18n::Locale,

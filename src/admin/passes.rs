@@ -53,39 +53,6 @@ pub const FIELDS: [&str; 12] = [
     "valid_until",
 ];
 
-/// "120,00" / "120.5" / "120" → 12000 cents: exact, never through floats.
-pub fn parse_price(raw: &str) -> Option<i64> {
-    let s: String = raw
-        .trim()
-        .trim_end_matches('€')
-        .trim()
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '\u{202f}' && *c != '\u{a0}')
-        .collect();
-    let s = s.replace(',', ".");
-    let (units, cents) = match s.split_once('.') {
-        Some((u, c)) if !c.is_empty() && c.len() <= 2 && c.bytes().all(|b| b.is_ascii_digit()) => (
-            u,
-            if c.len() == 1 {
-                format!("{c}0")
-            } else {
-                c.to_string()
-            },
-        ),
-        Some(_) => return None,
-        None => (s.as_str(), "00".to_string()),
-    };
-    if units.is_empty() || !units.bytes().all(|b| b.is_ascii_digit()) || units.len() > 9 {
-        return None;
-    }
-    Some(units.parse::<i64>().ok()? * 100 + cents.parse::<i64>().ok()?)
-}
-
-/// The cents as the editor shows them in its cell ("120.00").
-pub fn price_text(cents: i64) -> String {
-    format!("{}.{:02}", cents / 100, cents % 100)
-}
-
 #[server(prefix = "/api", endpoint = "admin_passes")]
 pub async fn admin_passes() -> Result<Vec<PassRow>, AppError> {
     crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
@@ -113,7 +80,7 @@ pub async fn admin_update_pass(
         version,
     )
     .await
-    .map_err(crate::server::fail)?;
+    .map_err(crate::server::state::fail)?;
     if matches!(field.as_str(), "capacity" | "is_active") {
         // Seats added go to the waiting list first.
         crate::waitlist::service::offer_seats_soon(&state).await;
@@ -128,23 +95,23 @@ pub async fn admin_create_pass() -> Result<PassRow, AppError> {
     let state = crate::server::state()?;
     service::create(&state.db, &state.config, admin.id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(feature = "ssr")]
 pub mod service {
     use super::PassRow;
     use crate::{
-        admin::service::audit,
+        server::audit::audit,
         db_run,
         error::AppError,
-        server::{config::Config, db::Db, now},
+        server::{config::Config, db::Db, state::now},
         tx_run,
     };
     use chrono::{DateTime, Utc};
     use uuid::Uuid;
 
-    use crate::ticketing::service::{TypeRow as Row, TYPE_COLUMNS as COLUMNS};
+    use crate::passes::service::{TypeRow as Row, TYPE_COLUMNS as COLUMNS};
 
     fn local(config: &Config, t: Option<DateTime<Utc>>) -> String {
         t.map(|t| config.local_input(t)).unwrap_or_default()
@@ -188,7 +155,7 @@ pub mod service {
         let mut tx = db.begin().await?;
         let now = now();
         // Passes created at once queue here, so each takes the next door number.
-        crate::scanning::door::lock_door(&mut tx).await?;
+        crate::ticketing::codes::lock_door(&mut tx).await?;
         tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO ticket_types (id, name, price_cents, currency, capacity, is_active, created_at, updated_at, door_no) \
              VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
@@ -289,7 +256,7 @@ pub mod service {
             }
             "price" => {
                 let cents =
-                    super::parse_price(raw).ok_or_else(|| bad("admin.error.price_invalid"))?;
+                    crate::money::parse_price(raw).ok_or_else(|| bad("admin.error.price_invalid"))?;
                 (
                     "price_cents",
                     Value::Int(cents),
@@ -316,7 +283,7 @@ pub mod service {
                     None
                 } else {
                     Some(
-                        crate::invoicing::settings::parse_rate(v)
+                        crate::invoice_settings::parse_rate(v)
                             .filter(|bp| config.invoice.vat_rates_bp.contains(bp))
                             .ok_or_else(|| bad("admin.error.vat_rate_invalid"))?,
                     )
@@ -454,7 +421,7 @@ pub mod service {
 mod tests {
     #[test]
     fn prices_are_parsed_to_exact_cents() {
-        use super::parse_price;
+        use crate::money::parse_price;
         assert_eq!(parse_price("120"), Some(12_000));
         assert_eq!(parse_price("120,5"), Some(12_050));
         assert_eq!(parse_price(" 1 200,05 € "), Some(120_005));
@@ -462,6 +429,6 @@ mod tests {
         for bad in ["", "-1", "1.999", "abc", "1,2,3", "12e3"] {
             assert_eq!(parse_price(bad), None, "{bad}");
         }
-        assert_eq!(super::price_text(12_050), "120.50");
+        assert_eq!(crate::money::price_text(12_050), "120.50");
     }
 }

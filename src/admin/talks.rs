@@ -75,7 +75,7 @@ pub async fn admin_update_talk(
         version,
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_create_talk")]
@@ -84,7 +84,7 @@ pub async fn admin_create_talk() -> Result<TalkRow, AppError> {
     let state = crate::server::state()?;
     service::create(&state.db, &state.config, admin.id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Copies a talk (same theme, times, room, speaker and description; the title marked as a copy),
@@ -95,7 +95,7 @@ pub async fn admin_duplicate_talk(id: Uuid) -> Result<TalkRow, AppError> {
     let state = crate::server::state()?;
     service::duplicate(&state.db, &state.config, admin.id, id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_delete_talk")]
@@ -104,7 +104,7 @@ pub async fn admin_delete_talk(id: Uuid, version: i64) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::delete(&state.db, &state.config, admin.id, id, version)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     // Those who had saved the talk are told at once.
     state.mailer.wake();
     Ok(())
@@ -114,10 +114,10 @@ pub async fn admin_delete_talk(id: Uuid, version: i64) -> Result<(), AppError> {
 pub mod service {
     use super::TalkRow;
     use crate::{
-        admin::service::audit,
+        server::audit::audit,
         db_run,
         error::AppError,
-        server::{config::Config, db::Db, now},
+        server::{config::Config, db::Db, state::now},
         tx_run,
     };
     use chrono::{DateTime, Duration, Utc};

@@ -5,7 +5,7 @@ use super::{
     admin_checkin_lists, CheckinList, Choice, ListDraft, ListsAdmin, Rule,
 };
 use crate::{
-    app::{ErrorNotice, Loading},
+    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::use_i18n,
 };

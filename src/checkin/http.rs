@@ -1,7 +1,7 @@
 //! `GET /admin/badges.pdf?sheet=a4|a6&pass=ID&ticket=ID`: badges for one ticket, one pass or
 //! everyone (tickets not canceled), admins only (anyone else: 404, as for a file that is not there).
 use super::badges::{self, Badge, Sheet};
-use crate::{accounts::Role, admin::service::audit, error::AppError, server::AppState, tx_run};
+use crate::{accounts::Role, error::AppError, server::{audit::audit, state::AppState}, tx_run};
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
@@ -106,14 +106,14 @@ async fn render(
     )
     .await?;
     tx.commit().await?;
-    let key = crate::scanning::door::signing_key(&state.db, &state.config)
+    let key = crate::ticketing::codes::signing_key(&state.db, &state.config)
         .await
         .ok();
     let config = &state.config;
     let list: Vec<Badge> = rows
         .into_iter()
         .map(|r| {
-            let facts = crate::scanning::door::CodeFacts {
+            let facts = crate::ticketing::codes::CodeFacts {
                 ticket_id: r.id,
                 issue: r.issue_no,
                 door_no: r.door_no,
@@ -125,7 +125,7 @@ async fn render(
                 .token_id
                 .map(|id| crate::ticketing::service::ticket_token(config, id))
                 .unwrap_or_default();
-            let qr = crate::scanning::door::qr_text(
+            let qr = crate::ticketing::codes::qr_text(
                 key.as_ref().filter(|_| r.token_id.is_some()),
                 &facts,
                 || token,

@@ -141,12 +141,20 @@ pub struct ListsAdmin {
     pub seats: Vec<(Uuid, i64, i64)>,
 }
 
+/// Checked in / expected for one pass type (expected: tickets not canceled).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassCount {
+    pub pass: String,
+    pub checked_in: i64,
+    pub expected: i64,
+}
+
 /// One list's counters for today: checked in / expected per pass, and who is inside now.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListCounters {
     pub list_id: Uuid,
     pub day: String,
-    pub rows: Vec<crate::scanning::PassCount>,
+    pub rows: Vec<PassCount>,
     pub checked_in: i64,
     pub expected: i64,
     /// In/out lists: how many are inside now.
@@ -196,9 +204,9 @@ pub async fn checkin_lists() -> Result<Vec<CheckinList>, AppError> {
 pub async fn checkin_counters(list_id: Uuid) -> Result<ListCounters, AppError> {
     require_door().await?;
     let state = crate::server::state()?;
-    service::counters(&state.db, &state.config, list_id, crate::server::now())
+    service::counters(&state.db, &state.config, list_id, crate::server::state::now())
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Every list, with the passes and workshops the editor offers. Admins only.
@@ -223,7 +231,7 @@ pub async fn admin_checkin_list_save(
 ) -> Result<Uuid, AppError> {
     let admin = require_admin().await?;
     let state = crate::server::state()?;
-    let bad = |field: &str, key: &str| crate::server::fail(AppError::invalid(field, key));
+    let bad = |field: &str, key: &str| crate::server::state::fail(AppError::invalid(field, key));
     let passes = passes.unwrap_or_default();
     let all_passes = passes.trim().eq_ignore_ascii_case("all");
     let passes = if all_passes {
@@ -252,7 +260,7 @@ pub async fn admin_checkin_list_save(
     };
     service::save(&state.db, &state.config, &admin, &draft)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 impl ListDraft {
@@ -276,7 +284,7 @@ pub async fn admin_checkin_list_archive(list_id: Uuid, archived: bool) -> Result
     let state = crate::server::state()?;
     service::archive(&state.db, &admin, list_id, archived)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Arrivals per quarter hour and list on a day (`YYYY-MM-DD`, conference time; empty: today).
@@ -284,7 +292,7 @@ pub async fn admin_checkin_list_archive(list_id: Uuid, archived: bool) -> Result
 pub async fn admin_checkin_arrivals(day: String) -> Result<Arrivals, AppError> {
     require_admin().await?;
     let state = crate::server::state()?;
-    service::arrivals(&state.db, &state.config, &day, crate::server::now())
+    service::arrivals(&state.db, &state.config, &day, crate::server::state::now())
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }

@@ -3,14 +3,13 @@
 //! first-entry fields), counters, arrivals.
 use super::{
     rules::Mark, Arrivals, CheckinList, Choice, Direction, ListArrivals, ListCounters, ListDraft,
-    ListsAdmin, Rule, ENTRANCE,
+    ListsAdmin, PassCount, Rule, ENTRANCE,
 };
 use crate::{
     accounts::AuthUser,
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
-    scanning::PassCount,
     server::{
         config::Config,
         db::{Db, Tx},
@@ -333,7 +332,7 @@ pub async fn save(
     admin: &AuthUser,
     d: &ListDraft,
 ) -> Result<Uuid, AppError> {
-    let name = crate::invoicing::service::one_line(&d.name);
+    let name = crate::text::one_line(&d.name);
     if name.is_empty() || name.chars().count() > 80 {
         return Err(AppError::invalid("name", "checkin.error.name"));
     }
@@ -358,7 +357,7 @@ pub async fn save(
     let mut passes = d.passes.clone();
     passes.sort();
     passes.dedup();
-    let now = crate::server::now();
+    let now = crate::server::state::now();
     let mut tx = db.begin().await?;
     for p in &passes {
         let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1")
@@ -402,7 +401,7 @@ pub async fn save(
         }
     }
     // The door's devices fetch the lists again at their next sync.
-    crate::scanning::door::lock_door(&mut tx).await?;
+    crate::ticketing::codes::lock_door(&mut tx).await?;
     audit(
         &mut tx,
         admin.id,
@@ -426,13 +425,13 @@ pub async fn save(
 /// Archives a list or brings it back; audited.
 pub async fn archive(db: &Db, admin: &AuthUser, id: Uuid, archived: bool) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    let at = archived.then(crate::server::now);
+    let at = archived.then(crate::server::state::now);
     let n = tx_run!(&mut tx, c => sqlx::query("UPDATE checkin_lists SET archived_at = $1 WHERE id = $2")
         .bind(at).bind(id).execute(c).await.map(|r| r.rows_affected()))?;
     if n != 1 {
         return Err(AppError::NotFound);
     }
-    crate::scanning::door::lock_door(&mut tx).await?;
+    crate::ticketing::codes::lock_door(&mut tx).await?;
     audit(
         &mut tx,
         admin.id,

@@ -3,9 +3,9 @@
 use super::admin_invoices;
 use crate::{
     admin::components::AdminTabs,
-    app::{ErrorNotice, Loading},
+    ui::{ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
-    ticketing::format_money,
+    money::format_money,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

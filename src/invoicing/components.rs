@@ -2,10 +2,10 @@
 //! order's documents as download links.
 use super::{BillingInput, InvoiceLink, SetOrderBilling};
 use crate::{
-    accounts::components::{action_error, FieldError, FormError},
+    ui::{action_error, FieldError, FormError},
     error::AppError,
     i18n::use_i18n,
-    ticketing::format_money,
+    money::format_money,
 };
 use leptos::prelude::*;
 

@@ -3,13 +3,15 @@
 use super::InvoiceRow;
 use crate::{
     accounts::Role,
-    admin::{
-        exports::{csv_line, service::amount},
-        service::audit,
-    },
     db_run,
     error::AppError,
-    server::{config::Config, db::Db, AppState},
+    server::{
+        audit::audit,
+        config::Config,
+        csv::{amount, csv_line},
+        db::Db,
+        state::AppState,
+    },
 };
 use axum::{
     extract::{Path, Query, State},
@@ -321,7 +323,7 @@ fn row_line(fields: &[String]) -> String {
             if NUMBER_COLUMNS.contains(&i) {
                 f.clone()
             } else {
-                crate::admin::exports::csv_field(f)
+                crate::server::csv::csv_field(f)
             }
         })
         .collect::<Vec<_>>()

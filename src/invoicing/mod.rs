@@ -11,7 +11,7 @@ pub mod pdf;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
-pub mod settings;
+pub use crate::invoice_settings as settings;
 
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -67,7 +67,7 @@ pub async fn set_order_billing(order_id: Uuid, billing: BillingInput) -> Result<
     let state = crate::server::state()?;
     service::set_billing(&state, user.id, order_id, &billing)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Invoices and credit notes, newest first, searched by number, buyer or company, between two
@@ -89,5 +89,5 @@ pub async fn admin_invoices(
         500,
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }

@@ -7,7 +7,7 @@
 //! long texts, and are then drawn as they are.
 use super::document::{rate_text, DocKind, Document};
 use crate::i18n::{tr, tr_with, Locale};
-use crate::ticketing::format_money;
+use crate::money::format_money;
 use chrono::{DateTime, Utc};
 use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};

@@ -8,7 +8,7 @@ use super::{
     BillingInput, InvoiceLink,
 };
 use crate::{
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
     i18n::{tr, tr_with, Locale},
@@ -19,9 +19,10 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
-    ticketing::{format_money, service::short_ref},
+    money::format_money,
+    text::{one_line, printable, short_ref},
     tx_run,
 };
 use chrono::{DateTime, Datelike, Utc};
@@ -786,30 +787,6 @@ pub fn check_vat_number(country: &str, raw: &str) -> Option<String> {
         patterns.iter().any(|p| fits(p, rest))
     };
     ok.then_some(v)
-}
-
-/// A character a one-line field may hold: no control character (line breaks included) and no
-/// invisible formatting one (bidirectional overrides, zero-width spaces, BOM, line separators),
-/// which could hide or reorder what a document prints.
-fn printable(c: char) -> bool {
-    !(c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'))
-}
-
-/// A name as a document prints it: what is not [`printable`] becomes a space, spaces are
-/// collapsed, at most 120 characters (a profile's name was checked less strictly).
-pub fn one_line(raw: &str) -> String {
-    let cleaned: String = raw
-        .chars()
-        .map(|c| if printable(c) { c } else { ' ' })
-        .collect();
-    cleaned
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(120)
-        .collect()
 }
 
 /// A company address as typed, checked field by field (errors name the field).

@@ -2,7 +2,7 @@
 use super::DevMail;
 use crate::{
     accounts::components::LoginRequired,
-    app::{ErrorNotice, Loading},
+    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };

@@ -7,7 +7,7 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now,
+        state::now,
     },
     tx_run,
 };
@@ -123,22 +123,18 @@ enum Transport {
     DevMailbox,
 }
 
-/// The mail worker's handle: `wake()` after committing a mail to send it at once.
-#[derive(Clone)]
-pub struct Mailer {
-    notify: Arc<Notify>,
-}
+/// A boxed future borrowing the worker's database and configuration.
+pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
 
-impl std::fmt::Debug for Mailer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Mailer")
-    }
-}
-
-impl Mailer {
-    pub fn wake(&self) {
-        self.notify.notify_one();
-    }
+/// What the worker attaches to a mail, handed to it at start (by `server::router`): the mail
+/// module imports no domain; ticketing and invoicing render their own files.
+#[derive(Clone, Copy)]
+pub struct Attachments {
+    /// The QR codes (PNG) of an order's tickets, for a ticket mail.
+    pub ticket_pngs:
+        for<'a> fn(&'a Db, &'a Config, Uuid) -> Pending<'a, Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error>>,
+    /// A document's PDF as (file name without ".pdf", bytes); `None` when it does not exist.
+    pub document_pdf: for<'a> fn(&'a Db, Uuid) -> Pending<'a, Result<Option<(String, Vec<u8>)>, String>>,
 }
 
 /// Starts the worker: it sends due mails, retrying failures with exponential backoff
@@ -149,6 +145,7 @@ pub fn start_worker(
     db: Db,
     config: Arc<Config>,
     shutdown: &crate::server::lifecycle::Shutdown,
+    attachments: Attachments,
 ) -> Result<Mailer, String> {
     let transport = match &config.smtp_url {
         Some(url) => Transport::Smtp(
@@ -164,13 +161,11 @@ pub fn start_worker(
         .parse()
         .map_err(|e| format!("configuration error: MAIL_FROM: {e}"))?;
     let notify = Arc::new(Notify::new());
-    let mailer = Mailer {
-        notify: notify.clone(),
-    };
+    let mailer = Mailer::new(notify.clone());
     let stop = shutdown.clone();
     shutdown.spawn("mail", async move {
         loop {
-            match send_due(&db, &config, &transport, &from, &stop).await {
+            match send_due(&db, &config, &transport, &from, &stop, &attachments).await {
                 Ok(n) => {
                     crate::server::metrics::job_run("mail", "ok");
                     if n > 0 {
@@ -221,6 +216,7 @@ async fn send_due(
     transport: &Transport,
     from: &Mailbox,
     stop: &crate::server::lifecycle::Shutdown,
+    attachments: &Attachments,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id FROM outbox_emails \
@@ -241,16 +237,12 @@ async fn send_due(
         }
         handled += 1;
         tracing::info!(mail = %mail.id, kind = %mail.kind, "sending mail");
-        let images = images_for(db, config, &mail).await?;
+        let images = images_for(db, config, &mail, attachments).await?;
         // A document that cannot be rendered now is a failed attempt (retried), never a mail
         // sent without it.
         let attachment = match mail.invoice_id {
-            Some(id) => match crate::invoicing::service::pdf(db, id).await {
-                Ok(Some(rendered)) => Ok(Some((
-                    id,
-                    format!("{}.pdf", rendered.1),
-                    rendered.2.clone(),
-                ))),
+            Some(id) => match (attachments.document_pdf)(db, id).await {
+                Ok(Some((name, bytes))) => Ok(Some((id, format!("{name}.pdf"), bytes))),
                 Ok(None) => Err(format!("invoice {id} not found")),
                 Err(e) => Err(format!("invoice {id}: {e}")),
             },
@@ -389,10 +381,11 @@ async fn images_for(
     db: &Db,
     config: &Config,
     mail: &OutboxRow,
+    attachments: &Attachments,
 ) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
     match mail.order_id {
         Some(order_id) if mail.kind == MailKind::TicketSent.as_str() => {
-            crate::ticketing::service::ticket_pngs(db, config, order_id).await
+            (attachments.ticket_pngs)(db, config, order_id).await
         }
         _ => Ok(vec![]),
     }

@@ -3,9 +3,9 @@
 //! account on their request.
 use super::{EraseAccount, RetentionCounts, RetentionDryRun, RetentionRunNow, RetentionRunView};
 use crate::{
-    accounts::components::{action_error, FieldError},
+    ui::{action_error, FieldError},
     admin::{admin_users, components::AdminTabs, UserRow},
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;

@@ -3,11 +3,9 @@
 //! page shown once the account is gone (`/account/deleted`).
 use super::{AcceptCurrentTerms, ConsentView, DeleteMyAccount, PrivacyStatus, SetMarketingConsent};
 use crate::{
-    accounts::{
-        components::{action_error, FieldError, FormError},
-        ConsentType,
-    },
-    app::{ErrorNotice, Loading},
+    accounts::ConsentType,
+    ui::{action_error, FieldError, FormError},
+    ui::{ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;

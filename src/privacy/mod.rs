@@ -15,26 +15,12 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Where login sends a person whose accepted terms or privacy policy are older than
-/// `CONSENT_VERSION`; the page posts [`accept_current_terms`] with the `next` it was given.
-pub const CONSENT_PAGE: &str = "/account/consent";
+pub use crate::accounts::{consent_path, CONSENT_PAGE};
 
 /// Where [`delete_my_account`] sends the browser once the account is gone.
 pub const DELETED_PAGE: &str = "/account/deleted";
 
-/// The consent page's address, carrying where to go afterwards (`next`, already a safe path of
-/// this site: see [`crate::accounts::safe_next`]), percent-encoded as one query value.
-pub fn consent_path(next: &str) -> String {
-    let encoded: String = next
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    format!("{CONSENT_PAGE}?next={encoded}")
+
 }
 
 /// One consent row, as `/account` lists the history.
@@ -166,7 +152,7 @@ pub async fn delete_my_account(
     let state = crate::server::state()?;
     service::delete_own_account(&state, &user, &password, cancel_tickets.is_some())
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     crate::accounts::session::clear_session_cookie(&state.config);
     leptos_axum::redirect(DELETED_PAGE);
     Ok(())
@@ -179,7 +165,7 @@ pub async fn set_marketing_consent(granted: bool) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::set_marketing(&state, user.id, granted)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Accepts the terms and privacy policy of the current `CONSENT_VERSION` (new consent rows), then
@@ -190,7 +176,7 @@ pub async fn accept_current_terms(next: Option<String>) -> Result<(), AppError> 
     let state = crate::server::state()?;
     service::accept_terms(&state, user.id)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     if next.is_some() {
         leptos_axum::redirect(&crate::accounts::safe_next(next.as_deref()));
     }
@@ -202,7 +188,7 @@ pub async fn accept_current_terms(next: Option<String>) -> Result<(), AppError> 
 pub async fn privacy_overview() -> Result<RetentionOverview, AppError> {
     crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    service::overview(&state.db, &state.config, crate::server::now()).await
+    service::overview(&state.db, &state.config, crate::server::state::now()).await
 }
 
 /// What a run now would do, counted without changing anything (admins only).
@@ -211,7 +197,7 @@ pub async fn retention_dry_run() -> Result<RetentionCounts, AppError> {
     crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
     Ok(
-        service::retention_plan(&state.db, &state.config, crate::server::now())
+        service::retention_plan(&state.db, &state.config, crate::server::state::now())
             .await?
             .counts,
     )
@@ -224,24 +210,24 @@ pub async fn retention_run_now(confirm: bool) -> Result<RetentionCounts, AppErro
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
     if !confirm {
-        return Err(crate::server::fail(AppError::invalid(
+        return Err(crate::server::state::fail(AppError::invalid(
             "confirm",
             "privacy.error.confirm_required",
         )));
     }
     match service::run_retention(
         &state,
-        crate::server::now(),
+        crate::server::state::now(),
         false,
         service::Trigger::Admin(admin.id),
     )
     .await
-    .map_err(crate::server::fail)?
+    .map_err(crate::server::state::fail)?
     {
         service::RetentionOutcome::Ran(counts) | service::RetentionOutcome::DryRun(counts) => {
             Ok(counts)
         }
-        service::RetentionOutcome::Skipped => Err(crate::server::fail(AppError::invalid(
+        service::RetentionOutcome::Skipped => Err(crate::server::state::fail(AppError::invalid(
             "confirm",
             "privacy.error.run_in_progress",
         ))),
@@ -265,7 +251,7 @@ pub async fn erase_account(user_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::erase_user(&state, user_id, admin.id, "admin_request")
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[cfg(test)]

@@ -37,7 +37,7 @@ use crate::{
         service::{limited, unless_busy, verify_password},
         session, AuthUser, ConsentType, Role,
     },
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
     i18n::{tr, Locale},
@@ -48,7 +48,7 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
     tx_run,
 };
@@ -416,27 +416,7 @@ pub async fn export_audited(db: &Db, user_id: Uuid, actor: Uuid) -> Result<Value
 // ---------------------------------------------------------------------------------------------
 // Consents
 
-/// Whether login must send the person to the consent page: their latest acceptance of the terms
-/// or of the privacy policy is of another version than `CONSENT_VERSION`. An account that never
-/// accepted anything through sign-up (made by `create-admin`, the demo data or an admin) is not
-/// asked.
-pub async fn needs_consent(db: &Db, config: &Config, user_id: Uuid) -> Result<bool, AppError> {
-    let rows: Vec<(String, String)> = db_run!(db, pool => sqlx::query_as(
-        "SELECT type, version FROM user_consents WHERE user_id = $1 AND type IN ('TERMS_ACCEPTED', 'PRIVACY_ACCEPTED') \
-         ORDER BY accepted_at DESC")
-        .bind(user_id).fetch_all(pool).await)?;
-    if rows.is_empty() {
-        return Ok(false);
-    }
-    let latest = |kind: ConsentType| {
-        rows.iter()
-            .find(|(t, _)| t == kind.as_str())
-            .map(|(_, v)| v.as_str())
-    };
-    Ok([ConsentType::Terms, ConsentType::Privacy]
-        .into_iter()
-        .any(|kind| latest(kind) != Some(config.consent_version.as_str())))
-}
+pub use crate::accounts::service::needs_consent;
 
 /// The technical proof recorded with a consent: a keyed hash of the IP and the user agent.
 struct Proof {
@@ -1273,7 +1253,7 @@ async fn claim(
 /// Extends the lease of a long run (its holder only).
 async fn renew(db: &Db, holder: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
     // From the wall clock (the run's `now` is when it started, or a moved clock in tests).
-    let until = now.max(crate::server::now()) + Duration::minutes(LEASE_MINUTES);
+    let until = now.max(crate::server::state::now()) + Duration::minutes(LEASE_MINUTES);
     let renewed = crate::db_write!(db, pool => sqlx::query("UPDATE job_leases SET lease_until = $1 WHERE name = $2 AND holder = $3")
         .bind(until).bind(RETENTION_JOB).bind(holder)
         .execute(pool).await.map(|r| r.rows_affected()))?;
@@ -1552,7 +1532,7 @@ pub fn start_worker(state: AppState) {
 /// `GET /me/data.json` (my data) and `GET /admin/privacy/export/{user}` (a person's, admins only):
 /// the export as an attached JSON file, audited, rate-limited.
 pub mod http {
-    use crate::{accounts::Role, server::AppState};
+    use crate::{accounts::Role, server::state::AppState};
     use axum::{
         extract::{Path, State},
         http::{header, HeaderMap, StatusCode},

@@ -14,7 +14,7 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now,
+        state::now,
     },
     tx_run,
 };

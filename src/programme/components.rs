@@ -6,7 +6,7 @@ use super::{
 };
 use crate::accounts::components::LoginRequired;
 use crate::{
-    app::{ErrorNotice, Loading, NotFound},
+    ui::{ErrorNotice, Loading, NotFound},
     error::AppError,
     i18n::{page_title, use_i18n},
 };

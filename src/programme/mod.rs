@@ -304,11 +304,11 @@ pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
     if save {
         personal::add(&state.db, user.id, talk_id)
             .await
-            .map_err(crate::server::fail)
+            .map_err(crate::server::state::fail)
     } else {
         personal::remove(&state.db, user.id, talk_id)
             .await
-            .map_err(crate::server::fail)
+            .map_err(crate::server::state::fail)
     }
 }
 

@@ -4,7 +4,7 @@ use super::{PersonalState, SavedTalk, TalkSummary};
 use crate::{
     db_run,
     error::AppError,
-    server::{config::Config, db::Db, now},
+    server::{config::Config, db::Db, state::now},
 };
 use chrono::{DateTime, NaiveDateTime, Offset, Utc};
 use hmac::{Hmac, Mac};
@@ -292,7 +292,7 @@ mod tests {
 
 /// `GET /me/programme.ics` (logged-in download) and `GET /calendar/{user}/{token}.ics` (subscription).
 pub mod http {
-    use crate::server::AppState;
+    use crate::server::state::AppState;
     use axum::{
         extract::{Path, State},
         http::{header, HeaderMap, StatusCode},

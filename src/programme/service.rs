@@ -79,7 +79,7 @@ pub async fn insert_talk(db: &Db, talk: &NewTalk<'_>) -> Result<Uuid, AppError> 
         ));
     }
     let id = Uuid::new_v4();
-    let now = crate::server::now();
+    let now = crate::server::state::now();
     crate::db_write!(db, pool => sqlx::query(
         "INSERT INTO conferences (id, title, description, theme, start_at, end_at, speaker_name, location, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",

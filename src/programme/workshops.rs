@@ -46,7 +46,7 @@ pub async fn workshop_book(talk_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::book(&state.db, &user, talk_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Puts the caller on a full workshop's waiting list (`wait` false: takes them off it).
@@ -56,7 +56,7 @@ pub async fn workshop_wait(talk_id: Uuid, wait: bool) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::wait(&state.db, &user, talk_id, wait)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Frees the caller's seat.
@@ -66,7 +66,7 @@ pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     let promoted = service::cancel(&state.db, &state.config, &user, talk_id)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     if promoted > 0 {
         state.mailer.wake();
     }
@@ -80,7 +80,7 @@ pub async fn admin_talk_workshop(talk_id: Uuid, capacity: String) -> Result<(), 
     let state = crate::server::state()?;
     service::set_capacity(&state.db, &state.config, &admin, talk_id, &capacity)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     state.mailer.wake();
     Ok(())
 }
@@ -90,7 +90,7 @@ pub mod service {
     use super::Seats;
     use crate::{
         accounts::AuthUser,
-        admin::service::audit,
+        server::audit::audit,
         db_run,
         error::AppError,
         i18n::Locale,
@@ -101,7 +101,7 @@ pub mod service {
         server::{
             config::Config,
             db::{Db, Tx},
-            AppState,
+            state::AppState,
         },
         tx_run,
     };
@@ -160,7 +160,7 @@ pub mod service {
             "SELECT start_at FROM conferences WHERE id = $1").bind(talk).fetch_optional(c).await)?;
         match row {
             None => Err(AppError::NotFound),
-            Some((start,)) if crate::server::now() >= start => {
+            Some((start,)) if crate::server::state::now() >= start => {
                 Err(AppError::invalid("talk_id", "workshop.error.started"))
             }
             Some(_) => Ok(()),
@@ -201,7 +201,7 @@ pub mod service {
         // its transaction, seat included, is rolled back.
         let inserted = tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO workshop_bookings (talk_id, ticket_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-            .bind(talk).bind(ticket).bind(user.id).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(talk).bind(ticket).bind(user.id).bind(crate::server::state::now()).execute(c).await.map(|r| r.rows_affected()))?;
         if inserted != 1 {
             return Err(AppError::invalid(
                 "talk_id",
@@ -274,7 +274,7 @@ pub mod service {
         }
         let n = tx_run!(&mut tx, c => sqlx::query(
             "INSERT INTO workshop_waitlist (talk_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(talk).bind(user.id).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+            .bind(talk).bind(user.id).bind(crate::server::state::now()).execute(c).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             return Err(AppError::invalid(
                 "talk_id",
@@ -308,7 +308,7 @@ pub mod service {
                 .bind(talk).fetch_optional(c).await)?,
         };
         // Once it has started, a freed seat stays free.
-        if started.is_none_or(|(start,)| crate::server::now() >= start) {
+        if started.is_none_or(|(start,)| crate::server::state::now() >= start) {
             return Ok(0);
         }
         let mut given = 0;
@@ -341,7 +341,7 @@ pub mod service {
             };
             let inserted = tx_run!(tx, c => sqlx::query(
                 "INSERT INTO workshop_bookings (talk_id, ticket_id, user_id, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
-                .bind(talk).bind(ticket).bind(user).bind(crate::server::now()).execute(c).await.map(|r| r.rows_affected()))?;
+                .bind(talk).bind(ticket).bind(user).bind(crate::server::state::now()).execute(c).await.map(|r| r.rows_affected()))?;
             if inserted != 1 {
                 continue;
             }

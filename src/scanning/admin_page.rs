@@ -4,7 +4,7 @@
 use super::{admin_door, DoorOverview};
 use crate::{
     admin::components::AdminTabs,
-    app::{confirm, ActionErrorNotice, ErrorNotice, Loading},
+    ui::{confirm, ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };

@@ -15,7 +15,7 @@ use crate::{
         components::{use_auth, LoginRequired},
         Role,
     },
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
     ticketing::TicketStatus,

@@ -17,7 +17,7 @@ pub mod queue;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod shell;
-pub mod signed;
+pub use crate::ticketing::signed;
 pub mod store;
 
 use crate::error::AppError;
@@ -115,13 +115,7 @@ pub struct ScanAnswer {
     pub day: Option<String>,
 }
 
-/// Checked in / expected for one pass type (expected: tickets not canceled).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PassCount {
-    pub pass: String,
-    pub checked_in: i64,
-    pub expected: i64,
-}
+pub use crate::checkin::PassCount;
 
 /// A ticket found by the door's search, to let in by hand.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,7 +179,7 @@ fn door_at(list: Option<Uuid>, direction: Option<&str>) -> Result<service::At, A
     let direction = match direction.map(str::trim) {
         None | Some("") => crate::checkin::Direction::In,
         Some(d) => crate::checkin::Direction::try_from(d.to_string()).map_err(|_| {
-            crate::server::fail(AppError::invalid("direction", "scan.error.direction"))
+            crate::server::state::fail(AppError::invalid("direction", "scan.error.direction"))
         })?,
     };
     Ok(service::At { list, direction })
@@ -210,7 +204,7 @@ pub async fn scan_redeem(
     let state = crate::server::state()?;
     let token = token.trim();
     if token.is_empty() {
-        return Err(crate::server::fail(AppError::invalid(
+        return Err(crate::server::state::fail(AppError::invalid(
             "token",
             "scan.error.token_empty",
         )));
@@ -223,10 +217,10 @@ pub async fn scan_redeem(
         door,
         service::Key::Token(token),
         scan_id,
-        crate::server::now(),
+        crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }
 
 /// Redeems a ticket found by name or email (for a phone that cannot show its code); audited as manual.
@@ -247,10 +241,10 @@ pub async fn scan_redeem_ticket(
         door,
         service::Key::Ticket(ticket_id),
         scan_id,
-        crate::server::now(),
+        crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }
 
 /// Undoes a mistaken entry: the staff member who scanned it within `SCAN_UNDO_SECONDS`, an admin any time.
@@ -264,10 +258,10 @@ pub async fn scan_undo(ticket_id: Uuid, list_id: Option<Uuid>) -> Result<(), App
         &staff,
         ticket_id,
         list_id,
-        crate::server::now(),
+        crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }
 
 /// Checked in / expected, per pass type.
@@ -285,7 +279,7 @@ pub async fn scan_search(query: String) -> Result<Vec<HolderTicket>, AppError> {
     let state = crate::server::state()?;
     service::search(&state.db, &state.config, &staff, &query)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// A door device's sync: sends the entries it made offline (each taken once, by nonce) and gets
@@ -305,9 +299,9 @@ pub async fn door_sync(
         cursor,
         entries: &entries,
     };
-    door::sync(&state.db, &state.config, &staff, req, crate::server::now())
+    door::sync(&state.db, &state.config, &staff, req, crate::server::state::now())
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// The door seen from the back office. Admins only.
@@ -323,10 +317,10 @@ pub async fn admin_door() -> Result<DoorOverview, AppError> {
 pub async fn admin_door_rotate_key() -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    door::rotate(&state.db, &state.config, &admin)
+    crate::ticketing::codes::rotate(&state.db, &state.config, &admin)
         .await
         .map(|_| ())
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Codes signed with this key are refused from now on (a leaked key). Admins only; audited.
@@ -334,7 +328,7 @@ pub async fn admin_door_rotate_key() -> Result<(), AppError> {
 pub async fn admin_door_revoke_key(key_id: i64) -> Result<(), AppError> {
     let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     let state = crate::server::state()?;
-    door::revoke(&state.db, &admin, key_id)
+    crate::ticketing::codes::revoke(&state.db, &admin, key_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }

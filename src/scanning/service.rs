@@ -4,7 +4,7 @@
 use super::{signed::Claims, HolderTicket, Outcome, PassCount, ScanAnswer};
 use crate::{
     accounts::{session::hash_token, AuthUser, Role},
-    admin::service::audit,
+    server::audit::audit,
     checkin::{
         self,
         rules::{decide, Decision, Gate, History},
@@ -134,7 +134,7 @@ pub async fn redeem_at(
     // A signed code: `Some(None)` when its signature does not hold under a key not revoked.
     let claims = match key {
         Key::Token(token) if super::signed::is_signed(token.trim()) => {
-            Some(super::door::verify_code(&mut tx, token.trim()).await?)
+            Some(crate::ticketing::codes::verify_code(&mut tx, token.trim()).await?)
         }
         _ => None,
     };

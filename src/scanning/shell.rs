@@ -11,7 +11,7 @@ use axum::{
 use leptos::config::LeptosOptions;
 use std::{path::Path, sync::OnceLock};
 
-use crate::server::AppState;
+use crate::server::state::AppState;
 
 /// The files a hashed build's pages load, as `/pkg/…` paths.
 fn build_files(options: &LeptosOptions) -> Option<Vec<String>> {

@@ -350,7 +350,7 @@ mod tests {
     async fn add_user<'c>(
         conn: impl sqlx::Executor<'c, Database = sqlx::Sqlite>,
     ) -> Result<(), sqlx::Error> {
-        let now = crate::server::now();
+        let now = crate::server::state::now();
         let id = uuid::Uuid::new_v4();
         sqlx::query("INSERT INTO users (id, email, email_verified_at, created_at, updated_at) VALUES ($1, $2, $3, $3, $3)")
             .bind(id).bind(format!("{id}@example.org")).bind(now).execute(conn).await.map(|_| ())

@@ -71,7 +71,7 @@ pub struct Config {
     /// How often the reservation sweeper and the programme mailer run.
     pub jobs_every_seconds: u64,
     /// The seller, the numbering and the VAT of invoices.
-    pub invoice: crate::invoicing::settings::InvoiceSettings,
+    pub invoice: crate::invoice_settings::InvoiceSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -341,7 +341,7 @@ impl Config {
         let shutdown_grace_seconds = whole("SHUTDOWN_GRACE_SECONDS", 20, 600)? as u64;
         let jobs_every_seconds = whole("JOBS_EVERY_SECONDS", 30, 3600)? as u64;
         let event_name = get("EVENT_NAME").unwrap_or_else(|| "Rencontres Tessera 2027".into());
-        let invoice = crate::invoicing::settings::from_vars(&get, &event_name, mode == Mode::Dev)
+        let invoice = crate::invoice_settings::from_vars(&get, &event_name, mode == Mode::Dev)
             .map_err(|(var, message)| err(var, message))?;
         Ok(Config {
             invoice,

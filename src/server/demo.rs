@@ -6,7 +6,7 @@ use crate::{
     db_run,
     error::AppError,
     programme::service::{insert_talk, NewTalk},
-    server::{config::Config, db::Db, now},
+    server::{config::Config, db::Db, state::now},
 };
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use hmac::{Hmac, Mac};

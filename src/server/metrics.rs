@@ -8,7 +8,7 @@
 //! Counters and histograms are recorded where things happen (requests, order transitions, door
 //! answers, mails, background jobs); the levels (seats left per pass, mails waiting, the database
 //! pool) are read from the database when scraped, so that every instance reports the same truth.
-use super::AppState;
+use super::state::AppState;
 use axum::{
     extract::{MatchedPath, Request, State},
     http::{header, HeaderValue, StatusCode},

@@ -17,7 +17,7 @@
 //! - **Bounded**: at most [`MAX_PAGES`] pages; when full of current pages, a filtered view is not
 //!   kept, and a page's own address replaces a filtered view, so made-up addresses cost renders,
 //!   never memory, and never push the programme out.
-use super::AppState;
+use super::state::AppState;
 use crate::i18n::Locale;
 use axum::{
     body::{Body, Bytes},
@@ -169,7 +169,7 @@ fn cache_key(state: &AppState, req: &Request<Body>) -> Option<Key> {
     if path != "/" && !talk {
         return None;
     }
-    if crate::accounts::session::session_token(req.headers()).is_some() {
+    if super::cookies::session_token(req.headers()).is_some() {
         return None;
     }
     // The programme's filters only (`?theme=…&day=…`), each once.

@@ -1,7 +1,7 @@
 //! Browser safety on every response: server functions only by same-origin POST (CSRF), and the
 //! security headers (CSP with the per-request nonce Leptos puts on its scripts, nosniff,
 //! referrer policy, no framing, HSTS outside dev).
-use super::AppState;
+use super::state::AppState;
 use axum::{
     body::Body,
     extract::State,
@@ -24,7 +24,7 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
     }
     let req = if req.uri().path().starts_with("/api/") {
         let (parts, body) = req.into_parts();
-        match axum::body::to_bytes(body, super::MAX_BODY_BYTES).await {
+        match axum::body::to_bytes(body, super::state::MAX_BODY_BYTES).await {
             Ok(bytes) if !has_nul(&bytes) => Request::from_parts(parts, Body::from(bytes)),
             Ok(_) => return (StatusCode::BAD_REQUEST, "\"BadRequest\"").into_response(),
             Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "\"BadRequest\"").into_response(),
@@ -151,7 +151,7 @@ fn same_origin(state: &AppState, req: &Request<Body>) -> bool {
     }
 }
 
-/// A request that says its body is larger than [`super::MAX_BODY_BYTES`] is answered 413 without
+/// A request that says its body is larger than [`super::state::MAX_BODY_BYTES`] is answered 413 without
 /// being read into memory; what the client still sends (up to 16 MiB) is read and dropped first,
 /// so that it hears the answer instead of a connection reset mid-upload. A body that does not say
 /// its length is cut at the limit by `RequestBodyLimitLayer`.
@@ -162,7 +162,7 @@ pub async fn refuse_large_bodies(req: Request<Body>, next: Next) -> Response {
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if !declared.is_some_and(|n| n > super::MAX_BODY_BYTES as u64) {
+    if !declared.is_some_and(|n| n > super::state::MAX_BODY_BYTES as u64) {
         return next.run(req).await;
     }
     let locale = crate::i18n::Locale::from_request(

@@ -1,14 +1,16 @@
 //! Ticketing pages: the shop (`/tickets`), my orders, my tickets, and the confirmation page that
 //! waits for the payment.
 use super::{
-    format_money, Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder,
+    Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder,
     ShopItem, TicketStatus, TicketView,
 };
 use crate::{
-    accounts::components::{action_error, use_auth, FieldError, FormError, LoginRequired},
-    app::{ErrorNotice, Loading},
+    accounts::components::{use_auth, LoginRequired},
+    ui::{action_error, FieldError, FormError},
+    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, I18n},
+    money::format_money,
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;
@@ -306,7 +308,7 @@ pub fn MyTicketsPage() -> impl IntoView {
         <Title text=page_title(move || i18n.t("tickets.title"))/>
         <section class="tickets-page">
             <h1>{move || i18n.t("tickets.title")}</h1>
-            <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::app::print_page()>{move || i18n.t("tickets.print")}</button></p>
+            <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::ui::print_page()>{move || i18n.t("tickets.print")}</button></p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match tickets.await {

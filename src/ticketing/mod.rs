@@ -1,10 +1,16 @@
 //! Ticketing: the shop, orders (one service function per state change), seat reservations, and
 //! tickets with their QR codes.
+#[cfg(feature = "ssr")]
+pub mod codes;
 pub mod components;
+#[cfg(feature = "ssr")]
+pub mod payment_events;
 #[cfg(feature = "ssr")]
 pub mod qr;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod signed;
+pub mod test_checkout;
 
 use crate::{accounts::text_enum, error::AppError, i18n::Locale};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -24,14 +30,7 @@ text_enum!(TicketStatus { Valid => "VALID", Used => "USED", Canceled => "CANCELE
 
 text_enum!(PaymentStatus { Init => "INIT", Succeeded => "SUCCEEDED", Failed => "FAILED", Refunded => "REFUNDED" });
 
-/// Whether a pass can be bought now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Availability {
-    OnSale { left: i64 },
-    SoldOut,
-    NotYet { opens: DateTime<Utc> },
-    Ended,
-}
+pub use crate::passes::Availability;
 
 /// A pass as the shop shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -104,38 +103,6 @@ pub struct TicketView {
     pub qr_svg: String,
 }
 
-/// "120,00 €" / "€120.00": integer cents, never floats.
-pub fn format_money(cents: i64, currency: &str, locale: Locale) -> String {
-    let sign = if cents < 0 { "-" } else { "" };
-    let (units, rest) = (cents.unsigned_abs() / 100, cents.unsigned_abs() % 100);
-    let grouped = {
-        let digits = units.to_string();
-        let sep = if locale == Locale::Fr {
-            '\u{202f}'
-        } else {
-            ','
-        };
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(sep);
-            }
-            out.push(c);
-        }
-        out
-    };
-    let symbol = match currency.to_ascii_lowercase().as_str() {
-        "eur" => "€".to_string(),
-        "usd" => "$".to_string(),
-        "gbp" => "£".to_string(),
-        other => other.to_uppercase(),
-    };
-    match locale {
-        Locale::Fr => format!("{sign}{grouped},{rest:02}\u{a0}{symbol}"),
-        Locale::En => format!("{sign}{symbol}{grouped}.{rest:02}"),
-    }
-}
-
 /// The shop as one visitor sees it: the passes (with a voucher's prices and the hidden pass it
 /// unlocks), the voucher or why the code was refused, and my waiting-list places.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -189,7 +156,7 @@ pub async fn checkout(
     let state = crate::server::state()?;
     let url = service::start_checkout(&state, &user, &lines, voucher.as_deref(), billing.as_ref())
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     leptos_axum::redirect(&url);
     Ok(())
 }
@@ -209,11 +176,11 @@ pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
     let state = crate::server::state()?;
     service::confirm_if_paid(&state, user.id, order_id)
         .await
-        .map_err(crate::server::fail)?;
+        .map_err(crate::server::state::fail)?;
     service::orders_of(&state.db, Some(user.id), Some(order_id))
         .await?
         .pop()
-        .ok_or_else(|| crate::server::fail(AppError::NotFound))
+        .ok_or_else(|| crate::server::state::fail(AppError::NotFound))
 }
 
 #[server(prefix = "/api", endpoint = "cancel_order")]
@@ -222,7 +189,7 @@ pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::cancel_by_buyer(&state, user.id, order_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "my_tickets")]
@@ -242,7 +209,7 @@ pub async fn set_ticket_holder(
     let state = crate::server::state()?;
     service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Full refund of a paid order (admins only, audited).
@@ -252,24 +219,7 @@ pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::refund(&state, admin.id, order_id)
         .await
-        .map_err(crate::server::fail)
-}
-
-/// A person's name as SQL over a profiles alias and a users alias: "first last", else the email
-/// (NULL when both aliases come from a LEFT JOIN that found nobody).
-#[macro_export]
-macro_rules! person_name_sql {
-    ($p:ident, $u:ident) => {
-        concat!(
-            "COALESCE(NULLIF(TRIM(COALESCE(",
-            stringify!($p),
-            ".first_name, '') || ' ' || COALESCE(",
-            stringify!($p),
-            ".last_name, '')), ''), ",
-            stringify!($u),
-            ".email)"
-        )
-    };
+        .map_err(crate::server::state::fail)
 }
 
 /// The name a ticket goes by, as SQL over tickets `t` and the buyer's users row and profile
@@ -287,20 +237,4 @@ macro_rules! ticket_holder_sql {
             ")"
         )
     };
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn money_is_formatted_per_language_from_cents() {
-        assert_eq!(format_money(12_000, "eur", Locale::Fr), "120,00\u{a0}€");
-        assert_eq!(format_money(12_000, "eur", Locale::En), "€120.00");
-        assert_eq!(
-            format_money(123_456_789, "eur", Locale::En),
-            "€1,234,567.89"
-        );
-        assert_eq!(format_money(5, "usd", Locale::En), "$0.05");
-    }
 }

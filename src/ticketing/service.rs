@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     accounts::{session::hash_token, AuthUser},
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
     i18n::Locale,
@@ -18,7 +18,7 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
     tx_run,
 };
@@ -28,97 +28,10 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::BTreeMap;
 use uuid::Uuid;
-
-/// A ticket type as stored (the shop reads it; the passes editor edits it, `version` included).
-#[derive(sqlx::FromRow)]
-pub(crate) struct TypeRow {
-    pub id: Uuid,
-    pub name: String,
-    pub description: Option<String>,
-    pub price_cents: i64,
-    pub currency: String,
-    pub capacity: i64,
-    pub reserved_count: i64,
-    pub sold_count: i64,
-    pub held_count: i64,
-    /// People waiting on the pass's list (freed seats are theirs first).
-    pub waiting: i64,
-    pub is_active: bool,
-    pub is_hidden: bool,
-    pub sales_start_at: Option<DateTime<Utc>>,
-    pub sales_end_at: Option<DateTime<Utc>>,
-    pub valid_from: Option<DateTime<Utc>>,
-    pub valid_until: Option<DateTime<Utc>>,
-    pub version: i64,
-    /// NULL: the default rate of the settings.
-    pub vat_rate_bp: Option<i64>,
-}
-
-pub(crate) const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, held_count, \
-     (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') AS waiting, \
-     is_active, is_hidden, sales_start_at, sales_end_at, valid_from, valid_until, version, vat_rate_bp";
-
-impl TypeRow {
-    /// The VAT rate one seat is sold at, and what the buyer pays for it before any voucher (the
-    /// price plus its VAT when prices are entered without it). `None`: too large to add up.
-    pub(crate) fn sale_price(&self, config: &Config) -> Option<(i64, i64)> {
-        let rate = config.invoice.rate_for(self.vat_rate_bp);
-        Some((rate, config.invoice.unit_gross(self.price_cents, rate)?))
-    }
-
-    /// Whether the public can buy, and how many seats: those nobody reserved, bought, holds (a
-    /// voucher, an offer) or waits for.
-    pub(crate) fn availability(&self, now: DateTime<Utc>) -> Availability {
-        self.availability_with(now, 0)
-    }
-
-    /// The same for a buyer whose voucher holds `held_for_me` seats of this pass.
-    fn availability_with(&self, now: DateTime<Utc>, held_for_me: i64) -> Availability {
-        if let Some(closed) = self.closed(now) {
-            return closed;
-        }
-        match self
-            .capacity
-            .saturating_sub(self.reserved_count)
-            .saturating_sub(self.sold_count)
-            .saturating_sub(self.held_count)
-            .saturating_sub(self.waiting)
-            .max(0)
-            .saturating_add(held_for_me)
-        {
-            n if n > 0 => Availability::OnSale { left: n },
-            _ => Availability::SoldOut,
-        }
-    }
-
-    /// Not on sale now, whatever the seats: before its sale opens, after it ends, or inactive.
-    fn closed(&self, now: DateTime<Utc>) -> Option<Availability> {
-        if let Some(opens) = self.sales_start_at.filter(|s| *s > now) {
-            Some(Availability::NotYet { opens })
-        } else if !self.is_active || self.sales_end_at.is_some_and(|e| e <= now) {
-            Some(Availability::Ended)
-        } else {
-            None
-        }
-    }
-}
+use crate::text::short_ref;
+pub use crate::passes::service::{valid_days, TypeRow, TYPE_COLUMNS};
 
 /// The passes to show in the shop: active ones, and those whose sale opens later.
-/// The days a validity window covers, in the conference's time zone.
-pub fn valid_days(
-    config: &Config,
-    from: Option<DateTime<Utc>>,
-    until: Option<DateTime<Utc>>,
-) -> Option<(chrono::NaiveDate, chrono::NaiveDate)> {
-    // Checked: an instant the local calendar cannot show is no day (never a panic).
-    let day = |t: DateTime<Utc>| {
-        t.naive_utc()
-            .checked_add_offset(t.with_timezone(&config.timezone).offset().fix())
-            .map(|local| local.date())
-    };
-    Some((day(from?)?, day(until?)?))
-}
-
 /// A hidden pass is shown (and sold) only with a voucher that unlocks it; a voucher's passes show
 /// its price, and the seats it holds count as left for its holder.
 pub async fn shop(
@@ -680,7 +593,7 @@ async fn issue_tickets(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<U
         locale,
         vars: vec![
             ("order", reference),
-            ("total", super::format_money(total, &currency, locale)),
+            ("total", crate::money::format_money(total, &currency, locale)),
             ("count", count.to_string()),
         ],
         link: Some(format!("{}/me/orders", config.base_url)),
@@ -714,11 +627,6 @@ pub fn tickets_mail(
         link: Some(format!("{}/me/tickets", config.base_url)),
         order_id: Some(order_id),
     }
-}
-
-/// The 8 first hex digits of an order id, as people read it out.
-pub fn short_ref(order_id: Uuid) -> String {
-    order_id.simple().to_string()[..8].to_uppercase()
 }
 
 /// PAID → REFUNDED: tickets canceled, seats released, the buyer mailed. Returns whether it happened.
@@ -764,7 +672,7 @@ pub async fn refund_locally(
             locale,
             vars: vec![
                 ("order", short_ref(order_id)),
-                ("total", super::format_money(total, &currency, locale)),
+                ("total", crate::money::format_money(total, &currency, locale)),
             ],
             link: Some(format!("{}/me/orders", config.base_url)),
             order_id: Some(order_id),
@@ -886,7 +794,20 @@ pub async fn start_checkout(
     if let Some(page) = test_page {
         return Ok(page.url);
     }
-    match crate::payments::service::create_checkout(state, user, &order).await {
+    let page = crate::payments::service::CheckoutOrder {
+        id: order.id,
+        reserved_until: order.reserved_until,
+        currency: order.currency.clone(),
+        lines: order
+            .items
+            .iter()
+            .map(|i| {
+                let quantity = u64::try_from(i.quantity).unwrap_or(0);
+                (i.name.clone(), quantity, i.unit_price_cents)
+            })
+            .collect(),
+    };
+    match crate::payments::service::create_checkout(state, user, &page).await {
         Ok(url) => Ok(url),
         Err(e) => {
             let mut tx = state.db.begin().await?;
@@ -926,7 +847,11 @@ pub async fn confirm_if_paid(
     match row {
         Some((owner, status)) if owner == user_id => {
             if status == OrderStatus::PendingPayment.as_str() {
-                crate::payments::service::confirm_with_provider(state, order_id).await?;
+                if let Some(event) =
+                    crate::payments::service::confirm_with_provider(state, order_id).await?
+                {
+                    super::payment_events::process_event(state, &event).await?;
+                }
             }
             Ok(())
         }
@@ -1097,7 +1022,7 @@ pub async fn tickets_of(
     let key = if rows.is_empty() {
         None
     } else {
-        Some(crate::scanning::door::signing_key(&state.db, &state.config).await?)
+        Some(crate::ticketing::codes::signing_key(&state.db, &state.config).await?)
     };
     Ok(rows
         .into_iter()
@@ -1106,9 +1031,9 @@ pub async fn tickets_of(
                 .token_id
                 .map(|id| ticket_token(&state.config, id))
                 .unwrap_or_default();
-            let code = crate::scanning::door::qr_text(
+            let code = crate::ticketing::codes::qr_text(
                 key.as_ref().filter(|_| r.token_id.is_some()),
-                &crate::scanning::door::CodeFacts {
+                &crate::ticketing::codes::CodeFacts {
                     ticket_id: r.id,
                     issue: r.issue_no,
                     door_no: r.door_no,
@@ -1159,14 +1084,14 @@ pub async fn ticket_pngs(
         .bind(order_id).fetch_all(pool).await)?;
     let key = match rows.is_empty() {
         true => None,
-        false => crate::scanning::door::signing_key(db, config).await.ok(),
+        false => crate::ticketing::codes::signing_key(db, config).await.ok(),
     };
     Ok(rows
         .into_iter()
         .map(|(ticket, token, issue, door_no, valid_from, valid_until)| {
-            let code = crate::scanning::door::qr_text(
+            let code = crate::ticketing::codes::qr_text(
                 key.as_ref(),
-                &crate::scanning::door::CodeFacts {
+                &crate::ticketing::codes::CodeFacts {
                     ticket_id: ticket,
                     issue,
                     door_no,

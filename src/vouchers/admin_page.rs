@@ -7,9 +7,9 @@ use super::{
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
 use crate::{
-    accounts::components::{FieldError, FormError},
+    ui::{FieldError, FormError},
     admin::components::{AdminTabs, CellState, CheckCell, EditableCell, SelectCell},
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -457,7 +457,7 @@ fn DeleteButton(
         } else {
             "vouchers.admin.delete_confirm"
         };
-        if !crate::app::confirm(&i18n.t_with(key, &[("code", &v.code)])) {
+        if !crate::ui::confirm(&i18n.t_with(key, &[("code", &v.code)])) {
             return;
         }
         busy.set(true);

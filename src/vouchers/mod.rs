@@ -97,7 +97,7 @@ pub async fn admin_vouchers(tag: Option<String>) -> Result<Vec<VoucherRow>, AppE
     let state = crate::server::state()?;
     service::list(&state.db, &state.config, tag.as_deref().unwrap_or(""))
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Creates `count` vouchers (1: with `code` if given, else generated; more: generated, grouped by
@@ -126,7 +126,7 @@ pub async fn admin_create_vouchers(
     };
     service::create(&state.db, &state.config, admin.id, &batch)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Saves one field of a voucher, refused when it changed since `version`; held seats follow
@@ -150,7 +150,7 @@ pub async fn admin_update_voucher(
         version,
     )
     .await
-    .map_err(crate::server::fail)
+    .map_err(crate::server::state::fail)
 }
 
 /// Deletes a voucher no order used (its held seats go back); a used one can only be ended (its
@@ -161,7 +161,7 @@ pub async fn admin_delete_voucher(id: Uuid, version: i64) -> Result<(), AppError
     let state = crate::server::state()?;
     service::delete(&state.db, admin.id, id, version)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// The passes a voucher can name (hidden ones included), for the table's select: (id, name, hidden).

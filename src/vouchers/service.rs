@@ -7,13 +7,13 @@
 //! database's CHECK (`reserved + sold + held <= capacity`) guards the sum.
 use super::{AppliedVoucher, VoucherEffect, VoucherRow, MAX_BATCH};
 use crate::{
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
     server::{
         config::Config,
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
     tx_run,
 };
@@ -314,7 +314,7 @@ struct ListRow {
 }
 
 fn money_text(cents: i64) -> String {
-    crate::admin::passes::price_text(cents)
+    crate::money::price_text(cents)
 }
 
 fn row_view(config: &Config, r: ListRow) -> VoucherRow {
@@ -409,7 +409,7 @@ fn parse_value(effect: VoucherEffect, raw: &str) -> Result<i64, AppError> {
             .ok()
             .filter(|p| (0..=100).contains(p))
             .ok_or_else(|| AppError::invalid("value", "vouchers.error.percent")),
-        _ => crate::admin::passes::parse_price(raw)
+        _ => crate::money::parse_price(raw)
             .ok_or_else(|| AppError::invalid("value", "admin.error.price_invalid")),
     }
 }
@@ -734,7 +734,7 @@ pub async fn csv(
         }
     };
     let mut out = String::from("\u{feff}");
-    out.push_str(&crate::admin::exports::csv_line(&[
+    out.push_str(&crate::server::csv::csv_line(&[
         "code",
         "tag",
         "pass",
@@ -748,7 +748,7 @@ pub async fn csv(
         "holds_seats",
     ]));
     for r in rows {
-        out.push_str(&crate::admin::exports::csv_line(&[
+        out.push_str(&crate::server::csv::csv_line(&[
             r.code,
             r.tag,
             r.pass_name.unwrap_or_default(),

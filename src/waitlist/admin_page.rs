@@ -7,7 +7,7 @@ use super::{
 };
 use crate::{
     admin::components::AdminTabs,
-    app::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
 };
@@ -154,7 +154,7 @@ fn EntryLine(
         if offer {
             let question =
                 email.with_value(|e| i18n.t_with("waitlist.admin.offer_confirm", &[("email", e)]));
-            if !crate::app::confirm(&question) {
+            if !crate::ui::confirm(&question) {
                 return;
             }
         }

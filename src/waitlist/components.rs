@@ -1,6 +1,6 @@
 //! A sold-out pass's waiting-list box in the shop: join, my place, my offer, leave.
 use super::{JoinWaitlist, LeaveWaitlist, MyWait, WaitStatus};
-use crate::{accounts::components::action_error, i18n::use_i18n};
+use crate::{i18n::use_i18n, ui::action_error};
 use leptos::prelude::*;
 use uuid::Uuid;
 

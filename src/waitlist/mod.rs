@@ -56,7 +56,7 @@ pub async fn join_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::join(&state, user.id, user.verified, ticket_type_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Leaves a pass's list (an offer not taken is given up: its seat goes to the next person).
@@ -66,7 +66,7 @@ pub async fn leave_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::leave(&state, user.id, ticket_type_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_waitlists")]
@@ -75,7 +75,7 @@ pub async fn admin_waitlists() -> Result<Vec<PassList>, AppError> {
     let state = crate::server::state()?;
     service::lists(&state.db, &state.config)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Moves a waiting person one place up. Audited `WAITLIST_MOVE_UP`.
@@ -85,7 +85,7 @@ pub async fn admin_waitlist_move_up(entry_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::move_up(&state.db, admin.id, entry_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Offers a free seat to this waiting person now (whatever their place). Audited `WAITLIST_OFFER`.
@@ -95,7 +95,7 @@ pub async fn admin_waitlist_offer(entry_id: Uuid) -> Result<(), AppError> {
     let state = crate::server::state()?;
     service::offer_by_hand(&state, admin.id, entry_id)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }
 
 /// Turns a pass's automatic offers on or off. Audited `WAITLIST_AUTO`.
@@ -105,5 +105,5 @@ pub async fn admin_waitlist_auto(ticket_type_id: Uuid, auto: bool) -> Result<(),
     let state = crate::server::state()?;
     service::set_auto(&state, admin.id, ticket_type_id, auto)
         .await
-        .map_err(crate::server::fail)
+        .map_err(crate::server::state::fail)
 }

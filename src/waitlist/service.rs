@@ -4,7 +4,7 @@
 //! office's moves.
 use super::{MyWait, PassList, WaitRow, WaitStatus};
 use crate::{
-    admin::service::audit,
+    server::audit::audit,
     db_run,
     error::AppError,
     i18n::Locale,
@@ -15,9 +15,9 @@ use crate::{
     server::{
         config::Config,
         db::{Db, Tx},
-        now, AppState,
+        state::now, state::AppState,
     },
-    ticketing::{
+    passes::{
         service::{TypeRow, TYPE_COLUMNS},
         Availability,
     },

@@ -1,15 +1,45 @@
-//! The built-in test checkout (`/checkout/test/:session`), clearly marked TEST.
-use super::TestCheckoutAct;
+//! The built-in test checkout (`/checkout/test/:session`), clearly marked TEST: the stand-in for
+//! the provider's payment page when no Stripe keys are set (dev only). Its buttons become the events
+//! Stripe would send (`payment_events`).
+use super::OrderView;
 use crate::{
     accounts::components::LoginRequired,
-    app::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
-    ticketing::format_money,
+    money::format_money,
+    ui::{ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCheckoutInfo {
+    pub session_id: String,
+    pub order: OrderView,
+}
+
+#[server(prefix = "/api", endpoint = "test_checkout")]
+pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = crate::server::state()?;
+    super::payment_events::test_checkout(&state, user.id, &session_id)
+        .await
+        .map_err(crate::server::state::fail)
+}
+
+/// The tester's choice on the test checkout page: `pay`, `fail` or `abandon`.
+#[server(prefix = "/api", endpoint = "test_checkout_act")]
+pub async fn test_checkout_act(session_id: String, outcome: String) -> Result<(), AppError> {
+    let user = crate::accounts::session::require_user().await?;
+    let state = crate::server::state()?;
+    let next = super::payment_events::test_checkout_act(&state, user.id, &session_id, &outcome)
+        .await
+        .map_err(crate::server::state::fail)?;
+    leptos_axum::redirect(&next);
+    Ok(())
+}
 
 #[component]
 pub fn TestCheckoutPage() -> impl IntoView {
@@ -18,7 +48,7 @@ pub fn TestCheckoutPage() -> impl IntoView {
     let act = ServerAction::<TestCheckoutAct>::new();
     let info = Resource::new(
         move || params.read().get("session").unwrap_or_default(),
-        super::test_checkout,
+        test_checkout,
     );
     view! {
         <Title text=page_title(move || i18n.t("testpay.title"))/>

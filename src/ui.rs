@@ -1,0 +1,165 @@
+//! The widgets every page shares: a form's error messages, the 404 page, error notices, the
+//! loading line, the browser's
+//! confirmation and print dialogs, and the notice shown when the WASM client stops.
+use crate::{
+    error::AppError,
+    i18n::{page_title, use_i18n},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// The error of an action's last result, if any.
+pub fn action_error<I, O>(action: ServerAction<I>) -> Signal<Option<AppError>>
+where
+    I: leptos::server_fn::ServerFn<Output = O, Error = AppError> + Clone + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+    ServerAction<I>: Copy,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// The message of an error that belongs to `field`, shown under it.
+#[component]
+pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().filter(|e| e.field() == Some(field)).map(|e| {
+            view! { <p class="field-error" role="alert" data-field=field>{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// The message of an error that belongs to none of the form's `fields`.
+#[component]
+pub fn FormError(
+    error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
+            view! { <p class="notice notice-error form-error" role="alert">{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// Marks the page as hydrated (`<body data-hydrated>`; the end-to-end tests and the phone
+/// benchmark wait for it). Each page places it after its content; a page in its own chunk
+/// (`lazy_pages`) does so inside the chunk, so the mark waits until the chunk is in and the page
+/// hydrated. Effects run only in the browser.
+#[component]
+pub fn Hydrated() -> impl IntoView {
+    Effect::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
+/// The 404 page; on the server it also sets the response status.
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    let i18n = use_i18n();
+    view! {
+        <Title text=page_title(move || i18n.t("error.not_found_title"))/>
+        <section class="error-page" data-status="404">
+            <h1>{move || i18n.t("error.not_found_title")}</h1>
+            <p>{move || i18n.t("error.not_found")}</p>
+            <p><a href="/">{move || i18n.t("talk.back")}</a></p>
+        </section>
+    }
+}
+
+/// An error from a server function, in the reader's language.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(error.status());
+    }
+    let i18n = use_i18n();
+    let key = error.message_key().to_string();
+    view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }
+}
+
+/// The error an action or an edit answered, shown until the next try (nothing while there is none).
+#[component]
+pub fn ActionErrorNotice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    move || {
+        error.get().map(|e| {
+            view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }
+        })
+    }
+}
+
+/// What a page shows while its data loads.
+#[component]
+pub fn Loading() -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <p class="loading">{move || i18n.t("common.loading")}</p> }
+}
+
+/// Asks the browser's confirmation dialog (always yes on the server, where nothing is clicked).
+pub fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| w.confirm_with_message(message).ok())
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        true
+    }
+}
+
+/// Opens the browser's print dialog (inline `onclick` handlers are forbidden by our CSP).
+pub fn print_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}
+
+/// Shown when the WASM client stops (a panic: most often a page's chunk that could not be
+/// downloaded on a bad network): says so, and offers a reload, which downloads it again. Plain DOM,
+/// since the reactive system is gone by then; a link, so it works without the client.
+#[cfg(feature = "hydrate")]
+pub fn show_reload_notice() {
+    let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if doc.get_element_by_id("reload-notice").is_some() {
+        return;
+    }
+    let locale = crate::i18n::initial_locale();
+    let (Ok(notice), Ok(text), Ok(link), Some(body)) = (
+        doc.create_element("div"),
+        doc.create_element("p"),
+        doc.create_element("a"),
+        doc.body(),
+    ) else {
+        return;
+    };
+    let here = web_sys::window()
+        .and_then(|w| w.location().href().ok())
+        .unwrap_or_else(|| "/".into());
+    notice.set_id("reload-notice");
+    let _ = notice.set_attribute("class", "reload-notice");
+    let _ = notice.set_attribute("role", "alert");
+    text.set_text_content(Some(&crate::i18n::tr(locale, "app.stopped")));
+    let _ = link.set_attribute("href", &here);
+    let _ = link.set_attribute("rel", "external");
+    let _ = link.set_attribute("class", "button-secondary");
+    link.set_text_content(Some(&crate::i18n::tr(locale, "app.reload")));
+    let _ = notice.append_child(&text);
+    let _ = notice.append_child(&link);
+    let _ = body.append_child(&notice);
+}
