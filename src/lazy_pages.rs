@@ -30,8 +30,8 @@ use crate::{
         components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
         test_checkout::TestCheckoutPage,
     },
-    vouchers::admin_page::AdminVouchersPage,
     ui::Hydrated,
+    vouchers::admin_page::AdminVouchersPage,
     waitlist::admin_page::AdminWaitlistPage,
 };
 use leptos::prelude::*;

@@ -20,9 +20,9 @@ pub mod privacy;
 pub mod programme;
 pub mod scanning;
 #[cfg(feature = "ssr")]
-pub mod text;
-#[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod text;
 pub mod ticketing;
 pub mod ui;
 pub mod vouchers;

@@ -7,9 +7,9 @@ use super::{
     VerifyEmail,
 };
 use crate::{
-    ui::{action_error, ErrorNotice, FieldError, FormError, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, LOCALES},
+    ui::{action_error, ErrorNotice, FieldError, FormError, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

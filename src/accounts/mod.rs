@@ -363,12 +363,11 @@ pub async fn login(
     let next = safe_next(next.as_deref());
     // Terms or privacy policy accepted in an older version than `CONSENT_VERSION`: the person
     // accepts the current ones (the consent page) before going on to `next`.
-    let target =
-        if service::needs_consent(&state.db, &state.config, user_id).await? {
-            consent_path(&next)
-        } else {
-            next
-        };
+    let target = if service::needs_consent(&state.db, &state.config, user_id).await? {
+        consent_path(&next)
+    } else {
+        next
+    };
     leptos_axum::redirect(&target);
     Ok(())
 }

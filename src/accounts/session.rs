@@ -247,6 +247,13 @@ pub async fn require_user() -> Result<AuthUser, AppError> {
     }
 }
 
+/// The back office's guard and the application's state, which every admin server function starts
+/// with: 401 when anonymous, 403 for another role.
+pub async fn admin_state() -> Result<(AuthUser, crate::server::state::AppState), AppError> {
+    let admin = require_role(&[Role::Admin]).await?;
+    Ok((admin, crate::server::state::state()?))
+}
+
 /// The guard for roles: 401 when anonymous, 403 when the role is not among `roles`.
 pub async fn require_role(roles: &[Role]) -> Result<AuthUser, AppError> {
     let user = require_user().await?;

@@ -1,14 +1,22 @@
 //! The back office: people (roles, status) and the audit log. Every server function here starts
 //! with the role guard, so a forbidden call is refused by the server.
+pub mod attendees_page;
+pub mod audit_page;
 pub mod components;
 pub mod dashboard;
 pub mod exports;
 pub mod logs;
+pub mod mail_page;
 pub mod orders;
+pub mod orders_page;
 pub mod passes;
+pub mod passes_page;
+pub mod programme_page;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod talks;
+pub mod ui;
+pub mod users_page;
 
 use crate::{
     accounts::{Role, UserStatus},

@@ -1,18 +1,8 @@
 //! The people operations of the back office: users, roles, account status, orders' list.
 //! (The audit log writer is `server::audit`.)
 use super::UserRow;
-use crate::{
-    accounts::{Role, UserStatus},
-    db_run,
-    error::AppError,
-    server::{
-        db::{Db, Tx},
-        state::now,
-    },
-    tx_run,
-};
-use chrono::{DateTime, Utc};
-use uuid::Uuid;
+use crate::accounts::{Role, UserStatus};
+use crate::server::prelude::*;
 
 #[derive(sqlx::FromRow)]
 struct UserDbRow {

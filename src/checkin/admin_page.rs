@@ -5,9 +5,9 @@ use super::{
     admin_checkin_lists, CheckinList, Choice, ListDraft, ListsAdmin, Rule,
 };
 use crate::{
-    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::use_i18n,
+    ui::{ErrorNotice, Loading},
 };
 use leptos::{prelude::*, task::spawn_local};
 use uuid::Uuid;

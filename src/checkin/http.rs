@@ -1,14 +1,14 @@
 //! `GET /admin/badges.pdf?sheet=a4|a6&pass=ID&ticket=ID`: badges for one ticket, one pass or
 //! everyone (tickets not canceled), admins only (anyone else: 404, as for a file that is not there).
 use super::badges::{self, Badge, Sheet};
-use crate::{accounts::Role, error::AppError, server::{audit::audit, state::AppState}, tx_run};
+use crate::accounts::Role;
+use crate::server::prelude::*;
 use axum::{
     extract::{Query, State},
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
 use std::collections::HashMap;
-use uuid::Uuid;
 
 pub fn routes() -> axum::Router<AppState> {
     axum::Router::new().route("/admin/badges.pdf", axum::routing::get(badges_pdf))

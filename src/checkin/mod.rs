@@ -204,9 +204,14 @@ pub async fn checkin_lists() -> Result<Vec<CheckinList>, AppError> {
 pub async fn checkin_counters(list_id: Uuid) -> Result<ListCounters, AppError> {
     require_door().await?;
     let state = crate::server::state()?;
-    service::counters(&state.db, &state.config, list_id, crate::server::state::now())
-        .await
-        .map_err(crate::server::state::fail)
+    service::counters(
+        &state.db,
+        &state.config,
+        list_id,
+        crate::server::state::now(),
+    )
+    .await
+    .map_err(crate::server::state::fail)
 }
 
 /// Every list, with the passes and workshops the editor offers. Admins only.

@@ -5,20 +5,10 @@ use super::{
     rules::Mark, Arrivals, CheckinList, Choice, Direction, ListArrivals, ListCounters, ListDraft,
     ListsAdmin, PassCount, Rule, ENTRANCE,
 };
-use crate::{
-    accounts::AuthUser,
-    server::audit::audit,
-    db_run,
-    error::AppError,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-    },
-    tx_run,
-};
+use crate::accounts::AuthUser;
+use crate::server::prelude::*;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 #[derive(sqlx::FromRow)]
 struct ListRow {

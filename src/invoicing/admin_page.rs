@@ -3,9 +3,9 @@
 use super::admin_invoices;
 use crate::{
     admin::components::AdminTabs,
-    ui::{ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
     money::format_money,
+    ui::{ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

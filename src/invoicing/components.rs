@@ -2,10 +2,10 @@
 //! order's documents as download links.
 use super::{BillingInput, InvoiceLink, SetOrderBilling};
 use crate::{
-    ui::{action_error, FieldError, FormError},
     error::AppError,
     i18n::use_i18n,
     money::format_money,
+    ui::{action_error, FieldError, FormError},
 };
 use leptos::prelude::*;
 

@@ -1,18 +1,8 @@
 //! The documents over HTTP: the PDF download (`/invoices/{id}.pdf`, the buyer's own or any for an
 //! admin) and the accountant's CSV (`/admin/export/invoices.csv?from=&to=`).
 use super::InvoiceRow;
-use crate::{
-    accounts::Role,
-    db_run,
-    error::AppError,
-    server::{
-        audit::audit,
-        config::Config,
-        csv::{amount, csv_line},
-        db::Db,
-        state::AppState,
-    },
-};
+use crate::server::prelude::*;
+use crate::{accounts::Role, server::csv::amount, server::csv::csv_line};
 use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderMap, StatusCode},
@@ -20,7 +10,6 @@ use axum::{
 };
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// The widest range, as instants both engines compare right (SQLite compares text: no sign).
 fn far_past() -> DateTime<Utc> {

@@ -78,8 +78,7 @@ pub async fn admin_invoices(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<InvoiceRow>, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     http::list(
         &state.db,
         &state.config,

@@ -2,9 +2,9 @@
 use super::DevMail;
 use crate::{
     accounts::components::LoginRequired,
-    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
+    ui::{ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

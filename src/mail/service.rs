@@ -1,24 +1,17 @@
 //! The outbox, the templates and the sending worker.
 use super::{DevMail, MailKind};
+use crate::server::prelude::*;
 use crate::{
-    db_run,
-    error::AppError,
     i18n::{tr, tr_with, Locale},
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-    },
-    tx_run,
+    server::state::Mailer,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use lettre::{
     message::{header::ContentType, Mailbox, MultiPart, SinglePart},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use std::sync::Arc;
 use tokio::sync::Notify;
-use uuid::Uuid;
 
 /// A mail to send: its kind chooses the template; `vars` fill its placeholders.
 pub struct Mail {
@@ -131,10 +124,14 @@ pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> 
 #[derive(Clone, Copy)]
 pub struct Attachments {
     /// The QR codes (PNG) of an order's tickets, for a ticket mail.
-    pub ticket_pngs:
-        for<'a> fn(&'a Db, &'a Config, Uuid) -> Pending<'a, Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error>>,
+    pub ticket_pngs: for<'a> fn(
+        &'a Db,
+        &'a Config,
+        Uuid,
+    ) -> Pending<'a, Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error>>,
     /// A document's PDF as (file name without ".pdf", bytes); `None` when it does not exist.
-    pub document_pdf: for<'a> fn(&'a Db, Uuid) -> Pending<'a, Result<Option<(String, Vec<u8>)>, String>>,
+    pub document_pdf:
+        for<'a> fn(&'a Db, Uuid) -> Pending<'a, Result<Option<(String, Vec<u8>)>, String>>,
 }
 
 /// Starts the worker: it sends due mails, retrying failures with exponential backoff

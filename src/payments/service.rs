@@ -1,21 +1,11 @@
 //! The payment provider (Stripe, or the test mode): its payment page, confirmation, expiry and
 //! refunds, and the webhook's signature check. What an event does to an order is ticketing's
 //! (`ticketing::payment_events`): this module knows payments, not orders.
-use crate::{
-    accounts::AuthUser,
-    db_run,
-    error::AppError,
-    server::{
-        db::Tx,
-        state::{now, AppState, Gateway},
-    },
-    tx_run,
-};
-use chrono::{DateTime, Utc};
+use crate::server::prelude::*;
+use crate::{accounts::AuthUser, server::state::Gateway};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-use uuid::Uuid;
 
 fn provider_error(e: impl std::fmt::Display) -> AppError {
     tracing::error!(error = %e, "payment provider error");
@@ -108,19 +98,23 @@ pub async fn create_checkout(
             order
                 .lines
                 .iter()
-                .map(|(name, quantity, unit_price_cents)| CreateCheckoutSessionLineItems {
-                    quantity: Some(*quantity),
-                    price_data: Some(CreateCheckoutSessionLineItemsPriceData {
-                        currency,
-                        unit_amount: Some(*unit_price_cents),
-                        product_data: Some(CreateCheckoutSessionLineItemsPriceDataProductData {
-                            name: name.clone(),
+                .map(
+                    |(name, quantity, unit_price_cents)| CreateCheckoutSessionLineItems {
+                        quantity: Some(*quantity),
+                        price_data: Some(CreateCheckoutSessionLineItemsPriceData {
+                            currency,
+                            unit_amount: Some(*unit_price_cents),
+                            product_data: Some(
+                                CreateCheckoutSessionLineItemsPriceDataProductData {
+                                    name: name.clone(),
+                                    ..Default::default()
+                                },
+                            ),
                             ..Default::default()
                         }),
                         ..Default::default()
-                    }),
-                    ..Default::default()
-                })
+                    },
+                )
                 .collect(),
         );
         let client = client
@@ -199,7 +193,10 @@ pub async fn refund_with_provider(state: &AppState, order_id: Uuid) -> Result<St
     refund_intent(state, row.and_then(|r| r.0).as_deref()).await
 }
 
-pub async fn refund_intent(state: &AppState, payment_intent: Option<&str>) -> Result<String, AppError> {
+pub async fn refund_intent(
+    state: &AppState,
+    payment_intent: Option<&str>,
+) -> Result<String, AppError> {
     match &state.gateway {
         Gateway::Stripe(client) => {
             let pi: stripe::PaymentIntentId = payment_intent

@@ -3,10 +3,10 @@
 //! account on their request.
 use super::{EraseAccount, RetentionCounts, RetentionDryRun, RetentionRunNow, RetentionRunView};
 use crate::{
-    ui::{action_error, FieldError},
     admin::{admin_users, components::AdminTabs, UserRow},
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
     i18n::{page_title, use_i18n},
+    ui::{action_error, FieldError},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

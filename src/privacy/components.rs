@@ -4,9 +4,9 @@
 use super::{AcceptCurrentTerms, ConsentView, DeleteMyAccount, PrivacyStatus, SetMarketingConsent};
 use crate::{
     accounts::ConsentType,
+    i18n::{page_title, use_i18n},
     ui::{action_error, FieldError, FormError},
     ui::{ErrorNotice, Loading},
-    i18n::{page_title, use_i18n},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -20,9 +20,6 @@ pub use crate::accounts::{consent_path, CONSENT_PAGE};
 /// Where [`delete_my_account`] sends the browser once the account is gone.
 pub const DELETED_PAGE: &str = "/account/deleted";
 
-
-}
-
 /// One consent row, as `/account` lists the history.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsentView {
@@ -186,16 +183,14 @@ pub async fn accept_current_terms(next: Option<String>) -> Result<(), AppError> 
 /// The retention policy, its due dates and what the next run will do (admins only).
 #[server(prefix = "/api", endpoint = "privacy_overview")]
 pub async fn privacy_overview() -> Result<RetentionOverview, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::overview(&state.db, &state.config, crate::server::state::now()).await
 }
 
 /// What a run now would do, counted without changing anything (admins only).
 #[server(prefix = "/api", endpoint = "retention_dry_run")]
 pub async fn retention_dry_run() -> Result<RetentionCounts, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     Ok(
         service::retention_plan(&state.db, &state.config, crate::server::state::now())
             .await?
@@ -207,8 +202,7 @@ pub async fn retention_dry_run() -> Result<RetentionCounts, AppError> {
 /// while another instance runs it.
 #[server(prefix = "/api", endpoint = "retention_run_now")]
 pub async fn retention_run_now(confirm: bool) -> Result<RetentionCounts, AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     if !confirm {
         return Err(crate::server::state::fail(AppError::invalid(
             "confirm",
@@ -237,8 +231,7 @@ pub async fn retention_run_now(confirm: bool) -> Result<RetentionCounts, AppErro
 /// The past runs, newest first (admins only).
 #[server(prefix = "/api", endpoint = "retention_history")]
 pub async fn retention_history() -> Result<Vec<RetentionRunView>, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::history(&state.db).await
 }
 
@@ -247,8 +240,7 @@ pub async fn retention_history() -> Result<Vec<RetentionRunView>, AppError> {
 /// account must be demoted first.
 #[server(prefix = "/api", endpoint = "erase_account")]
 pub async fn erase_account(user_id: Uuid) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::erase_user(&state, user_id, admin.id, "admin_request")
         .await
         .map_err(crate::server::state::fail)

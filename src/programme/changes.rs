@@ -3,24 +3,16 @@
 //! it get one mail per batch of changes (a talk's changes are mailed once it has been left alone for
 //! `PROGRAMME_MAIL_DELAY_MINUTES`, so an admin fixing a typo twice sends one mail, not three).
 use super::TalkChange;
+use crate::server::prelude::*;
 use crate::{
-    db_run,
-    error::AppError,
     i18n::{date_long, tr, tr_with, Locale},
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-    },
-    tx_run,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// A talk's time and room at one moment.
 #[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]

@@ -3,10 +3,14 @@
 #[cfg(feature = "ssr")]
 pub mod changes;
 pub mod components;
+pub mod my_programme_page;
 #[cfg(feature = "ssr")]
 pub mod personal;
+pub mod programme_page;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod talk_page;
+pub mod widgets;
 pub mod workshops;
 
 use crate::error::AppError;

@@ -1,15 +1,10 @@
 //! The personal programme: who may save which talk (a valid pass covering the talk), saving and
 //! removing, conflicts, and the calendar feed.
 use super::{PersonalState, SavedTalk, TalkSummary};
-use crate::{
-    db_run,
-    error::AppError,
-    server::{config::Config, db::Db, state::now},
-};
+use crate::server::prelude::*;
 use chrono::{DateTime, NaiveDateTime, Offset, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
-use uuid::Uuid;
 
 /// A pass's access window in UTC; `None` is an open side (no start, no end), never a sentinel
 /// instant (`MAX_UTC` cannot even be shown in the conference's time zone).
@@ -291,57 +286,4 @@ mod tests {
 }
 
 /// `GET /me/programme.ics` (logged-in download) and `GET /calendar/{user}/{token}.ics` (subscription).
-pub mod http {
-    use crate::server::state::AppState;
-    use axum::{
-        extract::{Path, State},
-        http::{header, HeaderMap, StatusCode},
-        response::{IntoResponse, Response},
-    };
-    use uuid::Uuid;
-
-    fn calendar(body: String, filename: &str) -> Response {
-        (
-            [
-                (
-                    header::CONTENT_TYPE,
-                    "text/calendar; charset=utf-8".to_string(),
-                ),
-                (
-                    header::CONTENT_DISPOSITION,
-                    format!("attachment; filename=\"{filename}\""),
-                ),
-                (header::CACHE_CONTROL, "private, no-cache".to_string()),
-            ],
-            body,
-        )
-            .into_response()
-    }
-
-    pub async fn download(State(state): State<AppState>, headers: HeaderMap) -> Response {
-        let Some(user) = crate::accounts::session::user_from_headers(&state.db, &headers).await
-        else {
-            return (StatusCode::UNAUTHORIZED, "log in first").into_response();
-        };
-        match super::ics(&state.db, &state.config, user.id).await {
-            Ok(body) => calendar(body, "my-programme.ics"),
-            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        }
-    }
-
-    pub async fn feed(
-        State(state): State<AppState>,
-        Path((user, file)): Path<(String, String)>,
-    ) -> Response {
-        let (Ok(user), Some(token)) = (Uuid::parse_str(&user), file.strip_suffix(".ics")) else {
-            return StatusCode::NOT_FOUND.into_response();
-        };
-        match super::feed_user(&state.db, &state.config, user, token).await {
-            Ok(Some(user)) => match super::ics(&state.db, &state.config, user).await {
-                Ok(body) => calendar(body, "my-programme.ics"),
-                Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-            },
-            _ => StatusCode::NOT_FOUND.into_response(),
-        }
-    }
-}
+pub mod http;

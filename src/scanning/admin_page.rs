@@ -4,9 +4,9 @@
 use super::{admin_door, DoorOverview};
 use crate::{
     admin::components::AdminTabs,
-    ui::{confirm, ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
+    ui::{confirm, ActionErrorNotice, ErrorNotice, Loading},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;

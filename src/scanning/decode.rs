@@ -139,7 +139,8 @@ mod tests {
 
     #[test]
     fn the_door_test_video_is_a_valid_y4m_that_decodes() {
-        let video = crate::ticketing::qr::y4m_video("a-ticket-token-of-the-door-test-0123456789", 3);
+        let video =
+            crate::ticketing::qr::y4m_video("a-ticket-token-of-the-door-test-0123456789", 3);
         let header_end = video.iter().position(|b| *b == b'\n').unwrap() + 1;
         assert!(video.starts_with(b"YUV4MPEG2 W640 H480"));
         let frame = 6 + 640 * 480 * 3 / 2;

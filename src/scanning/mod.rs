@@ -299,24 +299,28 @@ pub async fn door_sync(
         cursor,
         entries: &entries,
     };
-    door::sync(&state.db, &state.config, &staff, req, crate::server::state::now())
-        .await
-        .map_err(crate::server::state::fail)
+    door::sync(
+        &state.db,
+        &state.config,
+        &staff,
+        req,
+        crate::server::state::now(),
+    )
+    .await
+    .map_err(crate::server::state::fail)
 }
 
 /// The door seen from the back office. Admins only.
 #[server(prefix = "/api", endpoint = "admin_door")]
 pub async fn admin_door() -> Result<DoorOverview, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     door::overview(&state.db, &state.config).await
 }
 
 /// A new key signs tickets from now on (the old ones still verify). Admins only; audited.
 #[server(prefix = "/api", endpoint = "admin_door_rotate_key")]
 pub async fn admin_door_rotate_key() -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     crate::ticketing::codes::rotate(&state.db, &state.config, &admin)
         .await
         .map(|_| ())
@@ -326,8 +330,7 @@ pub async fn admin_door_rotate_key() -> Result<(), AppError> {
 /// Codes signed with this key are refused from now on (a leaked key). Admins only; audited.
 #[server(prefix = "/api", endpoint = "admin_door_revoke_key")]
 pub async fn admin_door_revoke_key(key_id: i64) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     crate::ticketing::codes::revoke(&state.db, &admin, key_id)
         .await
         .map_err(crate::server::state::fail)

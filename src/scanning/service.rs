@@ -2,25 +2,17 @@
 //! decides (`checkin::rules`), an entry (or exit) is recorded, and every attempt, let in or not, is
 //! audited in the same transaction.
 use super::{signed::Claims, HolderTicket, Outcome, PassCount, ScanAnswer};
+use crate::server::prelude::*;
 use crate::{
     accounts::{session::hash_token, AuthUser, Role},
-    server::audit::audit,
     checkin::{
         self,
         rules::{decide, Decision, Gate, History},
         CheckinList, Direction,
     },
-    db_run,
-    error::AppError,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-    },
     ticketing::{service::valid_days, OrderStatus, TicketStatus},
-    tx_run,
 };
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::Duration;
 
 /// What the door presents: a QR code's token, or a ticket found by name.
 #[derive(Clone, Copy, Debug)]

@@ -20,4 +20,3 @@ pub async fn audit(
         .bind(Uuid::new_v4()).bind(actor).bind(action).bind(entity_type).bind(entity_id).bind(Json(meta)).bind(now())
         .execute(c).await.map(|_| ()))
 }
-

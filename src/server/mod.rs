@@ -11,6 +11,7 @@ pub mod demo;
 pub mod lifecycle;
 pub mod metrics;
 pub mod page_cache;
+pub mod prelude;
 pub mod rate_limit;
 pub mod router;
 pub mod security;

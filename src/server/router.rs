@@ -1,10 +1,12 @@
 //! The HTTP router and the process's life: it assembles each domain's routes and workers.
+use super::db::Db;
 use super::{
     config::Config,
     contain, lifecycle, metrics, page_cache, security,
     state::{anyhow_like, set_clock_start, AppState, Gateway, MAX_BODY_BYTES},
 };
 use crate::app::{shell, App};
+use crate::mail::service::Pending;
 use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderValue, StatusCode},
@@ -16,8 +18,6 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 use tower_http::{compression::CompressionLayer, trace::TraceLayer};
-use super::db::Db;
-use crate::mail::service::Pending;
 
 pub fn leptos_options(config: &Config) -> LeptosOptions {
     let mut options = leptos::config::get_configuration(None)

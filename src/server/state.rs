@@ -126,4 +126,3 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, String>;
 }
-

@@ -2,21 +2,11 @@
 //! rotated and revoked from `/admin/door`), the code a ticket's QR carries, and its check. The
 //! door's change counter (`lock_door`) numbers every door-wide change, so devices fetch again.
 use super::signed::{self, Claims};
-use crate::{
-    accounts::AuthUser,
-    error::AppError,
-    server::{
-        audit::audit,
-        config::Config,
-        db::{Db, Tx},
-    },
-    tx_run,
-};
-use chrono::{DateTime, Utc};
+use crate::accounts::AuthUser;
+use crate::server::prelude::*;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use sha2::Sha256;
-use uuid::Uuid;
 
 fn derive(config: &Config, id: i64, salt: &[u8]) -> Option<SigningKey> {
     let mut info = b"tessera door key v1\0".to_vec();

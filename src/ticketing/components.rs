@@ -1,16 +1,16 @@
 //! Ticketing pages: the shop (`/tickets`), my orders, my tickets, and the confirmation page that
 //! waits for the payment.
 use super::{
-    Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder,
-    ShopItem, TicketStatus, TicketView,
+    Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder, ShopItem,
+    TicketStatus, TicketView,
 };
 use crate::{
     accounts::components::{use_auth, LoginRequired},
-    ui::{action_error, FieldError, FormError},
-    ui::{ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n, I18n},
     money::format_money,
+    ui::{action_error, FieldError, FormError},
+    ui::{ErrorNotice, Loading},
 };
 use chrono::NaiveDate;
 use leptos::prelude::*;

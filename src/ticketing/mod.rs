@@ -215,8 +215,7 @@ pub async fn set_ticket_holder(
 /// Full refund of a paid order (admins only, audited).
 #[server(prefix = "/api", endpoint = "admin_refund_order")]
 pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::refund(&state, admin.id, order_id)
         .await
         .map_err(crate::server::state::fail)

@@ -7,16 +7,10 @@ use super::{
     test_checkout::TestCheckoutInfo,
     OrderStatus,
 };
+use crate::server::prelude::*;
 use crate::{
-    db_run,
-    error::AppError,
     payments::service::{refund_intent, verify_signature, Event},
-    server::{
-        audit::audit,
-        db::Tx,
-        state::{now, AppState, Gateway},
-    },
-    tx_run,
+    server::state::Gateway,
 };
 use axum::{
     body::Bytes,
@@ -25,7 +19,6 @@ use axum::{
     response::IntoResponse,
 };
 use serde_json::json;
-use uuid::Uuid;
 
 /// `POST /stripe/webhook`: 400 for a bad signature or body (nothing changes), else 200.
 pub async fn webhook(

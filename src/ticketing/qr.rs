@@ -109,6 +109,4 @@ mod tests {
         assert_eq!(w % 4, 0);
         assert!(super::svg("hello").starts_with("<?xml"));
     }
-
-
 }

@@ -7,11 +7,11 @@ use super::{
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
 use crate::{
-    ui::{FieldError, FormError},
     admin::components::{AdminTabs, CellState, CheckCell, EditableCell, SelectCell},
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::{FieldError, FormError},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -93,8 +93,7 @@ pub const MAX_BATCH: i64 = 500;
 
 #[server(prefix = "/api", endpoint = "admin_vouchers")]
 pub async fn admin_vouchers(tag: Option<String>) -> Result<Vec<VoucherRow>, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::list(&state.db, &state.config, tag.as_deref().unwrap_or(""))
         .await
         .map_err(crate::server::state::fail)
@@ -113,8 +112,7 @@ pub async fn admin_create_vouchers(
     #[server(default)] ticket_type_id: Option<String>,
     #[server(default)] max_uses: Option<String>,
 ) -> Result<Vec<VoucherRow>, AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     let batch = service::Batch {
         count: &count,
         code: &code,
@@ -138,8 +136,7 @@ pub async fn admin_update_voucher(
     value: String,
     version: i64,
 ) -> Result<VoucherRow, AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::update(
         &state.db,
         &state.config,
@@ -157,8 +154,7 @@ pub async fn admin_update_voucher(
 /// end date set to now). Audited `DELETE_VOUCHER`.
 #[server(prefix = "/api", endpoint = "admin_delete_voucher")]
 pub async fn admin_delete_voucher(id: Uuid, version: i64) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::delete(&state.db, admin.id, id, version)
         .await
         .map_err(crate::server::state::fail)
@@ -167,7 +163,6 @@ pub async fn admin_delete_voucher(id: Uuid, version: i64) -> Result<(), AppError
 /// The passes a voucher can name (hidden ones included), for the table's select: (id, name, hidden).
 #[server(prefix = "/api", endpoint = "admin_voucher_passes")]
 pub async fn admin_voucher_passes() -> Result<Vec<(Uuid, String, bool)>, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::passes(&state.db).await
 }

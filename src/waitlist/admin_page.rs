@@ -7,9 +7,9 @@ use super::{
 };
 use crate::{
     admin::components::AdminTabs,
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
     error::AppError,
     i18n::{page_title, use_i18n},
+    ui::{ActionErrorNotice, ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -71,8 +71,7 @@ pub async fn leave_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "admin_waitlists")]
 pub async fn admin_waitlists() -> Result<Vec<PassList>, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::lists(&state.db, &state.config)
         .await
         .map_err(crate::server::state::fail)
@@ -81,8 +80,7 @@ pub async fn admin_waitlists() -> Result<Vec<PassList>, AppError> {
 /// Moves a waiting person one place up. Audited `WAITLIST_MOVE_UP`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_move_up")]
 pub async fn admin_waitlist_move_up(entry_id: Uuid) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::move_up(&state.db, admin.id, entry_id)
         .await
         .map_err(crate::server::state::fail)
@@ -91,8 +89,7 @@ pub async fn admin_waitlist_move_up(entry_id: Uuid) -> Result<(), AppError> {
 /// Offers a free seat to this waiting person now (whatever their place). Audited `WAITLIST_OFFER`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_offer")]
 pub async fn admin_waitlist_offer(entry_id: Uuid) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::offer_by_hand(&state, admin.id, entry_id)
         .await
         .map_err(crate::server::state::fail)
@@ -101,8 +98,7 @@ pub async fn admin_waitlist_offer(entry_id: Uuid) -> Result<(), AppError> {
 /// Turns a pass's automatic offers on or off. Audited `WAITLIST_AUTO`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_auto")]
 pub async fn admin_waitlist_auto(ticket_type_id: Uuid, auto: bool) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (admin, state) = crate::accounts::session::admin_state().await?;
     service::set_auto(&state, admin.id, ticket_type_id, auto)
         .await
         .map_err(crate::server::state::fail)

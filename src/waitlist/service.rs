@@ -3,29 +3,20 @@
 //! guards every sale, and an entry becomes OFFERED once, by a conditional UPDATE), and the back
 //! office's moves.
 use super::{MyWait, PassList, WaitRow, WaitStatus};
+use crate::server::prelude::*;
 use crate::{
-    server::audit::audit,
-    db_run,
-    error::AppError,
     i18n::Locale,
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now, state::AppState,
-    },
     passes::{
         service::{TypeRow, TYPE_COLUMNS},
         Availability,
     },
-    tx_run,
     vouchers::{service as vouchers, VoucherEffect},
 };
-use chrono::{DateTime, Duration, Utc};
-use uuid::Uuid;
+use chrono::Duration;
 
 /// My entry: pass, status, place, offer code, offer end.
 type MineRow = (Uuid, String, i64, Option<String>, Option<DateTime<Utc>>);

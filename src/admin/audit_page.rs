@@ -1,0 +1,89 @@
+//! `/admin/audit`: the audit log, filtered by actor, action, entity and dates.
+use super::ui::AdminTabs;
+use crate::{
+    i18n::{page_title, use_i18n},
+    ui::{ErrorNotice, Loading},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// `/admin/audit`: who did what, filtered by actor, action, entity and dates (in the URL, so a
+/// filtered view can be shared), each line's details as fields.
+#[component]
+pub fn AdminAuditPage() -> impl IntoView {
+    use super::logs::{admin_audit_actions, admin_audit_log, AuditFilter};
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let param = move |k: &str| query.read().get(k).filter(|v| !v.is_empty());
+    let filter = move || AuditFilter {
+        actor: param("actor"),
+        action: param("action"),
+        entity: param("entity"),
+        from: param("from"),
+        to: param("to"),
+    };
+    let entries = Resource::new(filter, |f| {
+        admin_audit_log(f.actor, f.action, f.entity, f.from, f.to)
+    });
+    let actions = Resource::new(|| (), |_| admin_audit_actions());
+    view! {
+        <Title text=page_title(move || i18n.t("admin.audit"))/>
+        <section class="admin-page">
+            <AdminTabs/>
+            <h1>{move || i18n.t("admin.audit")}</h1>
+            <form method="get" action="/admin/audit" class="search-form audit-filters">
+                <input type="search" name="actor" value=move || param("actor") placeholder=move || i18n.t("admin.actor") aria-label=move || i18n.t("admin.actor")/>
+                <select name="action" aria-label=move || i18n.t("admin.action")>
+                    <option value="">{move || i18n.t("admin.all_actions")}</option>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            actions.await.unwrap_or_default().into_iter().map(|a| {
+                                let selected = param("action").as_deref() == Some(a.as_str());
+                                view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
+                            }).collect_view()
+                        })}
+                    </Transition>
+                </select>
+                <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
+                <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
+                <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </form>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move {
+                    match entries.await {
+                        Ok(list) => view! {
+                            <table class="data-table audit-table">
+                                <thead><tr>
+                                    <th>{move || i18n.t("admin.when")}</th>
+                                    <th>{move || i18n.t("admin.actor")}</th>
+                                    <th>{move || i18n.t("admin.action")}</th>
+                                    <th>{move || i18n.t("admin.entity")}</th>
+                                    <th>{move || i18n.t("admin.details")}</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|e| view! {
+                                        <tr data-action=e.action.clone()>
+                                            <td>{e.when}</td>
+                                            <td>{e.actor_email}</td>
+                                            <td><code>{e.action.clone()}</code></td>
+                                            <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
+                                            <td>
+                                                <dl class="meta">
+                                                    {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                                </dl>
+                                            </td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        }
+                            .into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}

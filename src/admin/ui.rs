@@ -1,0 +1,302 @@
+//! The back office's shared UI: its tabs, the shell of a spreadsheet page, and the cells edited in
+//! place (`EditableCell`, `CheckCell`, `SelectCell`) with their `CellState`.
+use crate::{
+    error::AppError,
+    i18n::{page_title, use_i18n},
+    ui::{ErrorNotice, Loading},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub(crate) fn AdminTabs() -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <nav class="admin-tabs">
+            <a href="/admin">{move || i18n.t("dashboard.title")}</a>
+            <a href="/admin/users">{move || i18n.t("admin.users")}</a>
+            <a href="/admin/programme">{move || i18n.t("admin.programme")}</a>
+            <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
+            <a href="/admin/tickets">{move || i18n.t("admin.passes")}</a>
+            <a href="/admin/vouchers">{move || i18n.t("vouchers.admin.title")}</a>
+            <a href="/admin/invoices">{move || i18n.t("invoice.admin.title")}</a>
+            <a href="/admin/waitlist">{move || i18n.t("waitlist.admin.title")}</a>
+            <a href="/admin/attendees">{move || i18n.t("admin.attendees")}</a>
+            <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
+            <a href="/admin/mail">{move || i18n.t("admin.mail")}</a>
+            <a href="/admin/privacy">{move || i18n.t("privacy.admin.title")}</a>
+            <a href="/admin/door">{move || i18n.t("door.admin.title")}</a>
+            <a href="/scan">{move || i18n.t("nav.scan")}</a>
+        </nav>
+    }
+}
+
+/// Shown by role-guarded pages to a caller the server refused.
+pub fn is_refusal(e: &AppError) -> bool {
+    matches!(e, AppError::Forbidden | AppError::Unauthorized)
+}
+
+/// The shell of a page holding a table edited in place: tabs, title, the editing hint, the rows
+/// loaded once by `load`, then drawn by `table`.
+#[component]
+pub(crate) fn SpreadsheetPage<T, Fut, V>(
+    title: &'static str,
+    class: &'static str,
+    load: fn() -> Fut,
+    table: fn(Vec<T>) -> V,
+) -> impl IntoView
+where
+    T: Clone + serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<T>, AppError>> + Send + 'static,
+    V: IntoView + 'static,
+{
+    let i18n = use_i18n();
+    let rows = Resource::new(|| (), move |_| load());
+    view! {
+        <Title text=page_title(move || i18n.t(title))/>
+        <section class=class>
+            <AdminTabs/>
+            <h1>{move || i18n.t(title)}</h1>
+            <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move {
+                    match rows.await {
+                        Ok(list) => table(list).into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// The state of one spreadsheet cell, owned by whoever saves it.
+#[derive(Clone, Copy)]
+pub struct CellState {
+    pub editing: RwSignal<bool>,
+    pub draft: RwSignal<String>,
+    pub error: RwSignal<Option<AppError>>,
+    pub saving: RwSignal<bool>,
+}
+
+impl Default for CellState {
+    fn default() -> CellState {
+        CellState::new()
+    }
+}
+
+impl CellState {
+    pub fn new() -> CellState {
+        CellState {
+            editing: RwSignal::new(false),
+            draft: RwSignal::new(String::new()),
+            error: RwSignal::new(None),
+            saving: RwSignal::new(false),
+        }
+    }
+
+    /// The server's answer: accepted closes the cell; refused reopens it with what was typed and why.
+    pub fn settle(self, typed: String, result: Result<(), AppError>) {
+        self.saving.set(false);
+        match result {
+            Ok(()) => self.error.set(None),
+            Err(e) => {
+                self.error.set(Some(e));
+                self.draft.set(typed);
+                self.editing.set(true);
+            }
+        }
+    }
+}
+
+/// Arrow keys move between the cells of an editable table, as in a spreadsheet: left and right
+/// along the row, up and down to the same field of the row above or below. True when it moved.
+fn move_focus(ev: &leptos::ev::KeyboardEvent) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        use leptos::wasm_bindgen::JsCast;
+        use leptos::web_sys::{Element, HtmlElement};
+        let Some(cell) = ev
+            .current_target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+        else {
+            return false;
+        };
+        let field = cell.get_attribute("data-field").unwrap_or_default();
+        let row = || cell.closest("tr").ok().flatten();
+        let same_field = |r: Option<Element>| {
+            r.and_then(|r| {
+                r.query_selector(&format!("td.cell[data-field=\"{field}\"]"))
+                    .ok()
+                    .flatten()
+            })
+        };
+        let target = match ev.key().as_str() {
+            "ArrowLeft" => cell
+                .previous_element_sibling()
+                .filter(|e| e.class_list().contains("cell")),
+            "ArrowRight" => cell
+                .next_element_sibling()
+                .filter(|e| e.class_list().contains("cell")),
+            "ArrowUp" => same_field(row().and_then(|r| r.previous_element_sibling())),
+            "ArrowDown" => same_field(row().and_then(|r| r.next_element_sibling())),
+            _ => None,
+        };
+        target
+            .and_then(|t| t.dyn_into::<HtmlElement>().ok())
+            .is_some_and(|t| t.focus().is_ok())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = ev;
+        false
+    }
+}
+
+/// One cell edited in place: click or Enter edits, Enter or leaving saves, Escape cancels. The
+/// owner's `on_save` shows the new value at once and calls [`CellState::settle`] with the answer;
+/// a refusal puts the old value back with the reason in the cell (and a reload link on a conflict).
+#[component]
+pub fn EditableCell(
+    field: &'static str,
+    kind: &'static str,
+    #[prop(into)] text: Signal<String>,
+    #[prop(into)] raw: Signal<String>,
+    state: CellState,
+    on_save: Callback<String>,
+) -> impl IntoView {
+    let CellState {
+        editing,
+        draft,
+        error,
+        saving,
+    } = state;
+    let input = NodeRef::<leptos::html::Input>::new();
+    let save = move |value: String| {
+        editing.set(false);
+        if value == raw.get_untracked() && error.get_untracked().is_none() {
+            return;
+        }
+        saving.set(true);
+        on_save.run(value);
+    };
+    let start = move || {
+        if !editing.get_untracked() {
+            draft.set(raw.get_untracked());
+            editing.set(true);
+        }
+    };
+    Effect::new(move |_| {
+        if editing.get() {
+            #[cfg(feature = "hydrate")]
+            if let Some(el) = input.get() {
+                let _ = el.focus();
+            }
+        }
+    });
+    view! {
+        <td class="cell" data-field=field tabindex="0"
+            class:cell-editing=move || editing.get() class:cell-saving=move || saving.get() class:cell-error=move || error.get().is_some()
+            on:click=move |_| start()
+            on:keydown=move |ev| if !editing.get_untracked() {
+                if ev.key() == "Enter" { ev.prevent_default(); start() } else if move_focus(&ev) { ev.prevent_default() }
+            }>
+            {move || if editing.get() {
+                view! {
+                    <input node_ref=input type=kind class="cell-input" prop:value=move || draft.get()
+                        aria-invalid=move || error.get().is_some().to_string()
+                        on:input=move |ev| draft.set(event_target_value(&ev))
+                        on:keydown=move |ev| match ev.key().as_str() {
+                            // Stopped here: the cell's own Enter (start editing) must not see it.
+                            "Enter" => { ev.prevent_default(); ev.stop_propagation(); save(draft.get_untracked()) }
+                            "Escape" => { ev.prevent_default(); ev.stop_propagation(); editing.set(false); error.set(None) }
+                            _ => {}
+                        }
+                        on:blur=move |_| if editing.get_untracked() { save(draft.get_untracked()) }/>
+                }
+                .into_any()
+            } else {
+                view! { <span class="cell-value">{move || text.get()}</span> }.into_any()
+            }}
+            <CellError error/>
+        </td>
+    }
+}
+
+/// The reason a cell's save was refused, under its value; a conflict (someone else saved the row
+/// meanwhile) comes with a link that reloads the page.
+#[component]
+pub fn CellError(error: RwSignal<Option<AppError>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let location = leptos_router::hooks::use_location();
+    move || {
+        error.get().map(|e| {
+            let conflict = e.message_key().ends_with(".changed_meanwhile");
+            view! {
+                <p class="field-error" role="alert">
+                    {e.message(i18n.locale.get())}
+                    {conflict.then(|| view! { " "<a href=location.pathname.get_untracked() rel="external">{move || i18n.t("admin.reload")}</a> })}
+                </p>
+            }
+        })
+    }
+}
+
+/// A yes/no cell: saved as soon as it is ticked or unticked ("true"/"false"); the owner's
+/// `on_save` settles `state` with the server's answer, a refusal shows its reason in the cell.
+#[component]
+pub fn CheckCell(
+    field: &'static str,
+    /// The translation key of the box's accessible name.
+    label: &'static str,
+    #[prop(into)] checked: Signal<bool>,
+    state: CellState,
+    on_save: Callback<String>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let CellState { error, saving, .. } = state;
+    view! {
+        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+            <input type="checkbox" checked=move || checked.get() prop:checked=move || checked.get()
+                disabled=move || disabled.get() aria-label=move || i18n.t(label)
+                on:change=move |ev| {
+                    saving.set(true);
+                    on_save.run(event_target_checked(&ev).to_string())
+                }/>
+            <CellError error/>
+        </td>
+    }
+}
+
+/// A cell choosing one of `options` (value, text): saved as soon as another is picked.
+#[component]
+pub fn SelectCell(
+    field: &'static str,
+    /// The translation key of the list's accessible name.
+    label: &'static str,
+    #[prop(into)] value: Signal<String>,
+    #[prop(into)] options: Signal<Vec<(String, String)>>,
+    state: CellState,
+    on_save: Callback<String>,
+    #[prop(optional, into)] disabled: Signal<bool>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let CellState { error, saving, .. } = state;
+    view! {
+        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+            <select aria-label=move || i18n.t(label) disabled=move || disabled.get()
+                on:change=move |ev| {
+                    saving.set(true);
+                    on_save.run(event_target_value(&ev))
+                }>
+                {move || options.get().into_iter().map(|(v, text)| {
+                    let on = v.clone();
+                    let is = move || value.get() == on;
+                    view! { <option value=v selected=is.clone() prop:selected=is>{text}</option> }
+                }).collect_view()}
+            </select>
+            <CellError error/>
+        </td>
+    }
+}

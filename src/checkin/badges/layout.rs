@@ -1,0 +1,106 @@
+//! The badges' layouts: one A6 page, one cell of an A4 sheet.
+use super::*;
+
+// ---- the badges ----
+
+/// The company if there is one worth printing.
+pub(crate) fn company_of(badge: &Badge) -> Option<&str> {
+    badge
+        .company
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+}
+
+/// A6 portrait: event at the top, then name, company and pass centred, the QR code below.
+pub(crate) fn a6_badge(
+    surface: &mut Surface,
+    faces: &Faces,
+    event: &str,
+    badge: &Badge,
+    code: Option<&QrGrid>,
+) {
+    const MARGIN: f32 = 22.0;
+    const EVENT: Style = Style::new(false, 9.0, 90);
+    const COMPANY: Style = Style::new(false, 12.0, 50);
+    const PASS: Style = Style::new(true, 11.0, 0);
+    let width = A6_W - 2.0 * MARGIN;
+    let center = A6_W / 2.0;
+
+    let mut y = MARGIN;
+    let event = one_line(faces, EVENT, event, width);
+    draw_centered(surface, faces, EVENT, center, y, &event);
+    y += EVENT.leading() + 5.0;
+    rule(surface, MARGIN, A6_W - MARGIN, y);
+    y += 16.0;
+
+    let (style, lines) = faces.name_lines(&badge.name, width, 24.0, 14.0);
+    for line in &lines {
+        draw_centered(surface, faces, style, center, y, line);
+        y += style.size * 1.2;
+    }
+    y += 8.0;
+    if let Some(company) = company_of(badge) {
+        let company = one_line(faces, COMPANY, company, width);
+        draw_centered(surface, faces, COMPANY, center, y, &company);
+        y += COMPANY.leading();
+    }
+    let pass = one_line(faces, PASS, &badge.pass, width);
+    draw_centered(surface, faces, PASS, center, y, &pass);
+
+    if let Some(code) = code {
+        // 45 mm of modules, centred in the space below the text (at most 2 name lines of 24 pt,
+        // a company and a pass end above 170 pt).
+        let side = 45.0 * MM;
+        let quiet = QUIET * code.module(side);
+        let (area_top, area_bottom) = (170.0_f32, A6_H - MARGIN.max(quiet));
+        let top = (area_top + (area_bottom - area_top - side) / 2.0).max(area_top);
+        code.draw(surface, center - side / 2.0, top, side);
+    }
+}
+
+/// One cell of an A4 sheet, its top-left corner at `origin`: event at the top, name and company
+/// on the left ~60 %, the pass at the bottom left, the QR code on the right.
+pub(crate) fn a4_cell(
+    surface: &mut Surface,
+    faces: &Faces,
+    event: &str,
+    origin: (f32, f32),
+    badge: &Badge,
+    code: Option<&QrGrid>,
+) {
+    const PAD: f32 = 12.0;
+    const EVENT: Style = Style::new(false, 7.5, 110);
+    const COMPANY: Style = Style::new(false, 10.5, 50);
+    const PASS: Style = Style::new(true, 9.5, 0);
+    let (x, y) = origin;
+    let side = 35.0 * MM;
+    let left = x + PAD;
+    let mut right = x + CELL_W * 0.6;
+    if let Some(code) = code {
+        let quiet = QUIET * code.module(side);
+        let code_x = x + CELL_W - PAD.max(quiet) - side;
+        code.draw(surface, code_x, y + (CELL_H - side) / 2.0, side);
+        // The text keeps out of the quiet zone.
+        right = right.min(code_x - quiet.max(8.0));
+    }
+    let width = (right - left).max(20.0);
+
+    let event = one_line(faces, EVENT, event, width);
+    draw_text(surface, faces, EVENT, left, y + PAD, &event);
+
+    let mut top = y + 48.0;
+    let (style, lines) = faces.name_lines(&badge.name, width, 20.0, 12.0);
+    for line in &lines {
+        draw_text(surface, faces, style, left, top, line);
+        top += style.size * 1.2;
+    }
+    top += 4.0;
+    if let Some(company) = company_of(badge) {
+        let company = one_line(faces, COMPANY, company, width);
+        draw_text(surface, faces, COMPANY, left, top, &company);
+    }
+    let pass = one_line(faces, PASS, &badge.pass, width);
+    let pass_top = y + CELL_H - PAD - PASS.leading();
+    draw_text(surface, faces, PASS, left, pass_top, &pass);
+}

@@ -1,0 +1,187 @@
+//! Tickets: their tokens and QR codes, the buyer's tickets, and their holders.
+use super::*;
+
+/// The QR text of a ticket token: an HMAC of the token row's id under the server's secret. The
+/// database keeps only its SHA-256, so a copy of the database cannot make tickets.
+pub fn ticket_token(config: &Config, token_id: Uuid) -> String {
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&config.secret_key).expect("any key length");
+    mac.update(b"ticket-token\0");
+    mac.update(token_id.as_bytes());
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+}
+
+pub(crate) async fn new_token(
+    tx: &mut Tx,
+    config: &Config,
+    ticket_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    let token_id = Uuid::new_v4();
+    tx_run!(tx, c => sqlx::query("INSERT INTO ticket_tokens (id, ticket_id, token_hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(token_id).bind(ticket_id).bind(hash_token(&ticket_token(config, token_id))).bind(now()).bind(expires_at)
+        .execute(c).await.map(|_| ()))
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct TicketRow {
+    id: Uuid,
+    order_id: Uuid,
+    type_name: String,
+    #[sqlx(try_from = "String")]
+    status: TicketStatus,
+    holder_name: Option<String>,
+    holder_email: Option<String>,
+    valid_from: Option<DateTime<Utc>>,
+    valid_until: Option<DateTime<Utc>>,
+    used_at: Option<DateTime<Utc>>,
+    token_id: Option<Uuid>,
+    door_no: Option<i64>,
+    issue_no: i64,
+}
+
+/// A user's tickets (or an order's), each with its current token and QR code.
+pub async fn tickets_of(
+    state: &AppState,
+    user_id: Uuid,
+    order_id: Option<Uuid>,
+) -> Result<Vec<TicketView>, AppError> {
+    let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, tt.door_no, t.issue_no, \
+         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
+         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.user_id = $1 AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
+        .bind(user_id).bind(order_id).fetch_all(pool).await)?;
+    let key = if rows.is_empty() {
+        None
+    } else {
+        Some(crate::ticketing::codes::signing_key(&state.db, &state.config).await?)
+    };
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let token = r
+                .token_id
+                .map(|id| ticket_token(&state.config, id))
+                .unwrap_or_default();
+            let code = crate::ticketing::codes::qr_text(
+                key.as_ref().filter(|_| r.token_id.is_some()),
+                &crate::ticketing::codes::CodeFacts {
+                    ticket_id: r.id,
+                    issue: r.issue_no,
+                    door_no: r.door_no,
+                    valid_from: r.valid_from,
+                    valid_until: r.valid_until,
+                },
+                || token.clone(),
+            );
+            TicketView {
+                qr_svg: if code.is_empty() || r.status == TicketStatus::Canceled {
+                    String::new()
+                } else {
+                    qr::svg(&code)
+                },
+                code,
+                token,
+                id: r.id,
+                order_id: r.order_id,
+                type_name: r.type_name,
+                status: r.status,
+                holder_name: r.holder_name,
+                holder_email: r.holder_email,
+                valid_days: valid_days(&state.config, r.valid_from, r.valid_until),
+                used_at: r.used_at,
+            }
+        })
+        .collect())
+}
+
+/// The PNG QR codes of an order's valid tickets, for the tickets mail: (ticket id, png).
+pub async fn ticket_pngs(
+    db: &Db,
+    config: &Config,
+    order_id: Uuid,
+) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(
+        Uuid,
+        Uuid,
+        i64,
+        Option<i64>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    )> = db_run!(db, pool => sqlx::query_as(
+        "SELECT t.id, k.id, t.issue_no, tt.door_no, tt.valid_from, tt.valid_until FROM tickets t \
+         JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.order_id = $1 AND t.status = 'VALID' ORDER BY t.issued_at, t.id")
+        .bind(order_id).fetch_all(pool).await)?;
+    let key = match rows.is_empty() {
+        true => None,
+        false => crate::ticketing::codes::signing_key(db, config).await.ok(),
+    };
+    Ok(rows
+        .into_iter()
+        .map(|(ticket, token, issue, door_no, valid_from, valid_until)| {
+            let code = crate::ticketing::codes::qr_text(
+                key.as_ref(),
+                &crate::ticketing::codes::CodeFacts {
+                    ticket_id: ticket,
+                    issue,
+                    door_no,
+                    valid_from,
+                    valid_until,
+                },
+                || ticket_token(config, token),
+            );
+            (ticket, qr::png(&code, 6))
+        })
+        .collect())
+}
+
+/// Names who holds a ticket (the buyer by default).
+pub async fn set_holder(
+    db: &Db,
+    user_id: Uuid,
+    ticket_id: Uuid,
+    name: &str,
+    email: &str,
+) -> Result<(), AppError> {
+    let name = name.trim();
+    let email = email.trim();
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(AppError::invalid(
+            "holder_name",
+            "tickets.error.holder_name",
+        ));
+    }
+    let email = crate::accounts::service::normalise_email(email)
+        .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
+    let n = crate::db_write!(db, pool => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3 AND user_id = $4 AND status = 'VALID'")
+        .bind(name).bind(&email).bind(ticket_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// Replaces a ticket's token: the old QR code stops working at once.
+pub async fn reissue_token(
+    tx: &mut Tx,
+    config: &Config,
+    ticket_id: Uuid,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE ticket_id = $2 AND revoked_at IS NULL").bind(now()).bind(ticket_id).execute(c).await.map(|_| ()))?;
+    // The signed code of the previous issue is revoked too (the door's devices learn it at sync).
+    tx_run!(tx, c => sqlx::query("UPDATE tickets SET issue_no = issue_no + 1 WHERE id = $1").bind(ticket_id).execute(c).await.map(|_| ()))?;
+    new_token(tx, config, ticket_id, expires_at).await
+}
+
+/// The ticket of a QR text, if the token is live (not replaced, not expired).
+pub async fn ticket_by_token(db: &Db, token: &str) -> Result<Option<Uuid>, AppError> {
+    let row: Option<(Uuid,)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT ticket_id FROM ticket_tokens WHERE token_hash = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)")
+        .bind(hash_token(token.trim())).bind(now()).fetch_optional(pool).await)?;
+    Ok(row.map(|r| r.0))
+}
