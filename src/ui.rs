@@ -57,6 +57,31 @@ pub fn Hydrated() -> impl IntoView {
     });
 }
 
+/// A resource's value as the page shows it: the loading line first, then `then(value)`, or the
+/// error in the reader's language; while it loads again, the last value stays (a `Transition`).
+pub fn loaded<T, V>(
+    resource: Resource<Result<T, AppError>>,
+    then: impl Fn(T) -> V + Clone + Send + Sync + 'static,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <Loading/> }>
+            {move || {
+                let then = then.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => then(value).into_any(),
+                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
 /// The 404 page; on the server it also sets the response status.
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -8,28 +8,20 @@ use super::{
     check_password, hashing::hashers, session, AuthUser, ConsentType, Profile, Role, SessionInfo,
     UserStatus,
 };
+use crate::server::prelude::*;
 use crate::{
-    db_run,
-    error::AppError,
     i18n::Locale,
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
-    server::{
-        db::{Db, Tx},
-        state::now,
-        state::AppState,
-    },
-    tx_run,
 };
 use argon2::{
     password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString},
     Algorithm, Argon2, Params, Version,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use std::time::Duration as StdDuration;
-use uuid::Uuid;
 
 fn clean(s: Option<String>) -> Option<String> {
     s.map(|v| v.trim().chars().take(100).collect::<String>())

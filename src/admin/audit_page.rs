@@ -1,5 +1,6 @@
 //! `/admin/audit`: the audit log, filtered by actor, action, entity and dates.
 use super::ui::AdminTabs;
+use crate::ui::loaded;
 use crate::{
     i18n::{page_title, use_i18n},
     ui::{ErrorNotice, Loading},
@@ -50,40 +51,33 @@ pub fn AdminAuditPage() -> impl IntoView {
                 <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match entries.await {
-                        Ok(list) => view! {
-                            <table class="data-table audit-table">
-                                <thead><tr>
-                                    <th>{move || i18n.t("admin.when")}</th>
-                                    <th>{move || i18n.t("admin.actor")}</th>
-                                    <th>{move || i18n.t("admin.action")}</th>
-                                    <th>{move || i18n.t("admin.entity")}</th>
-                                    <th>{move || i18n.t("admin.details")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|e| view! {
-                                        <tr data-action=e.action.clone()>
-                                            <td>{e.when}</td>
-                                            <td>{e.actor_email}</td>
-                                            <td><code>{e.action.clone()}</code></td>
-                                            <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
-                                            <td>
-                                                <dl class="meta">
-                                                    {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                                                </dl>
-                                            </td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(entries, move |list| view! {
+                    <table class="data-table audit-table">
+                        <thead><tr>
+                            <th>{move || i18n.t("admin.when")}</th>
+                            <th>{move || i18n.t("admin.actor")}</th>
+                            <th>{move || i18n.t("admin.action")}</th>
+                            <th>{move || i18n.t("admin.entity")}</th>
+                            <th>{move || i18n.t("admin.details")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|e| view! {
+                                <tr data-action=e.action.clone()>
+                                    <td>{e.when}</td>
+                                    <td>{e.actor_email}</td>
+                                    <td><code>{e.action.clone()}</code></td>
+                                    <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
+                                    <td>
+                                        <dl class="meta">
+                                            {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                        </dl>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </section>
     }
 }

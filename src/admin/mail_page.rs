@@ -1,5 +1,6 @@
 //! `/admin/mail`: every mail sent or to send, its attempts and last error, with a retry.
 use super::ui::AdminTabs;
+use crate::ui::loaded;
 use crate::{
     i18n::{page_title, use_i18n},
     ui::action_error,
@@ -38,52 +39,45 @@ pub fn AdminMailPage() -> impl IntoView {
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             <ActionErrorNotice error=retry_error/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match mails.await {
-                        Ok(list) => view! {
-                            <table class="data-table mail-table">
-                                <thead><tr>
-                                    <th>{move || i18n.t("admin.when")}</th>
-                                    <th>{move || i18n.t("form.email")}</th>
-                                    <th>{move || i18n.t("admin.mail_subject")}</th>
-                                    <th>{move || i18n.t("admin.status")}</th>
-                                    <th>{move || i18n.t("admin.mail_attempts")}</th>
-                                    <th>{move || i18n.t("admin.actions")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|m| {
-                                        let status = m.status.clone();
-                                        let can_retry = m.status != "SENT";
-                                        view! {
-                                            <tr data-mail=m.id.to_string() data-status=m.status.clone()>
-                                                <td>{m.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                                <td>{m.to}</td>
-                                                <td>{m.subject}" "<small><code>{m.kind}</code></small></td>
-                                                <td>
-                                                    {move || i18n.t(&format!("admin.mail_status.{}", status.to_lowercase()))}
-                                                    {m.last_error.map(|e| view! { <br/><small class="mail-error">{e}</small> })}
-                                                </td>
-                                                <td>{m.attempts}</td>
-                                                <td>
-                                                    {can_retry.then(|| view! {
-                                                        <ActionForm action=retry attr:class="inline-form">
-                                                            <input type="hidden" name="id" value=m.id.to_string()/>
-                                                            <button type="submit" class="button-small">{move || i18n.t("admin.mail_retry")}</button>
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(mails, move |list| view! {
+                    <table class="data-table mail-table">
+                        <thead><tr>
+                            <th>{move || i18n.t("admin.when")}</th>
+                            <th>{move || i18n.t("form.email")}</th>
+                            <th>{move || i18n.t("admin.mail_subject")}</th>
+                            <th>{move || i18n.t("admin.status")}</th>
+                            <th>{move || i18n.t("admin.mail_attempts")}</th>
+                            <th>{move || i18n.t("admin.actions")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|m| {
+                                let status = m.status.clone();
+                                let can_retry = m.status != "SENT";
+                                view! {
+                                    <tr data-mail=m.id.to_string() data-status=m.status.clone()>
+                                        <td>{m.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                        <td>{m.to}</td>
+                                        <td>{m.subject}" "<small><code>{m.kind}</code></small></td>
+                                        <td>
+                                            {move || i18n.t(&format!("admin.mail_status.{}", status.to_lowercase()))}
+                                            {m.last_error.map(|e| view! { <br/><small class="mail-error">{e}</small> })}
+                                        </td>
+                                        <td>{m.attempts}</td>
+                                        <td>
+                                            {can_retry.then(|| view! {
+                                                <ActionForm action=retry attr:class="inline-form">
+                                                    <input type="hidden" name="id" value=m.id.to_string()/>
+                                                    <button type="submit" class="button-small">{move || i18n.t("admin.mail_retry")}</button>
+                                                </ActionForm>
+                                            })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! `/admin/orders`: the orders, searched and filtered, each opened in a detail panel, refunds.
 use super::ui::AdminTabs;
+use crate::ui::loaded;
 use crate::{
     error::AppError,
     i18n::{page_title, use_i18n},
@@ -57,66 +58,59 @@ pub fn AdminOrdersPage() -> impl IntoView {
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             <ActionErrorNotice error=refund_error/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match orders.await {
-                        Ok(list) => view! {
-                            <table class="data-table orders-table">
-                                <thead><tr>
-                                    <th>{move || i18n.t("admin.order")}</th>
-                                    <th>{move || i18n.t("form.email")}</th>
-                                    <th>{move || i18n.t("admin.status")}</th>
-                                    <th>{move || i18n.t("admin.total")}</th>
-                                    <th>{move || i18n.t("admin.actions")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|o| {
-                                        let (total, currency) = (o.total_cents, o.currency.clone());
-                                        let voucher = o.voucher_code.clone().map(|code| {
-                                            let (discount, currency) = (o.discount_cents, o.currency.clone());
-                                            let attr = code.clone();
-                                            view! {
-                                                <br/><small class="order-voucher" data-voucher=attr>
-                                                    {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
-                                                </small>
-                                            }
-                                        });
-                                        let paid = o.status == OrderStatus::Paid;
-                                        let open = RwSignal::new(false);
-                                        let order_id = o.id;
-                                        view! {
-                                            <tr data-order=o.id.to_string() data-status=o.status.as_str() data-email=o.buyer_email.clone()>
-                                                <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
-                                                <td>{o.buyer_email.clone()}</td>
-                                                <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
-                                                <td>{move || format_money(total, &currency, i18n.locale.get())}{voucher}</td>
-                                                <td>
-                                                    <button type="button" class="button-small order-open" aria-expanded=move || open.get().to_string()
-                                                        on:click=move |_| open.update(|v| *v = !*v)>{move || i18n.t("admin.order_details")}</button>
-                                                    {paid.then(|| view! {
-                                                        <ActionForm action=refund attr:class="inline-form">
-                                                            <input type="hidden" name="order_id" value=o.id.to_string()/>
-                                                            <button type="submit" class="button-small button-danger"
-                                                                on:click=move |ev| if !crate::ui::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
-                                                                {move || i18n.t("admin.refund")}
-                                                            </button>
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                            {move || open.get().then(|| view! {
-                                                <tr class="order-detail-row"><td colspan="5"><OrderDetailPanel order_id/></td></tr>
+            {loaded(orders, move |list| view! {
+                    <table class="data-table orders-table">
+                        <thead><tr>
+                            <th>{move || i18n.t("admin.order")}</th>
+                            <th>{move || i18n.t("form.email")}</th>
+                            <th>{move || i18n.t("admin.status")}</th>
+                            <th>{move || i18n.t("admin.total")}</th>
+                            <th>{move || i18n.t("admin.actions")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|o| {
+                                let (total, currency) = (o.total_cents, o.currency.clone());
+                                let voucher = o.voucher_code.clone().map(|code| {
+                                    let (discount, currency) = (o.discount_cents, o.currency.clone());
+                                    let attr = code.clone();
+                                    view! {
+                                        <br/><small class="order-voucher" data-voucher=attr>
+                                            {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                                        </small>
+                                    }
+                                });
+                                let paid = o.status == OrderStatus::Paid;
+                                let open = RwSignal::new(false);
+                                let order_id = o.id;
+                                view! {
+                                    <tr data-order=o.id.to_string() data-status=o.status.as_str() data-email=o.buyer_email.clone()>
+                                        <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
+                                        <td>{o.buyer_email.clone()}</td>
+                                        <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
+                                        <td>{move || format_money(total, &currency, i18n.locale.get())}{voucher}</td>
+                                        <td>
+                                            <button type="button" class="button-small order-open" aria-expanded=move || open.get().to_string()
+                                                on:click=move |_| open.update(|v| *v = !*v)>{move || i18n.t("admin.order_details")}</button>
+                                            {paid.then(|| view! {
+                                                <ActionForm action=refund attr:class="inline-form">
+                                                    <input type="hidden" name="order_id" value=o.id.to_string()/>
+                                                    <button type="submit" class="button-small button-danger"
+                                                        on:click=move |ev| if !crate::ui::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
+                                                        {move || i18n.t("admin.refund")}
+                                                    </button>
+                                                </ActionForm>
                                             })}
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+                                        </td>
+                                    </tr>
+                                    {move || open.get().then(|| view! {
+                                        <tr class="order-detail-row"><td colspan="5"><OrderDetailPanel order_id/></td></tr>
+                                    })}
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </section>
     }
 }
@@ -146,75 +140,70 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                 Ok(key) => view! { <p class="notice notice-success" role="status">{move || i18n.t(key)}</p> }.into_any(),
                 Err(e) => view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }.into_any(),
             })}
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match detail.await {
-                        Ok(d) => {
-                            let currency = d.order.currency.clone();
-                            let voucher = d.order.voucher_code.clone().map(|code| {
-                                let (discount, currency) = (d.order.discount_cents, currency.clone());
-                                let attr = code.clone();
-                                view! {
-                                    <p class="order-voucher" data-voucher=attr>
-                                        {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
-                                    </p>
-                                }
-                            });
-                            view! {
-                                <p>{d.buyer_email.clone()}</p>
-                                <h3>{move || i18n.t("admin.order_items")}</h3>
-                                <ul class="order-items">
-                                    {d.order.items.into_iter().map(|it| {
-                                        let currency = currency.clone();
-                                        view! { <li>{format!("{} × {}", it.quantity, it.name)}" — "{move || format_money(it.line_total_cents, &currency, i18n.locale.get())}</li> }
-                                    }).collect_view()}
-                                </ul>
-                                {voucher}
-                                <h3>{move || i18n.t("invoice.admin.documents")}</h3>
-                                <crate::invoicing::components::OrderDocuments order_id invoices=d.order.invoices.clone() billing=None
-                                    currency=currency.clone() editable=false reload=version/>
-                                <h3>{move || i18n.t("admin.order_payments")}</h3>
-                                <ul class="order-payments">
-                                    {d.payments.into_iter().map(|p| view! {
-                                        <li data-status=p.status.clone()><code>{p.status.clone()}</code>" "{p.provider}" · "{p.created_at}" "
-                                            <small>{p.payment_intent.or(p.checkout_session).unwrap_or_default()}</small></li>
-                                    }).collect_view()}
-                                </ul>
-                                <h3>{move || i18n.t("admin.order_tickets")}</h3>
-                                <ul class="order-tickets">
-                                    {d.tickets.into_iter().map(|t| {
-                                        let status = t.status;
-                                        let ticket_id = t.id;
-                                        let reissue = move |_| {
-                                            if !crate::ui::confirm(&i18n.t("admin.reissue_confirm")) {
-                                                return;
-                                            }
-                                            leptos::task::spawn_local(async move {
-                                                let done = admin_reissue_ticket(ticket_id).await;
-                                                notice.set(Some(done.map(|_| "admin.ticket_reissued")));
-                                                version.update(|v| *v += 1);
-                                            });
-                                        };
-                                        view! {
-                                            <li data-ticket=ticket_id.to_string()>
-                                                {t.holder}" · "{t.pass}" · "
-                                                {move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}
-                                                {t.checked_in_at.map(|at| view! { " "<small>{at}</small> })}
-                                                {(status != TicketStatus::Canceled).then(|| view! {
-                                                    " "<button type="button" class="button-small reissue" on:click=reissue>{move || i18n.t("admin.reissue")}</button>
-                                                })}
-                                            </li>
-                                        }
-                                    }).collect_view()}
-                                </ul>
-                                <button type="button" class="button-secondary resend-tickets" on:click=resend>{move || i18n.t("admin.resend_tickets")}</button>
-                            }
-                                .into_any()
+            {loaded(detail, move |value| match value {
+                d => {
+                    let currency = d.order.currency.clone();
+                    let voucher = d.order.voucher_code.clone().map(|code| {
+                        let (discount, currency) = (d.order.discount_cents, currency.clone());
+                        let attr = code.clone();
+                        view! {
+                            <p class="order-voucher" data-voucher=attr>
+                                {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                            </p>
                         }
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                    });
+                    view! {
+                        <p>{d.buyer_email.clone()}</p>
+                        <h3>{move || i18n.t("admin.order_items")}</h3>
+                        <ul class="order-items">
+                            {d.order.items.into_iter().map(|it| {
+                                let currency = currency.clone();
+                                view! { <li>{format!("{} × {}", it.quantity, it.name)}" — "{move || format_money(it.line_total_cents, &currency, i18n.locale.get())}</li> }
+                            }).collect_view()}
+                        </ul>
+                        {voucher}
+                        <h3>{move || i18n.t("invoice.admin.documents")}</h3>
+                        <crate::invoicing::components::OrderDocuments order_id invoices=d.order.invoices.clone() billing=None
+                            currency=currency.clone() editable=false reload=version/>
+                        <h3>{move || i18n.t("admin.order_payments")}</h3>
+                        <ul class="order-payments">
+                            {d.payments.into_iter().map(|p| view! {
+                                <li data-status=p.status.clone()><code>{p.status.clone()}</code>" "{p.provider}" · "{p.created_at}" "
+                                    <small>{p.payment_intent.or(p.checkout_session).unwrap_or_default()}</small></li>
+                            }).collect_view()}
+                        </ul>
+                        <h3>{move || i18n.t("admin.order_tickets")}</h3>
+                        <ul class="order-tickets">
+                            {d.tickets.into_iter().map(|t| {
+                                let status = t.status;
+                                let ticket_id = t.id;
+                                let reissue = move |_| {
+                                    if !crate::ui::confirm(&i18n.t("admin.reissue_confirm")) {
+                                        return;
+                                    }
+                                    leptos::task::spawn_local(async move {
+                                        let done = admin_reissue_ticket(ticket_id).await;
+                                        notice.set(Some(done.map(|_| "admin.ticket_reissued")));
+                                        version.update(|v| *v += 1);
+                                    });
+                                };
+                                view! {
+                                    <li data-ticket=ticket_id.to_string()>
+                                        {t.holder}" · "{t.pass}" · "
+                                        {move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}
+                                        {t.checked_in_at.map(|at| view! { " "<small>{at}</small> })}
+                                        {(status != TicketStatus::Canceled).then(|| view! {
+                                            " "<button type="button" class="button-small reissue" on:click=reissue>{move || i18n.t("admin.reissue")}</button>
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <button type="button" class="button-secondary resend-tickets" on:click=resend>{move || i18n.t("admin.resend_tickets")}</button>
                     }
-                })}
-            </Transition>
+                        .into_any()
+                }
+            })}
         </div>
     }
 }

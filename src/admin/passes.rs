@@ -68,17 +68,15 @@ pub async fn admin_update_pass(
     version: i64,
 ) -> Result<PassRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let row = service::update(
-        &state.db,
-        &state.config,
-        admin.id,
+    let edit = crate::server::state::CellEdit {
         id,
-        &field,
-        &value,
+        field: &field,
+        value: &value,
         version,
-    )
-    .await
-    .map_err(crate::server::state::fail)?;
+    };
+    let row = service::update(&state.db, &state.config, admin.id, edit)
+        .await
+        .map_err(crate::server::state::fail)?;
     if matches!(field.as_str(), "capacity" | "is_active") {
         // Seats added go to the waiting list first.
         crate::waitlist::service::offer_seats_soon(&state).await;

@@ -63,17 +63,15 @@ pub async fn admin_update_talk(
     version: i64,
 ) -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::update(
-        &state.db,
-        &state.config,
-        admin.id,
+    let edit = crate::server::state::CellEdit {
         id,
-        &field,
-        &value,
+        field: &field,
+        value: &value,
         version,
-    )
-    .await
-    .map_err(crate::server::state::fail)
+    };
+    service::update(&state.db, &state.config, admin.id, edit)
+        .await
+        .map_err(crate::server::state::fail)
 }
 
 #[server(prefix = "/api", endpoint = "admin_create_talk")]

@@ -1,5 +1,6 @@
 //! The back office's shared UI: its tabs, the shell of a spreadsheet page, and the cells edited in
 //! place (`EditableCell`, `CheckCell`, `SelectCell`) with their `CellState`.
+use crate::ui::loaded;
 use crate::{
     error::AppError,
     i18n::{page_title, use_i18n},
@@ -58,14 +59,7 @@ where
             <AdminTabs/>
             <h1>{move || i18n.t(title)}</h1>
             <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(list) => table(list).into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(rows, move |list| table(list).into_any())}
         </section>
     }
 }

@@ -1,6 +1,7 @@
 //! `/admin/users`: the people, their roles and status.
 use super::ui::AdminTabs;
 use super::{AdminSetRole, AdminSetStatus, UserRow};
+use crate::ui::loaded;
 use crate::{
     accounts::{Role, UserStatus},
     i18n::{page_title, use_i18n},
@@ -39,27 +40,20 @@ pub fn AdminUsersPage() -> impl IntoView {
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(list) => view! {
-                            <table class="data-table users-table">
-                                <thead><tr>
-                                    <th>{move || i18n.t("form.email")}</th>
-                                    <th>{move || i18n.t("admin.name")}</th>
-                                    <th>{move || i18n.t("admin.role")}</th>
-                                    <th>{move || i18n.t("admin.status")}</th>
-                                </tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(users, move |list| view! {
+                    <table class="data-table users-table">
+                        <thead><tr>
+                            <th>{move || i18n.t("form.email")}</th>
+                            <th>{move || i18n.t("admin.name")}</th>
+                            <th>{move || i18n.t("admin.role")}</th>
+                            <th>{move || i18n.t("admin.status")}</th>
+                        </tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </section>
     }
 }

@@ -4,6 +4,7 @@ use super::{
     admin_checkin_arrivals, admin_checkin_list_archive, admin_checkin_list_save,
     admin_checkin_lists, CheckinList, Choice, ListDraft, ListsAdmin, Rule,
 };
+use crate::ui::loaded;
 use crate::{
     error::AppError,
     i18n::use_i18n,
@@ -19,23 +20,16 @@ pub fn CheckinAdmin() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let data = Resource::new(move || version.get(), |_| admin_checkin_lists());
     view! {
-        <Transition fallback=|| view! { <Loading/> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! {
-                        <section class="checkin-lists">
-                            <h2>{move || i18n.t("checkin.admin.lists")}</h2>
-                            <ListsTable lists=d.lists.clone() passes=d.passes.clone() version/>
-                            <ListForm admin=d.clone() version/>
-                        </section>
-                        <Workshops admin=d.clone() version/>
-                        <Arrivals/>
-                        <BadgeLinks passes=d.passes/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(data, move |d| view! {
+                <section class="checkin-lists">
+                    <h2>{move || i18n.t("checkin.admin.lists")}</h2>
+                    <ListsTable lists=d.lists.clone() passes=d.passes.clone() version/>
+                    <ListForm admin=d.clone() version/>
+                </section>
+                <Workshops admin=d.clone() version/>
+                <Arrivals/>
+                <BadgeLinks passes=d.passes/>
+            }.into_any())}
     }
 }
 

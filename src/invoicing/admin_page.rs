@@ -1,6 +1,7 @@
 //! `/admin/invoices`: every invoice and credit note, searched by number, buyer or company between
 //! two dates, each a PDF link; and the accountant's CSV of the same range.
 use super::admin_invoices;
+use crate::ui::loaded;
 use crate::{
     admin::components::AdminTabs,
     i18n::{page_title, use_i18n},
@@ -46,15 +47,10 @@ pub fn AdminInvoicesPage() -> impl IntoView {
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match rows.await {
-                        Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
-                        Ok(list) => view! { <InvoiceTable list/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(rows, move |value| match value {
+                list if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
+                list => view! { <InvoiceTable list/> }.into_any(),
+            })}
         </section>
     }
 }

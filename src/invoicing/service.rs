@@ -12,28 +12,18 @@ use super::{
     settings::InvoiceSettings,
     BillingInput, InvoiceLink,
 };
+use crate::server::prelude::*;
 use crate::{
-    db_run,
-    error::AppError,
     i18n::{tr, tr_with, Locale},
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
     money::format_money,
-    server::audit::audit,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-        state::AppState,
-    },
     text::{one_line, printable, short_ref},
-    tx_run,
 };
 use chrono::{DateTime, Datelike, Utc};
 use sqlx::types::Json;
-use uuid::Uuid;
 
 mod billing;
 mod cache;

@@ -2,6 +2,7 @@
 //! dry run, "run now" with a confirmation, the history of runs — and the erasure of one person's
 //! account on their request.
 use super::{EraseAccount, RetentionCounts, RetentionDryRun, RetentionRunNow, RetentionRunView};
+use crate::ui::loaded;
 use crate::{
     admin::{admin_users, components::AdminTabs, UserRow},
     i18n::{page_title, use_i18n},
@@ -32,53 +33,41 @@ pub fn AdminPrivacyPage() -> impl IntoView {
         <section class="admin-page privacy-admin">
             <AdminTabs/>
             <h1>{move || i18n.t("privacy.admin.title")}</h1>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(o) => {
-                            let days = o.retention_days_after_event.to_string();
-                            let years = o.accounting_retention_years.to_string();
-                            let due = o.due_at.map(|d| {
-                                let date = day(d);
-                                let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
-                                let days = days.clone();
-                                view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
-                            });
-                            let accounting = o.next_accounting_due.map(|d| {
-                                let date = day(d);
-                                view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
-                            });
-                            let last = match o.last_run_at {
-                                Some(at) => {
-                                    let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
-                                    view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
-                                }
-                                None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
-                            };
-                            view! {
-                                <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
-                                {due}
-                                {accounting}
-                                {last}
-                                <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
-                                <Counts counts=o.next/>
-                            }
-                                .into_any()
+            {loaded(overview, move |value| match value {
+                o => {
+                    let days = o.retention_days_after_event.to_string();
+                    let years = o.accounting_retention_years.to_string();
+                    let due = o.due_at.map(|d| {
+                        let date = day(d);
+                        let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
+                        let days = days.clone();
+                        view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
+                    });
+                    let accounting = o.next_accounting_due.map(|d| {
+                        let date = day(d);
+                        view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
+                    });
+                    let last = match o.last_run_at {
+                        Some(at) => {
+                            let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
+                            view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
                         }
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
+                        None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
+                    };
+                    view! {
+                        <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
+                        {due}
+                        {accounting}
+                        {last}
+                        <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
+                        <Counts counts=o.next/>
                     }
-                })}
-            </Transition>
+                        .into_any()
+                }
+            })}
             <RunControls run dry/>
             <h2>{move || i18n.t("privacy.admin.history")}</h2>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match history.await {
-                        Ok(runs) => view! { <History runs/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(history, move |runs| view! { <History runs/> }.into_any())}
             <ErasePerson erase/>
         </section>
     }
@@ -201,14 +190,7 @@ fn ErasePerson(erase: ServerAction<EraseAccount>) -> impl IntoView {
             <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
         </form>
         <ActionErrorNotice error/>
-        <Transition fallback=|| view! { <Loading/> }>
-            {move || Suspend::new(async move {
-                match found.await {
-                    Ok(users) => users.into_iter().map(|u| view! { <PersonLine user=u erase/> }).collect_view().into_any(),
-                    Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(found, move |users| users.into_iter().map(|u| view! { <PersonLine user=u erase/> }).collect_view().into_any())}
     }
 }
 

@@ -2,6 +2,7 @@
 //! consent, consent history, account deletion), the new-terms page (`/account/consent`) and the
 //! page shown once the account is gone (`/account/deleted`).
 use super::{AcceptCurrentTerms, ConsentView, DeleteMyAccount, PrivacyStatus, SetMarketingConsent};
+use crate::ui::loaded;
 use crate::{
     accounts::ConsentType,
     i18n::{page_title, use_i18n},
@@ -27,19 +28,12 @@ pub fn PrivacySection() -> impl IntoView {
                 </a>
             </p>
             <p class="hint">{move || i18n.t("privacy.download_hint")}</p>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(s) => view! {
-                            <MarketingChoice granted=s.marketing action=marketing/>
-                            <ConsentHistory consents=s.consents.clone()/>
-                            <DeleteAccount status=s/>
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(status, move |s| view! {
+                    <MarketingChoice granted=s.marketing action=marketing/>
+                    <ConsentHistory consents=s.consents.clone()/>
+                    <DeleteAccount status=s/>
+                }
+                    .into_any())}
         </section>
     }
 }

@@ -7,32 +7,22 @@
 //! the retention policy and its dry run, `retention` the run, its lease and the worker;
 //! `admin_views` the admin page's summary and history.
 use super::{ConsentView, PrivacyStatus, RetentionCounts, RetentionOverview, RetentionRunView};
+use crate::server::prelude::*;
 use crate::{
     accounts::{
         service::{limited, unless_busy, verify_password},
         session, AuthUser, ConsentType, Role,
     },
-    db_run,
-    error::AppError,
     i18n::{tr, Locale},
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
-    server::audit::audit,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-        state::AppState,
-    },
-    tx_run,
 };
 use chrono::{DateTime, Datelike, Duration, TimeZone, Utc};
 use serde_json::{json, Value};
 use sqlx::types::Json;
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 /// Exports one account may download per hour.
 pub const EXPORTS_PER_HOUR: usize = 5;

@@ -2,6 +2,7 @@
 //! devices before they synced), the devices with their last sync and entries, and the keys that
 //! sign tickets (a rotation; a revocation for a leaked key).
 use super::{admin_door, DoorOverview};
+use crate::ui::loaded;
 use crate::{
     admin::components::AdminTabs,
     error::AppError,
@@ -24,14 +25,7 @@ pub fn AdminDoorPage() -> impl IntoView {
             <h1>{move || i18n.t("door.admin.title")}</h1>
             <ActionErrorNotice error=notice/>
             <crate::checkin::admin_page::CheckinAdmin/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match overview.await {
-                        Ok(o) => view! { <DoorTables o version notice/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(overview, move |o| view! { <DoorTables o version notice/> }.into_any())}
         </section>
     }
 }

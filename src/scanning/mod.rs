@@ -1,22 +1,22 @@
-//! Door scanning: staff scan QR tickets with the phone camera; a ticket gets in once.
+//! Door scanning: staff scan QR tickets with the phone camera; a ticket gets in on each of its days.
 //! `decode` reads QR codes from camera frames (in the browser), `service` redeems tickets in one
 //! atomic statement and audits every attempt, `queue` keeps unconfirmed scans across reloads,
 //! `components` is the `/scan` page. Offline: `signed` codes verified on the device, `offline` the
-//! device's data and answers, `store` keeps them in IndexedDB, `door` (server) keys and sync,
+//! device's data and answers, `store` keeps them in IndexedDB, `sync` (server) the phones' sync,
 //! `shell` the installable page (manifest, service worker), `admin_page` is `/admin/door`.
 pub mod admin_page;
 #[cfg(feature = "hydrate")]
 pub mod camera;
 pub mod components;
 pub mod decode;
-#[cfg(feature = "ssr")]
-pub mod door;
 pub mod offline;
 pub mod queue;
 #[cfg(feature = "ssr")]
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod shell;
+#[cfg(feature = "ssr")]
+pub mod sync;
 pub use crate::ticketing::signed;
 pub mod store;
 
@@ -201,7 +201,6 @@ pub async fn scan_redeem(
     direction: Option<String>,
 ) -> Result<ScanAnswer, AppError> {
     let staff = require_door().await?;
-    let state = crate::server::state()?;
     let token = token.trim();
     if token.is_empty() {
         return Err(crate::server::state::fail(AppError::invalid(
@@ -209,18 +208,8 @@ pub async fn scan_redeem(
             "scan.error.token_empty",
         )));
     }
-    let door = door_at(list_id, direction.as_deref())?;
-    service::redeem_at(
-        &state.db,
-        &state.config,
-        &staff,
-        door,
-        service::Key::Token(token),
-        scan_id,
-        crate::server::state::now(),
-    )
-    .await
-    .map_err(crate::server::state::fail)
+    let key = service::Key::Token(token);
+    redeem(&staff, key, scan_id, list_id, direction.as_deref()).await
 }
 
 /// Redeems a ticket found by name or email (for a phone that cannot show its code); audited as manual.
@@ -232,19 +221,26 @@ pub async fn scan_redeem_ticket(
     direction: Option<String>,
 ) -> Result<ScanAnswer, AppError> {
     let staff = require_door().await?;
+    let key = service::Key::Ticket(ticket_id);
+    redeem(&staff, key, scan_id, list_id, direction.as_deref()).await
+}
+
+/// Lets a ticket in (or out) at the list and in the direction the phone is set to: the one way both
+/// the scanned code and the ticket found by name go.
+#[cfg(feature = "ssr")]
+async fn redeem(
+    staff: &crate::accounts::AuthUser,
+    key: service::Key<'_>,
+    scan_id: Uuid,
+    list_id: Option<Uuid>,
+    direction: Option<&str>,
+) -> Result<ScanAnswer, AppError> {
     let state = crate::server::state()?;
-    let door = door_at(list_id, direction.as_deref())?;
-    service::redeem_at(
-        &state.db,
-        &state.config,
-        &staff,
-        door,
-        service::Key::Ticket(ticket_id),
-        scan_id,
-        crate::server::state::now(),
-    )
-    .await
-    .map_err(crate::server::state::fail)
+    let door = door_at(list_id, direction)?;
+    let now = crate::server::state::now();
+    service::redeem_at(&state.db, &state.config, staff, door, key, scan_id, now)
+        .await
+        .map_err(crate::server::state::fail)
 }
 
 /// Undoes a mistaken entry: the staff member who scanned it within `SCAN_UNDO_SECONDS`, an admin any time.
@@ -293,13 +289,13 @@ pub async fn door_sync(
 ) -> Result<offline::DoorDelta, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
-    let req = door::SyncRequest {
+    let req = sync::SyncRequest {
         device_id,
         label: &label,
         cursor,
         entries: &entries,
     };
-    door::sync(
+    sync::sync(
         &state.db,
         &state.config,
         &staff,
@@ -314,7 +310,7 @@ pub async fn door_sync(
 #[server(prefix = "/api", endpoint = "admin_door")]
 pub async fn admin_door() -> Result<DoorOverview, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    door::overview(&state.db, &state.config).await
+    sync::overview(&state.db, &state.config).await
 }
 
 /// A new key signs tickets from now on (the old ones still verify). Admins only; audited.

@@ -126,3 +126,13 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub mod anyhow_like {
     pub type Result<T> = std::result::Result<T, String>;
 }
+
+/// One cell of a back-office table as typed: the row (`id`), the column (`field`), the text
+/// (`value`) and the row's version when it was read (a row changed meanwhile is refused).
+#[derive(Clone, Copy, Debug)]
+pub struct CellEdit<'a> {
+    pub id: uuid::Uuid,
+    pub field: &'a str,
+    pub value: &'a str,
+    pub version: i64,
+}

@@ -13,31 +13,21 @@ use super::{
     TicketView,
 };
 pub use crate::passes::service::{valid_days, TypeRow, TYPE_COLUMNS};
+use crate::server::prelude::*;
 use crate::text::short_ref;
 use crate::{
     accounts::{session::hash_token, AuthUser},
-    db_run,
-    error::AppError,
     i18n::Locale,
     mail::{
         service::{enqueue, Mail},
         MailKind,
     },
-    server::audit::audit,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-        state::AppState,
-    },
-    tx_run,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use chrono::{DateTime, Duration, Offset, Utc};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::BTreeMap;
-use uuid::Uuid;
 
 mod cancel;
 mod pay;

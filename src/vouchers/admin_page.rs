@@ -6,6 +6,7 @@ use super::{
     admin_create_vouchers, admin_delete_voucher, admin_update_voucher, admin_voucher_passes,
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
+use crate::ui::loaded;
 use crate::{
     admin::components::{AdminTabs, CellState, CheckCell, EditableCell, SelectCell},
     error::AppError,
@@ -66,14 +67,7 @@ pub fn AdminVouchersPage() -> impl IntoView {
             <AdminTabs/>
             <h1>{move || i18n.t("vouchers.admin.title")}</h1>
             <TagFilter tag=Signal::derive(tag)/>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok((tag, list, passes)) => view! { <VouchersEditor tag list passes/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(data, move |(tag, list, passes)| view! { <VouchersEditor tag list passes/> }.into_any())}
         </section>
     }
 }

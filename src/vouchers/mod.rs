@@ -137,17 +137,15 @@ pub async fn admin_update_voucher(
     version: i64,
 ) -> Result<VoucherRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::update(
-        &state.db,
-        &state.config,
-        admin.id,
+    let edit = crate::server::state::CellEdit {
         id,
-        &field,
-        &value,
+        field: &field,
+        value: &value,
         version,
-    )
-    .await
-    .map_err(crate::server::state::fail)
+    };
+    service::update(&state.db, &state.config, admin.id, edit)
+        .await
+        .map_err(crate::server::state::fail)
 }
 
 /// Deletes a voucher no order used (its held seats go back); a used one can only be ended (its

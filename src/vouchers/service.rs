@@ -12,21 +12,8 @@
 //! - `admin`: the back office's table (list, create, CSV);
 //! - `edit`: the back office's changes to one voucher (update, delete).
 use super::{AppliedVoucher, VoucherEffect, VoucherRow, MAX_BATCH};
-use crate::{
-    db_run,
-    error::AppError,
-    server::audit::audit,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-        state::now,
-        state::AppState,
-    },
-    tx_run,
-};
-use chrono::{DateTime, Utc};
+use crate::server::prelude::*;
 use rand::Rng;
-use uuid::Uuid;
 
 mod admin;
 mod codes;

@@ -5,6 +5,7 @@ use super::{
     admin_waitlist_auto, admin_waitlist_move_up, admin_waitlist_offer, admin_waitlists, PassList,
     WaitRow, WaitStatus,
 };
+use crate::ui::loaded;
 use crate::{
     admin::components::AdminTabs,
     error::AppError,
@@ -26,22 +27,17 @@ pub fn AdminWaitlistPage() -> impl IntoView {
             <AdminTabs/>
             <h1>{move || i18n.t("waitlist.admin.title")}</h1>
             <p class="hint">{move || i18n.t("waitlist.admin.hint")}</p>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match lists.await {
-                        Ok(lists) if lists.is_empty() => view! {
-                            <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
-                        }
-                            .into_any(),
-                        Ok(lists) => lists
-                            .into_iter()
-                            .map(|list| view! { <PassSection list reload/> })
-                            .collect_view()
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
+            {loaded(lists, move |value| match value {
+                lists if lists.is_empty() => view! {
+                    <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
+                }
+                    .into_any(),
+                lists => lists
+                    .into_iter()
+                    .map(|list| view! { <PassSection list reload/> })
+                    .collect_view()
+                    .into_any(),
+            })}
         </section>
     }
 }

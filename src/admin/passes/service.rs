@@ -102,11 +102,14 @@ pub async fn update(
     db: &Db,
     config: &Config,
     actor: Uuid,
-    id: Uuid,
-    field: &str,
-    raw: &str,
-    version: i64,
+    edit: crate::server::state::CellEdit<'_>,
 ) -> Result<PassRow, AppError> {
+    let crate::server::state::CellEdit {
+        id,
+        field,
+        value: raw,
+        version,
+    } = edit;
     let mut tx = db.begin().await?;
     let before: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_optional(c).await)?
         .ok_or(AppError::NotFound)?;

@@ -173,11 +173,14 @@ pub async fn update(
     db: &Db,
     config: &Config,
     actor: Uuid,
-    id: Uuid,
-    field: &str,
-    raw: &str,
-    version: i64,
+    edit: crate::server::state::CellEdit<'_>,
 ) -> Result<TalkRow, AppError> {
+    let crate::server::state::CellEdit {
+        id,
+        field,
+        value: raw,
+        version,
+    } = edit;
     let mut tx = db.begin().await?;
     let before = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
     if before.version != version {

@@ -69,6 +69,25 @@ async fn open_for_booking(tx: &mut Tx, talk: Uuid) -> Result<(), AppError> {
     }
 }
 
+/// The ticket a seat would be booked on: the user's ticket whose pass covers the workshop, when
+/// they hold no seat there yet (refused on `talk_id` otherwise).
+async fn seat_ticket(tx: &mut Tx, user: &AuthUser, talk: Uuid) -> Result<Uuid, AppError> {
+    let held: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
+        .bind(talk).bind(user.id).fetch_optional(c).await)?;
+    if held.is_some() {
+        return Err(AppError::invalid(
+            "talk_id",
+            "workshop.error.already_booked",
+        ));
+    }
+    let ticket: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as(COVERING)
+        .bind(user.id).bind(talk).fetch_optional(c).await)?;
+    ticket
+        .map(|(t,)| t)
+        .ok_or_else(|| AppError::invalid("talk_id", "workshop.error.no_pass"))
+}
+
 /// One seat for the user: refused when the talk needs no booking, the user has no pass
 /// covering it, holds a seat already, or the workshop is full.
 pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> {
@@ -79,20 +98,7 @@ pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> 
     if workshop.is_none() {
         return Err(AppError::invalid("talk_id", "workshop.error.no_booking"));
     }
-    let held: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
-        .bind(talk).bind(user.id).fetch_optional(c).await)?;
-    if held.is_some() {
-        return Err(AppError::invalid(
-            "talk_id",
-            "workshop.error.already_booked",
-        ));
-    }
-    let ticket: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(COVERING)
-        .bind(user.id).bind(talk).fetch_optional(c).await)?;
-    let Some((ticket,)) = ticket else {
-        return Err(AppError::invalid("talk_id", "workshop.error.no_pass"));
-    };
+    let ticket = seat_ticket(&mut tx, user, talk).await?;
     let taken = tx_run!(&mut tx, c => sqlx::query(
         "UPDATE workshops SET booked_count = booked_count + 1 WHERE talk_id = $1 AND booked_count < capacity")
         .bind(talk).execute(c).await.map(|r| r.rows_affected()))?;
@@ -157,20 +163,7 @@ pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<()
     let Some((capacity, booked)) = seats else {
         return Err(AppError::invalid("talk_id", "workshop.error.no_booking"));
     };
-    let held: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT ticket_id FROM workshop_bookings WHERE talk_id = $1 AND user_id = $2")
-        .bind(talk).bind(user.id).fetch_optional(c).await)?;
-    if held.is_some() {
-        return Err(AppError::invalid(
-            "talk_id",
-            "workshop.error.already_booked",
-        ));
-    }
-    let ticket: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as(COVERING)
-        .bind(user.id).bind(talk).fetch_optional(c).await)?;
-    if ticket.is_none() {
-        return Err(AppError::invalid("talk_id", "workshop.error.no_pass"));
-    }
+    seat_ticket(&mut tx, user, talk).await?;
     if booked < capacity {
         return Err(AppError::invalid("talk_id", "workshop.error.not_full"));
     }

@@ -24,11 +24,14 @@ pub async fn update(
     db: &Db,
     config: &Config,
     admin: Uuid,
-    id: Uuid,
-    field: &str,
-    raw: &str,
-    version: i64,
+    edit: crate::server::state::CellEdit<'_>,
 ) -> Result<VoucherRow, AppError> {
+    let crate::server::state::CellEdit {
+        id,
+        field,
+        value: raw,
+        version,
+    } = edit;
     let bad = |key: &'static str| AppError::invalid(field, key);
     let mut tx = db.begin().await?;
     let before = locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;

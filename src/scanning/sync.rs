@@ -1,6 +1,6 @@
-//! The door's offline side, on the server: signing keys (derived from `SECRET_KEY`, never stored),
-//! tickets' signed codes, and `sync`, which takes in the entries devices made offline (once per
-//! nonce, conflicts recorded) and sends them the tickets changed since their cursor.
+//! The phones' sync, on the server (`door_sync`): it takes in the entries devices made offline (once
+//! per nonce, conflicts recorded) and sends them the tickets changed since their cursor; and the
+//! door's overview in `/admin/door`. (Tickets' signed codes and keys are `ticketing::codes`.)
 //! Children: `entries` takes in offline entries (`take_entry`, `entry_ticket`), `delta` the
 //! sync (`sync`, `door_lists`), `back_office` the admin overview (`overview`, conflicts).
 use super::{
@@ -10,32 +10,24 @@ use super::{
     },
     DoorDevice, DoorKeyView, DoorOverview, DoorRefusal, Outcome,
 };
+use crate::server::prelude::*;
 use crate::{
     accounts::{session::hash_token, AuthUser},
     checkin::{
         rules::{decide, Decision, Gate, History},
         Direction, Rule,
     },
-    db_run,
-    error::AppError,
-    server::audit::audit,
-    server::{
-        config::Config,
-        db::{Db, Tx},
-    },
     ticketing::{
         codes::{key_rows, signing_key, verify_code},
         signed::{self, Claims},
         TicketStatus,
     },
-    tx_run,
 };
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use sha2::Sha256;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// The device's label: one line, at most 80 characters, never empty.
 fn clean_label(label: &str) -> String {
