@@ -82,6 +82,17 @@ where
     }
 }
 
+/// A table's header row: one column per translation key.
+#[component]
+pub fn TableHead(keys: &'static [&'static str]) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <thead><tr>
+            {keys.iter().map(|k| view! { <th>{move || i18n.t(k)}</th> }).collect_view()}
+        </tr></thead>
+    }
+}
+
 /// The 404 page; on the server it also sets the response status.
 #[component]
 pub fn NotFound() -> impl IntoView {

@@ -1,10 +1,7 @@
 //! `/admin/attendees`: ticket holders with their check-in, and the CSV exports.
 use super::ui::AdminTabs;
-use crate::ui::loaded;
-use crate::{
-    i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
-};
+use crate::i18n::{page_title, use_i18n};
+use crate::ui::{loaded, TableHead};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -32,38 +29,30 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                 <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_attendees")/>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
-            {loaded(list, move |value| match value {
-                rows => {
-                    let inside = rows.iter().filter(|r| r.checked_in_at.is_some()).count();
-                    let total = rows.len();
-                    view! {
-                        <p class="hint">{move || i18n.t_with("admin.attendees_count", &[("count", &total.to_string()), ("in", &inside.to_string())])}</p>
-                        <table class="data-table attendees-table">
-                            <thead><tr>
-                                <th>{move || i18n.t("admin.attendee")}</th>
-                                <th>{move || i18n.t("form.email")}</th>
-                                <th>{move || i18n.t("admin.passes.name")}</th>
-                                <th>{move || i18n.t("admin.status")}</th>
-                                <th>{move || i18n.t("admin.checked_in")}</th>
-                            </tr></thead>
-                            <tbody>
-                                {rows.into_iter().map(|r| {
-                                    let status = r.status;
-                                    view! {
-                                        <tr data-ticket=r.ticket_id.to_string()>
-                                            <td>{r.holder}</td>
-                                            <td>{r.email}</td>
-                                            <td>{r.pass}</td>
-                                            <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
-                                            <td>{r.checked_in_at.unwrap_or_default()}</td>
-                                        </tr>
-                                    }
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }
-                        .into_any()
+            {loaded(list, move |rows| {
+                let inside = rows.iter().filter(|r| r.checked_in_at.is_some()).count();
+                let total = rows.len();
+                view! {
+                    <p class="hint">{move || i18n.t_with("admin.attendees_count", &[("count", &total.to_string()), ("in", &inside.to_string())])}</p>
+                    <table class="data-table attendees-table">
+                        <TableHead keys=&["admin.attendee", "form.email", "admin.passes.name", "admin.status", "admin.checked_in"]/>
+                        <tbody>
+                            {rows.into_iter().map(|r| {
+                                let status = r.status;
+                                view! {
+                                    <tr data-ticket=r.ticket_id.to_string()>
+                                        <td>{r.holder}</td>
+                                        <td>{r.email}</td>
+                                        <td>{r.pass}</td>
+                                        <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
+                                        <td>{r.checked_in_at.unwrap_or_default()}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
                 }
+                    .into_any()
             })}
         </section>
     }

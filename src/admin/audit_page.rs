@@ -1,10 +1,7 @@
 //! `/admin/audit`: the audit log, filtered by actor, action, entity and dates.
 use super::ui::AdminTabs;
-use crate::ui::loaded;
-use crate::{
-    i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
-};
+use crate::i18n::{page_title, use_i18n};
+use crate::ui::{loaded, TableHead};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -53,13 +50,7 @@ pub fn AdminAuditPage() -> impl IntoView {
             </form>
             {loaded(entries, move |list| view! {
                     <table class="data-table audit-table">
-                        <thead><tr>
-                            <th>{move || i18n.t("admin.when")}</th>
-                            <th>{move || i18n.t("admin.actor")}</th>
-                            <th>{move || i18n.t("admin.action")}</th>
-                            <th>{move || i18n.t("admin.entity")}</th>
-                            <th>{move || i18n.t("admin.details")}</th>
-                        </tr></thead>
+                        <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
                         <tbody>
                             {list.into_iter().map(|e| view! {
                                 <tr data-action=e.action.clone()>

@@ -1,10 +1,10 @@
 //! `/admin/mail`: every mail sent or to send, its attempts and last error, with a retry.
 use super::ui::AdminTabs;
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     i18n::{page_title, use_i18n},
     ui::action_error,
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::ActionErrorNotice,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -41,14 +41,7 @@ pub fn AdminMailPage() -> impl IntoView {
             <ActionErrorNotice error=retry_error/>
             {loaded(mails, move |list| view! {
                     <table class="data-table mail-table">
-                        <thead><tr>
-                            <th>{move || i18n.t("admin.when")}</th>
-                            <th>{move || i18n.t("form.email")}</th>
-                            <th>{move || i18n.t("admin.mail_subject")}</th>
-                            <th>{move || i18n.t("admin.status")}</th>
-                            <th>{move || i18n.t("admin.mail_attempts")}</th>
-                            <th>{move || i18n.t("admin.actions")}</th>
-                        </tr></thead>
+                        <TableHead keys=&["admin.when", "form.email", "admin.mail_subject", "admin.status", "admin.mail_attempts", "admin.actions"]/>
                         <tbody>
                             {list.into_iter().map(|m| {
                                 let status = m.status.clone();

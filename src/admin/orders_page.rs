@@ -1,11 +1,11 @@
 //! `/admin/orders`: the orders, searched and filtered, each opened in a detail panel, refunds.
 use super::ui::AdminTabs;
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     error::AppError,
     i18n::{page_title, use_i18n},
     ui::action_error,
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::ActionErrorNotice,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -60,13 +60,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
             <ActionErrorNotice error=refund_error/>
             {loaded(orders, move |list| view! {
                     <table class="data-table orders-table">
-                        <thead><tr>
-                            <th>{move || i18n.t("admin.order")}</th>
-                            <th>{move || i18n.t("form.email")}</th>
-                            <th>{move || i18n.t("admin.status")}</th>
-                            <th>{move || i18n.t("admin.total")}</th>
-                            <th>{move || i18n.t("admin.actions")}</th>
-                        </tr></thead>
+                        <TableHead keys=&["admin.order", "form.email", "admin.status", "admin.total", "admin.actions"]/>
                         <tbody>
                             {list.into_iter().map(|o| {
                                 let (total, currency) = (o.total_cents, o.currency.clone());
@@ -140,69 +134,67 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                 Ok(key) => view! { <p class="notice notice-success" role="status">{move || i18n.t(key)}</p> }.into_any(),
                 Err(e) => view! { <p class="notice notice-error" role="alert">{e.message(i18n.locale.get())}</p> }.into_any(),
             })}
-            {loaded(detail, move |value| match value {
-                d => {
-                    let currency = d.order.currency.clone();
-                    let voucher = d.order.voucher_code.clone().map(|code| {
-                        let (discount, currency) = (d.order.discount_cents, currency.clone());
-                        let attr = code.clone();
-                        view! {
-                            <p class="order-voucher" data-voucher=attr>
-                                {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
-                            </p>
-                        }
-                    });
+            {loaded(detail, move |d| {
+                let currency = d.order.currency.clone();
+                let voucher = d.order.voucher_code.clone().map(|code| {
+                    let (discount, currency) = (d.order.discount_cents, currency.clone());
+                    let attr = code.clone();
                     view! {
-                        <p>{d.buyer_email.clone()}</p>
-                        <h3>{move || i18n.t("admin.order_items")}</h3>
-                        <ul class="order-items">
-                            {d.order.items.into_iter().map(|it| {
-                                let currency = currency.clone();
-                                view! { <li>{format!("{} × {}", it.quantity, it.name)}" — "{move || format_money(it.line_total_cents, &currency, i18n.locale.get())}</li> }
-                            }).collect_view()}
-                        </ul>
-                        {voucher}
-                        <h3>{move || i18n.t("invoice.admin.documents")}</h3>
-                        <crate::invoicing::components::OrderDocuments order_id invoices=d.order.invoices.clone() billing=None
-                            currency=currency.clone() editable=false reload=version/>
-                        <h3>{move || i18n.t("admin.order_payments")}</h3>
-                        <ul class="order-payments">
-                            {d.payments.into_iter().map(|p| view! {
-                                <li data-status=p.status.clone()><code>{p.status.clone()}</code>" "{p.provider}" · "{p.created_at}" "
-                                    <small>{p.payment_intent.or(p.checkout_session).unwrap_or_default()}</small></li>
-                            }).collect_view()}
-                        </ul>
-                        <h3>{move || i18n.t("admin.order_tickets")}</h3>
-                        <ul class="order-tickets">
-                            {d.tickets.into_iter().map(|t| {
-                                let status = t.status;
-                                let ticket_id = t.id;
-                                let reissue = move |_| {
-                                    if !crate::ui::confirm(&i18n.t("admin.reissue_confirm")) {
-                                        return;
-                                    }
-                                    leptos::task::spawn_local(async move {
-                                        let done = admin_reissue_ticket(ticket_id).await;
-                                        notice.set(Some(done.map(|_| "admin.ticket_reissued")));
-                                        version.update(|v| *v += 1);
-                                    });
-                                };
-                                view! {
-                                    <li data-ticket=ticket_id.to_string()>
-                                        {t.holder}" · "{t.pass}" · "
-                                        {move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}
-                                        {t.checked_in_at.map(|at| view! { " "<small>{at}</small> })}
-                                        {(status != TicketStatus::Canceled).then(|| view! {
-                                            " "<button type="button" class="button-small reissue" on:click=reissue>{move || i18n.t("admin.reissue")}</button>
-                                        })}
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                        <button type="button" class="button-secondary resend-tickets" on:click=resend>{move || i18n.t("admin.resend_tickets")}</button>
+                        <p class="order-voucher" data-voucher=attr>
+                            {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                        </p>
                     }
-                        .into_any()
+                });
+                view! {
+                    <p>{d.buyer_email.clone()}</p>
+                    <h3>{move || i18n.t("admin.order_items")}</h3>
+                    <ul class="order-items">
+                        {d.order.items.into_iter().map(|it| {
+                            let currency = currency.clone();
+                            view! { <li>{format!("{} × {}", it.quantity, it.name)}" — "{move || format_money(it.line_total_cents, &currency, i18n.locale.get())}</li> }
+                        }).collect_view()}
+                    </ul>
+                    {voucher}
+                    <h3>{move || i18n.t("invoice.admin.documents")}</h3>
+                    <crate::invoicing::components::OrderDocuments order_id invoices=d.order.invoices.clone() billing=None
+                        currency=currency.clone() editable=false reload=version/>
+                    <h3>{move || i18n.t("admin.order_payments")}</h3>
+                    <ul class="order-payments">
+                        {d.payments.into_iter().map(|p| view! {
+                            <li data-status=p.status.clone()><code>{p.status.clone()}</code>" "{p.provider}" · "{p.created_at}" "
+                                <small>{p.payment_intent.or(p.checkout_session).unwrap_or_default()}</small></li>
+                        }).collect_view()}
+                    </ul>
+                    <h3>{move || i18n.t("admin.order_tickets")}</h3>
+                    <ul class="order-tickets">
+                        {d.tickets.into_iter().map(|t| {
+                            let status = t.status;
+                            let ticket_id = t.id;
+                            let reissue = move |_| {
+                                if !crate::ui::confirm(&i18n.t("admin.reissue_confirm")) {
+                                    return;
+                                }
+                                leptos::task::spawn_local(async move {
+                                    let done = admin_reissue_ticket(ticket_id).await;
+                                    notice.set(Some(done.map(|_| "admin.ticket_reissued")));
+                                    version.update(|v| *v += 1);
+                                });
+                            };
+                            view! {
+                                <li data-ticket=ticket_id.to_string()>
+                                    {t.holder}" · "{t.pass}" · "
+                                    {move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}
+                                    {t.checked_in_at.map(|at| view! { " "<small>{at}</small> })}
+                                    {(status != TicketStatus::Canceled).then(|| view! {
+                                        " "<button type="button" class="button-small reissue" on:click=reissue>{move || i18n.t("admin.reissue")}</button>
+                                    })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <button type="button" class="button-secondary resend-tickets" on:click=resend>{move || i18n.t("admin.resend_tickets")}</button>
                 }
+                    .into_any()
             })}
         </div>
     }

@@ -4,7 +4,6 @@ use crate::ui::loaded;
 use crate::{
     error::AppError,
     i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;

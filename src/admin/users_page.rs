@@ -1,12 +1,12 @@
 //! `/admin/users`: the people, their roles and status.
 use super::ui::AdminTabs;
 use super::{AdminSetRole, AdminSetStatus, UserRow};
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     accounts::{Role, UserStatus},
     i18n::{page_title, use_i18n},
     ui::action_error,
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::ActionErrorNotice,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -42,12 +42,7 @@ pub fn AdminUsersPage() -> impl IntoView {
             <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
             {loaded(users, move |list| view! {
                     <table class="data-table users-table">
-                        <thead><tr>
-                            <th>{move || i18n.t("form.email")}</th>
-                            <th>{move || i18n.t("admin.name")}</th>
-                            <th>{move || i18n.t("admin.role")}</th>
-                            <th>{move || i18n.t("admin.status")}</th>
-                        </tr></thead>
+                        <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
                         <tbody>
                             {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
                         </tbody>

@@ -1,12 +1,11 @@
 //! `/admin/invoices`: every invoice and credit note, searched by number, buyer or company between
 //! two dates, each a PDF link; and the accountant's CSV of the same range.
 use super::admin_invoices;
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     admin::components::AdminTabs,
     i18n::{page_title, use_i18n},
     money::format_money,
-    ui::{ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -60,15 +59,7 @@ fn InvoiceTable(list: Vec<super::InvoiceRow>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <table class="data-table invoices-table">
-            <thead><tr>
-                <th>{move || i18n.t("invoice.admin.number")}</th>
-                <th>{move || i18n.t("invoice.admin.date")}</th>
-                <th>{move || i18n.t("invoice.admin.buyer")}</th>
-                <th>{move || i18n.t("invoice.admin.net")}</th>
-                <th>{move || i18n.t("invoice.admin.vat")}</th>
-                <th>{move || i18n.t("invoice.admin.gross")}</th>
-                <th>{move || i18n.t("admin.order")}</th>
-            </tr></thead>
+            <TableHead keys=&["invoice.admin.number", "invoice.admin.date", "invoice.admin.buyer", "invoice.admin.net", "invoice.admin.vat", "invoice.admin.gross", "admin.order"]/>
             <tbody>
                 {list.into_iter().map(|r| {
                     let kind = if r.credit_note { "invoice.admin.credit_note" } else { "invoice.admin.invoice" };

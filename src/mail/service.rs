@@ -124,15 +124,15 @@ pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> 
 #[derive(Clone, Copy)]
 pub struct Attachments {
     /// The QR codes (PNG) of an order's tickets, for a ticket mail.
-    pub ticket_pngs: for<'a> fn(
-        &'a Db,
-        &'a Config,
-        Uuid,
-    ) -> Pending<'a, Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error>>,
+    pub ticket_pngs: for<'a> fn(&'a Db, &'a Config, Uuid) -> Pending<'a, TicketPngs>,
     /// A document's PDF as (file name without ".pdf", bytes); `None` when it does not exist.
-    pub document_pdf:
-        for<'a> fn(&'a Db, Uuid) -> Pending<'a, Result<Option<(String, Vec<u8>)>, String>>,
+    pub document_pdf: for<'a> fn(&'a Db, Uuid) -> Pending<'a, DocumentPdf>,
 }
+
+/// Each ticket's id and its QR code as a PNG.
+pub type TicketPngs = Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error>;
+/// A document's file name and bytes, if it exists.
+pub type DocumentPdf = Result<Option<(String, Vec<u8>)>, String>;
 
 /// Starts the worker: it sends due mails, retrying failures with exponential backoff
 /// (`MAIL_RETRY_BASE_MS` × 2^attempts, at most an hour), and never drops a mail.

@@ -6,8 +6,8 @@ use crate::ui::loaded;
 use crate::{
     admin::{admin_users, components::AdminTabs, UserRow},
     i18n::{page_title, use_i18n},
+    ui::ActionErrorNotice,
     ui::{action_error, FieldError},
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,37 +33,35 @@ pub fn AdminPrivacyPage() -> impl IntoView {
         <section class="admin-page privacy-admin">
             <AdminTabs/>
             <h1>{move || i18n.t("privacy.admin.title")}</h1>
-            {loaded(overview, move |value| match value {
-                o => {
-                    let days = o.retention_days_after_event.to_string();
-                    let years = o.accounting_retention_years.to_string();
-                    let due = o.due_at.map(|d| {
-                        let date = day(d);
-                        let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
-                        let days = days.clone();
-                        view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
-                    });
-                    let accounting = o.next_accounting_due.map(|d| {
-                        let date = day(d);
-                        view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
-                    });
-                    let last = match o.last_run_at {
-                        Some(at) => {
-                            let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
-                            view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
-                        }
-                        None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
-                    };
-                    view! {
-                        <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
-                        {due}
-                        {accounting}
-                        {last}
-                        <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
-                        <Counts counts=o.next/>
+            {loaded(overview, move |o| {
+                let days = o.retention_days_after_event.to_string();
+                let years = o.accounting_retention_years.to_string();
+                let due = o.due_at.map(|d| {
+                    let date = day(d);
+                    let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
+                    let days = days.clone();
+                    view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
+                });
+                let accounting = o.next_accounting_due.map(|d| {
+                    let date = day(d);
+                    view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
+                });
+                let last = match o.last_run_at {
+                    Some(at) => {
+                        let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
+                        view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
                     }
-                        .into_any()
+                    None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
+                };
+                view! {
+                    <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
+                    {due}
+                    {accounting}
+                    {last}
+                    <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
+                    <Counts counts=o.next/>
                 }
+                    .into_any()
             })}
             <RunControls run dry/>
             <h2>{move || i18n.t("privacy.admin.history")}</h2>

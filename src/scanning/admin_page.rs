@@ -2,12 +2,12 @@
 //! devices before they synced), the devices with their last sync and entries, and the keys that
 //! sign tickets (a rotation; a revocation for a leaked key).
 use super::{admin_door, DoorOverview};
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     admin::components::AdminTabs,
     error::AppError,
     i18n::{page_title, use_i18n},
-    ui::{confirm, ActionErrorNotice, ErrorNotice, Loading},
+    ui::{confirm, ActionErrorNotice},
 };
 use leptos::{prelude::*, task::spawn_local};
 use leptos_meta::Title;
@@ -57,12 +57,7 @@ fn DoorTables(
         } else {
             view! {
                 <table class="door-conflicts">
-                    <thead><tr>
-                        <th>{move || i18n.t("door.admin.ticket")}</th>
-                        <th>{move || i18n.t("door.admin.first")}</th>
-                        <th>{move || i18n.t("door.admin.second")}</th>
-                        <th>{move || i18n.t("door.admin.list_day")}</th>
-                    </tr></thead>
+                    <TableHead keys=&["door.admin.ticket", "door.admin.first", "door.admin.second", "door.admin.list_day"]/>
                     <tbody>
                         {conflicts.into_iter().map(|c| view! {
                             <tr data-ticket=c.ticket_id.to_string()>
@@ -80,11 +75,7 @@ fn DoorTables(
             <h2>{move || i18n.t("door.admin.refused")}</h2>
             <p class="hint">{move || i18n.t("door.admin.refused_hint")}</p>
             <table class="door-refused">
-                <thead><tr>
-                    <th>{move || i18n.t("door.admin.ticket")}</th>
-                    <th>{move || i18n.t("door.admin.entry")}</th>
-                    <th>{move || i18n.t("door.admin.reason")}</th>
-                </tr></thead>
+                <TableHead keys=&["door.admin.ticket", "door.admin.entry", "door.admin.reason"]/>
                 <tbody>
                     {refused.into_iter().map(|r| {
                         let reason = format!("door.admin.outcome.{}", r.outcome.to_lowercase());
@@ -105,13 +96,7 @@ fn DoorTables(
         } else {
             view! {
                 <table class="door-devices">
-                    <thead><tr>
-                        <th>{move || i18n.t("door.admin.device")}</th>
-                        <th>{move || i18n.t("door.admin.staff")}</th>
-                        <th>{move || i18n.t("door.admin.last_sync")}</th>
-                        <th>{move || i18n.t("door.admin.entries")}</th>
-                        <th>{move || i18n.t("door.admin.conflicts")}</th>
-                    </tr></thead>
+                    <TableHead keys=&["door.admin.device", "door.admin.staff", "door.admin.last_sync", "door.admin.entries", "door.admin.conflicts"]/>
                     <tbody>
                         {devices.into_iter().map(|d| view! {
                             <tr data-device=d.id.to_string()>

@@ -24,9 +24,6 @@ use crate::{
     },
 };
 use chrono::Duration;
-use ed25519_dalek::{SigningKey, VerifyingKey};
-use hkdf::Hkdf;
-use sha2::Sha256;
 use std::collections::HashMap;
 
 /// The device's label: one line, at most 80 characters, never empty.

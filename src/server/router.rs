@@ -6,7 +6,7 @@ use super::{
     state::{anyhow_like, set_clock_start, AppState, Gateway, MAX_BODY_BYTES},
 };
 use crate::app::{shell, App};
-use crate::mail::service::Pending;
+use crate::mail::service::{DocumentPdf, Pending, TicketPngs};
 use axum::{
     extract::{Path, Query, State},
     http::{header, HeaderValue, StatusCode},
@@ -113,16 +113,12 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
 }
 
 /// The QR codes of an order's tickets, attached to its ticket mail.
-fn ticket_pngs<'a>(
-    db: &'a Db,
-    config: &'a Config,
-    order: uuid::Uuid,
-) -> Pending<'a, Result<Vec<(uuid::Uuid, Vec<u8>)>, sqlx::Error>> {
+fn ticket_pngs<'a>(db: &'a Db, config: &'a Config, order: uuid::Uuid) -> Pending<'a, TicketPngs> {
     Box::pin(crate::ticketing::service::ticket_pngs(db, config, order))
 }
 
 /// An invoice's or credit note's PDF, attached to the mail that sends it.
-fn document_pdf(db: &Db, id: uuid::Uuid) -> Pending<'_, Result<Option<(String, Vec<u8>)>, String>> {
+fn document_pdf(db: &Db, id: uuid::Uuid) -> Pending<'_, DocumentPdf> {
     Box::pin(async move {
         match crate::invoicing::service::pdf(db, id).await {
             Ok(rendered) => Ok(rendered.map(|r| (r.1.clone(), r.2.clone()))),

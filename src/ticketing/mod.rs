@@ -12,7 +12,7 @@ pub mod service;
 pub mod signed;
 pub mod test_checkout;
 
-use crate::{accounts::text_enum, error::AppError, i18n::Locale};
+use crate::{accounts::text_enum, error::AppError};
 use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

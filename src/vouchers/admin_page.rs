@@ -11,7 +11,7 @@ use crate::{
     admin::components::{AdminTabs, CellState, CheckCell, EditableCell, SelectCell},
     error::AppError,
     i18n::{page_title, use_i18n},
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::ActionErrorNotice,
     ui::{FieldError, FormError},
 };
 use leptos::prelude::*;

@@ -5,12 +5,12 @@ use super::{
     admin_waitlist_auto, admin_waitlist_move_up, admin_waitlist_offer, admin_waitlists, PassList,
     WaitRow, WaitStatus,
 };
-use crate::ui::loaded;
+use crate::ui::{loaded, TableHead};
 use crate::{
     admin::components::AdminTabs,
     error::AppError,
     i18n::{page_title, use_i18n},
-    ui::{ActionErrorNotice, ErrorNotice, Loading},
+    ui::ActionErrorNotice,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -80,15 +80,7 @@ fn PassSection(list: PassList, reload: RwSignal<u32>) -> impl IntoView {
             <AutoSwitch pass=ticket_type_id auto error reload/>
             <ActionErrorNotice error/>
             <table class="data-table waitlist-table">
-                <thead><tr>
-                    <th>{move || i18n.t("waitlist.admin.position")}</th>
-                    <th>{move || i18n.t("admin.name")}</th>
-                    <th>{move || i18n.t("form.email")}</th>
-                    <th>{move || i18n.t("admin.status")}</th>
-                    <th>{move || i18n.t("waitlist.admin.joined")}</th>
-                    <th>{move || i18n.t("waitlist.admin.offered_until")}</th>
-                    <th>{move || i18n.t("admin.actions")}</th>
-                </tr></thead>
+                <TableHead keys=&["waitlist.admin.position", "admin.name", "form.email", "admin.status", "waitlist.admin.joined", "waitlist.admin.offered_until", "admin.actions"]/>
                 <tbody>{lines}</tbody>
             </table>
         </section>

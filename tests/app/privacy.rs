@@ -323,8 +323,8 @@ async fn deleting_an_account_leaves_nothing_personal_and_keeps_the_accounts() {
         assert_eq!(app.call_as(&c, "set_marketing_consent", &[("granted", "true")]).await.0, 200);
         {
             let mut tx = app.db().begin().await.unwrap();
-            tessera::admin::service::audit(&mut tx, admin, "SCAN_SEARCH", "ticket", "search", serde_json::json!({ "query": "quuxley", "found": 1 })).await.unwrap();
-            tessera::admin::service::audit(&mut tx, admin, "RESEND_TICKETS", "order", &order.to_string(), serde_json::json!({ "to": email })).await.unwrap();
+            tessera::server::audit::audit(&mut tx, admin, "SCAN_SEARCH", "ticket", "search", serde_json::json!({ "query": "quuxley", "found": 1 })).await.unwrap();
+            tessera::server::audit::audit(&mut tx, admin, "RESEND_TICKETS", "order", &order.to_string(), serde_json::json!({ "to": email })).await.unwrap();
             tx.commit().await.unwrap();
         }
         mails_sent(&app).await;

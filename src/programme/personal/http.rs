@@ -4,6 +4,7 @@ use axum::{
     http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
 };
+use uuid::Uuid;
 
 fn calendar(body: String, filename: &str) -> Response {
     (
