@@ -1,12 +1,10 @@
 //! The application shell, the router and the pieces every page shares (header, errors, 404).
+use crate::ui::prelude::*;
 use crate::{
-    accounts::components::{provide_auth, AccountNav},
-    i18n::{page_title, provide_i18n, switch_locale, use_i18n, Locale, LOCALES},
-    lazy_pages as lazy,
-    programme::components::ProgrammePage,
-    ui::{Hydrated, NotFound},
+    accounts::components::provide_auth, accounts::components::AccountNav, i18n::provide_i18n,
+    i18n::switch_locale, i18n::Locale, i18n::LOCALES, lazy_pages as lazy,
+    programme::components::ProgrammePage, ui::Hydrated, ui::NotFound,
 };
-use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},

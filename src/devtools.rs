@@ -3,8 +3,7 @@
 //! function `dev_panic` panics while answering: the tests use them to check that a panic is answered
 //! with a plain 500 and hands nobody's identity to the next request. Both are refused (404) in
 //! production.
-use crate::{error::AppError, ui::ErrorNotice};
-use leptos::prelude::*;
+use crate::ui::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// Looks up the caller first, as every page does (so a leak of the identity would show), then panics.

@@ -7,34 +7,27 @@
 //! A chunk that fails to download (a flaky venue network) ends the WASM client (Leptos 0.8's lazy
 //! views panic on a failed load); `crate::ui::show_reload_notice` then tells the person and offers
 //! to reload, which downloads the chunk again.
+use crate::ui::prelude::*;
 use crate::{
-    accounts::components::{
-        AccountPage, ForgotPasswordPage, ForgotSentPage, LegalPage, LoginPage, ResetPasswordPage,
-        SignupPage, SignupSentPage, VerifyEmailPage,
-    },
-    admin::components::{
-        AdminAttendeesPage, AdminAuditPage, AdminMailPage, AdminOrdersPage, AdminPassesPage,
-        AdminProgrammePage, AdminUsersPage,
-    },
-    admin::dashboard::components::AdminDashboardPage,
-    devtools::DevPanicPage,
-    invoicing::admin_page::AdminInvoicesPage,
-    mail::components::DevMailboxPage,
-    privacy::{
-        admin_page::AdminPrivacyPage,
-        components::{ConsentPage, DeletedPage, PrivacySection},
-    },
-    programme::components::{MyProgrammePage, TalkPage},
-    scanning::{admin_page::AdminDoorPage, components::ScanPage},
-    ticketing::{
-        components::{MyOrdersPage, MyTicketsPage, OrderConfirmationPage, ShopPage},
-        test_checkout::TestCheckoutPage,
-    },
-    ui::Hydrated,
-    vouchers::admin_page::AdminVouchersPage,
-    waitlist::admin_page::AdminWaitlistPage,
+    accounts::components::AccountPage, accounts::components::ForgotPasswordPage,
+    accounts::components::ForgotSentPage, accounts::components::LegalPage,
+    accounts::components::LoginPage, accounts::components::ResetPasswordPage,
+    accounts::components::SignupPage, accounts::components::SignupSentPage,
+    accounts::components::VerifyEmailPage, admin::components::AdminAttendeesPage,
+    admin::components::AdminAuditPage, admin::components::AdminMailPage,
+    admin::components::AdminOrdersPage, admin::components::AdminPassesPage,
+    admin::components::AdminProgrammePage, admin::components::AdminUsersPage,
+    admin::dashboard::components::AdminDashboardPage, devtools::DevPanicPage,
+    invoicing::admin_page::AdminInvoicesPage, mail::components::DevMailboxPage,
+    privacy::admin_page::AdminPrivacyPage, privacy::components::ConsentPage,
+    privacy::components::DeletedPage, privacy::components::PrivacySection,
+    programme::components::MyProgrammePage, programme::components::TalkPage,
+    scanning::admin_page::AdminDoorPage, scanning::components::ScanPage,
+    ticketing::components::MyOrdersPage, ticketing::components::MyTicketsPage,
+    ticketing::components::OrderConfirmationPage, ticketing::components::ShopPage,
+    ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
+    vouchers::admin_page::AdminVouchersPage, waitlist::admin_page::AdminWaitlistPage,
 };
-use leptos::prelude::*;
 use leptos_router::{lazy_route, LazyRoute};
 
 /// `/account`: the account's settings, then the person's data (the privacy domain's section).

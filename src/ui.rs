@@ -1,6 +1,9 @@
-//! The widgets every page shares: a form's error messages, the 404 page, error notices, the
-//! loading line, the browser's
-//! confirmation and print dialogs, and the notice shown when the WASM client stops.
+//! The widgets every page shares: a form's error messages, error notices, the loading line and
+//! `loaded` (a resource's value or its error), table heads, the 404 page, the browser's
+//! confirmation and print dialogs, and the notice shown when the WASM client stops. `prelude` is
+//! what page files import.
+pub mod prelude;
+
 use crate::{
     error::AppError,
     i18n::{page_title, use_i18n},

@@ -6,13 +6,8 @@ use super::{
     ResendVerification, ResetPassword, RevokeSession, SessionInfo, Signup, UpdateProfile,
     VerifyEmail,
 };
-use crate::{
-    error::AppError,
-    i18n::{page_title, use_i18n, LOCALES},
-    ui::{action_error, ErrorNotice, FieldError, FormError, Loading},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::i18n::LOCALES;
+use crate::ui::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
 /// Who is logged in, refreshed on every navigation and after login/logout.

@@ -382,8 +382,7 @@ pub async fn logout() -> Result<(), crate::error::AppError> {
 
 #[server(prefix = "/api", endpoint = "logout_everywhere")]
 pub async fn logout_everywhere() -> Result<(), crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::end_all_sessions(&state.db, user.id).await?;
     session::clear_session_cookie(&state.config);
     leptos_axum::redirect("/login");
@@ -400,8 +399,7 @@ pub async fn my_sessions() -> Result<Vec<SessionInfo>, crate::error::AppError> {
 
 #[server(prefix = "/api", endpoint = "revoke_session")]
 pub async fn revoke_session(id: uuid::Uuid) -> Result<(), crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::revoke_session(&state.db, user.id, id).await
 }
 
@@ -442,8 +440,7 @@ pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
 
 #[server(prefix = "/api", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::send_verification(&state, &user)
         .await
         .map_err(crate::server::state::fail)
@@ -451,8 +448,7 @@ pub async fn resend_verification() -> Result<(), crate::error::AppError> {
 
 #[server(prefix = "/api", endpoint = "my_profile")]
 pub async fn my_profile() -> Result<Profile, crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::profile(&state.db, user.id).await
 }
 
@@ -464,8 +460,7 @@ pub async fn update_profile(
     locale: String,
     company: Option<String>,
 ) -> Result<(), crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     let names = service::ProfileNames {
         first_name,
         last_name,
@@ -481,8 +476,7 @@ pub async fn change_email(
     new_email: String,
     password: String,
 ) -> Result<(), crate::error::AppError> {
-    let user = session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::request_email_change(&state, &user, &new_email, &password)
         .await
         .map_err(crate::server::state::fail)

@@ -247,6 +247,13 @@ pub async fn require_user() -> Result<AuthUser, AppError> {
     }
 }
 
+/// The guard for logged-in callers and the application's state, which most server functions start
+/// with: 401 when anonymous.
+pub async fn user_state() -> Result<(AuthUser, crate::server::state::AppState), AppError> {
+    let user = require_user().await?;
+    Ok((user, crate::server::state::state()?))
+}
+
 /// The back office's guard and the application's state, which every admin server function starts
 /// with: 401 when anonymous, 403 for another role.
 pub async fn admin_state() -> Result<(AuthUser, crate::server::state::AppState), AppError> {

@@ -1,9 +1,6 @@
 //! `/admin/audit`: the audit log, filtered by actor, action, entity and dates.
-use super::ui::AdminTabs;
-use crate::i18n::{page_title, use_i18n};
-use crate::ui::{loaded, TableHead};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use super::ui::AdminPage;
+use crate::ui::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// `/admin/audit`: who did what, filtered by actor, action, entity and dates (in the URL, so a
@@ -26,49 +23,46 @@ pub fn AdminAuditPage() -> impl IntoView {
     });
     let actions = Resource::new(|| (), |_| admin_audit_actions());
     view! {
-        <Title text=page_title(move || i18n.t("admin.audit"))/>
-        <section class="admin-page">
-            <AdminTabs/>
-            <h1>{move || i18n.t("admin.audit")}</h1>
-            <form method="get" action="/admin/audit" class="search-form audit-filters">
-                <input type="search" name="actor" value=move || param("actor") placeholder=move || i18n.t("admin.actor") aria-label=move || i18n.t("admin.actor")/>
-                <select name="action" aria-label=move || i18n.t("admin.action")>
-                    <option value="">{move || i18n.t("admin.all_actions")}</option>
-                    <Transition fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            actions.await.unwrap_or_default().into_iter().map(|a| {
-                                let selected = param("action").as_deref() == Some(a.as_str());
-                                view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
-                            }).collect_view()
-                        })}
-                    </Transition>
-                </select>
-                <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
-                <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
-                <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
-                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-            </form>
-            {loaded(entries, move |list| view! {
-                    <table class="data-table audit-table">
-                        <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
-                        <tbody>
-                            {list.into_iter().map(|e| view! {
-                                <tr data-action=e.action.clone()>
-                                    <td>{e.when}</td>
-                                    <td>{e.actor_email}</td>
-                                    <td><code>{e.action.clone()}</code></td>
-                                    <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
-                                    <td>
-                                        <dl class="meta">
-                                            {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                                        </dl>
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
-        </section>
+        <AdminPage title="admin.audit">
+        <form method="get" action="/admin/audit" class="search-form audit-filters">
+            <input type="search" name="actor" value=move || param("actor") placeholder=move || i18n.t("admin.actor") aria-label=move || i18n.t("admin.actor")/>
+            <select name="action" aria-label=move || i18n.t("admin.action")>
+                <option value="">{move || i18n.t("admin.all_actions")}</option>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        actions.await.unwrap_or_default().into_iter().map(|a| {
+                            let selected = param("action").as_deref() == Some(a.as_str());
+                            view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
+                        }).collect_view()
+                    })}
+                </Transition>
+            </select>
+            <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
+            <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
+            <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
+            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+        </form>
+        {loaded(entries, move |list| view! {
+                <table class="data-table audit-table">
+                    <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
+                    <tbody>
+                        {list.into_iter().map(|e| view! {
+                            <tr data-action=e.action.clone()>
+                                <td>{e.when}</td>
+                                <td>{e.actor_email}</td>
+                                <td><code>{e.action.clone()}</code></td>
+                                <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
+                                <td>
+                                    <dl class="meta">
+                                        {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                    </dl>
+                                </td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            }
+                .into_any())}
+        </AdminPage>
     }
 }

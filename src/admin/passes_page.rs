@@ -1,7 +1,7 @@
 //! `/admin/tickets`: the passes, edited in place like a spreadsheet.
 use super::ui::{CellState, CheckCell, EditableCell, SpreadsheetPage};
-use crate::{error::AppError, i18n::use_i18n, ui::ActionErrorNotice};
-use leptos::prelude::*;
+use crate::admin::ui::save_cell;
+use crate::ui::prelude::*;
 
 /// `/admin/tickets`: the passes, edited in place like a spreadsheet.
 #[component]
@@ -123,25 +123,13 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             "is_hidden" => r.is_hidden = value == "true",
             _ => {}
         });
-        leptos::task::spawn_local(async move {
-            let answer = super::passes::admin_update_pass(
-                before.id,
-                field.to_string(),
-                value.clone(),
-                before.version,
-            )
-            .await;
-            match answer {
-                Ok(saved) => {
-                    row.set(saved);
-                    state.settle(value, Ok(()));
-                }
-                Err(e) => {
-                    row.set(before);
-                    state.settle(value, Err(e));
-                }
-            }
-        });
+        let answer = super::passes::admin_update_pass(
+            before.id,
+            field.to_string(),
+            value.clone(),
+            before.version,
+        );
+        save_cell(row, before, state, value, answer);
     };
     if matches!(field, "is_active" | "is_hidden") {
         let (label, checked) = if field == "is_active" {

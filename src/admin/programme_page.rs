@@ -1,7 +1,7 @@
 //! `/admin/programme`: the talks edited in place, overlaps flagged, descriptions in a side panel.
 use super::ui::{CellState, EditableCell, SpreadsheetPage};
-use crate::{error::AppError, i18n::use_i18n, ui::ActionErrorNotice};
-use leptos::prelude::*;
+use crate::admin::ui::save_cell;
+use crate::ui::prelude::*;
 
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
 #[component]
@@ -189,25 +189,13 @@ fn TalkCell(row: RwSignal<super::talks::TalkRow>, field: &'static str) -> impl I
             "location" => r.location = value.clone(),
             _ => r.speaker_name = value.clone(),
         });
-        leptos::task::spawn_local(async move {
-            let answer = super::talks::admin_update_talk(
-                before.id,
-                field.to_string(),
-                value.clone(),
-                before.version,
-            )
-            .await;
-            match answer {
-                Ok(saved) => {
-                    row.set(saved);
-                    state.settle(value, Ok(()));
-                }
-                Err(e) => {
-                    row.set(before);
-                    state.settle(value, Err(e));
-                }
-            }
-        });
+        let answer = super::talks::admin_update_talk(
+            before.id,
+            field.to_string(),
+            value.clone(),
+            before.version,
+        );
+        save_cell(row, before, state, value, answer);
     };
     let kind = if matches!(field, "start_at" | "end_at") {
         "datetime-local"

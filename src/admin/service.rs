@@ -64,15 +64,10 @@ pub async fn set_role(db: &Db, actor: Uuid, user_id: Uuid, role: Role) -> Result
     }
     tx_run!(&mut tx, c => sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
         .bind(role.as_str()).bind(now()).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
-    audit(
-        &mut tx,
-        actor,
-        "CHANGE_ROLE",
-        "user",
-        &user_id.to_string(),
-        serde_json::json!({ "before": before, "after": role.as_str() }),
-    )
-    .await?;
+    Audit::new(actor, "CHANGE_ROLE", "user", user_id)
+        .meta(serde_json::json!({ "before": before, "after": role.as_str() }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -111,15 +106,10 @@ pub async fn set_status(
     } else {
         "ENABLE_USER"
     };
-    audit(
-        &mut tx,
-        actor,
-        action,
-        "user",
-        &user_id.to_string(),
-        serde_json::json!({ "before": before, "after": status.as_str() }),
-    )
-    .await?;
+    Audit::new(actor, action, "user", user_id)
+        .meta(serde_json::json!({ "before": before, "after": status.as_str() }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

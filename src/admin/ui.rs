@@ -1,12 +1,55 @@
 //! The back office's shared UI: its tabs, the shell of a spreadsheet page, and the cells edited in
 //! place (`EditableCell`, `CheckCell`, `SelectCell`) with their `CellState`.
-use crate::ui::loaded;
-use crate::{
-    error::AppError,
-    i18n::{page_title, use_i18n},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::ui::prelude::*;
+
+/// Saves one cell whose new value the row already shows: the row becomes what the server saved,
+/// or goes back to `before`, and the cell says which (the error under it).
+pub fn save_cell<R>(
+    row: RwSignal<R>,
+    before: R,
+    state: CellState,
+    value: String,
+    answer: impl std::future::Future<Output = Result<R, AppError>> + 'static,
+) where
+    R: Clone + Send + Sync + 'static,
+{
+    leptos::task::spawn_local(async move {
+        match answer.await {
+            Ok(saved) => {
+                row.set(saved);
+                state.settle(value, Ok(()));
+            }
+            Err(e) => {
+                row.set(before);
+                state.settle(value, Err(e));
+            }
+        }
+    });
+}
+
+/// A back-office page: its title (the tab's and the heading, a translation key), the back
+/// office's tabs, then the page; `class` adds to `admin-page`.
+#[component]
+pub fn AdminPage(
+    title: &'static str,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let class = if class.is_empty() {
+        "admin-page".to_string()
+    } else {
+        format!("admin-page {class}")
+    };
+    view! {
+        <Title text=page_title(move || i18n.t(title))/>
+        <section class=class>
+            <AdminTabs/>
+            <h1>{move || i18n.t(title)}</h1>
+            {children()}
+        </section>
+    }
+}
 
 #[component]
 pub(crate) fn AdminTabs() -> impl IntoView {

@@ -1,15 +1,8 @@
 //! `/admin/users`: the people, their roles and status.
-use super::ui::AdminTabs;
+use super::ui::AdminPage;
 use super::{AdminSetRole, AdminSetStatus, UserRow};
-use crate::ui::{loaded, TableHead};
-use crate::{
-    accounts::{Role, UserStatus},
-    i18n::{page_title, use_i18n},
-    ui::action_error,
-    ui::ActionErrorNotice,
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::ui::prelude::*;
+use crate::{accounts::Role, accounts::UserStatus};
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -31,25 +24,22 @@ pub fn AdminUsersPage() -> impl IntoView {
         |(q, _, _)| super::admin_users(q),
     );
     view! {
-        <Title text=page_title(move || i18n.t("admin.users"))/>
-        <section class="admin-page">
-            <AdminTabs/>
-            <h1>{move || i18n.t("admin.users")}</h1>
-            <form method="get" action="/admin/users" class="search-form">
-                <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_users")/>
-                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-            </form>
-            <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
-            {loaded(users, move |list| view! {
-                    <table class="data-table users-table">
-                        <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
-                        <tbody>
-                            {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
-        </section>
+        <AdminPage title="admin.users">
+        <form method="get" action="/admin/users" class="search-form">
+            <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_users")/>
+            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+        </form>
+        <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
+        {loaded(users, move |list| view! {
+                <table class="data-table users-table">
+                    <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
+                    <tbody>
+                        {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
+                    </tbody>
+                </table>
+            }
+                .into_any())}
+        </AdminPage>
     }
 }
 

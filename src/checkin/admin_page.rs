@@ -4,12 +4,7 @@ use super::{
     admin_checkin_arrivals, admin_checkin_list_archive, admin_checkin_list_save,
     admin_checkin_lists, CheckinList, Choice, ListDraft, ListsAdmin, Rule,
 };
-use crate::ui::loaded;
-use crate::{
-    error::AppError,
-    i18n::use_i18n,
-    ui::{ErrorNotice, Loading},
-};
+use crate::ui::prelude::*;
 use leptos::{prelude::*, task::spawn_local};
 use uuid::Uuid;
 

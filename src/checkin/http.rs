@@ -96,14 +96,14 @@ async fn render(
     if rows.is_empty() {
         return Ok(None);
     }
-    audit(
-        &mut tx,
+    Audit::new(
         admin.id,
         "PRINT_BADGES",
         "ticket",
-        &ticket.map_or_else(|| "badges".to_string(), |t| t.to_string()),
-        serde_json::json!({ "pass": pass, "count": rows.len() }),
+        ticket.map_or_else(|| "badges".to_string(), |t| t.to_string()),
     )
+    .meta(serde_json::json!({ "pass": pass, "count": rows.len() }))
+    .write(&mut tx)
     .await?;
     tx.commit().await?;
     let key = crate::ticketing::codes::signing_key(&state.db, &state.config)

@@ -1,14 +1,8 @@
 //! `/admin/invoices`: every invoice and credit note, searched by number, buyer or company between
 //! two dates, each a PDF link; and the accountant's CSV of the same range.
 use super::admin_invoices;
-use crate::ui::{loaded, TableHead};
-use crate::{
-    admin::components::AdminTabs,
-    i18n::{page_title, use_i18n},
-    money::format_money,
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::ui::prelude::*;
+use crate::{admin::components::AdminPage, money::format_money};
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -31,26 +25,23 @@ pub fn AdminInvoicesPage() -> impl IntoView {
         format!("/admin/export/invoices.csv?from={from}&to={to}")
     };
     view! {
-        <Title text=page_title(move || i18n.t("invoice.admin.title"))/>
-        <section class="admin-page admin-invoices">
-            <AdminTabs/>
-            <h1>{move || i18n.t("invoice.admin.title")}</h1>
-            <form method="get" action="/admin/invoices" class="search-form">
-                <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("invoice.admin.search")/>
-                <label class="date-filter">{move || i18n.t("admin.orders_from")}
-                    <input type="date" name="from" value=move || query.read().get("from")/>
-                </label>
-                <label class="date-filter">{move || i18n.t("admin.orders_to")}
-                    <input type="date" name="to" value=move || query.read().get("to")/>
-                </label>
-                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-            </form>
-            <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
-            {loaded(rows, move |value| match value {
-                list if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
-                list => view! { <InvoiceTable list/> }.into_any(),
-            })}
-        </section>
+        <AdminPage title="invoice.admin.title" class="admin-invoices">
+        <form method="get" action="/admin/invoices" class="search-form">
+            <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("invoice.admin.search")/>
+            <label class="date-filter">{move || i18n.t("admin.orders_from")}
+                <input type="date" name="from" value=move || query.read().get("from")/>
+            </label>
+            <label class="date-filter">{move || i18n.t("admin.orders_to")}
+                <input type="date" name="to" value=move || query.read().get("to")/>
+            </label>
+            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+        </form>
+        <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
+        {loaded(rows, move |value| match value {
+            list if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
+            list => view! { <InvoiceTable list/> }.into_any(),
+        })}
+        </AdminPage>
     }
 }
 

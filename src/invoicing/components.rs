@@ -1,13 +1,8 @@
 //! The buyer's side: the "invoice for a company" fields (at checkout and on an order), and an
 //! order's documents as download links.
 use super::{BillingInput, InvoiceLink, SetOrderBilling};
-use crate::{
-    error::AppError,
-    i18n::use_i18n,
-    money::format_money,
-    ui::{action_error, FieldError, FormError},
-};
-use leptos::prelude::*;
+use crate::money::format_money;
+use crate::ui::prelude::*;
 
 /// The form fields a billing error can name.
 pub const BILLING_FIELDS: &[&str] = &[

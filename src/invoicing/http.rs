@@ -186,15 +186,7 @@ pub async fn csv(
         Ok((text, rows)) => {
             let audited = async {
                 let mut tx = state.db.begin().await?;
-                audit(
-                    &mut tx,
-                    admin,
-                    "EXPORT_PERSONAL_DATA",
-                    "export",
-                    "invoices.csv",
-                    serde_json::json!({ "file": "invoices.csv", "rows": rows, "from": q.get("from"), "to": q.get("to"), "complete": true }),
-                )
-                .await?;
+                Audit::new(admin, "EXPORT_PERSONAL_DATA", "export", "invoices.csv").meta(serde_json::json!({ "file": "invoices.csv", "rows": rows, "from": q.get("from"), "to": q.get("to"), "complete": true })).write(&mut tx).await?;
                 tx.commit().await
             };
             if let Err(e) = audited.await {

@@ -63,8 +63,7 @@ pub struct InvoiceRow {
 /// the invoice is replaced by a credit note and a new invoice (never edited).
 #[server(prefix = "/api", endpoint = "set_order_billing")]
 pub async fn set_order_billing(order_id: Uuid, billing: BillingInput) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::set_billing(&state, user.id, order_id, &billing)
         .await
         .map_err(crate::server::state::fail)

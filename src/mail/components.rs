@@ -1,13 +1,7 @@
 //! `/dev/mailbox`: the mails the app sent, readable by admins in dev when no SMTP server is configured.
 use super::DevMail;
-use crate::{
-    accounts::components::LoginRequired,
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::accounts::components::LoginRequired;
+use crate::ui::prelude::*;
 
 #[component]
 pub fn DevMailboxPage() -> impl IntoView {

@@ -2,15 +2,8 @@
 //! consent, consent history, account deletion), the new-terms page (`/account/consent`) and the
 //! page shown once the account is gone (`/account/deleted`).
 use super::{AcceptCurrentTerms, ConsentView, DeleteMyAccount, PrivacyStatus, SetMarketingConsent};
-use crate::ui::loaded;
-use crate::{
-    accounts::ConsentType,
-    i18n::{page_title, use_i18n},
-    ui::{action_error, FieldError, FormError},
-    ui::{ErrorNotice, Loading},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::accounts::ConsentType;
+use crate::ui::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// "My personal data" on `/account`.

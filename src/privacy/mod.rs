@@ -133,8 +133,7 @@ pub struct RetentionRunView {
 /// My consents, marketing choice and what deleting my account would do (for `/account`).
 #[server(prefix = "/api", endpoint = "my_privacy")]
 pub async fn my_privacy() -> Result<PrivacyStatus, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::status(&state.db, &state.config, &user).await
 }
 
@@ -145,8 +144,7 @@ pub async fn delete_my_account(
     password: String,
     cancel_tickets: Option<String>,
 ) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::delete_own_account(&state, &user, &password, cancel_tickets.is_some())
         .await
         .map_err(crate::server::state::fail)?;
@@ -158,8 +156,7 @@ pub async fn delete_my_account(
 /// Gives (`granted=true`) or withdraws marketing consent; each change is a new consent row.
 #[server(prefix = "/api", endpoint = "set_marketing_consent")]
 pub async fn set_marketing_consent(granted: bool) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::set_marketing(&state, user.id, granted)
         .await
         .map_err(crate::server::state::fail)
@@ -169,8 +166,7 @@ pub async fn set_marketing_consent(granted: bool) -> Result<(), AppError> {
 /// goes on to `next` when given (a path of this site only).
 #[server(prefix = "/api", endpoint = "accept_current_terms")]
 pub async fn accept_current_terms(next: Option<String>) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::accept_terms(&state, user.id)
         .await
         .map_err(crate::server::state::fail)?;

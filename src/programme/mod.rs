@@ -303,8 +303,7 @@ pub async fn get_personal_state() -> Result<PersonalState, AppError> {
 /// Saves (`save=true`) or removes a talk from my programme.
 #[server(prefix = "/api", endpoint = "toggle_talk")]
 pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     if save {
         personal::add(&state.db, user.id, talk_id)
             .await
@@ -318,8 +317,7 @@ pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "my_programme")]
 pub async fn get_my_programme() -> Result<MyProgramme, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     Ok(MyProgramme {
         talks: personal::saved_talks(&state.db, &state.config, user.id).await?,
         feed_url: personal::feed_url(&state.db, &state.config, user.id).await?,
@@ -330,16 +328,14 @@ pub async fn get_my_programme() -> Result<MyProgramme, AppError> {
 /// Turns on or off the mail about changes to the talks I saved.
 #[server(prefix = "/api", endpoint = "programme_mail")]
 pub async fn set_programme_mail(on: bool) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     changes::set_mail(&state.db, user.id, on).await
 }
 
 /// Revokes my calendar subscription URL and makes a new one.
 #[server(prefix = "/api", endpoint = "renew_calendar_feed")]
 pub async fn renew_calendar_feed() -> Result<String, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     personal::renew_feed(&state.db, &state.config, user.id).await
 }
 

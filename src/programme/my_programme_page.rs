@@ -5,14 +5,8 @@ use super::{
     TalkChange,
 };
 use crate::accounts::components::LoginRequired;
-use crate::{
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
-};
+use crate::ui::prelude::*;
 use chrono::{NaiveDate, NaiveTime};
-use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 

@@ -1,14 +1,8 @@
 //! `/`: the public programme by day and time slot, filterable by theme and day.
 use super::widgets::{hm, provide_personal, FilterBar, SaveButton};
 use super::{get_programme, Filter, Programme, Slot, TalkSummary};
-use crate::{
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::{ErrorNotice, Loading},
-};
+use crate::ui::prelude::*;
 use chrono::NaiveDate;
-use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 

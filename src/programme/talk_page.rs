@@ -1,13 +1,8 @@
 //! `/talks/:id`: one talk, its facts and its description.
 use super::widgets::{hm, provide_personal, SaveButton};
 use super::{get_talk, Filter, TalkDetail};
-use crate::{
-    error::AppError,
-    i18n::use_i18n,
-    ui::{ErrorNotice, Loading, NotFound},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::ui::prelude::*;
+use crate::ui::NotFound;
 use leptos_router::hooks::use_params_map;
 
 #[component]

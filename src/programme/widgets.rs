@@ -1,9 +1,8 @@
 //! Pieces the programme's pages share: the reader's saved talks (`Personal`) and the star that
 //! saves a talk (`SaveButton`), the filter bar, the time format.
 use super::{get_personal_state, Filter, PersonalState, Programme, TalkSummary, ToggleTalk};
-use crate::{error::AppError, i18n::use_i18n};
+use crate::ui::prelude::*;
 use chrono::{NaiveDate, NaiveTime};
-use leptos::prelude::*;
 use uuid::Uuid;
 
 pub(crate) fn hm(t: NaiveTime) -> String {

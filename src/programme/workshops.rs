@@ -2,7 +2,7 @@
 //! pass covers the talk books one seat (one per person) from the talk's page or their programme,
 //! and may free it; a conditional UPDATE on the talk's count keeps races from overbooking. A
 //! check-in list bound to the workshop lets in only the tickets with a seat.
-use crate::error::AppError;
+use crate::ui::prelude::*;
 use leptos::{prelude::*, task::spawn_local};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -42,8 +42,7 @@ pub async fn workshop_seats() -> Result<Vec<Seats>, AppError> {
 /// Books a seat for the caller on a workshop their pass covers.
 #[server(prefix = "/api", endpoint = "workshop_book")]
 pub async fn workshop_book(talk_id: Uuid) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::book(&state.db, &user, talk_id)
         .await
         .map_err(crate::server::state::fail)
@@ -52,8 +51,7 @@ pub async fn workshop_book(talk_id: Uuid) -> Result<(), AppError> {
 /// Puts the caller on a full workshop's waiting list (`wait` false: takes them off it).
 #[server(prefix = "/api", endpoint = "workshop_wait")]
 pub async fn workshop_wait(talk_id: Uuid, wait: bool) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::wait(&state.db, &user, talk_id, wait)
         .await
         .map_err(crate::server::state::fail)
@@ -62,8 +60,7 @@ pub async fn workshop_wait(talk_id: Uuid, wait: bool) -> Result<(), AppError> {
 /// Frees the caller's seat.
 #[server(prefix = "/api", endpoint = "workshop_cancel")]
 pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     let promoted = service::cancel(&state.db, &state.config, &user, talk_id)
         .await
         .map_err(crate::server::state::fail)?;

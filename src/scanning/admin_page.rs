@@ -2,31 +2,21 @@
 //! devices before they synced), the devices with their last sync and entries, and the keys that
 //! sign tickets (a rotation; a revocation for a leaked key).
 use super::{admin_door, DoorOverview};
-use crate::ui::{loaded, TableHead};
-use crate::{
-    admin::components::AdminTabs,
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::{confirm, ActionErrorNotice},
-};
+use crate::ui::prelude::*;
+use crate::{admin::components::AdminPage, ui::confirm};
 use leptos::{prelude::*, task::spawn_local};
-use leptos_meta::Title;
 
 #[component]
 pub fn AdminDoorPage() -> impl IntoView {
-    let i18n = use_i18n();
     let version = RwSignal::new(0u32);
     let notice = RwSignal::new(None::<AppError>);
     let overview = Resource::new(move || version.get(), |_| admin_door());
     view! {
-        <Title text=page_title(move || i18n.t("door.admin.title"))/>
-        <section class="admin-page admin-door">
-            <AdminTabs/>
-            <h1>{move || i18n.t("door.admin.title")}</h1>
-            <ActionErrorNotice error=notice/>
-            <crate::checkin::admin_page::CheckinAdmin/>
-            {loaded(overview, move |o| view! { <DoorTables o version notice/> }.into_any())}
-        </section>
+        <AdminPage title="door.admin.title" class="admin-door">
+        <ActionErrorNotice error=notice/>
+        <crate::checkin::admin_page::CheckinAdmin/>
+        {loaded(overview, move |o| view! { <DoorTables o version notice/> }.into_any())}
+        </AdminPage>
     }
 }
 

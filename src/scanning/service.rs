@@ -341,15 +341,7 @@ pub async fn undo_on(
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM checkins WHERE id = $1")
         .bind(entry).execute(c).await.map(|_| ()))?;
     checkin::service::refresh_first_entry(&mut tx, ticket_id, at).await?;
-    audit(
-        &mut tx,
-        actor.id,
-        "UNDO_SCAN",
-        "ticket",
-        &ticket_id.to_string(),
-        serde_json::json!({ "used_at": used_at, "used_by": used_by, "list": list_id, "entry": entry }),
-    )
-    .await?;
+    Audit::new(actor.id, "UNDO_SCAN", "ticket", ticket_id).meta(serde_json::json!({ "used_at": used_at, "used_by": used_by, "list": list_id, "entry": entry })).write(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -402,15 +394,10 @@ pub async fn search(
             OR LOWER(u.email) LIKE $1 ESCAPE '\\' OR LOWER(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')) LIKE $1 ESCAPE '\\') \
          ORDER BY COALESCE(t.holder_name, p.last_name, u.email), t.id LIMIT 25"))
         .bind(&pattern).fetch_all(c).await)?;
-    audit(
-        &mut tx,
-        staff.id,
-        "SCAN_SEARCH",
-        "ticket",
-        "search",
-        serde_json::json!({ "query": query, "found": rows.len() }),
-    )
-    .await?;
+    Audit::new(staff.id, "SCAN_SEARCH", "ticket", "search")
+        .meta(serde_json::json!({ "query": query, "found": rows.len() }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(rows
         .into_iter()

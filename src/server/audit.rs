@@ -20,3 +20,44 @@ pub async fn audit(
         .bind(Uuid::new_v4()).bind(actor).bind(action).bind(entity_type).bind(entity_id).bind(Json(meta)).bind(now())
         .execute(c).await.map(|_| ()))
 }
+
+/// An entry of the audit log, written with the transaction of the change it records:
+/// `Audit::new(actor, "CREATE_TALK", "talk", id).meta(json!({ .. })).write(&mut tx).await?`.
+pub struct Audit<'a> {
+    actor: Uuid,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: String,
+    meta: serde_json::Value,
+}
+
+impl<'a> Audit<'a> {
+    /// Who did what to which entity (its type and id).
+    pub fn new(actor: Uuid, action: &'a str, entity_type: &'a str, id: impl ToString) -> Self {
+        let (entity_id, meta) = (id.to_string(), serde_json::json!({}));
+        Audit {
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            meta,
+        }
+    }
+
+    /// What the entry says of the change (before/after, amounts…).
+    pub fn meta(self, meta: serde_json::Value) -> Self {
+        Audit { meta, ..self }
+    }
+
+    /// Records it in `tx`: it commits with the change, or not at all.
+    pub async fn write(self, tx: &mut Tx) -> Result<(), sqlx::Error> {
+        let Audit {
+            actor,
+            action,
+            entity_type,
+            entity_id,
+            meta,
+        } = self;
+        audit(tx, actor, action, entity_type, &entity_id, meta).await
+    }
+}

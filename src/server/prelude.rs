@@ -4,7 +4,7 @@ pub use crate::{
     db_run, db_write,
     error::AppError,
     server::{
-        audit::audit,
+        audit::{audit, Audit},
         config::Config,
         db::{Db, Tx},
         state::{now, AppState},

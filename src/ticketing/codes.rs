@@ -72,15 +72,9 @@ async fn add_key(db: &Db, config: &Config, by: Option<&AuthUser>) -> Result<Opti
         .bind(next).bind(salt.to_vec()).bind(key.verifying_key().as_bytes().to_vec())
         .bind(crate::server::state::now()).bind(by.map(|u| u.id)).execute(c).await.map(|_| ()))?;
     if let Some(admin) = by {
-        audit(
-            &mut tx,
-            admin.id,
-            "ROTATE_DOOR_KEY",
-            "door_key",
-            &next.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
+        Audit::new(admin.id, "ROTATE_DOOR_KEY", "door_key", next)
+            .write(&mut tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(u8::try_from(next).ok())
@@ -120,15 +114,9 @@ pub async fn revoke(db: &Db, admin: &AuthUser, key_id: i64) -> Result<(), AppErr
     }
     // Every ticket's code changes: devices must fetch them all again.
     lock_door(&mut tx).await?;
-    audit(
-        &mut tx,
-        admin.id,
-        "REVOKE_DOOR_KEY",
-        "door_key",
-        &key_id.to_string(),
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(admin.id, "REVOKE_DOOR_KEY", "door_key", key_id)
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

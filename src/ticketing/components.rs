@@ -4,17 +4,12 @@ use super::{
     Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder, ShopItem,
     TicketStatus, TicketView,
 };
+use crate::ui::prelude::*;
 use crate::{
-    accounts::components::{use_auth, LoginRequired},
-    error::AppError,
-    i18n::{page_title, use_i18n, I18n},
+    accounts::components::use_auth, accounts::components::LoginRequired, i18n::I18n,
     money::format_money,
-    ui::{action_error, FieldError, FormError},
-    ui::{ErrorNotice, Loading},
 };
 use chrono::NaiveDate;
-use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 fn date_range(i18n: I18n, days: Option<(NaiveDate, NaiveDate)>) -> String {

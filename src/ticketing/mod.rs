@@ -152,8 +152,7 @@ pub async fn checkout(
     voucher: Option<String>,
     billing: Option<crate::invoicing::BillingInput>,
 ) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     let url = service::start_checkout(&state, &user, &lines, voucher.as_deref(), billing.as_ref())
         .await
         .map_err(crate::server::state::fail)?;
@@ -163,8 +162,7 @@ pub async fn checkout(
 
 #[server(prefix = "/api", endpoint = "my_orders")]
 pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::orders_of(&state.db, Some(user.id), None).await
 }
 
@@ -172,8 +170,7 @@ pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
 /// buyer may be back before the webhook).
 #[server(prefix = "/api", endpoint = "my_order")]
 pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::confirm_if_paid(&state, user.id, order_id)
         .await
         .map_err(crate::server::state::fail)?;
@@ -185,8 +182,7 @@ pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
 
 #[server(prefix = "/api", endpoint = "cancel_order")]
 pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::cancel_by_buyer(&state, user.id, order_id)
         .await
         .map_err(crate::server::state::fail)
@@ -194,8 +190,7 @@ pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "my_tickets")]
 pub async fn my_tickets() -> Result<Vec<TicketView>, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::tickets_of(&state, user.id, None).await
 }
 
@@ -205,8 +200,7 @@ pub async fn set_ticket_holder(
     holder_name: String,
     holder_email: String,
 ) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email)
         .await
         .map_err(crate::server::state::fail)

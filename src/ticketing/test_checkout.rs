@@ -2,15 +2,8 @@
 //! the provider's payment page when no Stripe keys are set (dev only). Its buttons become the events
 //! Stripe would send (`payment_events`).
 use super::OrderView;
-use crate::{
-    accounts::components::LoginRequired,
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    money::format_money,
-    ui::{ErrorNotice, Loading},
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::ui::prelude::*;
+use crate::{accounts::components::LoginRequired, money::format_money};
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -22,8 +15,7 @@ pub struct TestCheckoutInfo {
 
 #[server(prefix = "/api", endpoint = "test_checkout")]
 pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     super::payment_events::test_checkout(&state, user.id, &session_id)
         .await
         .map_err(crate::server::state::fail)
@@ -32,8 +24,7 @@ pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppEr
 /// The tester's choice on the test checkout page: `pay`, `fail` or `abandon`.
 #[server(prefix = "/api", endpoint = "test_checkout_act")]
 pub async fn test_checkout_act(session_id: String, outcome: String) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     let next = super::payment_events::test_checkout_act(&state, user.id, &session_id, &outcome)
         .await
         .map_err(crate::server::state::fail)?;

@@ -6,16 +6,12 @@ use super::{
     admin_create_vouchers, admin_delete_voucher, admin_update_voucher, admin_voucher_passes,
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
-use crate::ui::loaded;
+use crate::admin::ui::save_cell;
+use crate::ui::prelude::*;
 use crate::{
-    admin::components::{AdminTabs, CellState, CheckCell, EditableCell, SelectCell},
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::ActionErrorNotice,
-    ui::{FieldError, FormError},
+    admin::components::AdminPage, admin::components::CellState, admin::components::CheckCell,
+    admin::components::EditableCell, admin::components::SelectCell,
 };
-use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
@@ -47,7 +43,6 @@ fn csv_href(tag: &str) -> String {
 
 #[component]
 pub fn AdminVouchersPage() -> impl IntoView {
-    let i18n = use_i18n();
     let query = use_query_map();
     let tag = move || {
         query
@@ -62,13 +57,10 @@ pub fn AdminVouchersPage() -> impl IntoView {
         Ok::<_, AppError>((tag, list, passes))
     });
     view! {
-        <Title text=page_title(move || i18n.t("vouchers.admin.title"))/>
-        <section class="admin-page admin-vouchers">
-            <AdminTabs/>
-            <h1>{move || i18n.t("vouchers.admin.title")}</h1>
-            <TagFilter tag=Signal::derive(tag)/>
-            {loaded(data, move |(tag, list, passes)| view! { <VouchersEditor tag list passes/> }.into_any())}
-        </section>
+        <AdminPage title="vouchers.admin.title" class="admin-vouchers">
+        <TagFilter tag=Signal::derive(tag)/>
+        {loaded(data, move |(tag, list, passes)| view! { <VouchersEditor tag list passes/> }.into_any())}
+        </AdminPage>
     }
 }
 
@@ -368,21 +360,9 @@ fn VoucherCell(
     let save = Callback::new(move |value: String| {
         let before = row.get_untracked();
         row.update(|r| apply(r, field, &value));
-        leptos::task::spawn_local(async move {
-            let answer =
-                admin_update_voucher(before.id, field.to_string(), value.clone(), before.version)
-                    .await;
-            match answer {
-                Ok(saved) => {
-                    row.set(saved);
-                    state.settle(value, Ok(()));
-                }
-                Err(e) => {
-                    row.set(before);
-                    state.settle(value, Err(e));
-                }
-            }
-        });
+        let answer =
+            admin_update_voucher(before.id, field.to_string(), value.clone(), before.version);
+        save_cell(row, before, state, value, answer);
     });
     // A waiting-list offer keeps its pass and its held seat.
     let personal = Signal::derive(move || row.get().personal);

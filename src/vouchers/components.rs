@@ -1,8 +1,8 @@
 //! The shop's code field: a plain GET form to `/tickets?voucher=CODE` (the same address a
 //! speaker's or sponsor's link opens), and what the code does or why it was refused.
 use super::{AppliedVoucher, VoucherEffect};
-use crate::{error::AppError, i18n::use_i18n, money::format_money};
-use leptos::prelude::*;
+use crate::money::format_money;
+use crate::ui::prelude::*;
 
 #[component]
 pub fn VoucherBox(

@@ -5,15 +5,8 @@ use super::{
     admin_waitlist_auto, admin_waitlist_move_up, admin_waitlist_offer, admin_waitlists, PassList,
     WaitRow, WaitStatus,
 };
-use crate::ui::{loaded, TableHead};
-use crate::{
-    admin::components::AdminTabs,
-    error::AppError,
-    i18n::{page_title, use_i18n},
-    ui::ActionErrorNotice,
-};
-use leptos::prelude::*;
-use leptos_meta::Title;
+use crate::admin::components::AdminPage;
+use crate::ui::prelude::*;
 
 #[component]
 pub fn AdminWaitlistPage() -> impl IntoView {
@@ -22,23 +15,20 @@ pub fn AdminWaitlistPage() -> impl IntoView {
     let reload = RwSignal::new(0u32);
     let lists = Resource::new(move || reload.get(), |_| admin_waitlists());
     view! {
-        <Title text=page_title(move || i18n.t("waitlist.admin.title"))/>
-        <section class="admin-page admin-waitlist">
-            <AdminTabs/>
-            <h1>{move || i18n.t("waitlist.admin.title")}</h1>
-            <p class="hint">{move || i18n.t("waitlist.admin.hint")}</p>
-            {loaded(lists, move |value| match value {
-                lists if lists.is_empty() => view! {
-                    <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
-                }
-                    .into_any(),
-                lists => lists
-                    .into_iter()
-                    .map(|list| view! { <PassSection list reload/> })
-                    .collect_view()
-                    .into_any(),
-            })}
-        </section>
+        <AdminPage title="waitlist.admin.title" class="admin-waitlist">
+        <p class="hint">{move || i18n.t("waitlist.admin.hint")}</p>
+        {loaded(lists, move |value| match value {
+            lists if lists.is_empty() => view! {
+                <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
+            }
+                .into_any(),
+            lists => lists
+                .into_iter()
+                .map(|list| view! { <PassSection list reload/> })
+                .collect_view()
+                .into_any(),
+        })}
+        </AdminPage>
     }
 }
 

@@ -1,7 +1,6 @@
 //! A sold-out pass's waiting-list box in the shop: join, my place, my offer, leave.
 use super::{JoinWaitlist, LeaveWaitlist, MyWait, WaitStatus};
-use crate::{i18n::use_i18n, ui::action_error};
-use leptos::prelude::*;
+use crate::ui::prelude::*;
 use uuid::Uuid;
 
 /// Buttons, not forms: the box sits inside the shop's checkout form.

@@ -52,8 +52,7 @@ pub struct PassList {
 
 #[server(prefix = "/api", endpoint = "join_waitlist")]
 pub async fn join_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::join(&state, user.id, user.verified, ticket_type_id)
         .await
         .map_err(crate::server::state::fail)
@@ -62,8 +61,7 @@ pub async fn join_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
 /// Leaves a pass's list (an offer not taken is given up: its seat goes to the next person).
 #[server(prefix = "/api", endpoint = "leave_waitlist")]
 pub async fn leave_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
-    let user = crate::accounts::session::require_user().await?;
-    let state = crate::server::state()?;
+    let (user, state) = crate::accounts::session::user_state().await?;
     service::leave(&state, user.id, ticket_type_id)
         .await
         .map_err(crate::server::state::fail)

@@ -329,15 +329,10 @@ pub async fn move_up(db: &Db, admin: Uuid, entry_id: Uuid) -> Result<(), AppErro
         sqlx::query("UPDATE waitlist_entries SET rank = $1 WHERE id = $2").bind(mine).bind(entry_id).execute(&mut *c).await?;
         sqlx::query("UPDATE waitlist_entries SET rank = $1 WHERE id = $2").bind(theirs).bind(other).execute(&mut *c).await.map(|_| ())
     })?;
-    audit(
-        &mut tx,
-        admin,
-        "WAITLIST_MOVE_UP",
-        "waitlist_entry",
-        &entry_id.to_string(),
-        serde_json::json!({ "pass": pass, "passed": other }),
-    )
-    .await?;
+    Audit::new(admin, "WAITLIST_MOVE_UP", "waitlist_entry", entry_id)
+        .meta(serde_json::json!({ "pass": pass, "passed": other }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -350,15 +345,10 @@ pub async fn offer_by_hand(state: &AppState, admin: Uuid, entry_id: Uuid) -> Res
         Offer::NoSeat => return Err(AppError::invalid("waitlist", "waitlist.error.no_seat")),
         Offer::Gone => return Err(AppError::NotFound),
     }
-    audit(
-        &mut tx,
-        admin,
-        "WAITLIST_OFFER",
-        "waitlist_entry",
-        &entry_id.to_string(),
-        serde_json::json!({ "by_hand": true }),
-    )
-    .await?;
+    Audit::new(admin, "WAITLIST_OFFER", "waitlist_entry", entry_id)
+        .meta(serde_json::json!({ "by_hand": true }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())
@@ -375,15 +365,10 @@ pub async fn set_auto(
     let (before,) = before.ok_or(AppError::NotFound)?;
     tx_run!(&mut tx, c => sqlx::query("UPDATE ticket_types SET waitlist_auto = $1, updated_at = $2 WHERE id = $3")
         .bind(auto).bind(now()).bind(pass).execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        admin,
-        "WAITLIST_AUTO",
-        "ticket_type",
-        &pass.to_string(),
-        serde_json::json!({ "before": before, "after": auto }),
-    )
-    .await?;
+    Audit::new(admin, "WAITLIST_AUTO", "ticket_type", pass)
+        .meta(serde_json::json!({ "before": before, "after": auto }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     if auto {
         offer_seats_soon(state).await;

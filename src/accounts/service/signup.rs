@@ -70,30 +70,40 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
             }
         }
     });
-    let link = issue_link(
-        &mut tx,
-        &state.config.base_url,
-        Link {
-            user_id: id,
-            purpose: "VERIFY_EMAIL",
-            new_email: None,
-            ttl: Duration::hours(VERIFY_HOURS),
-            path: "/verify-email",
-        },
-    )
-    .await?;
+    let name = clean(form.first_name).unwrap_or_default();
+    verification_mail(&mut tx, state, (id, email, form.locale), name).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Queues the mail with an address's verification link (`to`: the account, its address and
+/// language), in the caller's transaction.
+async fn verification_mail(
+    tx: &mut Tx,
+    state: &AppState,
+    to: (Uuid, String, Locale),
+    name: String,
+) -> Result<(), AppError> {
+    let (user_id, address, locale) = to;
+    let link = Link {
+        user_id,
+        purpose: "VERIFY_EMAIL",
+        new_email: None,
+        ttl: Duration::hours(VERIFY_HOURS),
+        path: "/verify-email",
+    };
+    let link = issue_link(tx, &state.config.base_url, link).await?;
     let mail = Mail {
         order_id: None,
         kind: MailKind::VerifyEmail,
-        user_id: Some(id),
-        to: email,
-        locale: form.locale,
-        vars: vec![("name", clean(form.first_name).unwrap_or_default())],
+        user_id: Some(user_id),
+        to: address,
+        locale,
+        vars: vec![("name", name)],
         link: Some(link),
     };
-    enqueue(&mut tx, &mail).await?;
-    tx.commit().await?;
-    state.mailer.wake();
+    enqueue(tx, &mail).await?;
     Ok(())
 }
 
@@ -104,28 +114,9 @@ pub async fn send_verification(state: &AppState, user: &AuthUser) -> Result<(), 
     }
     limited(state, &format!("verify:acct:{}", user.id), 5, 3600)?;
     let mut tx = state.db.begin().await?;
-    let link = issue_link(
-        &mut tx,
-        &state.config.base_url,
-        Link {
-            user_id: user.id,
-            purpose: "VERIFY_EMAIL",
-            new_email: None,
-            ttl: Duration::hours(VERIFY_HOURS),
-            path: "/verify-email",
-        },
-    )
-    .await?;
-    let mail = Mail {
-        order_id: None,
-        kind: MailKind::VerifyEmail,
-        user_id: Some(user.id),
-        to: user.email.clone(),
-        locale: user.locale,
-        vars: vec![("name", user.first_name.clone().unwrap_or_default())],
-        link: Some(link),
-    };
-    enqueue(&mut tx, &mail).await?;
+    let name = user.first_name.clone().unwrap_or_default();
+    let to = (user.id, user.email.clone(), user.locale);
+    verification_mail(&mut tx, state, to, name).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(())

@@ -125,15 +125,9 @@ pub async fn retry(db: &Db, actor: Uuid, id: Uuid) -> Result<(), AppError> {
     if n != 1 {
         return Err(AppError::invalid("mail", "admin.error.mail_sent"));
     }
-    audit(
-        &mut tx,
-        actor,
-        "RETRY_MAIL",
-        "mail",
-        &id.to_string(),
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(actor, "RETRY_MAIL", "mail", id)
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -79,15 +79,10 @@ pub async fn resend(db: &Db, config: &Config, actor: Uuid, order_id: Uuid) -> Re
         count,
     );
     enqueue(&mut tx, &mail).await?;
-    audit(
-        &mut tx,
-        actor,
-        "RESEND_TICKETS",
-        "order",
-        &order_id.to_string(),
-        serde_json::json!({ "to": email }),
-    )
-    .await?;
+    Audit::new(actor, "RESEND_TICKETS", "order", order_id)
+        .meta(serde_json::json!({ "to": email }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -112,15 +107,9 @@ pub async fn reissue(
         Some(_) => {}
     }
     crate::ticketing::service::reissue_token(&mut tx, config, ticket_id, None).await?;
-    audit(
-        &mut tx,
-        actor,
-        "REISSUE_TICKET",
-        "ticket",
-        &ticket_id.to_string(),
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(actor, "REISSUE_TICKET", "ticket", ticket_id)
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -51,15 +51,9 @@ pub async fn create(db: &Db, config: &Config, actor: Uuid) -> Result<PassRow, Ap
          VALUES ($1, $2, 0, 'eur', 0, $3, $4, $4, (SELECT COALESCE(MAX(door_no), 0) + 1 FROM ticket_types))")
         .bind(id).bind(crate::i18n::tr(Default::default(), "admin.passes.new_name")).bind(false).bind(now)
         .execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        actor,
-        "CREATE_TICKET_TYPE",
-        "ticket_type",
-        &id.to_string(),
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(actor, "CREATE_TICKET_TYPE", "ticket_type", id)
+        .write(&mut tx)
+        .await?;
     let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_one(c).await)?;
     tx.commit().await?;
     Ok(view(config, row))
@@ -291,15 +285,10 @@ pub async fn update(
             "admin.error.changed_meanwhile"
         }));
     }
-    audit(
-        &mut tx,
-        actor,
-        action,
-        "ticket_type",
-        &id.to_string(),
-        serde_json::json!({ "field": field, "before": old, "after": value.json() }),
-    )
-    .await?;
+    Audit::new(actor, action, "ticket_type", id)
+        .meta(serde_json::json!({ "field": field, "before": old, "after": value.json() }))
+        .write(&mut tx)
+        .await?;
     let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_one(c).await)?;
     tx.commit().await?;
     Ok(view(config, row))

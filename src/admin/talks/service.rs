@@ -64,15 +64,10 @@ pub async fn create(db: &Db, config: &Config, actor: Uuid) -> Result<TalkRow, Ap
         "INSERT INTO conferences (id, title, description, theme, start_at, end_at, created_at, updated_at) VALUES ($1, $2, '', $3, $4, $5, $6, $6)")
         .bind(id).bind(&title).bind(&theme).bind(start).bind(start + Duration::minutes(45)).bind(stamp)
         .execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        actor,
-        "CREATE_TALK",
-        "talk",
-        &id.to_string(),
-        serde_json::json!({ "title": title }),
-    )
-    .await?;
+    Audit::new(actor, "CREATE_TALK", "talk", id)
+        .meta(serde_json::json!({ "title": title }))
+        .write(&mut tx)
+        .await?;
     let row = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(row)
@@ -102,15 +97,10 @@ pub async fn duplicate(
          SELECT $1, $2, description, theme, start_at, end_at, speaker_name, location, $3, $3 FROM conferences WHERE id = $4")
         .bind(new_id).bind(&copy_title).bind(stamp).bind(id)
         .execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        actor,
-        "CREATE_TALK",
-        "talk",
-        &new_id.to_string(),
-        serde_json::json!({ "title": copy_title, "copy_of": id.to_string() }),
-    )
-    .await?;
+    Audit::new(actor, "CREATE_TALK", "talk", new_id)
+        .meta(serde_json::json!({ "title": copy_title, "copy_of": id.to_string() }))
+        .write(&mut tx)
+        .await?;
     let row = one(&mut tx, config, new_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -134,15 +124,10 @@ pub async fn delete(
     let saved_by = crate::programme::changes::tell_cancelled(&mut tx, config, id).await? as i64;
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM user_program_items WHERE conference_id = $1").bind(id).execute(c).await.map(|_| ()))?;
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1 AND version = $2").bind(id).bind(version).execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        actor,
-        "DELETE_TALK",
-        "talk",
-        &id.to_string(),
-        serde_json::json!({ "title": title, "saved_by": saved_by }),
-    )
-    .await?;
+    Audit::new(actor, "DELETE_TALK", "talk", id)
+        .meta(serde_json::json!({ "title": title, "saved_by": saved_by }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -243,15 +228,10 @@ pub async fn update(
     if changed != 1 {
         return Err(AppError::invalid(field, "admin.error.changed_meanwhile"));
     }
-    audit(
-        &mut tx,
-        actor,
-        "UPDATE_TALK",
-        "talk",
-        &id.to_string(),
-        serde_json::json!({ "field": field, "before": old, "after": new }),
-    )
-    .await?;
+    Audit::new(actor, "UPDATE_TALK", "talk", id)
+        .meta(serde_json::json!({ "field": field, "before": old, "after": new }))
+        .write(&mut tx)
+        .await?;
     let row = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(row)

@@ -294,15 +294,12 @@ pub async fn set_billing(
             let new_doc = load_tx(&mut tx, new_id).await?;
             mail_document(&mut tx, config, order_id, credit_id, &credit).await?;
             mail_document(&mut tx, config, order_id, new_id, &new_doc).await?;
-            audit(
-                &mut tx,
-                user_id,
-                "CORRECT_BILLING",
-                "order",
-                &order_id.to_string(),
-                serde_json::json!({ "credit_note": credit.number, "invoice": new_doc.number }),
-            )
-            .await?;
+            Audit::new(user_id, "CORRECT_BILLING", "order", order_id)
+                .meta(
+                    serde_json::json!({ "credit_note": credit.number, "invoice": new_doc.number }),
+                )
+                .write(&mut tx)
+                .await?;
         }
         _ => {
             return Err(AppError::invalid(

@@ -141,14 +141,6 @@ pub async fn credit_note(
     let id = insert(tx, config, order_id, Some(invoice_id), &mut doc).await?;
     let (buyer,): (Uuid,) = tx_run!(tx, c => sqlx::query_as("SELECT user_id FROM orders WHERE id = $1")
         .bind(order_id).fetch_one(c).await)?;
-    audit(
-        tx,
-        buyer,
-        "ISSUE_CREDIT_NOTE",
-        "invoice",
-        &id.to_string(),
-        serde_json::json!({ "number": doc.number, "corrects": invoice.number, "reason": reason, "gross_cents": doc.totals().2 }),
-    )
-    .await?;
+    Audit::new(buyer, "ISSUE_CREDIT_NOTE", "invoice", id).meta(serde_json::json!({ "number": doc.number, "corrects": invoice.number, "reason": reason, "gross_cents": doc.totals().2 })).write(tx).await?;
     Ok(Some((id, doc)))
 }

@@ -143,14 +143,6 @@ pub async fn issue_invoice(
         lines,
     };
     let id = insert(tx, config, order_id, None, &mut doc).await?;
-    audit(
-        tx,
-        head.user_id,
-        "ISSUE_INVOICE",
-        "invoice",
-        &id.to_string(),
-        serde_json::json!({ "number": doc.number, "order": order_id, "gross_cents": doc.totals().2 }),
-    )
-    .await?;
+    Audit::new(head.user_id, "ISSUE_INVOICE", "invoice", id).meta(serde_json::json!({ "number": doc.number, "order": order_id, "gross_cents": doc.totals().2 })).write(tx).await?;
     Ok(id)
 }

@@ -341,15 +341,10 @@ pub async fn export_audited(db: &Db, user_id: Uuid, actor: Uuid) -> Result<Value
     let rows = rows_in(&value);
     let by = if actor == user_id { "self" } else { "admin" };
     let mut tx = db.begin().await?;
-    audit(
-        &mut tx,
-        actor,
-        "EXPORT_PERSONAL_DATA",
-        "user",
-        &user_id.to_string(),
-        json!({ "rows": rows, "by": by }),
-    )
-    .await?;
+    Audit::new(actor, "EXPORT_PERSONAL_DATA", "user", user_id)
+        .meta(json!({ "rows": rows, "by": by }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(value)
 }

@@ -118,15 +118,10 @@ pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> 
     }
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshop_waitlist WHERE talk_id = $1 AND user_id = $2")
         .bind(talk).bind(user.id).execute(c).await.map(|_| ()))?;
-    audit(
-        &mut tx,
-        user.id,
-        "BOOK_WORKSHOP",
-        "talk",
-        &talk.to_string(),
-        serde_json::json!({ "ticket": ticket }),
-    )
-    .await?;
+    Audit::new(user.id, "BOOK_WORKSHOP", "talk", talk)
+        .meta(serde_json::json!({ "ticket": ticket }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -145,15 +140,9 @@ pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<()
             return Err(AppError::invalid("talk_id", "workshop.error.not_waiting"));
         }
         let id = talk.to_string();
-        audit(
-            &mut tx,
-            user.id,
-            "LEAVE_WORKSHOP_WAITLIST",
-            "talk",
-            &id,
-            serde_json::json!({}),
-        )
-        .await?;
+        Audit::new(user.id, "LEAVE_WORKSHOP_WAITLIST", "talk", &id)
+            .write(&mut tx)
+            .await?;
         tx.commit().await?;
         return Ok(());
     }
@@ -177,15 +166,9 @@ pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<()
         ));
     }
     let id = talk.to_string();
-    audit(
-        &mut tx,
-        user.id,
-        "JOIN_WORKSHOP_WAITLIST",
-        "talk",
-        &id,
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(user.id, "JOIN_WORKSHOP_WAITLIST", "talk", &id)
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -311,15 +294,9 @@ pub async fn cancel(
         "UPDATE workshops SET booked_count = booked_count - $1 WHERE talk_id = $2")
         .bind(i64::try_from(gone).unwrap_or(1)).bind(talk).execute(c).await.map(|_| ()))?;
     let id = talk.to_string();
-    audit(
-        &mut tx,
-        user.id,
-        "CANCEL_WORKSHOP",
-        "talk",
-        &id,
-        serde_json::json!({}),
-    )
-    .await?;
+    Audit::new(user.id, "CANCEL_WORKSHOP", "talk", &id)
+        .write(&mut tx)
+        .await?;
     let given = promote(&mut tx, config, talk).await?;
     tx.commit().await?;
     Ok(given)
@@ -365,15 +342,10 @@ pub async fn set_capacity(
         None => tx_run!(&mut tx, c => sqlx::query("DELETE FROM workshops WHERE talk_id = $1")
             .bind(talk).execute(c).await.map(|_| ()))?,
     }
-    audit(
-        &mut tx,
-        admin.id,
-        "SET_WORKSHOP",
-        "talk",
-        &talk.to_string(),
-        serde_json::json!({ "capacity": capacity }),
-    )
-    .await?;
+    Audit::new(admin.id, "SET_WORKSHOP", "talk", talk)
+        .meta(serde_json::json!({ "capacity": capacity }))
+        .write(&mut tx)
+        .await?;
     // More seats: the waiting list gets them.
     if capacity.is_some() {
         promote(&mut tx, config, talk).await?;

@@ -170,15 +170,10 @@ pub async fn refund(state: &AppState, admin_id: Uuid, order_id: Uuid) -> Result<
     if refund_locally(&mut tx, &state.config, order_id).await? {
         tx_run!(&mut tx, c => sqlx::query("UPDATE payments SET stripe_refund_id = $1 WHERE order_id = $2 AND status = 'REFUNDED'")
             .bind(&refund_id).bind(order_id).execute(c).await.map(|_| ()))?;
-        audit(
-            &mut tx,
-            admin_id,
-            "REFUND_ORDER",
-            "order",
-            &order_id.to_string(),
-            serde_json::json!({ "refund": refund_id }),
-        )
-        .await?;
+        Audit::new(admin_id, "REFUND_ORDER", "order", order_id)
+            .meta(serde_json::json!({ "refund": refund_id }))
+            .write(&mut tx)
+            .await?;
     }
     tx.commit().await?;
     crate::waitlist::service::offer_seats_soon(state).await;

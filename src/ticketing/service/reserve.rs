@@ -230,15 +230,7 @@ pub(crate) async fn create_order(
         if mark_paid(&mut tx, config, order_id).await? != Paid::Issued {
             return Err(AppError::invalid("cart", "shop.error.not_enough_left"));
         }
-        audit(
-            &mut tx,
-            user_id,
-            "CONFIRM_FREE_ORDER",
-            "order",
-            &order_id.to_string(),
-            serde_json::json!({ "voucher": voucher.map(|v| v.code.clone()), "discount_cents": discount }),
-        )
-        .await?;
+        Audit::new(user_id, "CONFIRM_FREE_ORDER", "order", order_id).meta(serde_json::json!({ "voucher": voucher.map(|v| v.code.clone()), "discount_cents": discount })).write(&mut tx).await?;
     } else if let Some(page) = payment {
         crate::payments::service::record_checkout_page(&mut tx, order_id, page).await?;
     }

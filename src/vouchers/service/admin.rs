@@ -193,15 +193,7 @@ pub async fn create(
             return Err(AppError::invalid("code", "vouchers.error.code_taken"));
         }
     }
-    audit(
-        &mut tx,
-        admin,
-        "CREATE_VOUCHER",
-        "voucher",
-        &ids.first().map(Uuid::to_string).unwrap_or_default(),
-        serde_json::json!({ "count": count, "tag": tag, "codes": codes, "effect": effect.as_str(), "value": value, "ticket_type_id": pass, "max_uses": max_uses }),
-    )
-    .await?;
+    Audit::new(admin, "CREATE_VOUCHER", "voucher", ids.first().map(Uuid::to_string).unwrap_or_default()).meta(serde_json::json!({ "count": count, "tag": tag, "codes": codes, "effect": effect.as_str(), "value": value, "ticket_type_id": pass, "max_uses": max_uses })).write(&mut tx).await?;
     let mut rows = vec![];
     for id in &ids {
         rows.push(one(&mut tx, config, *id).await?);

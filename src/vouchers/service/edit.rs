@@ -152,15 +152,7 @@ pub async fn update(
     if !hold_runs && before.user_id.is_some() {
         expire_offer(&mut tx, id).await?;
     }
-    audit(
-        &mut tx,
-        admin,
-        "UPDATE_VOUCHER",
-        "voucher",
-        &id.to_string(),
-        serde_json::json!({ "field": field, "before": snapshot(&before), "after": snapshot(&after) }),
-    )
-    .await?;
+    Audit::new(admin, "UPDATE_VOUCHER", "voucher", id).meta(serde_json::json!({ "field": field, "before": snapshot(&before), "after": snapshot(&after) })).write(&mut tx).await?;
     let row = one(&mut tx, config, id).await?;
     tx.commit().await?;
     Ok(row)
@@ -190,15 +182,10 @@ pub async fn delete(db: &Db, admin: Uuid, id: Uuid, version: i64) -> Result<(), 
             .bind(now()).bind(id).execute(c).await.map(|_| ()))?;
         "END_VOUCHER"
     };
-    audit(
-        &mut tx,
-        admin,
-        action,
-        "voucher",
-        &id.to_string(),
-        serde_json::json!({ "before": snapshot(&before) }),
-    )
-    .await?;
+    Audit::new(admin, action, "voucher", id)
+        .meta(serde_json::json!({ "before": snapshot(&before) }))
+        .write(&mut tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -1,0 +1,11 @@
+//! What a page file uses: `use crate::ui::prelude::*;` (Leptos, the page title, translations, the
+//! shared widgets) instead of the same import block in each of them.
+pub use super::{
+    action_error, loaded, ActionErrorNotice, ErrorNotice, FieldError, FormError, Loading, TableHead,
+};
+pub use crate::{
+    error::AppError,
+    i18n::{page_title, use_i18n},
+};
+pub use leptos::prelude::*;
+pub use leptos_meta::Title;
