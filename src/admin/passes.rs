@@ -68,13 +68,8 @@ pub async fn admin_update_pass(
     version: i64,
 ) -> Result<PassRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit {
-        id,
-        field: &field,
-        value: &value,
-        version,
-    };
-    let row = service::update(&state.db, &state.config, admin.id, edit)
+    let edit = crate::server::state::CellEdit::new(id, &field, &value, version);
+    let row = service::update(&state, admin.id, edit)
         .await
         .map_err(crate::server::state::fail)?;
     if matches!(field.as_str(), "capacity" | "is_active") {

@@ -63,13 +63,8 @@ pub async fn admin_update_talk(
     version: i64,
 ) -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit {
-        id,
-        field: &field,
-        value: &value,
-        version,
-    };
-    service::update(&state.db, &state.config, admin.id, edit)
+    let edit = crate::server::state::CellEdit::new(id, &field, &value, version);
+    service::update(&state, admin.id, edit)
         .await
         .map_err(crate::server::state::fail)
 }

@@ -7,7 +7,7 @@ pub use crate::{
         audit::{audit, Audit},
         config::Config,
         db::{Db, Tx},
-        state::{now, AppState},
+        state::{now, AppState, CellEdit},
     },
     tx_run,
 };

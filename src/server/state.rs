@@ -136,3 +136,19 @@ pub struct CellEdit<'a> {
     pub value: &'a str,
     pub version: i64,
 }
+
+impl<'a> CellEdit<'a> {
+    pub fn new(id: uuid::Uuid, field: &'a str, value: &'a str, version: i64) -> Self {
+        CellEdit {
+            id,
+            field,
+            value,
+            version,
+        }
+    }
+
+    /// (id, field, value, version).
+    pub fn parts(self) -> (uuid::Uuid, &'a str, &'a str, i64) {
+        (self.id, self.field, self.value, self.version)
+    }
+}

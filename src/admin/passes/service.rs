@@ -93,17 +93,12 @@ fn parse_time(config: &Config, field: &str, raw: &str) -> Result<Option<DateTime
 
 /// Saves one field. Refused when the pass changed since `version`, or when the value is bad.
 pub async fn update(
-    db: &Db,
-    config: &Config,
+    state: &AppState,
     actor: Uuid,
-    edit: crate::server::state::CellEdit<'_>,
+    edit: CellEdit<'_>,
 ) -> Result<PassRow, AppError> {
-    let crate::server::state::CellEdit {
-        id,
-        field,
-        value: raw,
-        version,
-    } = edit;
+    let (db, config) = (&state.db, state.config.as_ref());
+    let (id, field, raw, version) = edit.parts();
     let mut tx = db.begin().await?;
     let before: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_optional(c).await)?
         .ok_or(AppError::NotFound)?;

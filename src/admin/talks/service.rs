@@ -155,17 +155,12 @@ fn text(field: &str, raw: &str, max: usize, required: bool) -> Result<Option<Str
 
 /// Saves one field of a talk. Refused when the talk changed since `version`, or on a bad value.
 pub async fn update(
-    db: &Db,
-    config: &Config,
+    state: &AppState,
     actor: Uuid,
-    edit: crate::server::state::CellEdit<'_>,
+    edit: CellEdit<'_>,
 ) -> Result<TalkRow, AppError> {
-    let crate::server::state::CellEdit {
-        id,
-        field,
-        value: raw,
-        version,
-    } = edit;
+    let (db, config) = (&state.db, state.config.as_ref());
+    let (id, field, raw, version) = edit.parts();
     let mut tx = db.begin().await?;
     let before = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
     if before.version != version {

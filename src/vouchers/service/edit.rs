@@ -21,17 +21,12 @@ pub(crate) async fn locked(tx: &mut Tx, id: Uuid) -> Result<Option<Voucher>, sql
 /// then taken again as the voucher now says (only seats the public could still buy), all in one
 /// transaction with the version check.
 pub async fn update(
-    db: &Db,
-    config: &Config,
+    state: &AppState,
     admin: Uuid,
-    edit: crate::server::state::CellEdit<'_>,
+    edit: CellEdit<'_>,
 ) -> Result<VoucherRow, AppError> {
-    let crate::server::state::CellEdit {
-        id,
-        field,
-        value: raw,
-        version,
-    } = edit;
+    let (db, config) = (&state.db, state.config.as_ref());
+    let (id, field, raw, version) = edit.parts();
     let bad = |key: &'static str| AppError::invalid(field, key);
     let mut tx = db.begin().await?;
     let before = locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
