@@ -3,7 +3,7 @@ use crate::ui::prelude::*;
 use crate::{
     accounts::components::provide_auth, accounts::components::AccountNav, i18n::provide_i18n,
     i18n::switch_locale, i18n::Locale, i18n::LOCALES, lazy_pages as lazy,
-    programme::components::ProgrammePage, ui::Hydrated, ui::NotFound,
+    programme::programme_page::ProgrammePage, ui::Hydrated, ui::NotFound,
 };
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{

@@ -24,45 +24,45 @@ pub fn AdminAuditPage() -> impl IntoView {
     let actions = Resource::new(|| (), |_| admin_audit_actions());
     view! {
         <AdminPage title="admin.audit">
-        <form method="get" action="/admin/audit" class="search-form audit-filters">
-            <input type="search" name="actor" value=move || param("actor") placeholder=move || i18n.t("admin.actor") aria-label=move || i18n.t("admin.actor")/>
-            <select name="action" aria-label=move || i18n.t("admin.action")>
-                <option value="">{move || i18n.t("admin.all_actions")}</option>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        actions.await.unwrap_or_default().into_iter().map(|a| {
-                            let selected = param("action").as_deref() == Some(a.as_str());
-                            view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
-                        }).collect_view()
-                    })}
-                </Transition>
-            </select>
-            <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
-            <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
-            <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
-            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-        </form>
-        {loaded(entries, move |list| view! {
-                <table class="data-table audit-table">
-                    <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
-                    <tbody>
-                        {list.into_iter().map(|e| view! {
-                            <tr data-action=e.action.clone()>
-                                <td>{e.when}</td>
-                                <td>{e.actor_email}</td>
-                                <td><code>{e.action.clone()}</code></td>
-                                <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
-                                <td>
-                                    <dl class="meta">
-                                        {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                                    </dl>
-                                </td>
-                            </tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            }
-                .into_any())}
+            <form method="get" action="/admin/audit" class="search-form audit-filters">
+                <input type="search" name="actor" value=move || param("actor") placeholder=move || i18n.t("admin.actor") aria-label=move || i18n.t("admin.actor")/>
+                <select name="action" aria-label=move || i18n.t("admin.action")>
+                    <option value="">{move || i18n.t("admin.all_actions")}</option>
+                    <Transition fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            actions.await.unwrap_or_default().into_iter().map(|a| {
+                                let selected = param("action").as_deref() == Some(a.as_str());
+                                view! { <option value=a.clone() selected=selected>{a.clone()}</option> }
+                            }).collect_view()
+                        })}
+                    </Transition>
+                </select>
+                <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
+                <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
+                <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </form>
+            {loaded(entries, move |list| view! {
+                    <table class="data-table audit-table">
+                        <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
+                        <tbody>
+                            {list.into_iter().map(|e| view! {
+                                <tr data-action=e.action.clone()>
+                                    <td>{e.when}</td>
+                                    <td>{e.actor_email}</td>
+                                    <td><code>{e.action.clone()}</code></td>
+                                    <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
+                                    <td>
+                                        <dl class="meta">
+                                            {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                        </dl>
+                                    </td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </AdminPage>
     }
 }

@@ -1,8 +1,9 @@
-//! The back office: people (roles, status) and the audit log. Every server function here starts
-//! with the role guard, so a forbidden call is refused by the server.
+//! The back office: a page per file (`*_page.rs`, `dashboard/`), their server functions and
+//! services (`talks`, `passes`, `orders`, `logs`, `exports`; people's roles and status here and in
+//! `service.rs`) and the widgets they share (`ui.rs`). Every server function here starts with the
+//! role guard (`admin_state`), so a forbidden call is refused by the server.
 pub mod attendees_page;
 pub mod audit_page;
-pub mod components;
 pub mod dashboard;
 pub mod exports;
 pub mod logs;

@@ -159,7 +159,7 @@ fn DescriptionPanel(
             </label>
             {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
             <h3>{move || i18n.t("admin.talks.preview")}</h3>
-            <div class="description-preview"><crate::programme::components::TalkDescription text=draft/></div>
+            <div class="description-preview"><crate::programme::talk_page::TalkDescription text=draft/></div>
             <div class="panel-actions">
                 <button type="button" class="button-primary save-description" on:click=save disabled=move || saving.get()>{move || i18n.t("form.save")}</button>
                 <button type="button" class="button-secondary" on:click=move |_| panel.set(None)>{move || i18n.t("form.cancel")}</button>

@@ -27,6 +27,21 @@ pub fn save_cell<R>(
     });
 }
 
+/// The "from" and "to" dates of a back-office search form, filled in from the page's query.
+#[component]
+pub fn DateFilter() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = leptos_router::hooks::use_query_map();
+    view! {
+        <label class="date-filter">{move || i18n.t("admin.orders_from")}
+            <input type="date" name="from" value=move || query.read().get("from")/>
+        </label>
+        <label class="date-filter">{move || i18n.t("admin.orders_to")}
+            <input type="date" name="to" value=move || query.read().get("to")/>
+        </label>
+    }
+}
+
 /// A back-office page: its title (the tab's and the heading, a translation key), the back
 /// office's tabs, then the page; `class` adds to `admin-page`.
 #[component]

@@ -25,20 +25,20 @@ pub fn AdminUsersPage() -> impl IntoView {
     );
     view! {
         <AdminPage title="admin.users">
-        <form method="get" action="/admin/users" class="search-form">
-            <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_users")/>
-            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-        </form>
-        <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
-        {loaded(users, move |list| view! {
-                <table class="data-table users-table">
-                    <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
-                    <tbody>
-                        {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
-                    </tbody>
-                </table>
-            }
-                .into_any())}
+            <form method="get" action="/admin/users" class="search-form">
+                <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("admin.search_users")/>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </form>
+            <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
+            {loaded(users, move |list| view! {
+                    <table class="data-table users-table">
+                        <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
+                        <tbody>
+                            {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                    .into_any())}
         </AdminPage>
     }
 }

@@ -2,7 +2,10 @@
 //! two dates, each a PDF link; and the accountant's CSV of the same range.
 use super::admin_invoices;
 use crate::ui::prelude::*;
-use crate::{admin::components::AdminPage, money::format_money};
+use crate::{
+    admin::ui::{AdminPage, DateFilter},
+    money::format_money,
+};
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -26,21 +29,16 @@ pub fn AdminInvoicesPage() -> impl IntoView {
     };
     view! {
         <AdminPage title="invoice.admin.title" class="admin-invoices">
-        <form method="get" action="/admin/invoices" class="search-form">
-            <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("invoice.admin.search")/>
-            <label class="date-filter">{move || i18n.t("admin.orders_from")}
-                <input type="date" name="from" value=move || query.read().get("from")/>
-            </label>
-            <label class="date-filter">{move || i18n.t("admin.orders_to")}
-                <input type="date" name="to" value=move || query.read().get("to")/>
-            </label>
-            <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
-        </form>
-        <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
-        {loaded(rows, move |value| match value {
-            list if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
-            list => view! { <InvoiceTable list/> }.into_any(),
-        })}
+            <form method="get" action="/admin/invoices" class="search-form">
+                <input type="search" name="q" value=move || query.read().get("q") placeholder=move || i18n.t("invoice.admin.search")/>
+                <DateFilter/>
+                <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
+            </form>
+            <p><a class="button-secondary invoices-csv" href=csv_href rel="external" download>{move || i18n.t("invoice.admin.csv")}</a></p>
+            {loaded(rows, move |value| match value {
+                list if list.is_empty() => view! { <p class="empty">{move || i18n.t("invoice.admin.empty")}</p> }.into_any(),
+                list => view! { <InvoiceTable list/> }.into_any(),
+            })}
         </AdminPage>
     }
 }

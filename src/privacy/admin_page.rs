@@ -3,7 +3,7 @@
 //! account on their request.
 use super::{EraseAccount, RetentionCounts, RetentionDryRun, RetentionRunNow, RetentionRunView};
 use crate::ui::prelude::*;
-use crate::{admin::admin_users, admin::components::AdminPage, admin::UserRow};
+use crate::{admin::admin_users, admin::ui::AdminPage, admin::UserRow};
 use leptos_router::hooks::use_query_map;
 
 fn day(at: chrono::DateTime<chrono::Utc>) -> String {
@@ -23,40 +23,40 @@ pub fn AdminPrivacyPage() -> impl IntoView {
     let history = Resource::new(move || run.version().get(), |_| super::retention_history());
     view! {
         <AdminPage title="privacy.admin.title" class="privacy-admin">
-        {loaded(overview, move |o| {
-            let days = o.retention_days_after_event.to_string();
-            let years = o.accounting_retention_years.to_string();
-            let due = o.due_at.map(|d| {
-                let date = day(d);
-                let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
-                let days = days.clone();
-                view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
-            });
-            let accounting = o.next_accounting_due.map(|d| {
-                let date = day(d);
-                view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
-            });
-            let last = match o.last_run_at {
-                Some(at) => {
-                    let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
-                    view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
+            {loaded(overview, move |o| {
+                let days = o.retention_days_after_event.to_string();
+                let years = o.accounting_retention_years.to_string();
+                let due = o.due_at.map(|d| {
+                    let date = day(d);
+                    let key = if o.due { "privacy.admin.due" } else { "privacy.admin.not_due" };
+                    let days = days.clone();
+                    view! { <p class="retention-due" data-due=o.due.to_string()>{move || i18n.t_with(key, &[("date", &date), ("days", &days)])}</p> }
+                });
+                let accounting = o.next_accounting_due.map(|d| {
+                    let date = day(d);
+                    view! { <p>{move || i18n.t_with("privacy.admin.accounting_due", &[("date", &date)])}</p> }
+                });
+                let last = match o.last_run_at {
+                    Some(at) => {
+                        let date = at.format("%Y-%m-%d %H:%M UTC").to_string();
+                        view! { <p>{move || i18n.t_with("privacy.admin.last_run", &[("date", &date)])}</p> }.into_any()
+                    }
+                    None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
+                };
+                view! {
+                    <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
+                    {due}
+                    {accounting}
+                    {last}
+                    <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
+                    <Counts counts=o.next/>
                 }
-                None => view! { <p>{move || i18n.t("privacy.admin.never_run")}</p> }.into_any(),
-            };
-            view! {
-                <p>{move || i18n.t_with("privacy.admin.policy", &[("days", &days), ("years", &years)])}</p>
-                {due}
-                {accounting}
-                {last}
-                <h2>{move || i18n.t("privacy.admin.next_run")}</h2>
-                <Counts counts=o.next/>
-            }
-                .into_any()
-        })}
-        <RunControls run dry/>
-        <h2>{move || i18n.t("privacy.admin.history")}</h2>
-        {loaded(history, move |runs| view! { <History runs/> }.into_any())}
-        <ErasePerson erase/>
+                    .into_any()
+            })}
+            <RunControls run dry/>
+            <h2>{move || i18n.t("privacy.admin.history")}</h2>
+            {loaded(history, move |runs| view! { <History runs/> }.into_any())}
+            <ErasePerson erase/>
         </AdminPage>
     }
 }

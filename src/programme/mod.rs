@@ -1,8 +1,8 @@
 //! The public programme: the conference's talks (the seed's `conferences` table), by day and time,
-//! filterable by theme and day.
+//! filterable by theme and day. Pages: `programme_page`, `talk_page`, `my_programme_page` (with
+//! `widgets` they share); `personal` (saved talks, calendar), `changes`, `workshops`.
 #[cfg(feature = "ssr")]
 pub mod changes;
-pub mod components;
 pub mod my_programme_page;
 #[cfg(feature = "ssr")]
 pub mod personal;

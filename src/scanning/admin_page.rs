@@ -3,7 +3,7 @@
 //! sign tickets (a rotation; a revocation for a leaked key).
 use super::{admin_door, DoorOverview};
 use crate::ui::prelude::*;
-use crate::{admin::components::AdminPage, ui::confirm};
+use crate::{admin::ui::AdminPage, ui::confirm};
 use leptos::{prelude::*, task::spawn_local};
 
 #[component]
@@ -13,9 +13,9 @@ pub fn AdminDoorPage() -> impl IntoView {
     let overview = Resource::new(move || version.get(), |_| admin_door());
     view! {
         <AdminPage title="door.admin.title" class="admin-door">
-        <ActionErrorNotice error=notice/>
-        <crate::checkin::admin_page::CheckinAdmin/>
-        {loaded(overview, move |o| view! { <DoorTables o version notice/> }.into_any())}
+            <ActionErrorNotice error=notice/>
+            <crate::checkin::admin_page::CheckinAdmin/>
+            {loaded(overview, move |o| view! { <DoorTables o version notice/> }.into_any())}
         </AdminPage>
     }
 }

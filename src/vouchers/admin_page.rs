@@ -9,8 +9,8 @@ use super::{
 use crate::admin::ui::save_cell;
 use crate::ui::prelude::*;
 use crate::{
-    admin::components::AdminPage, admin::components::CellState, admin::components::CheckCell,
-    admin::components::EditableCell, admin::components::SelectCell,
+    admin::ui::AdminPage, admin::ui::CellState, admin::ui::CheckCell, admin::ui::EditableCell,
+    admin::ui::SelectCell,
 };
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
@@ -58,8 +58,8 @@ pub fn AdminVouchersPage() -> impl IntoView {
     });
     view! {
         <AdminPage title="vouchers.admin.title" class="admin-vouchers">
-        <TagFilter tag=Signal::derive(tag)/>
-        {loaded(data, move |(tag, list, passes)| view! { <VouchersEditor tag list passes/> }.into_any())}
+            <TagFilter tag=Signal::derive(tag)/>
+            {loaded(data, move |(tag, list, passes)| view! { <VouchersEditor tag list passes/> }.into_any())}
         </AdminPage>
     }
 }

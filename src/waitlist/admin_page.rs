@@ -5,7 +5,7 @@ use super::{
     admin_waitlist_auto, admin_waitlist_move_up, admin_waitlist_offer, admin_waitlists, PassList,
     WaitRow, WaitStatus,
 };
-use crate::admin::components::AdminPage;
+use crate::admin::ui::AdminPage;
 use crate::ui::prelude::*;
 
 #[component]
@@ -16,18 +16,18 @@ pub fn AdminWaitlistPage() -> impl IntoView {
     let lists = Resource::new(move || reload.get(), |_| admin_waitlists());
     view! {
         <AdminPage title="waitlist.admin.title" class="admin-waitlist">
-        <p class="hint">{move || i18n.t("waitlist.admin.hint")}</p>
-        {loaded(lists, move |value| match value {
-            lists if lists.is_empty() => view! {
-                <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
-            }
-                .into_any(),
-            lists => lists
-                .into_iter()
-                .map(|list| view! { <PassSection list reload/> })
-                .collect_view()
-                .into_any(),
-        })}
+            <p class="hint">{move || i18n.t("waitlist.admin.hint")}</p>
+            {loaded(lists, move |value| match value {
+                lists if lists.is_empty() => view! {
+                    <p class="empty">{move || i18n.t("waitlist.admin.empty")}</p>
+                }
+                    .into_any(),
+                lists => lists
+                    .into_iter()
+                    .map(|list| view! { <PassSection list reload/> })
+                    .collect_view()
+                    .into_any(),
+            })}
         </AdminPage>
     }
 }

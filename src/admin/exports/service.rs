@@ -154,23 +154,25 @@ async fn send(tx: &Sender, line: String) -> Result<(), sqlx::Error> {
         .map_err(|_| sqlx::Error::PoolClosed)
 }
 
+/// The first line: the byte order mark (Excel then reads UTF-8) and the columns' names.
+async fn send_header(tx: &Sender, columns: &[&str]) -> Result<(), sqlx::Error> {
+    send(tx, format!("\u{feff}{}", csv_line(columns))).await
+}
+
 fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     Box::pin(async move {
-        send(
+        send_header(
             &tx,
-            format!(
-                "\u{feff}{}",
-                csv_line(&[
-                    "ticket_id",
-                    "holder",
-                    "email",
-                    "buyer_email",
-                    "pass",
-                    "status",
-                    "checked_in_at",
-                    "order_id"
-                ])
-            ),
+            &[
+                "ticket_id",
+                "holder",
+                "email",
+                "buyer_email",
+                "pass",
+                "status",
+                "checked_in_at",
+                "order_id",
+            ],
         )
         .await?;
         let sql = format!("{ATTENDEES} ORDER BY tt.name, t.issued_at, t.id");
@@ -188,23 +190,20 @@ fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
 
 fn orders_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     Box::pin(async move {
-        send(
+        send_header(
             &tx,
-            format!(
-                "\u{feff}{}",
-                csv_line(&[
-                    "order_id",
-                    "created_at",
-                    "buyer_email",
-                    "status",
-                    "total",
-                    "currency",
-                    "tickets",
-                    "stripe_payment_intent",
-                    "voucher",
-                    "discount"
-                ])
-            ),
+            &[
+                "order_id",
+                "created_at",
+                "buyer_email",
+                "status",
+                "total",
+                "currency",
+                "tickets",
+                "stripe_payment_intent",
+                "voucher",
+                "discount",
+            ],
         )
         .await?;
         db_run!(&state.db, pool => async {
