@@ -171,7 +171,7 @@ fn LanguageSwitcher() -> impl IntoView {
                 .map(|l: Locale| {
                     view! {
                         <a
-                            href=move || format!("/lang/{}?next={}", l.code(), crate::programme::encode_query(&here()))
+                            href=move || format!("/lang/{}?next={}", l.code(), crate::ui::encode_query(&here()))
                             hreflang=l.code()
                             lang=l.code()
                             class="lang"

@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 pub async fn dev_panic() -> Result<(), AppError> {
     let state = crate::server::state()?;
     if !state.config.is_dev() {
-        return Err(crate::server::state::fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     let _caller = crate::accounts::session::current_user().await?;
     panic!("deliberate panic: /dev/panic (dev only)")

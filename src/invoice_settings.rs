@@ -198,11 +198,15 @@ mod tests {
 
     #[test]
     fn rates_are_read_as_people_write_them() {
-        assert_eq!(parse_rate("20"), Some(2000));
-        assert_eq!(parse_rate("5.5"), Some(550));
-        assert_eq!(parse_rate("2,1 %"), Some(210));
-        assert_eq!(parse_rate("0"), Some(0));
-        assert_eq!(parse_rate("100"), Some(10_000));
+        for (typed, basis_points) in [
+            ("20", 2000),
+            ("5.5", 550),
+            ("2,1 %", 210),
+            ("0", 0),
+            ("100", 10_000),
+        ] {
+            assert_eq!(parse_rate(typed), Some(basis_points), "{typed}");
+        }
         for bad in ["", "101", "-5", "5.555", "abc", "1e3", ".5"] {
             assert_eq!(parse_rate(bad), None, "{bad}");
         }

@@ -21,6 +21,17 @@ where
     Signal::derive(move || action.value().get().and_then(|r| r.err()))
 }
 
+/// A form's server action and the error of its last answer (none while it is pending or passed).
+pub fn form_action<I>() -> (ServerAction<I>, Signal<Option<AppError>>)
+where
+    I: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    I::Output: Clone + Send + Sync + 'static,
+    ServerAction<I>: Copy,
+{
+    let action = ServerAction::<I>::new();
+    (action, action_error(action))
+}
+
 /// The message of an error that belongs to `field`, shown under it.
 #[component]
 pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
@@ -85,14 +96,51 @@ where
     }
 }
 
-/// A table's header row: one column per translation key.
+/// A page of the site: its title (a translation key) in the browser's tab and as its heading,
+/// then `children`, in a section of `class`.
 #[component]
-pub fn TableHead(keys: &'static [&'static str]) -> impl IntoView {
+pub fn PageSection(
+    title: &'static str,
+    #[prop(into)] class: String,
+    children: Children,
+) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <thead><tr>
-            {keys.iter().map(|k| view! { <th>{move || i18n.t(k)}</th> }).collect_view()}
-        </tr></thead>
+        <Title text=page_title(move || i18n.t(title))/>
+        <section class=class>
+            <h1>{move || i18n.t(title)}</h1>
+            {children()}
+        </section>
+    }
+}
+
+/// A form's main button, its label a translation key, disabled while the form is sent.
+#[component]
+pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {
+    let i18n = use_i18n();
+    view! {
+        <button type="submit" class="button-primary" disabled=move || pending.get()>{move || i18n.t(label)}</button>
+    }
+}
+
+/// A table of rows under a header row: one column per translation key.
+#[component]
+pub fn Table(
+    #[prop(into)] class: String,
+    /// The columns' translation keys; an empty one is a column without a heading.
+    #[prop(into)]
+    keys: Vec<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let heading = move |k: &'static str| (!k.is_empty()).then_some(move || i18n.t(k));
+    view! {
+        <table class=class>
+            <thead><tr>
+                {keys.into_iter().map(|k| view! { <th>{heading(k)}</th> }).collect_view()}
+            </tr></thead>
+            <tbody>{children()}</tbody>
+        </table>
     }
 }
 
@@ -121,9 +169,25 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(error.status());
     }
+    if error == AppError::Unauthorized {
+        return view! { <LoginRequired/> }.into_any();
+    }
     let i18n = use_i18n();
     let key = error.message_key().to_string();
-    view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }
+    view! { <p class="notice notice-error" role="alert">{move || i18n.t(&key)}</p> }.into_any()
+}
+
+#[component]
+pub fn LoginRequired() -> impl IntoView {
+    let i18n = use_i18n();
+    let location = leptos_router::hooks::use_location();
+    let href = move || format!("/login?next={}", encode_query(&location.pathname.get()));
+    view! {
+        <div class="notice notice-warning login-required">
+            <p>{move || i18n.t("error.unauthorized")}</p>
+            <a class="button-primary" href=href>{move || i18n.t("nav.login")}</a>
+        </div>
+    }
 }
 
 /// The error an action or an edit answered, shown until the next try (nothing while there is none).
@@ -201,4 +265,18 @@ pub fn show_reload_notice() {
     let _ = notice.append_child(&text);
     let _ = notice.append_child(&link);
     let _ = body.append_child(&notice);
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
+pub fn encode_query(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

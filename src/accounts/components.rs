@@ -84,12 +84,9 @@ pub fn AccountNav() -> impl IntoView {
 #[component]
 pub fn SignupPage() -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<Signup>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<Signup>();
     view! {
-        <Title text=page_title(move || i18n.t("signup.title"))/>
-        <section class="auth-page">
-            <h1>{move || i18n.t("signup.title")}</h1>
+        <PageSection title="signup.title" class="auth-page">
             <ActionForm action attr:class="stack-form" attr:novalidate=true>
                 <FormError error fields=&["email", "password", "terms", "privacy"]/>
                 <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
@@ -121,10 +118,10 @@ pub fn SignupPage() -> impl IntoView {
                         <span>{move || i18n.t("signup.marketing")}</span>
                     </label>
                 </fieldset>
-                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("signup.submit")}</button>
+                <SubmitButton label="signup.submit" pending=action.pending()/>
             </ActionForm>
             <p class="aside">{move || i18n.t("signup.have_account")}" "<a href="/login">{move || i18n.t("nav.login")}</a></p>
-        </section>
+        </PageSection>
     }
 }
 
@@ -155,8 +152,7 @@ pub fn ForgotSentPage() -> impl IntoView {
 pub fn LoginPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let action = ServerAction::<Login>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<Login>();
     let auth = use_auth();
     Effect::new(move |_| {
         if action.version().get() > 0 {
@@ -165,9 +161,7 @@ pub fn LoginPage() -> impl IntoView {
     });
     let next = move || super::safe_next(query.read().get_str("next"));
     view! {
-        <Title text=page_title(move || i18n.t("login.title"))/>
-        <section class="auth-page">
-            <h1>{move || i18n.t("login.title")}</h1>
+        <PageSection title="login.title" class="auth-page">
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success login-verified">{move || i18n.t("login.verified")}</p> })}
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["email", "password"]/>
@@ -176,34 +170,31 @@ pub fn LoginPage() -> impl IntoView {
                 <FieldError error field="email"/>
                 <label>{move || i18n.t("form.password")}<input type="password" name="password" autocomplete="current-password" required/></label>
                 <FieldError error field="password"/>
-                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("login.submit")}</button>
+                <SubmitButton label="login.submit" pending=action.pending()/>
             </ActionForm>
             <p class="aside">
                 <a href="/forgot-password">{move || i18n.t("login.forgot")}</a>
                 " · "
                 <a href="/signup">{move || i18n.t("nav.signup")}</a>
             </p>
-        </section>
+        </PageSection>
     }
 }
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<ForgotPassword>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<ForgotPassword>();
     view! {
-        <Title text=page_title(move || i18n.t("forgot.title"))/>
-        <section class="auth-page">
-            <h1>{move || i18n.t("forgot.title")}</h1>
+        <PageSection title="forgot.title" class="auth-page">
             <p>{move || i18n.t("forgot.intro")}</p>
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["email"]/>
                 <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
                 <FieldError error field="email"/>
-                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("forgot.submit")}</button>
+                <SubmitButton label="forgot.submit" pending=action.pending()/>
             </ActionForm>
-        </section>
+        </PageSection>
     }
 }
 
@@ -211,13 +202,10 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 pub fn ResetPasswordPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let action = ServerAction::<ResetPassword>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<ResetPassword>();
     let token = move || query.read().get("token").unwrap_or_default();
     view! {
-        <Title text=page_title(move || i18n.t("reset.title"))/>
-        <section class="auth-page">
-            <h1>{move || i18n.t("reset.title")}</h1>
+        <PageSection title="reset.title" class="auth-page">
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["password"]/>
                 <input type="hidden" name="token" value=token/>
@@ -227,9 +215,9 @@ pub fn ResetPasswordPage() -> impl IntoView {
                     <small class="hint">{move || i18n.t("signup.password_hint")}</small>
                 </label>
                 <FieldError error field="password"/>
-                <button type="submit" class="button-primary" disabled=move || action.pending().get()>{move || i18n.t("reset.submit")}</button>
+                <SubmitButton label="reset.submit" pending=action.pending()/>
             </ActionForm>
-        </section>
+        </PageSection>
     }
 }
 
@@ -239,20 +227,17 @@ pub fn ResetPasswordPage() -> impl IntoView {
 pub fn VerifyEmailPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let action = ServerAction::<VerifyEmail>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<VerifyEmail>();
     let token = move || query.read().get("token").unwrap_or_default();
     view! {
-        <Title text=page_title(move || i18n.t("verify.title"))/>
-        <section class="auth-page">
-            <h1>{move || i18n.t("verify.title")}</h1>
+        <PageSection title="verify.title" class="auth-page">
             <p>{move || i18n.t("verify.intro")}</p>
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&[]/>
                 <input type="hidden" name="token" value=token/>
                 <button type="submit" class="button-primary">{move || i18n.t("verify.submit")}</button>
             </ActionForm>
-        </section>
+        </PageSection>
     }
 }
 
@@ -264,9 +249,7 @@ pub fn AccountPage(privacy: ViewFn) -> impl IntoView {
     let query = use_query_map();
     let profile = Resource::new(|| (), |_| super::my_profile());
     view! {
-        <Title text=page_title(move || i18n.t("account.title"))/>
-        <section class="account-page">
-            <h1>{move || i18n.t("account.title")}</h1>
+        <PageSection title="account.title" class="account-page">
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
             {move || query.read().get("reset").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.password_changed")}</p> })}
             <Suspense fallback=|| view! { <Loading/> }>
@@ -282,30 +265,11 @@ pub fn AccountPage(privacy: ViewFn) -> impl IntoView {
                             {privacy.run()}
                         }
                             .into_any(),
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}}
             </Suspense>
-        </section>
-    }
-}
-
-#[component]
-pub fn LoginRequired() -> impl IntoView {
-    let i18n = use_i18n();
-    let location = use_location();
-    let href = move || {
-        format!(
-            "/login?next={}",
-            crate::programme::encode_query(&location.pathname.get())
-        )
-    };
-    view! {
-        <div class="notice notice-warning login-required">
-            <p>{move || i18n.t("error.unauthorized")}</p>
-            <a class="button-primary" href=href>{move || i18n.t("nav.login")}</a>
-        </div>
+        </PageSection>
     }
 }
 
@@ -332,8 +296,7 @@ fn VerificationBanner(verified: bool) -> impl IntoView {
 #[component]
 fn ProfileForm(profile: Profile) -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<UpdateProfile>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<UpdateProfile>();
     let saved = move || matches!(action.value().get(), Some(Ok(())));
     let Profile {
         first_name,
@@ -382,8 +345,7 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
 #[component]
 fn EmailForm(current: String) -> impl IntoView {
     let i18n = use_i18n();
-    let action = ServerAction::<ChangeEmail>::new();
-    let error = action_error(action);
+    let (action, error) = form_action::<ChangeEmail>();
     let sent = move || matches!(action.value().get(), Some(Ok(())));
     view! {
         <section class="card">

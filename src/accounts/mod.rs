@@ -343,9 +343,7 @@ pub async fn signup(
         marketing: marketing.is_some(),
         locale: crate::i18n::initial_locale(),
     };
-    service::signup(&state, form)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::signup(&state, form).await?;
     leptos_axum::redirect("/signup/sent");
     Ok(())
 }
@@ -357,9 +355,7 @@ pub async fn login(
     next: Option<String>,
 ) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    let user_id = service::login(&state, &email, &password)
-        .await
-        .map_err(crate::server::state::fail)?;
+    let user_id = service::login(&state, &email, &password).await?;
     let next = safe_next(next.as_deref());
     // Terms or privacy policy accepted in an older version than `CONSENT_VERSION`: the person
     // accepts the current ones (the consent page) before going on to `next`.
@@ -406,9 +402,7 @@ pub async fn revoke_session(id: uuid::Uuid) -> Result<(), crate::error::AppError
 #[server(prefix = "/api", endpoint = "forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    service::request_password_reset(&state, &email)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::request_password_reset(&state, &email).await?;
     leptos_axum::redirect("/forgot-password/sent");
     Ok(())
 }
@@ -416,9 +410,7 @@ pub async fn forgot_password(email: String) -> Result<(), crate::error::AppError
 #[server(prefix = "/api", endpoint = "reset_password")]
 pub async fn reset_password(token: String, password: String) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    service::reset_password(&state, &token, &password)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::reset_password(&state, &token, &password).await?;
     leptos_axum::redirect("/account?reset=1");
     Ok(())
 }
@@ -426,9 +418,7 @@ pub async fn reset_password(token: String, password: String) -> Result<(), crate
 #[server(prefix = "/api", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
     let state = crate::server::state()?;
-    let signed_in = service::verify_email(&state, &token)
-        .await
-        .map_err(crate::server::state::fail)?;
+    let signed_in = service::verify_email(&state, &token).await?;
     // Confirmed; whoever is not (now) logged in as the link's account is asked to log in.
     leptos_axum::redirect(if signed_in {
         "/account?verified=1"
@@ -441,9 +431,7 @@ pub async fn verify_email(token: String) -> Result<(), crate::error::AppError> {
 #[server(prefix = "/api", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), crate::error::AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::send_verification(&state, &user)
-        .await
-        .map_err(crate::server::state::fail)
+    service::send_verification(&state, &user).await
 }
 
 #[server(prefix = "/api", endpoint = "my_profile")]
@@ -466,9 +454,7 @@ pub async fn update_profile(
         last_name,
         company,
     };
-    service::update_profile(&state.db, user.id, names, phone, &locale)
-        .await
-        .map_err(crate::server::state::fail)
+    service::update_profile(&state.db, user.id, names, phone, &locale).await
 }
 
 #[server(prefix = "/api", endpoint = "change_email")]
@@ -477,9 +463,7 @@ pub async fn change_email(
     password: String,
 ) -> Result<(), crate::error::AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::request_email_change(&state, &user, &new_email, &password)
-        .await
-        .map_err(crate::server::state::fail)
+    service::request_email_change(&state, &user, &new_email, &password).await
 }
 
 #[cfg(test)]

@@ -28,23 +28,20 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                 let total = rows.len();
                 view! {
                     <p class="hint">{move || i18n.t_with("admin.attendees_count", &[("count", &total.to_string()), ("in", &inside.to_string())])}</p>
-                    <table class="data-table attendees-table">
-                        <TableHead keys=&["admin.attendee", "form.email", "admin.passes.name", "admin.status", "admin.checked_in"]/>
-                        <tbody>
-                            {rows.into_iter().map(|r| {
-                                let status = r.status;
-                                view! {
-                                    <tr data-ticket=r.ticket_id.to_string()>
-                                        <td>{r.holder}</td>
-                                        <td>{r.email}</td>
-                                        <td>{r.pass}</td>
-                                        <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
-                                        <td>{r.checked_in_at.unwrap_or_default()}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    <Table class="data-table attendees-table" keys=&["admin.attendee", "form.email", "admin.passes.name", "admin.status", "admin.checked_in"]>
+                        {rows.into_iter().map(|r| {
+                            let status = r.status;
+                            view! {
+                                <tr data-ticket=r.ticket_id.to_string()>
+                                    <td>{r.holder}</td>
+                                    <td>{r.email}</td>
+                                    <td>{r.pass}</td>
+                                    <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
+                                    <td>{r.checked_in_at.unwrap_or_default()}</td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </Table>
                 }
                     .into_any()
             })}

@@ -43,26 +43,22 @@ pub fn AdminAuditPage() -> impl IntoView {
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             {loaded(entries, move |list| view! {
-                    <table class="data-table audit-table">
-                        <TableHead keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]/>
-                        <tbody>
-                            {list.into_iter().map(|e| view! {
-                                <tr data-action=e.action.clone()>
-                                    <td>{e.when}</td>
-                                    <td>{e.actor_email}</td>
-                                    <td><code>{e.action.clone()}</code></td>
-                                    <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
-                                    <td>
-                                        <dl class="meta">
-                                            {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                                        </dl>
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
+                <Table class="data-table audit-table" keys=&["admin.when", "admin.actor", "admin.action", "admin.entity", "admin.details"]>
+                    {list.into_iter().map(|e| view! {
+                        <tr data-action=e.action.clone()>
+                            <td>{e.when}</td>
+                            <td>{e.actor_email}</td>
+                            <td><code>{e.action.clone()}</code></td>
+                            <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
+                            <td>
+                                <dl class="meta">
+                                    {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
+                                </dl>
+                            </td>
+                        </tr>
+                    }).collect_view()}
+                </Table>
+            })}
         </AdminPage>
     }
 }

@@ -56,9 +56,7 @@ pub struct Dashboard {
 #[server(prefix = "/api", endpoint = "admin_dashboard")]
 pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::dashboard(&state.db, &state.config)
-        .await
-        .map_err(crate::server::state::fail)
+    service::dashboard(&state.db, &state.config).await
 }
 
 #[cfg(feature = "ssr")]

@@ -24,9 +24,7 @@ pub struct AttendeeRow {
 #[server(prefix = "/api", endpoint = "admin_attendees")]
 pub async fn admin_attendees(query: Option<String>) -> Result<Vec<AttendeeRow>, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::attendees(&state.db, &state.config, query.as_deref().unwrap_or(""))
-        .await
-        .map_err(crate::server::state::fail)
+    service::attendees(&state.db, &state.config, query.as_deref().unwrap_or("")).await
 }
 
 #[cfg(feature = "ssr")]

@@ -67,9 +67,7 @@ pub async fn admin_audit_log(
         from,
         to,
     };
-    service::audit_lines(&state.db, &state.config, &filter)
-        .await
-        .map_err(crate::server::state::fail)
+    service::audit_lines(&state.db, &state.config, &filter).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_mail_log")]
@@ -82,9 +80,7 @@ pub async fn admin_mail_log(status: Option<String>) -> Result<Vec<MailLine>, App
 #[server(prefix = "/api", endpoint = "admin_retry_mail")]
 pub async fn admin_retry_mail(id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::retry(&state.db, admin.id, id)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::retry(&state.db, admin.id, id).await?;
     state.mailer.wake();
     Ok(())
 }

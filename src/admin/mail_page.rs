@@ -9,8 +9,7 @@ pub fn AdminMailPage() -> impl IntoView {
     use super::logs::{admin_mail_log, AdminRetryMail};
     let i18n = use_i18n();
     let query = use_query_map();
-    let retry = ServerAction::<AdminRetryMail>::new();
-    let retry_error = action_error(retry);
+    let (retry, retry_error) = form_action::<AdminRetryMail>();
     let mails = Resource::new(
         move || (query.read().get("status"), retry.version().get()),
         |(status, _)| admin_mail_log(status),
@@ -30,37 +29,33 @@ pub fn AdminMailPage() -> impl IntoView {
             </form>
             <ActionErrorNotice error=retry_error/>
             {loaded(mails, move |list| view! {
-                    <table class="data-table mail-table">
-                        <TableHead keys=&["admin.when", "form.email", "admin.mail_subject", "admin.status", "admin.mail_attempts", "admin.actions"]/>
-                        <tbody>
-                            {list.into_iter().map(|m| {
-                                let status = m.status.clone();
-                                let can_retry = m.status != "SENT";
-                                view! {
-                                    <tr data-mail=m.id.to_string() data-status=m.status.clone()>
-                                        <td>{m.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
-                                        <td>{m.to}</td>
-                                        <td>{m.subject}" "<small><code>{m.kind}</code></small></td>
-                                        <td>
-                                            {move || i18n.t(&format!("admin.mail_status.{}", status.to_lowercase()))}
-                                            {m.last_error.map(|e| view! { <br/><small class="mail-error">{e}</small> })}
-                                        </td>
-                                        <td>{m.attempts}</td>
-                                        <td>
-                                            {can_retry.then(|| view! {
-                                                <ActionForm action=retry attr:class="inline-form">
-                                                    <input type="hidden" name="id" value=m.id.to_string()/>
-                                                    <button type="submit" class="button-small">{move || i18n.t("admin.mail_retry")}</button>
-                                                </ActionForm>
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
+                <Table class="data-table mail-table" keys=&["admin.when", "form.email", "admin.mail_subject", "admin.status", "admin.mail_attempts", "admin.actions"]>
+                    {list.into_iter().map(|m| {
+                        let status = m.status.clone();
+                        let can_retry = m.status != "SENT";
+                        view! {
+                            <tr data-mail=m.id.to_string() data-status=m.status.clone()>
+                                <td>{m.created_at.format("%Y-%m-%d %H:%M").to_string()}</td>
+                                <td>{m.to}</td>
+                                <td>{m.subject}" "<small><code>{m.kind}</code></small></td>
+                                <td>
+                                    {move || i18n.t(&format!("admin.mail_status.{}", status.to_lowercase()))}
+                                    {m.last_error.map(|e| view! { <br/><small class="mail-error">{e}</small> })}
+                                </td>
+                                <td>{m.attempts}</td>
+                                <td>
+                                    {can_retry.then(|| view! {
+                                        <ActionForm action=retry attr:class="inline-form">
+                                            <input type="hidden" name="id" value=m.id.to_string()/>
+                                            <button type="submit" class="button-small">{move || i18n.t("admin.mail_retry")}</button>
+                                        </ActionForm>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </Table>
+            })}
         </AdminPage>
     }
 }

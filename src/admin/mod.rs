@@ -64,8 +64,7 @@ pub async fn admin_orders(
     from: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<OrderRow>, AppError> {
-    crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     let day = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
         match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
             None => Ok(None),
@@ -74,10 +73,7 @@ pub async fn admin_orders(
                 .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid")),
         }
     };
-    let (from, to) = (
-        day("from", &from).map_err(crate::server::state::fail)?,
-        day("to", &to).map_err(crate::server::state::fail)?,
-    );
+    let (from, to) = (day("from", &from)?, day("to", &to)?);
     service::orders(
         &state.db,
         &state.config,
@@ -93,31 +89,18 @@ pub async fn admin_orders(
 
 #[server(prefix = "/api", endpoint = "admin_users")]
 pub async fn admin_users(query: Option<String>) -> Result<Vec<UserRow>, AppError> {
-    crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::users(&state.db, query.as_deref().unwrap_or("")).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_set_role")]
 pub async fn admin_set_role(user_id: Uuid, role: String) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = crate::server::state()?;
-    let role: Role = role
-        .parse()
-        .map_err(|_| AppError::invalid("role", "admin.error.role_invalid"))?;
-    service::set_role(&state.db, admin.id, user_id, role)
-        .await
-        .map_err(crate::server::state::fail)
+    let (admin, state) = crate::accounts::session::admin_state().await?;
+    service::set_role(&state.db, admin.id, user_id, &role).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_set_status")]
 pub async fn admin_set_status(user_id: Uuid, status: String) -> Result<(), AppError> {
-    let admin = crate::accounts::session::require_role(&[Role::Admin]).await?;
-    let state = crate::server::state()?;
-    let status: UserStatus = status
-        .parse()
-        .map_err(|_| AppError::invalid("status", "admin.error.status_invalid"))?;
-    service::set_status(&state.db, admin.id, user_id, status)
-        .await
-        .map_err(crate::server::state::fail)
+    let (admin, state) = crate::accounts::session::admin_state().await?;
+    service::set_status(&state.db, admin.id, user_id, &status).await
 }

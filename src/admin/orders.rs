@@ -38,17 +38,13 @@ pub struct OrderDetail {
 #[server(prefix = "/api", endpoint = "admin_order_detail")]
 pub async fn admin_order_detail(order_id: Uuid) -> Result<OrderDetail, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::detail(&state.db, &state.config, order_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::detail(&state.db, &state.config, order_id).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_resend_tickets")]
 pub async fn admin_resend_tickets(order_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::resend(&state.db, &state.config, admin.id, order_id)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::resend(&state.db, &state.config, admin.id, order_id).await?;
     state.mailer.wake();
     Ok(())
 }
@@ -56,9 +52,7 @@ pub async fn admin_resend_tickets(order_id: Uuid) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "admin_reissue_ticket")]
 pub async fn admin_reissue_ticket(ticket_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::reissue(&state.db, &state.config, admin.id, ticket_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::reissue(&state.db, &state.config, admin.id, ticket_id).await
 }
 
 #[cfg(feature = "ssr")]

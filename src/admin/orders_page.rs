@@ -12,8 +12,7 @@ pub fn AdminOrdersPage() -> impl IntoView {
     };
     let i18n = use_i18n();
     let query = use_query_map();
-    let refund = ServerAction::<AdminRefundOrder>::new();
-    let refund_error = action_error(refund);
+    let (refund, refund_error) = form_action::<AdminRefundOrder>();
     let orders = Resource::new(
         move || {
             (
@@ -43,52 +42,48 @@ pub fn AdminOrdersPage() -> impl IntoView {
             </form>
             <ActionErrorNotice error=refund_error/>
             {loaded(orders, move |list| view! {
-                    <table class="data-table orders-table">
-                        <TableHead keys=&["admin.order", "form.email", "admin.status", "admin.total", "admin.actions"]/>
-                        <tbody>
-                            {list.into_iter().map(|o| {
-                                let (total, currency) = (o.total_cents, o.currency.clone());
-                                let voucher = o.voucher_code.clone().map(|code| {
-                                    let (discount, currency) = (o.discount_cents, o.currency.clone());
-                                    let attr = code.clone();
-                                    view! {
-                                        <br/><small class="order-voucher" data-voucher=attr>
-                                            {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
-                                        </small>
-                                    }
-                                });
-                                let paid = o.status == OrderStatus::Paid;
-                                let open = RwSignal::new(false);
-                                let order_id = o.id;
-                                view! {
-                                    <tr data-order=o.id.to_string() data-status=o.status.as_str() data-email=o.buyer_email.clone()>
-                                        <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
-                                        <td>{o.buyer_email.clone()}</td>
-                                        <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
-                                        <td>{move || format_money(total, &currency, i18n.locale.get())}{voucher}</td>
-                                        <td>
-                                            <button type="button" class="button-small order-open" aria-expanded=move || open.get().to_string()
-                                                on:click=move |_| open.update(|v| *v = !*v)>{move || i18n.t("admin.order_details")}</button>
-                                            {paid.then(|| view! {
-                                                <ActionForm action=refund attr:class="inline-form">
-                                                    <input type="hidden" name="order_id" value=o.id.to_string()/>
-                                                    <button type="submit" class="button-small button-danger"
-                                                        on:click=move |ev| if !crate::ui::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
-                                                        {move || i18n.t("admin.refund")}
-                                                    </button>
-                                                </ActionForm>
-                                            })}
-                                        </td>
-                                    </tr>
-                                    {move || open.get().then(|| view! {
-                                        <tr class="order-detail-row"><td colspan="5"><OrderDetailPanel order_id/></td></tr>
+                <Table class="data-table orders-table" keys=&["admin.order", "form.email", "admin.status", "admin.total", "admin.actions"]>
+                    {list.into_iter().map(|o| {
+                        let (total, currency) = (o.total_cents, o.currency.clone());
+                        let voucher = o.voucher_code.clone().map(|code| {
+                            let (discount, currency) = (o.discount_cents, o.currency.clone());
+                            let attr = code.clone();
+                            view! {
+                                <br/><small class="order-voucher" data-voucher=attr>
+                                    {move || i18n.t_with("admin.order_voucher", &[("code", &code), ("amount", &format_money(discount, &currency, i18n.locale.get()))])}
+                                </small>
+                            }
+                        });
+                        let paid = o.status == OrderStatus::Paid;
+                        let open = RwSignal::new(false);
+                        let order_id = o.id;
+                        view! {
+                            <tr data-order=o.id.to_string() data-status=o.status.as_str() data-email=o.buyer_email.clone()>
+                                <td><code>{o.id.simple().to_string()[..8].to_uppercase()}</code><br/><small>{o.created_at.format("%Y-%m-%d %H:%M").to_string()}</small></td>
+                                <td>{o.buyer_email.clone()}</td>
+                                <td>{move || i18n.t(&format!("orders.status.{}", o.status.as_str().to_lowercase()))}" ("{o.tickets}")"</td>
+                                <td>{move || format_money(total, &currency, i18n.locale.get())}{voucher}</td>
+                                <td>
+                                    <button type="button" class="button-small order-open" aria-expanded=move || open.get().to_string()
+                                        on:click=move |_| open.update(|v| *v = !*v)>{move || i18n.t("admin.order_details")}</button>
+                                    {paid.then(|| view! {
+                                        <ActionForm action=refund attr:class="inline-form">
+                                            <input type="hidden" name="order_id" value=o.id.to_string()/>
+                                            <button type="submit" class="button-small button-danger"
+                                                on:click=move |ev| if !crate::ui::confirm(&i18n.t("admin.refund_confirm")) { ev.prevent_default() }>
+                                                {move || i18n.t("admin.refund")}
+                                            </button>
+                                        </ActionForm>
                                     })}
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
+                                </td>
+                            </tr>
+                            {move || open.get().then(|| view! {
+                                <tr class="order-detail-row"><td colspan="5"><OrderDetailPanel order_id/></td></tr>
+                            })}
+                        }
+                    }).collect_view()}
+                </Table>
+            })}
         </AdminPage>
     }
 }

@@ -68,10 +68,8 @@ pub async fn admin_update_pass(
     version: i64,
 ) -> Result<PassRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(id, &field, &value, version);
-    let row = service::update(&state, admin.id, edit)
-        .await
-        .map_err(crate::server::state::fail)?;
+    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
+    let row = service::update(&state, edit).await?;
     if matches!(field.as_str(), "capacity" | "is_active") {
         // Seats added go to the waiting list first.
         crate::waitlist::service::offer_seats_soon(&state).await;
@@ -83,9 +81,7 @@ pub async fn admin_update_pass(
 #[server(prefix = "/api", endpoint = "admin_create_pass")]
 pub async fn admin_create_pass() -> Result<PassRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::create(&state.db, &state.config, admin.id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::create(&state.db, &state.config, admin.id).await
 }
 
 #[cfg(feature = "ssr")]
@@ -96,10 +92,14 @@ mod tests {
     #[test]
     fn prices_are_parsed_to_exact_cents() {
         use crate::money::parse_price;
-        assert_eq!(parse_price("120"), Some(12_000));
-        assert_eq!(parse_price("120,5"), Some(12_050));
-        assert_eq!(parse_price(" 1 200,05 € "), Some(120_005));
-        assert_eq!(parse_price("0.99"), Some(99));
+        for (typed, cents) in [
+            ("120", 12_000),
+            ("120,5", 12_050),
+            (" 1 200,05 € ", 120_005),
+            ("0.99", 99),
+        ] {
+            assert_eq!(parse_price(typed), Some(cents), "{typed}");
+        }
         for bad in ["", "-1", "1.999", "abc", "1,2,3", "12e3"] {
             assert_eq!(parse_price(bad), None, "{bad}");
         }

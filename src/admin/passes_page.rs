@@ -41,16 +41,13 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
     ];
     view! {
         <div class="table-scroll">
-            <table class="data-table passes-table">
-                <thead><tr>{headers.map(|h| view! { <th>{move || i18n.t(h)}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                        <tr data-pass=move || row.get().name>
-                            {super::passes::FIELDS.map(|field| view! { <PassCell row field/> }).collect_view()}
-                        </tr>
-                    </For>
-                </tbody>
-            </table>
+            <Table class="data-table passes-table" keys=headers>
+                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                    <tr data-pass=move || row.get().name>
+                        {super::passes::FIELDS.map(|field| view! { <PassCell row field/> }).collect_view()}
+                    </tr>
+                </For>
+            </Table>
         </div>
         <ActionErrorNotice error=add_error/>
         <button type="button" class="button-secondary add-pass" on:click=add>{move || i18n.t("admin.passes.add")}</button>

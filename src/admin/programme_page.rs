@@ -39,14 +39,11 @@ fn TalksTable(list: Vec<super::talks::TalkRow>) -> impl IntoView {
     view! {
         <ActionErrorNotice error=notice/>
         <div class="table-scroll">
-            <table class="data-table talks-table">
-                <thead><tr>{headers.map(|h| view! { <th>{move || i18n.t(h)}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                        <TalkLine row rows notice panel/>
-                    </For>
-                </tbody>
-            </table>
+            <Table class="data-table talks-table" keys=headers>
+                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                    <TalkLine row rows notice panel/>
+                </For>
+            </Table>
         </div>
         {move || panel.get().map(|row| view! { <DescriptionPanel row panel/> })}
         <button type="button" class="button-secondary add-talk" on:click=add>{move || i18n.t("admin.talks.add")}</button>

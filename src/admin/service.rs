@@ -41,8 +41,10 @@ pub async fn users(db: &Db, query: &str) -> Result<Vec<UserRow>, AppError> {
         .collect())
 }
 
-async fn current_role(tx: &mut Tx, user_id: Uuid) -> Result<Option<(String, String)>, sqlx::Error> {
-    tx_run!(tx, c => sqlx::query_as("SELECT role, status FROM users WHERE id = $1 AND deleted_at IS NULL").bind(user_id).fetch_optional(c).await)
+/// An account's (role, status); not found once deleted.
+async fn current_role(tx: &mut Tx, user_id: Uuid) -> Result<(String, String), AppError> {
+    let row: Option<(String, String)> = tx_run!(tx, c => sqlx::query_as("SELECT role, status FROM users WHERE id = $1 AND deleted_at IS NULL").bind(user_id).fetch_optional(c).await)?;
+    row.ok_or(AppError::NotFound)
 }
 
 async fn active_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
@@ -51,11 +53,12 @@ async fn active_admins(tx: &mut Tx) -> Result<i64, sqlx::Error> {
 }
 
 /// Changes a role (audited `CHANGE_ROLE`). An admin cannot take away the last admin rights.
-pub async fn set_role(db: &Db, actor: Uuid, user_id: Uuid, role: Role) -> Result<(), AppError> {
+pub async fn set_role(db: &Db, actor: Uuid, user_id: Uuid, role: &str) -> Result<(), AppError> {
+    let role: Role = role
+        .parse()
+        .map_err(|_| AppError::invalid("role", "admin.error.role_invalid"))?;
     let mut tx = db.begin().await?;
-    let (before, _) = current_role(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (before, _) = current_role(&mut tx, user_id).await?;
     if before == role.as_str() {
         return Ok(());
     }
@@ -66,26 +69,20 @@ pub async fn set_role(db: &Db, actor: Uuid, user_id: Uuid, role: Role) -> Result
         .bind(role.as_str()).bind(now()).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Audit::new(actor, "CHANGE_ROLE", "user", user_id)
         .meta(serde_json::json!({ "before": before, "after": role.as_str() }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// Disables or enables an account (audited `DISABLE_USER`/`ENABLE_USER`); disabling ends its sessions.
-pub async fn set_status(
-    db: &Db,
-    actor: Uuid,
-    user_id: Uuid,
-    status: UserStatus,
-) -> Result<(), AppError> {
+pub async fn set_status(db: &Db, actor: Uuid, user_id: Uuid, status: &str) -> Result<(), AppError> {
+    let status: UserStatus = status
+        .parse()
+        .map_err(|_| AppError::invalid("status", "admin.error.status_invalid"))?;
     if actor == user_id && status == UserStatus::Disabled {
         return Err(AppError::invalid("status", "admin.error.disable_self"));
     }
     let mut tx = db.begin().await?;
-    let (role, before) = current_role(&mut tx, user_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (role, before) = current_role(&mut tx, user_id).await?;
     if before == status.as_str() {
         return Ok(());
     }
@@ -108,10 +105,8 @@ pub async fn set_status(
     };
     Audit::new(actor, action, "user", user_id)
         .meta(serde_json::json!({ "before": before, "after": status.as_str() }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// What the orders list is narrowed to.

@@ -63,18 +63,14 @@ pub async fn admin_update_talk(
     version: i64,
 ) -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(id, &field, &value, version);
-    service::update(&state, admin.id, edit)
-        .await
-        .map_err(crate::server::state::fail)
+    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
+    service::update(&state, edit).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_create_talk")]
 pub async fn admin_create_talk() -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::create(&state.db, &state.config, admin.id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::create(&state.db, &state.config, admin.id).await
 }
 
 /// Copies a talk (same theme, times, room, speaker and description; the title marked as a copy),
@@ -82,17 +78,13 @@ pub async fn admin_create_talk() -> Result<TalkRow, AppError> {
 #[server(prefix = "/api", endpoint = "admin_duplicate_talk")]
 pub async fn admin_duplicate_talk(id: Uuid) -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::duplicate(&state.db, &state.config, admin.id, id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::duplicate(&state.db, &state.config, admin.id, id).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_delete_talk")]
 pub async fn admin_delete_talk(id: Uuid, version: i64) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::delete(&state.db, &state.config, admin.id, id, version)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::delete(&state.db, &state.config, admin.id, id, version).await?;
     // Those who had saved the talk are told at once.
     state.mailer.wake();
     Ok(())

@@ -306,15 +306,27 @@ pub fn CheckCell(
     #[prop(optional, into)] disabled: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let CellState { error, saving, .. } = state;
+    let saving = state.saving;
     view! {
-        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+        <ControlCell field state>
             <input type="checkbox" checked=move || checked.get() prop:checked=move || checked.get()
                 disabled=move || disabled.get() aria-label=move || i18n.t(label)
                 on:change=move |ev| {
                     saving.set(true);
                     on_save.run(event_target_checked(&ev).to_string())
                 }/>
+        </ControlCell>
+    }
+}
+
+/// The cell around a control saved as soon as it changes: marked while saving and when refused,
+/// with the refusal's reason under the control.
+#[component]
+fn ControlCell(field: &'static str, state: CellState, children: Children) -> impl IntoView {
+    let CellState { error, saving, .. } = state;
+    view! {
+        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+            {children()}
             <CellError error/>
         </td>
     }
@@ -333,9 +345,9 @@ pub fn SelectCell(
     #[prop(optional, into)] disabled: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let CellState { error, saving, .. } = state;
+    let saving = state.saving;
     view! {
-        <td class="cell" data-field=field class:cell-error=move || error.get().is_some() class:cell-saving=move || saving.get()>
+        <ControlCell field state>
             <select aria-label=move || i18n.t(label) disabled=move || disabled.get()
                 on:change=move |ev| {
                     saving.set(true);
@@ -347,7 +359,6 @@ pub fn SelectCell(
                     view! { <option value=v selected=is.clone() prop:selected=is>{text}</option> }
                 }).collect_view()}
             </select>
-            <CellError error/>
-        </td>
+        </ControlCell>
     }
 }

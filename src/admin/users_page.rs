@@ -31,14 +31,10 @@ pub fn AdminUsersPage() -> impl IntoView {
             </form>
             <ActionErrorNotice error=Signal::derive(move || role_error.get().or(status_error.get()))/>
             {loaded(users, move |list| view! {
-                    <table class="data-table users-table">
-                        <TableHead keys=&["form.email", "admin.name", "admin.role", "admin.status"]/>
-                        <tbody>
-                            {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                    .into_any())}
+                <Table class="data-table users-table" keys=&["form.email", "admin.name", "admin.role", "admin.status"]>
+                    {list.into_iter().map(|u| view! { <UserLine user=u set_role set_status/> }).collect_view()}
+                </Table>
+            })}
         </AdminPage>
     }
 }

@@ -42,53 +42,44 @@ fn ListsTable(
     let error = RwSignal::new(None::<AppError>);
     let edit = use_context::<RwSignal<Option<CheckinList>>>();
     view! {
-        <table class="checkin-list-table">
-            <thead><tr>
-                <th>{move || i18n.t("checkin.admin.name")}</th>
-                <th>{move || i18n.t("checkin.admin.rule")}</th>
-                <th>{move || i18n.t("checkin.admin.passes")}</th>
-                <th>{move || i18n.t("checkin.admin.hours")}</th>
-                <th></th>
-            </tr></thead>
-            <tbody>
-                {lists.into_iter().map(|l| {
-                    let names = if l.all_passes {
-                        i18n.t("checkin.admin.all_passes")
-                    } else {
-                        passes.iter().filter(|p| l.passes.contains(&p.id)).map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")
-                    };
-                    let hours = match (l.opens_local.as_str(), l.closes_local.as_str()) {
-                        ("", "") => String::new(),
-                        (o, c) => format!("{} → {}", o.replace('T', " "), c.replace('T', " ")),
-                    };
-                    let (id, archived, rule) = (l.id, l.archived, l.rule);
-                    let workshop = l.talk_title.clone();
-                    let edited = l.clone();
-                    view! {
-                        <tr data-list=id.to_string() class:archived=archived>
-                            <td>{l.name.clone()}{workshop.map(|w| view! { <br/><small class="checkin-workshop">{w}</small> })}</td>
-                            <td>{move || rule_label(i18n, rule)}</td>
-                            <td>{names}</td>
-                            <td>{hours}</td>
-                            <td>
-                                <button type="button" class="button-secondary checkin-edit" on:click=move |_| {
-                                    if let Some(edit) = edit { edit.set(Some(edited.clone())) }
-                                }>{move || i18n.t("checkin.admin.edit")}</button>
-                                " "
-                                <button type="button" class="button-secondary checkin-archive" on:click=move |_| {
-                                    spawn_local(async move {
-                                        match admin_checkin_list_archive(id, !archived).await {
-                                            Ok(()) => { error.set(None); version.update(|v| *v += 1) }
-                                            Err(e) => error.set(Some(e)),
-                                        }
-                                    });
-                                }>{move || i18n.t(if archived { "checkin.admin.restore" } else { "checkin.admin.archive" })}</button>
-                            </td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <Table class="checkin-list-table" keys=["checkin.admin.name", "checkin.admin.rule", "checkin.admin.passes", "checkin.admin.hours", ""]>
+            {lists.into_iter().map(|l| {
+                let names = if l.all_passes {
+                    i18n.t("checkin.admin.all_passes")
+                } else {
+                    passes.iter().filter(|p| l.passes.contains(&p.id)).map(|p| p.name.clone()).collect::<Vec<_>>().join(", ")
+                };
+                let hours = match (l.opens_local.as_str(), l.closes_local.as_str()) {
+                    ("", "") => String::new(),
+                    (o, c) => format!("{} → {}", o.replace('T', " "), c.replace('T', " ")),
+                };
+                let (id, archived, rule) = (l.id, l.archived, l.rule);
+                let workshop = l.talk_title.clone();
+                let edited = l.clone();
+                view! {
+                    <tr data-list=id.to_string() class:archived=archived>
+                        <td>{l.name.clone()}{workshop.map(|w| view! { <br/><small class="checkin-workshop">{w}</small> })}</td>
+                        <td>{move || rule_label(i18n, rule)}</td>
+                        <td>{names}</td>
+                        <td>{hours}</td>
+                        <td>
+                            <button type="button" class="button-secondary checkin-edit" on:click=move |_| {
+                                if let Some(edit) = edit { edit.set(Some(edited.clone())) }
+                            }>{move || i18n.t("checkin.admin.edit")}</button>
+                            " "
+                            <button type="button" class="button-secondary checkin-archive" on:click=move |_| {
+                                spawn_local(async move {
+                                    match admin_checkin_list_archive(id, !archived).await {
+                                        Ok(()) => { error.set(None); version.update(|v| *v += 1) }
+                                        Err(e) => error.set(Some(e)),
+                                    }
+                                });
+                            }>{move || i18n.t(if archived { "checkin.admin.restore" } else { "checkin.admin.archive" })}</button>
+                        </td>
+                    </tr>
+                }
+            }).collect_view()}
+        </Table>
         {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
     }
 }

@@ -103,9 +103,8 @@ async fn render(
         ticket.map_or_else(|| "badges".to_string(), |t| t.to_string()),
     )
     .meta(serde_json::json!({ "pass": pass, "count": rows.len() }))
-    .write(&mut tx)
+    .commit(tx)
     .await?;
-    tx.commit().await?;
     let key = crate::ticketing::codes::signing_key(&state.db, &state.config)
         .await
         .ok();

@@ -185,11 +185,6 @@ async fn require_door() -> Result<crate::accounts::AuthUser, AppError> {
     crate::accounts::session::require_role(&[Role::StaffScan, Role::Admin]).await
 }
 
-#[cfg(feature = "ssr")]
-async fn require_admin() -> Result<crate::accounts::AuthUser, AppError> {
-    crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await
-}
-
 /// The lists a steward may pick at the door (not archived).
 #[server(prefix = "/api", endpoint = "checkin_lists")]
 pub async fn checkin_lists() -> Result<Vec<CheckinList>, AppError> {
@@ -211,14 +206,12 @@ pub async fn checkin_counters(list_id: Uuid) -> Result<ListCounters, AppError> {
         crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::state::fail)
 }
 
 /// Every list, with the passes and workshops the editor offers. Admins only.
 #[server(prefix = "/api", endpoint = "admin_checkin_lists")]
 pub async fn admin_checkin_lists() -> Result<ListsAdmin, AppError> {
-    require_admin().await?;
-    let state = crate::server::state()?;
+    let (_, state) = crate::accounts::session::admin_state().await?;
     service::lists_admin(&state.db, &state.config).await
 }
 
@@ -234,9 +227,8 @@ pub async fn admin_checkin_list_save(
     closes_at: Option<String>,
     talk_id: Option<String>,
 ) -> Result<Uuid, AppError> {
-    let admin = require_admin().await?;
-    let state = crate::server::state()?;
-    let bad = |field: &str, key: &str| crate::server::state::fail(AppError::invalid(field, key));
+    let (admin, state) = crate::accounts::session::admin_state().await?;
+    let bad = |field: &str, key: &str| AppError::invalid(field, key);
     let passes = passes.unwrap_or_default();
     let all_passes = passes.trim().eq_ignore_ascii_case("all");
     let passes = if all_passes {
@@ -263,9 +255,7 @@ pub async fn admin_checkin_list_save(
         closes_at: closes_at.unwrap_or_default(),
         talk_id,
     };
-    service::save(&state.db, &state.config, &admin, &draft)
-        .await
-        .map_err(crate::server::state::fail)
+    service::save(&state.db, &state.config, &admin, &draft).await
 }
 
 impl ListDraft {
@@ -285,19 +275,13 @@ impl ListDraft {
 /// Archives a list (the door no longer offers it; its entries stay) or brings it back. Admins only.
 #[server(prefix = "/api", endpoint = "admin_checkin_list_archive")]
 pub async fn admin_checkin_list_archive(list_id: Uuid, archived: bool) -> Result<(), AppError> {
-    let admin = require_admin().await?;
-    let state = crate::server::state()?;
-    service::archive(&state.db, &admin, list_id, archived)
-        .await
-        .map_err(crate::server::state::fail)
+    let (admin, state) = crate::accounts::session::admin_state().await?;
+    service::archive(&state.db, &admin, list_id, archived).await
 }
 
 /// Arrivals per quarter hour and list on a day (`YYYY-MM-DD`, conference time; empty: today).
 #[server(prefix = "/api", endpoint = "admin_checkin_arrivals")]
 pub async fn admin_checkin_arrivals(day: String) -> Result<Arrivals, AppError> {
-    require_admin().await?;
-    let state = crate::server::state()?;
-    service::arrivals(&state.db, &state.config, &day, crate::server::state::now())
-        .await
-        .map_err(crate::server::state::fail)
+    let (_, state) = crate::accounts::session::admin_state().await?;
+    service::arrivals(&state.db, &state.config, &day, crate::server::state::now()).await
 }

@@ -47,25 +47,22 @@ pub fn AdminInvoicesPage() -> impl IntoView {
 fn InvoiceTable(list: Vec<super::InvoiceRow>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <table class="data-table invoices-table">
-            <TableHead keys=&["invoice.admin.number", "invoice.admin.date", "invoice.admin.buyer", "invoice.admin.net", "invoice.admin.vat", "invoice.admin.gross", "admin.order"]/>
-            <tbody>
-                {list.into_iter().map(|r| {
-                    let kind = if r.credit_note { "invoice.admin.credit_note" } else { "invoice.admin.invoice" };
-                    let money = move |cents: i64, currency: String| move || format_money(cents, &currency, i18n.locale.get());
-                    view! {
-                        <tr data-number=r.number.clone() class:credit-note=r.credit_note>
-                            <td><a href=format!("/invoices/{}.pdf", r.id) rel="external" download>{r.number.clone()}</a>" "<small>{move || i18n.t(kind)}</small></td>
-                            <td>{r.issued_on.clone()}</td>
-                            <td>{r.company.clone().map(|c| view! { <strong>{c}</strong><br/> })}{r.buyer.clone()}</td>
-                            <td class="num">{money(r.net_cents, r.currency.clone())}</td>
-                            <td class="num">{money(r.vat_cents, r.currency.clone())}</td>
-                            <td class="num">{money(r.gross_cents, r.currency.clone())}</td>
-                            <td><a href=format!("/admin/orders?q={}", r.order_id)><code>{r.order_id.simple().to_string()[..8].to_uppercase()}</code></a></td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        <Table class="data-table invoices-table" keys=&["invoice.admin.number", "invoice.admin.date", "invoice.admin.buyer", "invoice.admin.net", "invoice.admin.vat", "invoice.admin.gross", "admin.order"]>
+            {list.into_iter().map(|r| {
+                let kind = if r.credit_note { "invoice.admin.credit_note" } else { "invoice.admin.invoice" };
+                let money = move |cents: i64, currency: String| move || format_money(cents, &currency, i18n.locale.get());
+                view! {
+                    <tr data-number=r.number.clone() class:credit-note=r.credit_note>
+                        <td><a href=format!("/invoices/{}.pdf", r.id) rel="external" download>{r.number.clone()}</a>" "<small>{move || i18n.t(kind)}</small></td>
+                        <td>{r.issued_on.clone()}</td>
+                        <td>{r.company.clone().map(|c| view! { <strong>{c}</strong><br/> })}{r.buyer.clone()}</td>
+                        <td class="num">{money(r.net_cents, r.currency.clone())}</td>
+                        <td class="num">{money(r.vat_cents, r.currency.clone())}</td>
+                        <td class="num">{money(r.gross_cents, r.currency.clone())}</td>
+                        <td><a href=format!("/admin/orders?q={}", r.order_id)><code>{r.order_id.simple().to_string()[..8].to_uppercase()}</code></a></td>
+                    </tr>
+                }
+            }).collect_view()}
+        </Table>
     }
 }

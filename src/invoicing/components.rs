@@ -77,8 +77,7 @@ pub fn OrderDocuments(
     reload: RwSignal<u32>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let save = ServerAction::<SetOrderBilling>::new();
-    let error = action_error(save);
+    let (save, error) = form_action::<SetOrderBilling>();
     let saved = move || save.value().get().is_some_and(|r| r.is_ok());
     Effect::new(move |_| {
         if saved() {

@@ -312,3 +312,10 @@ fn row_line(fields: &[String]) -> String {
     line.push_str("\r\n");
     line
 }
+
+/// Invoices as files: one PDF, and the accountant's CSV.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new()
+        .route("/admin/export/invoices.csv", axum::routing::get(csv))
+        .route("/invoices/{file}", axum::routing::get(download))
+}

@@ -20,16 +20,12 @@ use uuid::Uuid;
 
 /// "I need an invoice for a company": the form's fields, as typed (`billing[company]`…).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct BillingInput {
-    #[serde(default)]
     pub company: String,
-    #[serde(default)]
     pub address: String,
-    #[serde(default)]
     pub country: String,
-    #[serde(default)]
     pub vat_number: String,
-    #[serde(default)]
     pub reference: String,
 }
 
@@ -64,9 +60,7 @@ pub struct InvoiceRow {
 #[server(prefix = "/api", endpoint = "set_order_billing")]
 pub async fn set_order_billing(order_id: Uuid, billing: BillingInput) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::set_billing(&state, user.id, order_id, &billing)
-        .await
-        .map_err(crate::server::state::fail)
+    service::set_billing(&state, user.id, order_id, &billing).await
 }
 
 /// Invoices and credit notes, newest first, searched by number, buyer or company, between two
@@ -87,5 +81,4 @@ pub async fn admin_invoices(
         500,
     )
     .await
-    .map_err(crate::server::state::fail)
 }

@@ -1,16 +1,14 @@
 //! `/dev/mailbox`: the mails the app sent, readable by admins in dev when no SMTP server is configured.
 use super::DevMail;
-use crate::accounts::components::LoginRequired;
 use crate::ui::prelude::*;
+use crate::ui::LoginRequired;
 
 #[component]
 pub fn DevMailboxPage() -> impl IntoView {
     let i18n = use_i18n();
     let mails = Resource::new(|| (), |_| super::dev_mailbox());
     view! {
-        <Title text=page_title(move || i18n.t("mailbox.title"))/>
-        <section class="mailbox">
-            <h1>{move || i18n.t("mailbox.title")}</h1>
+        <PageSection title="mailbox.title" class="mailbox">
             <p class="aside">{move || i18n.t("mailbox.intro")}</p>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
@@ -28,7 +26,7 @@ pub fn DevMailboxPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </PageSection>
     }
 }
 

@@ -56,7 +56,7 @@ pub struct DevMail {
 pub async fn dev_mailbox() -> Result<Vec<DevMail>, AppError> {
     let state = crate::server::state()?;
     if !state.config.is_dev() {
-        return Err(crate::server::state::fail(AppError::NotFound));
+        return Err(AppError::NotFound);
     }
     crate::accounts::session::require_role(&[crate::accounts::Role::Admin]).await?;
     service::dev_mailbox(&state.db).await

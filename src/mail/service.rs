@@ -406,33 +406,34 @@ fn inline_images(html: &str, images: &[(Uuid, Vec<u8>)]) -> String {
 pub async fn dev_mailbox(db: &Db) -> Result<Vec<DevMail>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        id: Uuid,
-        #[sqlx(rename = "type")]
-        kind: String,
-        to_address: String,
-        subject: String,
-        body_text: Option<String>,
-        body_html: Option<String>,
+        #[sqlx(flatten)]
+        mail: OutboxRow,
         status: String,
-        attempts: i64,
         created_at: DateTime<Utc>,
     }
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, type, to_address, subject, body_text, body_html, status, attempts, created_at FROM outbox_emails ORDER BY created_at DESC LIMIT 100")
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id, status, created_at \
+         FROM outbox_emails ORDER BY created_at DESC LIMIT 100")
         .fetch_all(pool).await)?;
     Ok(rows
         .into_iter()
-        .map(|r| DevMail {
-            id: r.id,
-            kind: r.kind,
-            to: r.to_address,
-            subject: r.subject,
-            body_text: r.body_text.unwrap_or_default(),
-            body_html: r.body_html.unwrap_or_default(),
-            status: r.status,
-            attempts: r.attempts,
-            created_at: r.created_at,
-        })
+        .map(
+            |Row {
+                 mail,
+                 status,
+                 created_at,
+             }| DevMail {
+                id: mail.id,
+                kind: mail.kind,
+                to: mail.to_address,
+                subject: mail.subject,
+                body_text: mail.body_text.unwrap_or_default(),
+                body_html: mail.body_html.unwrap_or_default(),
+                status,
+                attempts: mail.attempts,
+                created_at,
+            },
+        )
         .collect())
 }
 

@@ -22,11 +22,10 @@ pub fn PrivacySection() -> impl IntoView {
             </p>
             <p class="hint">{move || i18n.t("privacy.download_hint")}</p>
             {loaded(status, move |s| view! {
-                    <MarketingChoice granted=s.marketing action=marketing/>
-                    <ConsentHistory consents=s.consents.clone()/>
-                    <DeleteAccount status=s/>
-                }
-                    .into_any())}
+                <MarketingChoice granted=s.marketing action=marketing/>
+                <ConsentHistory consents=s.consents.clone()/>
+                <DeleteAccount status=s/>
+            })}
         </section>
     }
 }
@@ -88,8 +87,7 @@ fn ConsentHistory(consents: Vec<ConsentView>) -> impl IntoView {
 #[component]
 fn DeleteAccount(status: PrivacyStatus) -> impl IntoView {
     let i18n = use_i18n();
-    let delete = ServerAction::<DeleteMyAccount>::new();
-    let error = action_error(delete);
+    let (delete, error) = form_action::<DeleteMyAccount>();
     let years = status.accounting_retention_years.to_string();
     let at_risk = status.tickets_at_risk;
     let count = at_risk.to_string();
@@ -130,38 +128,28 @@ fn DeleteAccount(status: PrivacyStatus) -> impl IntoView {
 pub fn ConsentPage() -> impl IntoView {
     let i18n = use_i18n();
     let query = use_query_map();
-    let accept = ServerAction::<AcceptCurrentTerms>::new();
-    let error = action_error(accept);
+    let (accept, error) = form_action::<AcceptCurrentTerms>();
     let status = Resource::new(|| (), |_| super::my_privacy());
     let next = move || query.read().get("next").unwrap_or_else(|| "/".into());
     view! {
-        <Title text=page_title(move || i18n.t("privacy.consent.title"))/>
-        <section class="consent-page narrow">
-            <h1>{move || i18n.t("privacy.consent.title")}</h1>
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match status.await {
-                        Ok(s) => {
-                            let version = s.consent_version.clone();
-                            view! {
-                                <p>{move || i18n.t_with("privacy.consent.intro", &[("version", &version)])}</p>
-                                <ul>
-                                    <li><a href="/legal/terms" target="_blank">{move || i18n.t("legal.terms.title")}</a></li>
-                                    <li><a href="/legal/privacy" target="_blank">{move || i18n.t("legal.privacy.title")}</a></li>
-                                </ul>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+        <PageSection title="privacy.consent.title" class="consent-page narrow">
+            {loaded(status, move |s| {
+                let version = s.consent_version.clone();
+                view! {
+                    <p>{move || i18n.t_with("privacy.consent.intro", &[("version", &version)])}</p>
+                    <ul>
+                        <li><a href="/legal/terms" target="_blank">{move || i18n.t("legal.terms.title")}</a></li>
+                        <li><a href="/legal/privacy" target="_blank">{move || i18n.t("legal.privacy.title")}</a></li>
+                    </ul>
+                }
+                    .into_any()
+            })}
             <ActionForm action=accept attr:class="consent-form">
                 <input type="hidden" name="next" value=next/>
                 <FieldError error field="form"/>
                 <button type="submit" class="button-primary">{move || i18n.t("privacy.consent.accept")}</button>
             </ActionForm>
-        </section>
+        </PageSection>
     }
 }
 
@@ -170,11 +158,9 @@ pub fn ConsentPage() -> impl IntoView {
 pub fn DeletedPage() -> impl IntoView {
     let i18n = use_i18n();
     view! {
-        <Title text=page_title(move || i18n.t("privacy.deleted.title"))/>
-        <section class="deleted-page narrow">
-            <h1>{move || i18n.t("privacy.deleted.title")}</h1>
+        <PageSection title="privacy.deleted.title" class="deleted-page narrow">
             <p class="notice notice-success">{move || i18n.t("privacy.deleted.body")}</p>
             <a href="/" rel="external">{move || i18n.t("nav.programme")}</a>
-        </section>
+        </PageSection>
     }
 }

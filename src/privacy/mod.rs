@@ -145,9 +145,7 @@ pub async fn delete_my_account(
     cancel_tickets: Option<String>,
 ) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::delete_own_account(&state, &user, &password, cancel_tickets.is_some())
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::delete_own_account(&state, &user, &password, cancel_tickets.is_some()).await?;
     crate::accounts::session::clear_session_cookie(&state.config);
     leptos_axum::redirect(DELETED_PAGE);
     Ok(())
@@ -157,9 +155,7 @@ pub async fn delete_my_account(
 #[server(prefix = "/api", endpoint = "set_marketing_consent")]
 pub async fn set_marketing_consent(granted: bool) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::set_marketing(&state, user.id, granted)
-        .await
-        .map_err(crate::server::state::fail)
+    service::set_marketing(&state, user.id, granted).await
 }
 
 /// Accepts the terms and privacy policy of the current `CONSENT_VERSION` (new consent rows), then
@@ -167,9 +163,7 @@ pub async fn set_marketing_consent(granted: bool) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "accept_current_terms")]
 pub async fn accept_current_terms(next: Option<String>) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::accept_terms(&state, user.id)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::accept_terms(&state, user.id).await?;
     if next.is_some() {
         leptos_axum::redirect(&crate::accounts::safe_next(next.as_deref()));
     }
@@ -200,10 +194,10 @@ pub async fn retention_dry_run() -> Result<RetentionCounts, AppError> {
 pub async fn retention_run_now(confirm: bool) -> Result<RetentionCounts, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
     if !confirm {
-        return Err(crate::server::state::fail(AppError::invalid(
+        return Err(AppError::invalid(
             "confirm",
             "privacy.error.confirm_required",
-        )));
+        ));
     }
     match service::run_retention(
         &state,
@@ -211,16 +205,15 @@ pub async fn retention_run_now(confirm: bool) -> Result<RetentionCounts, AppErro
         false,
         service::Trigger::Admin(admin.id),
     )
-    .await
-    .map_err(crate::server::state::fail)?
+    .await?
     {
         service::RetentionOutcome::Ran(counts) | service::RetentionOutcome::DryRun(counts) => {
             Ok(counts)
         }
-        service::RetentionOutcome::Skipped => Err(crate::server::state::fail(AppError::invalid(
+        service::RetentionOutcome::Skipped => Err(AppError::invalid(
             "confirm",
             "privacy.error.run_in_progress",
-        ))),
+        )),
     }
 }
 
@@ -237,9 +230,7 @@ pub async fn retention_history() -> Result<Vec<RetentionRunView>, AppError> {
 #[server(prefix = "/api", endpoint = "erase_account")]
 pub async fn erase_account(user_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::erase_user(&state, user_id, admin.id, "admin_request")
-        .await
-        .map_err(crate::server::state::fail)
+    service::erase_user(&state, user_id, admin.id, "admin_request").await
 }
 
 #[cfg(test)]

@@ -22,14 +22,36 @@ pub struct Placement {
     pub location: Option<String>,
 }
 
-impl From<(DateTime<Utc>, DateTime<Utc>, Option<String>)> for Placement {
-    fn from((start_at, end_at, location): (DateTime<Utc>, DateTime<Utc>, Option<String>)) -> Self {
+/// A talk as it was when a change was recorded, and as it is now.
+#[derive(sqlx::FromRow)]
+struct Moved {
+    talk_id: Uuid,
+    old_start_at: DateTime<Utc>,
+    old_end_at: DateTime<Utc>,
+    old_location: Option<String>,
+    #[sqlx(flatten)]
+    is: Placement,
+}
+
+impl Moved {
+    fn was(&self) -> Placement {
         Placement {
-            start_at,
-            end_at,
-            location,
+            start_at: self.old_start_at,
+            end_at: self.old_end_at,
+            location: self.old_location.clone(),
         }
     }
+}
+
+/// A change to mail: to whom, in which language, about which talk.
+#[derive(sqlx::FromRow)]
+struct MovedFor {
+    user_id: Uuid,
+    email: String,
+    locale: String,
+    title: String,
+    #[sqlx(flatten)]
+    moved: Moved,
 }
 
 /// Records that a talk is about to leave `before` (inside the admin's transaction).
@@ -63,30 +85,20 @@ pub async fn since_saved(
     config: &Config,
     user_id: Uuid,
 ) -> Result<HashMap<Uuid, TalkChange>, AppError> {
-    type Row = (
-        Uuid,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<String>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT ch.conference_id, ch.old_start_at, ch.old_end_at, ch.old_location, c.start_at, c.end_at, c.location \
+    let rows: Vec<Moved> = db_run!(db, pool => sqlx::query_as(
+        "SELECT ch.conference_id AS talk_id, ch.old_start_at, ch.old_end_at, ch.old_location, c.start_at, c.end_at, c.location \
          FROM talk_changes ch JOIN user_program_items i ON i.conference_id = ch.conference_id \
          JOIN conferences c ON c.id = ch.conference_id \
          WHERE i.user_id = $1 AND ch.changed_at >= i.created_at ORDER BY ch.changed_at")
         .bind(user_id).fetch_all(pool).await)?;
     let mut out = HashMap::new();
     let mut seen = std::collections::HashSet::new();
-    for (id, os, oe, ol, s, e, l) in rows {
-        if !seen.insert(id) {
+    for moved in rows {
+        if !seen.insert(moved.talk_id) {
             continue;
         }
-        let (was, is) = (Placement::from((os, oe, ol)), Placement::from((s, e, l)));
-        if let Some(change) = difference(config, &was, &is) {
-            out.insert(id, change);
+        if let Some(change) = difference(config, &moved.was(), &moved.is) {
+            out.insert(moved.talk_id, change);
         }
     }
     Ok(out)
@@ -172,23 +184,9 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
         tx.commit().await?;
         return Ok(0);
     }
-    // (user, email, locale, talk, title, old placement, current placement)
-    type Row = (
-        Uuid,
-        String,
-        String,
-        Uuid,
-        String,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<String>,
-        DateTime<Utc>,
-        DateTime<Utc>,
-        Option<String>,
-    );
-    let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT u.id, u.email, u.locale, c.id, c.title, ch.old_start_at, ch.old_end_at, ch.old_location, \
-         c.start_at, c.end_at, c.location \
+    let rows: Vec<MovedFor> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT u.id AS user_id, u.email, u.locale, c.id AS talk_id, c.title, ch.old_start_at, ch.old_end_at, \
+         ch.old_location, c.start_at, c.end_at, c.location \
          FROM talk_changes ch JOIN conferences c ON c.id = ch.conference_id \
          JOIN user_program_items i ON i.conference_id = ch.conference_id JOIN users u ON u.id = i.user_id \
          WHERE ch.mail_batch = $1 AND ch.changed_at >= i.created_at AND u.programme_mail_since IS NOT NULL \
@@ -198,17 +196,23 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
     // Per user, per talk: the oldest placement of this batch against the current one.
     let mut per_user: Vec<(Uuid, String, Locale, Vec<String>)> = vec![];
     let mut last_talk: Option<(Uuid, Uuid)> = None;
-    for (user, email, locale, talk, title, os, oe, ol, s, e, l) in rows {
-        if last_talk == Some((user, talk)) {
+    for row in rows {
+        let MovedFor {
+            user_id: user,
+            email,
+            locale,
+            title,
+            moved,
+        } = row;
+        if last_talk == Some((user, moved.talk_id)) {
             continue;
         }
-        last_talk = Some((user, talk));
-        let (was, is) = (Placement::from((os, oe, ol)), Placement::from((s, e, l)));
-        let Some(change) = difference(config, &was, &is) else {
+        last_talk = Some((user, moved.talk_id));
+        let Some(change) = difference(config, &moved.was(), &moved.is) else {
             continue;
         };
         let locale = Locale::from_code(&locale).unwrap_or_default();
-        let text = line(locale, &title, &is, &change, config);
+        let text = line(locale, &title, &moved.is, &change, config);
         match per_user.last_mut() {
             Some((u, _, _, lines)) if *u == user => lines.push(text),
             _ => per_user.push((user, email, locale, vec![text])),

@@ -168,7 +168,7 @@ impl Filter {
     pub fn href_on(&self, base: &str) -> String {
         let mut params = vec![];
         if let Some(t) = &self.theme {
-            params.push(format!("theme={}", encode_query(t)));
+            params.push(format!("theme={}", crate::ui::encode_query(t)));
         }
         if let Some(d) = self.day {
             params.push(format!("day={}", d.format("%Y-%m-%d")));
@@ -179,20 +179,6 @@ impl Filter {
             format!("{base}?{}", params.join("&"))
         }
     }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters stay as they are).
-pub fn encode_query(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 /// What the programme needs to mark talks for the reader: saved ones and their passes' windows
@@ -305,13 +291,9 @@ pub async fn get_personal_state() -> Result<PersonalState, AppError> {
 pub async fn toggle_talk(talk_id: Uuid, save: bool) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
     if save {
-        personal::add(&state.db, user.id, talk_id)
-            .await
-            .map_err(crate::server::state::fail)
+        personal::add(&state.db, user.id, talk_id).await
     } else {
-        personal::remove(&state.db, user.id, talk_id)
-            .await
-            .map_err(crate::server::state::fail)
+        personal::remove(&state.db, user.id, talk_id).await
     }
 }
 

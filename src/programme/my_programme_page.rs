@@ -4,7 +4,6 @@ use super::{
     conflicts, get_my_programme, Filter, Programme, RenewCalendarFeed, SavedTalk, SetProgrammeMail,
     TalkChange,
 };
-use crate::accounts::components::LoginRequired;
 use crate::ui::prelude::*;
 use chrono::{NaiveDate, NaiveTime};
 use leptos_router::hooks::use_query_map;
@@ -29,53 +28,43 @@ pub fn MyProgrammePage() -> impl IntoView {
     );
     let query = use_query_map();
     view! {
-        <Title text=page_title(move || i18n.t("personal.title"))/>
-        <section class="my-programme">
-            <h1>{move || i18n.t("personal.title")}</h1>
-            <Transition fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match mine.await {
-                        Ok(mine) => {
-                            let programme = Programme {
-                                event_name: String::new(),
-                                timezone: String::new(),
-                                talks: mine.talks.iter().map(|t| t.talk.clone()).collect(),
-                            };
-                            let programme = StoredValue::new(programme);
-                            let parsed = Memo::new(move |_| {
-                                let q = query.read();
-                                programme.with_value(|p| Filter::parse(p, q.get_str("theme"), q.get_str("day")).0)
-                            });
-                            let filter = Signal::derive(move || parsed.get());
-                            let talks = mine.talks.clone();
-                            let clashes = conflicts(&talks);
-                            let feed = mine.feed_url.clone();
-                            view! {
-                                <div class="calendar-links">
-                                    <a class="button-secondary" href="/me/programme.ics" download="my-programme.ics" rel="external">{move || i18n.t("personal.download_ics")}</a>
-                                    <label class="feed">{move || i18n.t("personal.subscribe")}<input type="text" readonly value=feed class="feed-url"/></label>
-                                    <ActionForm action=renew attr:class="inline-form">
-                                        <button type="submit" class="button-small">{move || i18n.t("personal.renew_feed")}</button>
-                                    </ActionForm>
-                                </div>
-                                <ChangeMailSwitch action=mail on=mine.mail_changes/>
-                                {if talks.is_empty() {
-                                    view! { <p class="empty">{move || i18n.t("personal.empty")}" "<a href="/">{move || i18n.t("nav.programme")}</a></p> }.into_any()
-                                } else {
-                                    view! {
-                                        <FilterBar programme filter base="/me/programme"/>
-                                        <MyDays talks clashes filter=parsed/>
-                                    }.into_any()
-                                }}
-                            }
-                                .into_any()
-                        }
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Transition>
-        </section>
+        <PageSection title="personal.title" class="my-programme">
+            {loaded(mine, move |mine| {
+                let programme = Programme {
+                    event_name: String::new(),
+                    timezone: String::new(),
+                    talks: mine.talks.iter().map(|t| t.talk.clone()).collect(),
+                };
+                let programme = StoredValue::new(programme);
+                let parsed = Memo::new(move |_| {
+                    let q = query.read();
+                    programme.with_value(|p| Filter::parse(p, q.get_str("theme"), q.get_str("day")).0)
+                });
+                let filter = Signal::derive(move || parsed.get());
+                let talks = mine.talks.clone();
+                let clashes = conflicts(&talks);
+                let feed = mine.feed_url.clone();
+                view! {
+                    <div class="calendar-links">
+                        <a class="button-secondary" href="/me/programme.ics" download="my-programme.ics" rel="external">{move || i18n.t("personal.download_ics")}</a>
+                        <label class="feed">{move || i18n.t("personal.subscribe")}<input type="text" readonly value=feed class="feed-url"/></label>
+                        <ActionForm action=renew attr:class="inline-form">
+                            <button type="submit" class="button-small">{move || i18n.t("personal.renew_feed")}</button>
+                        </ActionForm>
+                    </div>
+                    <ChangeMailSwitch action=mail on=mine.mail_changes/>
+                    {if talks.is_empty() {
+                        view! { <p class="empty">{move || i18n.t("personal.empty")}" "<a href="/">{move || i18n.t("nav.programme")}</a></p> }.into_any()
+                    } else {
+                        view! {
+                            <FilterBar programme filter base="/me/programme"/>
+                            <MyDays talks clashes filter=parsed/>
+                        }.into_any()
+                    }}
+                }
+                    .into_any()
+            })}
+        </PageSection>
     }
 }
 

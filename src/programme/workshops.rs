@@ -43,27 +43,21 @@ pub async fn workshop_seats() -> Result<Vec<Seats>, AppError> {
 #[server(prefix = "/api", endpoint = "workshop_book")]
 pub async fn workshop_book(talk_id: Uuid) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::book(&state.db, &user, talk_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::book(&state.db, &user, talk_id).await
 }
 
 /// Puts the caller on a full workshop's waiting list (`wait` false: takes them off it).
 #[server(prefix = "/api", endpoint = "workshop_wait")]
 pub async fn workshop_wait(talk_id: Uuid, wait: bool) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::wait(&state.db, &user, talk_id, wait)
-        .await
-        .map_err(crate::server::state::fail)
+    service::wait(&state.db, &user, talk_id, wait).await
 }
 
 /// Frees the caller's seat.
 #[server(prefix = "/api", endpoint = "workshop_cancel")]
 pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    let promoted = service::cancel(&state.db, &state.config, &user, talk_id)
-        .await
-        .map_err(crate::server::state::fail)?;
+    let promoted = service::cancel(&state.db, &state.config, &user, talk_id).await?;
     if promoted > 0 {
         state.mailer.wake();
     }
@@ -74,9 +68,7 @@ pub async fn workshop_cancel(talk_id: Uuid) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "admin_talk_workshop")]
 pub async fn admin_talk_workshop(talk_id: Uuid, capacity: String) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::set_capacity(&state.db, &state.config, &admin, talk_id, &capacity)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::set_capacity(&state.db, &state.config, &admin, talk_id, &capacity).await?;
     state.mailer.wake();
     Ok(())
 }

@@ -15,10 +15,7 @@ use crate::checkin::{
     Direction, Rule,
 };
 use crate::{
-    accounts::{
-        components::{use_auth, LoginRequired},
-        Role,
-    },
+    accounts::{components::use_auth, Role},
     error::AppError,
     i18n::{page_title, use_i18n},
     ticketing::TicketStatus,

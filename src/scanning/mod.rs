@@ -178,9 +178,8 @@ pub struct DoorOverview {
 fn door_at(list: Option<Uuid>, direction: Option<&str>) -> Result<service::At, AppError> {
     let direction = match direction.map(str::trim) {
         None | Some("") => crate::checkin::Direction::In,
-        Some(d) => crate::checkin::Direction::try_from(d.to_string()).map_err(|_| {
-            crate::server::state::fail(AppError::invalid("direction", "scan.error.direction"))
-        })?,
+        Some(d) => crate::checkin::Direction::try_from(d.to_string())
+            .map_err(|_| AppError::invalid("direction", "scan.error.direction"))?,
     };
     Ok(service::At { list, direction })
 }
@@ -203,10 +202,7 @@ pub async fn scan_redeem(
     let staff = require_door().await?;
     let token = token.trim();
     if token.is_empty() {
-        return Err(crate::server::state::fail(AppError::invalid(
-            "token",
-            "scan.error.token_empty",
-        )));
+        return Err(AppError::invalid("token", "scan.error.token_empty"));
     }
     let key = service::Key::Token(token);
     redeem(&staff, key, scan_id, list_id, direction.as_deref()).await
@@ -238,9 +234,7 @@ async fn redeem(
     let state = crate::server::state()?;
     let door = door_at(list_id, direction)?;
     let now = crate::server::state::now();
-    service::redeem_at(&state.db, &state.config, staff, door, key, scan_id, now)
-        .await
-        .map_err(crate::server::state::fail)
+    service::redeem_at(&state.db, &state.config, staff, door, key, scan_id, now).await
 }
 
 /// Undoes a mistaken entry: the staff member who scanned it within `SCAN_UNDO_SECONDS`, an admin any time.
@@ -257,7 +251,6 @@ pub async fn scan_undo(ticket_id: Uuid, list_id: Option<Uuid>) -> Result<(), App
         crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::state::fail)
 }
 
 /// Checked in / expected, per pass type.
@@ -273,9 +266,7 @@ pub async fn scan_counters() -> Result<Vec<PassCount>, AppError> {
 pub async fn scan_search(query: String) -> Result<Vec<HolderTicket>, AppError> {
     let staff = require_door().await?;
     let state = crate::server::state()?;
-    service::search(&state.db, &state.config, &staff, &query)
-        .await
-        .map_err(crate::server::state::fail)
+    service::search(&state.db, &state.config, &staff, &query).await
 }
 
 /// A door device's sync: sends the entries it made offline (each taken once, by nonce) and gets
@@ -303,7 +294,6 @@ pub async fn door_sync(
         crate::server::state::now(),
     )
     .await
-    .map_err(crate::server::state::fail)
 }
 
 /// The door seen from the back office. Admins only.
@@ -320,14 +310,11 @@ pub async fn admin_door_rotate_key() -> Result<(), AppError> {
     crate::ticketing::codes::rotate(&state.db, &state.config, &admin)
         .await
         .map(|_| ())
-        .map_err(crate::server::state::fail)
 }
 
 /// Codes signed with this key are refused from now on (a leaked key). Admins only; audited.
 #[server(prefix = "/api", endpoint = "admin_door_revoke_key")]
 pub async fn admin_door_revoke_key(key_id: i64) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    crate::ticketing::codes::revoke(&state.db, &admin, key_id)
-        .await
-        .map_err(crate::server::state::fail)
+    crate::ticketing::codes::revoke(&state.db, &admin, key_id).await
 }

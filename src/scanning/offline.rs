@@ -104,6 +104,7 @@ pub struct DoorConflict {
 /// What `door_sync` answers: the keys, passes and conflicts whole, the tickets changed since the
 /// cursor (all of them when `full`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DoorDelta {
     pub cursor: i64,
     pub full: bool,
@@ -117,10 +118,8 @@ pub struct DoorDelta {
     /// Double entries that involve this device.
     pub conflicts: Vec<DoorConflict>,
     /// The check-in lists not archived.
-    #[serde(default)]
     pub lists: Vec<DoorList>,
     /// The conference's offset from UTC now, in minutes: the phone's conference day.
-    #[serde(default)]
     pub utc_offset_minutes: i32,
 }
 
@@ -149,21 +148,19 @@ pub const MAX_ENTRIES_PER_SYNC: usize = 200;
 
 /// What a device knows: the last sync's data, merged.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct DoorData {
     pub cursor: i64,
     pub synced_at_ms: i64,
     /// The server's clock minus this device's, at the last sync: a phone whose clock is wrong
     /// still judges "valid today" (and dates its entries) by the server's time.
-    #[serde(default)]
     pub clock_offset_ms: i64,
     pub grace_minutes: i64,
     pub keys: Vec<DoorKey>,
     pub passes: Vec<DoorPass>,
     pub tickets: HashMap<Uuid, DoorTicket>,
     pub conflicts: Vec<DoorConflict>,
-    #[serde(default)]
     pub lists: Vec<DoorList>,
-    #[serde(default)]
     pub utc_offset_minutes: i32,
 }
 

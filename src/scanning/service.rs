@@ -396,9 +396,8 @@ pub async fn search(
         .bind(&pattern).fetch_all(c).await)?;
     Audit::new(staff.id, "SCAN_SEARCH", "ticket", "search")
         .meta(serde_json::json!({ "query": query, "found": rows.len() }))
-        .write(&mut tx)
+        .commit(tx)
         .await?;
-    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|r| HolderTicket {

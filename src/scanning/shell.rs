@@ -183,3 +183,10 @@ pub async fn manifest(headers: axum::http::HeaderMap) -> Response {
     )
         .into_response()
 }
+
+/// The door's installable shell: its service worker and manifest.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new()
+        .route("/scan-sw.js", axum::routing::get(service_worker))
+        .route("/scan.webmanifest", axum::routing::get(manifest))
+}

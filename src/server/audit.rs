@@ -60,4 +60,11 @@ impl<'a> Audit<'a> {
         } = self;
         audit(tx, actor, action, entity_type, &entity_id, meta).await
     }
+
+    /// Writes the entry, then commits the transaction: the change and its audit land together.
+    pub async fn commit(self, mut tx: Tx) -> Result<(), crate::error::AppError> {
+        self.write(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
 }

@@ -210,18 +210,24 @@ impl Config {
         };
         let mail_poll_ms = millis("MAIL_POLL_MS", 1000)?;
         let mail_retry_base_ms = millis("MAIL_RETRY_BASE_MS", 5000)?;
-        let whole = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| *n > 0 && *n <= max)
-                    .ok_or_else(|| {
-                        err(var, format!("'{v}' is not a whole number from 1 to {max}"))
-                    }),
-            }
-        };
+        // A whole number from `min` to `max`; `default` when not set.
+        let ranged =
+            |var: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+                match get(var) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| (min..=max).contains(n))
+                        .ok_or_else(|| {
+                            err(
+                                var,
+                                format!("'{v}' is not a whole number from {min} to {max}"),
+                            )
+                        }),
+                }
+            };
+        let whole = |var: &'static str, default: i64, max: i64| ranged(var, default, 1, max);
         // PostgreSQL's own default allows 100 connections in all; past 1000 is a typo.
         let db_max_connections = whole("DB_MAX_CONNECTIONS", 16, 1000)? as u32;
         let reservation_minutes = whole("RESERVATION_MINUTES", 30, 24 * 60)?;
@@ -233,18 +239,7 @@ impl Config {
             mode == Mode::Production,
         )
         .map_err(|m| err("CHECKOUT_REQUIRES_VERIFIED_EMAIL", m))?;
-        let from_zero = |var: &'static str, default: i64, max: i64| -> Result<i64, ConfigError> {
-            match get(var) {
-                None => Ok(default),
-                Some(v) => v
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|n| (0..=max).contains(n))
-                    .ok_or_else(|| {
-                        err(var, format!("'{v}' is not a whole number from 0 to {max}"))
-                    }),
-            }
-        };
+        let from_zero = |var: &'static str, default: i64, max: i64| ranged(var, default, 0, max);
         let scan_grace_minutes = from_zero("SCAN_GRACE_MINUTES", 60, 24 * 60)?;
         let programme_mail_delay_minutes = from_zero("PROGRAMME_MAIL_DELAY_MINUTES", 10, 24 * 60)?;
         let scan_undo_seconds = whole("SCAN_UNDO_SECONDS", 120, 3600)?;
@@ -503,22 +498,25 @@ mod tests {
     #[test]
     fn a_dev_server_listens_on_loopback_only() {
         let key = "k".repeat(32);
-        for addr in [
+        let loopback = [
             "127.0.0.1:3000",
             "[::1]:3000",
             "127.0.0.2:8080",
             "[::ffff:127.0.0.1]:3000",
-        ] {
-            let c = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)])).unwrap();
-            assert!(c.is_dev(), "{addr}");
-        }
-        for addr in [
+        ];
+        let open = [
             "0.0.0.0:3000",
             "[::]:3000",
             "192.168.1.10:3000",
             "[2001:db8::1]:3000",
-        ] {
-            let e = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)])).unwrap_err();
+        ];
+        for addr in loopback.into_iter().chain(open) {
+            let dev = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)]));
+            if loopback.contains(&addr) {
+                assert!(dev.unwrap().is_dev(), "{addr}");
+                continue;
+            }
+            let e = dev.unwrap_err();
             assert_eq!(e.var, "ADDR", "{addr}: {e}");
             let line = e.to_string();
             assert!(

@@ -226,45 +226,13 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::with_token))
         .route("/readyz", get(readyz))
         .route("/lang/{code}", get(switch_language))
-        .route(
-            "/stripe/webhook",
-            axum::routing::post(crate::ticketing::payment_events::webhook),
-        )
-        .route(
-            "/me/programme.ics",
-            get(crate::programme::personal::http::download),
-        )
-        .route(
-            "/admin/export/attendees.csv",
-            get(crate::admin::exports::service::attendees_csv),
-        )
-        .route(
-            "/admin/export/orders.csv",
-            get(crate::admin::exports::service::orders_csv),
-        )
-        .route(
-            "/admin/export/vouchers.csv",
-            get(crate::vouchers::service::csv),
-        )
-        .route(
-            "/admin/export/invoices.csv",
-            get(crate::invoicing::http::csv),
-        )
-        .route("/invoices/{file}", get(crate::invoicing::http::download))
-        .route("/scan-sw.js", get(crate::scanning::shell::service_worker))
-        .route("/scan.webmanifest", get(crate::scanning::shell::manifest))
-        .route(
-            "/calendar/{user}/{file}",
-            get(crate::programme::personal::http::feed),
-        )
-        .route(
-            "/me/data.json",
-            get(crate::privacy::service::http::export_mine),
-        )
-        .route(
-            "/admin/privacy/export/{user}",
-            get(crate::privacy::service::http::export_person),
-        )
+        .merge(crate::ticketing::payment_events::routes())
+        .merge(crate::programme::personal::http::routes())
+        .merge(crate::admin::exports::service::routes())
+        .merge(crate::vouchers::service::export_routes())
+        .merge(crate::invoicing::http::routes())
+        .merge(crate::scanning::shell::routes())
+        .merge(crate::privacy::service::http::routes())
         .merge(crate::checkin::http::routes())
         .leptos_routes_with_context(
             &state,

@@ -131,24 +131,29 @@ pub mod anyhow_like {
 /// (`value`) and the row's version when it was read (a row changed meanwhile is refused).
 #[derive(Clone, Copy, Debug)]
 pub struct CellEdit<'a> {
+    /// Who edits.
+    pub by: uuid::Uuid,
     pub id: uuid::Uuid,
     pub field: &'a str,
     pub value: &'a str,
+    /// The row's version the editor read: the edit is refused when the row changed since.
     pub version: i64,
 }
 
 impl<'a> CellEdit<'a> {
-    pub fn new(id: uuid::Uuid, field: &'a str, value: &'a str, version: i64) -> Self {
+    pub fn new(
+        by: uuid::Uuid,
+        id: uuid::Uuid,
+        field: &'a str,
+        value: &'a str,
+        version: i64,
+    ) -> Self {
         CellEdit {
+            by,
             id,
             field,
             value,
             version,
         }
-    }
-
-    /// (id, field, value, version).
-    pub fn parts(self) -> (uuid::Uuid, &'a str, &'a str, i64) {
-        (self.id, self.field, self.value, self.version)
     }
 }

@@ -115,10 +115,8 @@ pub async fn revoke(db: &Db, admin: &AuthUser, key_id: i64) -> Result<(), AppErr
     // Every ticket's code changes: devices must fetch them all again.
     lock_door(&mut tx).await?;
     Audit::new(admin.id, "REVOKE_DOOR_KEY", "door_key", key_id)
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// What a ticket's signed code says.

@@ -5,10 +5,7 @@ use super::{
     TicketStatus, TicketView,
 };
 use crate::ui::prelude::*;
-use crate::{
-    accounts::components::use_auth, accounts::components::LoginRequired, i18n::I18n,
-    money::format_money,
-};
+use crate::{accounts::components::use_auth, i18n::I18n, money::format_money, ui::LoginRequired};
 use chrono::NaiveDate;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -35,12 +32,9 @@ pub fn ShopPage() -> impl IntoView {
         move || (code(), join.version().get(), leave.version().get()),
         |(code, _, _)| super::shop(code),
     );
-    let checkout = ServerAction::<Checkout>::new();
-    let error = action_error(checkout);
+    let (checkout, error) = form_action::<Checkout>();
     view! {
-        <Title text=page_title(move || i18n.t("shop.title"))/>
-        <section class="shop">
-            <h1>{move || i18n.t("shop.title")}</h1>
+        <PageSection title="shop.title" class="shop">
             <p class="lede">{move || i18n.t("shop.lede")}</p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
@@ -75,7 +69,7 @@ pub fn ShopPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-        </section>
+        </PageSection>
     }
 }
 
@@ -175,21 +169,18 @@ pub fn MyOrdersPage() -> impl IntoView {
         |_| super::my_orders(),
     );
     view! {
-        <Title text=page_title(move || i18n.t("orders.title"))/>
-        <section class="orders-page">
-            <h1>{move || i18n.t("orders.title")}</h1>
+        <PageSection title="orders.title" class="orders-page">
             {move || query.read().get("failed").map(|_| view! { <p class="notice notice-warning">{move || i18n.t("orders.payment_failed")}</p> })}
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match orders.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("orders.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
                         Ok(list) => list.into_iter().map(|order| view! { <OrderCard order cancel reload/> }).collect_view().into_any(),
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Transition>
-        </section>
+        </PageSection>
     }
 }
 
@@ -285,7 +276,6 @@ pub fn OrderConfirmationPage() -> impl IntoView {
                         }
                             .into_any(),
                         Ok(o) => view! { <p class="notice notice-warning">{move || i18n.t(status_key(o.status))}</p> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
@@ -300,21 +290,18 @@ pub fn MyTicketsPage() -> impl IntoView {
     let holder = ServerAction::<SetTicketHolder>::new();
     let tickets = Resource::new(move || holder.version().get(), |_| super::my_tickets());
     view! {
-        <Title text=page_title(move || i18n.t("tickets.title"))/>
-        <section class="tickets-page">
-            <h1>{move || i18n.t("tickets.title")}</h1>
+        <PageSection title="tickets.title" class="tickets-page">
             <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::ui::print_page()>{move || i18n.t("tickets.print")}</button></p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match tickets.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("tickets.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
                         Ok(list) => view! { <div class="ticket-grid">{list.into_iter().map(|ticket| view! { <TicketCard ticket holder/> }).collect_view()}</div> }.into_any(),
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
             </Transition>
-        </section>
+        </PageSection>
     }
 }
 

@@ -154,8 +154,7 @@ pub async fn checkout(
 ) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
     let url = service::start_checkout(&state, &user, &lines, voucher.as_deref(), billing.as_ref())
-        .await
-        .map_err(crate::server::state::fail)?;
+        .await?;
     leptos_axum::redirect(&url);
     Ok(())
 }
@@ -171,21 +170,17 @@ pub async fn my_orders() -> Result<Vec<OrderView>, AppError> {
 #[server(prefix = "/api", endpoint = "my_order")]
 pub async fn my_order(order_id: Uuid) -> Result<OrderView, AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::confirm_if_paid(&state, user.id, order_id)
-        .await
-        .map_err(crate::server::state::fail)?;
+    service::confirm_if_paid(&state, user.id, order_id).await?;
     service::orders_of(&state.db, Some(user.id), Some(order_id))
         .await?
         .pop()
-        .ok_or_else(|| crate::server::state::fail(AppError::NotFound))
+        .ok_or(AppError::NotFound)
 }
 
 #[server(prefix = "/api", endpoint = "cancel_order")]
 pub async fn cancel_order(order_id: Uuid) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::cancel_by_buyer(&state, user.id, order_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::cancel_by_buyer(&state, user.id, order_id).await
 }
 
 #[server(prefix = "/api", endpoint = "my_tickets")]
@@ -201,18 +196,14 @@ pub async fn set_ticket_holder(
     holder_email: String,
 ) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email)
-        .await
-        .map_err(crate::server::state::fail)
+    service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email).await
 }
 
 /// Full refund of a paid order (admins only, audited).
 #[server(prefix = "/api", endpoint = "admin_refund_order")]
 pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::refund(&state, admin.id, order_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::refund(&state, admin.id, order_id).await
 }
 
 /// The name a ticket goes by, as SQL over tickets `t` and the buyer's users row and profile

@@ -297,3 +297,8 @@ pub async fn test_checkout_act(
     process_event(state, &event).await?;
     Ok(next)
 }
+
+/// The payment provider's webhook.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new().route("/stripe/webhook", axum::routing::post(webhook))
+}

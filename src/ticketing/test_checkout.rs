@@ -2,8 +2,8 @@
 //! the provider's payment page when no Stripe keys are set (dev only). Its buttons become the events
 //! Stripe would send (`payment_events`).
 use super::OrderView;
+use crate::money::format_money;
 use crate::ui::prelude::*;
-use crate::{accounts::components::LoginRequired, money::format_money};
 use leptos_router::hooks::use_params_map;
 use serde::{Deserialize, Serialize};
 
@@ -16,18 +16,15 @@ pub struct TestCheckoutInfo {
 #[server(prefix = "/api", endpoint = "test_checkout")]
 pub async fn test_checkout(session_id: String) -> Result<TestCheckoutInfo, AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    super::payment_events::test_checkout(&state, user.id, &session_id)
-        .await
-        .map_err(crate::server::state::fail)
+    super::payment_events::test_checkout(&state, user.id, &session_id).await
 }
 
 /// The tester's choice on the test checkout page: `pay`, `fail` or `abandon`.
 #[server(prefix = "/api", endpoint = "test_checkout_act")]
 pub async fn test_checkout_act(session_id: String, outcome: String) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    let next = super::payment_events::test_checkout_act(&state, user.id, &session_id, &outcome)
-        .await
-        .map_err(crate::server::state::fail)?;
+    let next =
+        super::payment_events::test_checkout_act(&state, user.id, &session_id, &outcome).await?;
     leptos_axum::redirect(&next);
     Ok(())
 }
@@ -75,7 +72,6 @@ pub fn TestCheckoutPage() -> impl IntoView {
                             }
                                 .into_any()
                         }
-                        Err(AppError::Unauthorized) => view! { <LoginRequired/> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}

@@ -1,7 +1,8 @@
 //! What a page file uses: `use crate::ui::prelude::*;` (Leptos, the page title, translations, the
 //! shared widgets) instead of the same import block in each of them.
 pub use super::{
-    action_error, loaded, ActionErrorNotice, ErrorNotice, FieldError, FormError, Loading, TableHead,
+    action_error, form_action, loaded, ActionErrorNotice, ErrorNotice, FieldError, FormError,
+    Loading, PageSection, SubmitButton, Table,
 };
 pub use crate::{
     error::AppError,

@@ -253,14 +253,11 @@ fn VouchersTable(rows: Rows, passes: Passes) -> impl IntoView {
         <p class="hint voucher-count">{move || i18n.t_with("vouchers.admin.count_listed", &[("n", &rows.with(Vec::len).to_string())])}</p>
         <ActionErrorNotice error=notice/>
         <div class="table-scroll">
-            <table class="data-table vouchers-table">
-                <thead><tr>{HEADERS.map(|h| view! { <th>{move || i18n.t(h)}</th> }).collect_view()}</tr></thead>
-                <tbody>
-                    <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                        <VoucherLine row rows notice pass_options/>
-                    </For>
-                </tbody>
-            </table>
+            <Table class="data-table vouchers-table" keys=HEADERS>
+                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                    <VoucherLine row rows notice pass_options/>
+                </For>
+            </Table>
         </div>
         {move || rows.with(Vec::is_empty).then(|| view! { <p class="empty">{move || i18n.t("vouchers.admin.empty")}</p> })}
     }

@@ -94,9 +94,7 @@ pub const MAX_BATCH: i64 = 500;
 #[server(prefix = "/api", endpoint = "admin_vouchers")]
 pub async fn admin_vouchers(tag: Option<String>) -> Result<Vec<VoucherRow>, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::list(&state.db, &state.config, tag.as_deref().unwrap_or(""))
-        .await
-        .map_err(crate::server::state::fail)
+    service::list(&state.db, &state.config, tag.as_deref().unwrap_or("")).await
 }
 
 /// Creates `count` vouchers (1: with `code` if given, else generated; more: generated, grouped by
@@ -122,9 +120,7 @@ pub async fn admin_create_vouchers(
         pass: ticket_type_id.as_deref().unwrap_or(""),
         max_uses: max_uses.as_deref().unwrap_or(""),
     };
-    service::create(&state.db, &state.config, admin.id, &batch)
-        .await
-        .map_err(crate::server::state::fail)
+    service::create(&state.db, &state.config, admin.id, &batch).await
 }
 
 /// Saves one field of a voucher, refused when it changed since `version`; held seats follow
@@ -137,10 +133,8 @@ pub async fn admin_update_voucher(
     version: i64,
 ) -> Result<VoucherRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(id, &field, &value, version);
-    service::update(&state, admin.id, edit)
-        .await
-        .map_err(crate::server::state::fail)
+    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
+    service::update(&state, edit).await
 }
 
 /// Deletes a voucher no order used (its held seats go back); a used one can only be ended (its
@@ -148,9 +142,7 @@ pub async fn admin_update_voucher(
 #[server(prefix = "/api", endpoint = "admin_delete_voucher")]
 pub async fn admin_delete_voucher(id: Uuid, version: i64) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::delete(&state.db, admin.id, id, version)
-        .await
-        .map_err(crate::server::state::fail)
+    service::delete(&state.db, admin.id, id, version).await
 }
 
 /// The passes a voucher can name (hidden ones included), for the table's select: (id, name, hidden).

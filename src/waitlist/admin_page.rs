@@ -62,17 +62,14 @@ fn PassSection(list: PassList, reload: RwSignal<u32>) -> impl IntoView {
         .collect_view();
     let pass_attr = name.clone();
     view! {
-        <section class="waitlist-pass" data-pass=pass_attr data-free=free>
-            <h2>{name}</h2>
-            <p class="waitlist-summary">
-                {move || i18n.t_with("waitlist.admin.summary", &[("free", &free_text), ("waiting", &waiting_text)])}
-            </p>
-            <AutoSwitch pass=ticket_type_id auto error reload/>
-            <ActionErrorNotice error/>
-            <table class="data-table waitlist-table">
-                <TableHead keys=&["waitlist.admin.position", "admin.name", "form.email", "admin.status", "waitlist.admin.joined", "waitlist.admin.offered_until", "admin.actions"]/>
-                <tbody>{lines}</tbody>
-            </table>
+            <section class="waitlist-pass" data-pass=pass_attr data-free=free>
+                <h2>{name}</h2>
+                <p class="waitlist-summary">
+                    {move || i18n.t_with("waitlist.admin.summary", &[("free", &free_text), ("waiting", &waiting_text)])}
+                </p>
+                <AutoSwitch pass=ticket_type_id auto error reload/>
+                <ActionErrorNotice error/>
+                <Table class="data-table waitlist-table" keys=&["waitlist.admin.position", "admin.name", "form.email", "admin.status", "waitlist.admin.joined", "waitlist.admin.offered_until", "admin.actions"]>{lines}</Table>
         </section>
     }
 }

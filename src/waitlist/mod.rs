@@ -53,51 +53,39 @@ pub struct PassList {
 #[server(prefix = "/api", endpoint = "join_waitlist")]
 pub async fn join_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::join(&state, user.id, user.verified, ticket_type_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::join(&state, user.id, user.verified, ticket_type_id).await
 }
 
 /// Leaves a pass's list (an offer not taken is given up: its seat goes to the next person).
 #[server(prefix = "/api", endpoint = "leave_waitlist")]
 pub async fn leave_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::leave(&state, user.id, ticket_type_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::leave(&state, user.id, ticket_type_id).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_waitlists")]
 pub async fn admin_waitlists() -> Result<Vec<PassList>, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::lists(&state.db, &state.config)
-        .await
-        .map_err(crate::server::state::fail)
+    service::lists(&state.db, &state.config).await
 }
 
 /// Moves a waiting person one place up. Audited `WAITLIST_MOVE_UP`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_move_up")]
 pub async fn admin_waitlist_move_up(entry_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::move_up(&state.db, admin.id, entry_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::move_up(&state.db, admin.id, entry_id).await
 }
 
 /// Offers a free seat to this waiting person now (whatever their place). Audited `WAITLIST_OFFER`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_offer")]
 pub async fn admin_waitlist_offer(entry_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::offer_by_hand(&state, admin.id, entry_id)
-        .await
-        .map_err(crate::server::state::fail)
+    service::offer_by_hand(&state, admin.id, entry_id).await
 }
 
 /// Turns a pass's automatic offers on or off. Audited `WAITLIST_AUTO`.
 #[server(prefix = "/api", endpoint = "admin_waitlist_auto")]
 pub async fn admin_waitlist_auto(ticket_type_id: Uuid, auto: bool) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    service::set_auto(&state, admin.id, ticket_type_id, auto)
-        .await
-        .map_err(crate::server::state::fail)
+    service::set_auto(&state, admin.id, ticket_type_id, auto).await
 }

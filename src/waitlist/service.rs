@@ -331,10 +331,8 @@ pub async fn move_up(db: &Db, admin: Uuid, entry_id: Uuid) -> Result<(), AppErro
     })?;
     Audit::new(admin, "WAITLIST_MOVE_UP", "waitlist_entry", entry_id)
         .meta(serde_json::json!({ "pass": pass, "passed": other }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 pub async fn offer_by_hand(state: &AppState, admin: Uuid, entry_id: Uuid) -> Result<(), AppError> {
@@ -347,9 +345,8 @@ pub async fn offer_by_hand(state: &AppState, admin: Uuid, entry_id: Uuid) -> Res
     }
     Audit::new(admin, "WAITLIST_OFFER", "waitlist_entry", entry_id)
         .meta(serde_json::json!({ "by_hand": true }))
-        .write(&mut tx)
+        .commit(tx)
         .await?;
-    tx.commit().await?;
     state.mailer.wake();
     Ok(())
 }
@@ -367,9 +364,8 @@ pub async fn set_auto(
         .bind(auto).bind(now()).bind(pass).execute(c).await.map(|_| ()))?;
     Audit::new(admin, "WAITLIST_AUTO", "ticket_type", pass)
         .meta(serde_json::json!({ "before": before, "after": auto }))
-        .write(&mut tx)
+        .commit(tx)
         .await?;
-    tx.commit().await?;
     if auto {
         offer_seats_soon(state).await;
     }

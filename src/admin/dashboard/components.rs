@@ -228,41 +228,34 @@ pub fn AdminDashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| admin_dashboard());
     view! {
         <AdminPage title="dashboard.title" class="dashboard">
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => {
-                            let revenue = format_money(d.revenue_cents, &d.currency, i18n.locale.get_untracked());
-                            let discount = format_money(d.discount_cents, &d.currency, i18n.locale.get_untracked());
-                            let (with_voucher, paid) = (d.voucher_orders.to_string(), d.paid_orders.to_string());
-                            view! {
-                                <dl class="figures">
-                                    <div><dt>{move || i18n.t("dashboard.tickets")}</dt><dd data-figure="tickets">{d.tickets}</dd></div>
-                                    <div><dt>{move || i18n.t("dashboard.revenue")}</dt><dd data-figure="revenue">{revenue}</dd></div>
-                                    <div><dt>{move || i18n.t("dashboard.checked_in")}</dt><dd data-figure="checked-in">{d.checked_in}</dd></div>
-                                    <div>
-                                        <dt>{move || i18n.t("dashboard.vouchers")}</dt>
-                                        <dd data-figure="vouchers" data-orders=d.voucher_orders data-discount=d.discount_cents>
-                                            {move || i18n.t_with("dashboard.vouchers_value", &[("n", &with_voucher), ("paid", &paid)])}
-                                            <br/><small>{move || i18n.t_with("dashboard.vouchers_discount", &[("amount", &discount)])}</small>
-                                        </dd>
-                                    </div>
-                                </dl>
-                                <h2>{move || i18n.t("dashboard.sales")}</h2>
-                                <SalesCharts sales=d.sales/>
-                                <h2>{move || i18n.t("dashboard.fill_rate")}</h2>
-                                <figure class="chart-box" data-chart="fill"><FillChart passes=d.passes/></figure>
-                                <h2>{move || i18n.t("dashboard.checkins")}</h2>
-                                <div class="chart-pair"><CheckinCharts days=d.checkins/></div>
-                                <h2>{move || i18n.t("dashboard.most_saved")}</h2>
-                                <figure class="chart-box" data-chart="saved"><SavedChart saved=d.saved/></figure>
-                            }
-                                .into_any()
-                        }
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {loaded(data, move |d| {
+                let revenue = format_money(d.revenue_cents, &d.currency, i18n.locale.get_untracked());
+                let discount = format_money(d.discount_cents, &d.currency, i18n.locale.get_untracked());
+                let (with_voucher, paid) = (d.voucher_orders.to_string(), d.paid_orders.to_string());
+                view! {
+                    <dl class="figures">
+                        <div><dt>{move || i18n.t("dashboard.tickets")}</dt><dd data-figure="tickets">{d.tickets}</dd></div>
+                        <div><dt>{move || i18n.t("dashboard.revenue")}</dt><dd data-figure="revenue">{revenue}</dd></div>
+                        <div><dt>{move || i18n.t("dashboard.checked_in")}</dt><dd data-figure="checked-in">{d.checked_in}</dd></div>
+                        <div>
+                            <dt>{move || i18n.t("dashboard.vouchers")}</dt>
+                            <dd data-figure="vouchers" data-orders=d.voucher_orders data-discount=d.discount_cents>
+                                {move || i18n.t_with("dashboard.vouchers_value", &[("n", &with_voucher), ("paid", &paid)])}
+                                <br/><small>{move || i18n.t_with("dashboard.vouchers_discount", &[("amount", &discount)])}</small>
+                            </dd>
+                        </div>
+                    </dl>
+                    <h2>{move || i18n.t("dashboard.sales")}</h2>
+                    <SalesCharts sales=d.sales/>
+                    <h2>{move || i18n.t("dashboard.fill_rate")}</h2>
+                    <figure class="chart-box" data-chart="fill"><FillChart passes=d.passes/></figure>
+                    <h2>{move || i18n.t("dashboard.checkins")}</h2>
+                    <div class="chart-pair"><CheckinCharts days=d.checkins/></div>
+                    <h2>{move || i18n.t("dashboard.most_saved")}</h2>
+                    <figure class="chart-box" data-chart="saved"><SavedChart saved=d.saved/></figure>
+                }
+                    .into_any()
+            })}
         </AdminPage>
     }
 }

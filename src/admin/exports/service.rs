@@ -92,13 +92,17 @@ fn csv_response(
     state: AppState,
     admin: Uuid,
     filename: &'static str,
+    columns: &'static [&'static str],
     export: fn(AppState, Sender, Arc<AtomicU64>) -> Job,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     tokio::spawn(async move {
         let failed = tx.clone();
         let rows = Arc::new(AtomicU64::new(0));
-        let done = export(state.clone(), tx, rows.clone()).await;
+        let done = match send_header(&tx, columns).await {
+            Ok(()) => export(state.clone(), tx, rows.clone()).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = &done {
             tracing::error!(error = %e, filename, "CSV export failed");
             let _ = failed
@@ -111,17 +115,11 @@ fn csv_response(
             "complete": done.is_ok(),
         });
         let audited = async {
-            let mut t = state.db.begin().await?;
-            crate::server::audit::audit(
-                &mut t,
-                admin,
-                "EXPORT_PERSONAL_DATA",
-                "export",
-                filename,
-                meta,
-            )
-            .await?;
-            t.commit().await
+            let t = state.db.begin().await?;
+            Audit::new(admin, "EXPORT_PERSONAL_DATA", "export", filename)
+                .meta(meta)
+                .commit(t)
+                .await
         };
         if let Err(e) = audited.await {
             tracing::error!(error = %e, filename, "could not audit an export");
@@ -159,22 +157,19 @@ async fn send_header(tx: &Sender, columns: &[&str]) -> Result<(), sqlx::Error> {
     send(tx, format!("\u{feff}{}", csv_line(columns))).await
 }
 
+const ATTENDEE_COLUMNS: &[&str] = &[
+    "ticket_id",
+    "holder",
+    "email",
+    "buyer_email",
+    "pass",
+    "status",
+    "checked_in_at",
+    "order_id",
+];
+
 fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     Box::pin(async move {
-        send_header(
-            &tx,
-            &[
-                "ticket_id",
-                "holder",
-                "email",
-                "buyer_email",
-                "pass",
-                "status",
-                "checked_in_at",
-                "order_id",
-            ],
-        )
-        .await?;
         let sql = format!("{ATTENDEES} ORDER BY tt.name, t.issued_at, t.id");
         db_run!(&state.db, pool => async {
             let mut rows = sqlx::query_as::<_, Attendee>(&sql).fetch(pool);
@@ -188,24 +183,21 @@ fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     })
 }
 
+const ORDER_COLUMNS: &[&str] = &[
+    "order_id",
+    "created_at",
+    "buyer_email",
+    "status",
+    "total",
+    "currency",
+    "tickets",
+    "stripe_payment_intent",
+    "voucher",
+    "discount",
+];
+
 fn orders_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     Box::pin(async move {
-        send_header(
-            &tx,
-            &[
-                "order_id",
-                "created_at",
-                "buyer_email",
-                "status",
-                "total",
-                "currency",
-                "tickets",
-                "stripe_payment_intent",
-                "voucher",
-                "discount",
-            ],
-        )
-        .await?;
         db_run!(&state.db, pool => async {
             let mut rows = sqlx::query_as::<_, Order>(ORDERS).fetch(pool);
             while let Some(r) = rows.try_next().await? {
@@ -228,14 +220,30 @@ async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Uuid, Statu
 
 pub async fn attendees_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match admin_only(&state, &headers).await {
-        Ok(admin) => csv_response(state, admin, "attendees.csv", attendees_job),
+        Ok(admin) => csv_response(
+            state,
+            admin,
+            "attendees.csv",
+            ATTENDEE_COLUMNS,
+            attendees_job,
+        ),
         Err(refused) => refused.into_response(),
     }
 }
 
 pub async fn orders_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match admin_only(&state, &headers).await {
-        Ok(admin) => csv_response(state, admin, "orders.csv", orders_job),
+        Ok(admin) => csv_response(state, admin, "orders.csv", ORDER_COLUMNS, orders_job),
         Err(refused) => refused.into_response(),
     }
+}
+
+/// The back office's CSV exports of attendees and orders.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new()
+        .route(
+            "/admin/export/attendees.csv",
+            axum::routing::get(attendees_csv),
+        )
+        .route("/admin/export/orders.csv", axum::routing::get(orders_csv))
 }

@@ -125,9 +125,5 @@ pub async fn retry(db: &Db, actor: Uuid, id: Uuid) -> Result<(), AppError> {
     if n != 1 {
         return Err(AppError::invalid("mail", "admin.error.mail_sent"));
     }
-    Audit::new(actor, "RETRY_MAIL", "mail", id)
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+    Audit::new(actor, "RETRY_MAIL", "mail", id).commit(tx).await
 }

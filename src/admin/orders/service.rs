@@ -81,10 +81,8 @@ pub async fn resend(db: &Db, config: &Config, actor: Uuid, order_id: Uuid) -> Re
     enqueue(&mut tx, &mail).await?;
     Audit::new(actor, "RESEND_TICKETS", "order", order_id)
         .meta(serde_json::json!({ "to": email }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// A new QR code for a ticket; the old one is refused at the door from now on.
@@ -108,8 +106,6 @@ pub async fn reissue(
     }
     crate::ticketing::service::reissue_token(&mut tx, config, ticket_id, None).await?;
     Audit::new(actor, "REISSUE_TICKET", "ticket", ticket_id)
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }

@@ -92,23 +92,21 @@ fn parse_time(config: &Config, field: &str, raw: &str) -> Result<Option<DateTime
 }
 
 /// Saves one field. Refused when the pass changed since `version`, or when the value is bad.
-pub async fn update(
-    state: &AppState,
-    actor: Uuid,
-    edit: CellEdit<'_>,
-) -> Result<PassRow, AppError> {
+pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<PassRow, AppError> {
     let (db, config) = (&state.db, state.config.as_ref());
-    let (id, field, raw, version) = edit.parts();
     let mut tx = db.begin().await?;
-    let before: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_optional(c).await)?
+    let before: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(edit.id).fetch_optional(c).await)?
         .ok_or(AppError::NotFound)?;
-    if before.version != version {
-        return Err(AppError::invalid(field, "admin.error.changed_meanwhile"));
+    if before.version != edit.version {
+        return Err(AppError::invalid(
+            edit.field,
+            "admin.error.changed_meanwhile",
+        ));
     }
-    let bad = |key: &str| AppError::invalid(field, key);
-    let (column, value, old, action) = match field {
+    let bad = |key: &str| AppError::invalid(edit.field, key);
+    let (column, value, old, action) = match edit.field {
         "name" => {
-            let v = raw.trim();
+            let v = edit.value.trim();
             if v.is_empty() || v.chars().count() > 120 {
                 return Err(bad("admin.error.name_invalid"));
             }
@@ -120,7 +118,7 @@ pub async fn update(
             )
         }
         "description" => {
-            let v = raw.trim();
+            let v = edit.value.trim();
             if v.chars().count() > 2000 {
                 return Err(bad("admin.error.description_long"));
             }
@@ -133,8 +131,8 @@ pub async fn update(
             )
         }
         "price" => {
-            let cents =
-                crate::money::parse_price(raw).ok_or_else(|| bad("admin.error.price_invalid"))?;
+            let cents = crate::money::parse_price(edit.value)
+                .ok_or_else(|| bad("admin.error.price_invalid"))?;
             (
                 "price_cents",
                 Value::Int(cents),
@@ -143,7 +141,7 @@ pub async fn update(
             )
         }
         "currency" => {
-            let v = raw.trim().to_ascii_lowercase();
+            let v = edit.value.trim().to_ascii_lowercase();
             if v.len() != 3 || !v.bytes().all(|b| b.is_ascii_lowercase()) {
                 return Err(bad("admin.error.currency_invalid"));
             }
@@ -156,7 +154,7 @@ pub async fn update(
         }
         "vat_rate" => {
             // Empty: the default rate of the settings; else one of VAT_RATES.
-            let v = raw.trim();
+            let v = edit.value.trim();
             let bp = if v.is_empty() {
                 None
             } else {
@@ -174,7 +172,8 @@ pub async fn update(
             )
         }
         "capacity" => {
-            let n = raw
+            let n = edit
+                .value
                 .trim()
                 .parse::<i64>()
                 .ok()
@@ -191,19 +190,19 @@ pub async fn update(
             )
         }
         "is_active" | "is_hidden" => {
-            let b = match raw.trim() {
+            let b = match edit.value.trim() {
                 "true" | "on" => true,
                 "false" | "off" | "" => false,
                 _ => return Err(bad("admin.error.bool_invalid")),
             };
             (
-                if field == "is_active" {
+                if edit.field == "is_active" {
                     "is_active"
                 } else {
                     "is_hidden"
                 },
                 Value::Bool(b),
-                serde_json::json!(if field == "is_active" {
+                serde_json::json!(if edit.field == "is_active" {
                     before.is_active
                 } else {
                     before.is_hidden
@@ -212,8 +211,8 @@ pub async fn update(
             )
         }
         "sales_start_at" | "sales_end_at" | "valid_from" | "valid_until" => {
-            let t = parse_time(config, field, raw)?;
-            let (start, end) = match field {
+            let t = parse_time(config, edit.field, edit.value)?;
+            let (start, end) = match edit.field {
                 "sales_start_at" => (t, before.sales_end_at),
                 "sales_end_at" => (before.sales_start_at, t),
                 "valid_from" => (t, before.valid_until),
@@ -224,13 +223,13 @@ pub async fn update(
                     return Err(bad("admin.error.end_before_start"));
                 }
             }
-            let old = match field {
+            let old = match edit.field {
                 "sales_start_at" => before.sales_start_at,
                 "sales_end_at" => before.sales_end_at,
                 "valid_from" => before.valid_from,
                 _ => before.valid_until,
             };
-            let column = match field {
+            let column = match edit.field {
                 "sales_start_at" => "sales_start_at",
                 "sales_end_at" => "sales_end_at",
                 "valid_from" => "valid_from",
@@ -258,19 +257,19 @@ pub async fn update(
     let now = now();
     let changed = match &value {
         Value::Text(v) => {
-            tx_run!(&mut tx, c => sqlx::query(&sql).bind(v.clone()).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            tx_run!(&mut tx, c => sqlx::query(&sql).bind(v.clone()).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
         }
         Value::Int(v) => {
-            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
         }
         Value::OptInt(v) => {
-            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
         }
         Value::Bool(v) => {
-            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
         }
         Value::Time(v) => {
-            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+            tx_run!(&mut tx, c => sqlx::query(&sql).bind(*v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
         }
     };
     if changed != 1 {
@@ -280,11 +279,11 @@ pub async fn update(
             "admin.error.changed_meanwhile"
         }));
     }
-    Audit::new(actor, action, "ticket_type", id)
-        .meta(serde_json::json!({ "field": field, "before": old, "after": value.json() }))
+    Audit::new(edit.by, action, "ticket_type", edit.id)
+        .meta(serde_json::json!({ "field": edit.field, "before": old, "after": value.json() }))
         .write(&mut tx)
         .await?;
-    let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(id).fetch_one(c).await)?;
+    let row: Row = tx_run!(&mut tx, c => sqlx::query_as(&format!("SELECT {COLUMNS} FROM ticket_types WHERE id = $1")).bind(edit.id).fetch_one(c).await)?;
     tx.commit().await?;
     Ok(view(config, row))
 }

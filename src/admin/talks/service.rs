@@ -126,10 +126,8 @@ pub async fn delete(
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1 AND version = $2").bind(id).bind(version).execute(c).await.map(|_| ()))?;
     Audit::new(actor, "DELETE_TALK", "talk", id)
         .meta(serde_json::json!({ "title": title, "saved_by": saved_by }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 fn parse_time(config: &Config, field: &str, raw: &str) -> Result<DateTime<Utc>, AppError> {
@@ -154,80 +152,88 @@ fn text(field: &str, raw: &str, max: usize, required: bool) -> Result<Option<Str
 }
 
 /// Saves one field of a talk. Refused when the talk changed since `version`, or on a bad value.
-pub async fn update(
-    state: &AppState,
-    actor: Uuid,
-    edit: CellEdit<'_>,
-) -> Result<TalkRow, AppError> {
+pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, AppError> {
     let (db, config) = (&state.db, state.config.as_ref());
-    let (id, field, raw, version) = edit.parts();
     let mut tx = db.begin().await?;
-    let before = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
-    if before.version != version {
-        return Err(AppError::invalid(field, "admin.error.changed_meanwhile"));
+    let before = one(&mut tx, config, edit.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if before.version != edit.version {
+        return Err(AppError::invalid(
+            edit.field,
+            "admin.error.changed_meanwhile",
+        ));
     }
     let now = now();
     // A move (time or room) is kept with the talk as it was, for the attendees who saved it.
-    if matches!(field, "start_at" | "end_at" | "location") {
+    if matches!(edit.field, "start_at" | "end_at" | "location") {
         let placement: crate::programme::changes::Placement = tx_run!(&mut tx, c => sqlx::query_as(
-            "SELECT start_at, end_at, location FROM conferences WHERE id = $1").bind(id).fetch_one(c).await)?;
-        crate::programme::changes::record(&mut tx, id, &placement).await?;
+            "SELECT start_at, end_at, location FROM conferences WHERE id = $1").bind(edit.id).fetch_one(c).await)?;
+        crate::programme::changes::record(&mut tx, edit.id, &placement).await?;
     }
     let sql = |column: &str| {
         format!("UPDATE conferences SET {column} = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
     };
-    let (old, new, changed) = match field {
+    let (old, new, changed) = match edit.field {
         "start_at" | "end_at" => {
-            let t = parse_time(config, field, raw)?;
-            let (start, end) = if field == "start_at" {
-                (t, parse_time(config, field, &before.end_at)?)
+            let t = parse_time(config, edit.field, edit.value)?;
+            let (start, end) = if edit.field == "start_at" {
+                (t, parse_time(config, edit.field, &before.end_at)?)
             } else {
-                (parse_time(config, field, &before.start_at)?, t)
+                (parse_time(config, edit.field, &before.start_at)?, t)
             };
             if end <= start {
-                return Err(AppError::invalid(field, "admin.error.end_before_start"));
+                return Err(AppError::invalid(
+                    edit.field,
+                    "admin.error.end_before_start",
+                ));
             }
-            let old = if field == "start_at" {
+            let old = if edit.field == "start_at" {
                 before.start_at.clone()
             } else {
                 before.end_at.clone()
             };
-            let n = tx_run!(&mut tx, c => sqlx::query(&sql(field)).bind(t).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?;
+            let n = tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(t).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?;
             (old, local(config, t), n)
         }
         "title" | "theme" | "description" | "location" | "speaker_name" => {
-            let (max, required) = match field {
+            let (max, required) = match edit.field {
                 "title" => (200, true),
                 "theme" => (60, true),
                 "description" => (5000, false),
                 _ => (120, false),
             };
-            let v = text(field, raw, max, required)?;
-            let old = match field {
+            let v = text(edit.field, edit.value, max, required)?;
+            let old = match edit.field {
                 "title" => before.title.clone(),
                 "theme" => before.theme.clone(),
                 "description" => before.description.clone(),
                 "location" => before.location.clone(),
                 _ => before.speaker_name.clone(),
             };
-            let n = if field == "description" {
+            let n = if edit.field == "description" {
                 let v = v.clone().unwrap_or_default();
-                tx_run!(&mut tx, c => sqlx::query(&sql(field)).bind(v).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+                tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
             } else {
-                tx_run!(&mut tx, c => sqlx::query(&sql(field)).bind(v.clone()).bind(now).bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?
+                tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(v.clone()).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
             };
             (old, v.unwrap_or_default(), n)
         }
         _ => return Err(AppError::invalid("field", "admin.error.field_unknown")),
     };
     if changed != 1 {
-        return Err(AppError::invalid(field, "admin.error.changed_meanwhile"));
+        return Err(AppError::invalid(
+            edit.field,
+            "admin.error.changed_meanwhile",
+        ));
     }
-    Audit::new(actor, "UPDATE_TALK", "talk", id)
-        .meta(serde_json::json!({ "field": field, "before": old, "after": new }))
+    Audit::new(edit.by, "UPDATE_TALK", "talk", edit.id)
+        .meta(serde_json::json!({ "field": edit.field, "before": old, "after": new }))
         .write(&mut tx)
         .await?;
-    let row = one(&mut tx, config, id).await?.ok_or(AppError::NotFound)?;
+    let row = one(&mut tx, config, edit.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
     tx.commit().await?;
     Ok(row)
 }

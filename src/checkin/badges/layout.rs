@@ -34,17 +34,15 @@ pub(crate) fn a6_badge(
     rule(surface, MARGIN, A6_W - MARGIN, y);
     y += 16.0;
 
-    let (style, lines) = faces.name_lines(&badge.name, width, 24.0, 14.0);
-    for line in &lines {
-        draw_centered(surface, faces, style, center, y, line);
-        y += style.size * 1.2;
-    }
-    y += 8.0;
-    if let Some(company) = company_of(badge) {
-        let company = one_line(faces, COMPANY, company, width);
-        draw_centered(surface, faces, COMPANY, center, y, &company);
-        y += COMPANY.leading();
-    }
+    let y = name_and_company(
+        faces,
+        badge,
+        width,
+        (24.0, 14.0, 8.0),
+        COMPANY,
+        y,
+        |style, y, line| draw_centered(surface, faces, style, center, y, line),
+    );
     let pass = one_line(faces, PASS, &badge.pass, width);
     draw_centered(surface, faces, PASS, center, y, &pass);
 
@@ -89,18 +87,43 @@ pub(crate) fn a4_cell(
     let event = one_line(faces, EVENT, event, width);
     draw_text(surface, faces, EVENT, left, y + PAD, &event);
 
-    let mut top = y + 48.0;
-    let (style, lines) = faces.name_lines(&badge.name, width, 20.0, 12.0);
-    for line in &lines {
-        draw_text(surface, faces, style, left, top, line);
-        top += style.size * 1.2;
-    }
-    top += 4.0;
-    if let Some(company) = company_of(badge) {
-        let company = one_line(faces, COMPANY, company, width);
-        draw_text(surface, faces, COMPANY, left, top, &company);
-    }
+    name_and_company(
+        faces,
+        badge,
+        width,
+        (20.0, 12.0, 4.0),
+        COMPANY,
+        y + 48.0,
+        |style, top, line| draw_text(surface, faces, style, left, top, line),
+    );
     let pass = one_line(faces, PASS, &badge.pass, width);
     let pass_top = y + CELL_H - PAD - PASS.leading();
     draw_text(surface, faces, PASS, left, pass_top, &pass);
+}
+
+/// The holder's name (one or two lines, as large as fits from `sizes.0` down to `sizes.1` points),
+/// a gap of `sizes.2`, then their company, from `y` down, each line drawn by `draw`; returns the y
+/// under them.
+fn name_and_company(
+    faces: &Faces,
+    badge: &Badge,
+    width: f32,
+    sizes: (f32, f32, f32),
+    company_style: Style,
+    mut y: f32,
+    mut draw: impl FnMut(Style, f32, &str),
+) -> f32 {
+    let (max, min, gap) = sizes;
+    let (style, lines) = faces.name_lines(&badge.name, width, max, min);
+    for line in &lines {
+        draw(style, y, line);
+        y += style.size * 1.2;
+    }
+    y += gap;
+    if let Some(company) = company_of(badge) {
+        let company = one_line(faces, company_style, company, width);
+        draw(company_style, y, &company);
+        y += company_style.leading();
+    }
+    y
 }

@@ -98,26 +98,17 @@ impl Faces {
         let space = self.width(style, " ");
         let mut lines = vec![];
         let mut cut = false;
-        let (mut line, mut line_w) = (String::new(), 0.0);
-        for word in text.split_whitespace() {
-            let pieces = self.cut_word(style, word, width);
-            cut |= pieces.len() > 1;
-            for piece in pieces {
-                let w = self.width(style, &piece);
-                if !line.is_empty() && line_w + space + w > width {
-                    lines.push(std::mem::take(&mut line));
-                    line_w = 0.0;
-                }
-                if !line.is_empty() {
-                    line.push(' ');
-                    line_w += space;
-                }
-                line.push_str(&piece);
-                line_w += w;
-            }
-        }
-        if !line.is_empty() {
-            lines.push(line);
+        let pieces = text
+            .split_whitespace()
+            .flat_map(|word| {
+                let pieces = self.cut_word(style, word, width);
+                cut |= pieces.len() > 1;
+                pieces
+            })
+            .map(|piece| (self.width(style, &piece), piece));
+        let last = crate::invoicing::pdf::fill_lines(pieces, space, width, &mut lines);
+        if !last.is_empty() {
+            lines.push(last);
         }
         (lines, cut)
     }

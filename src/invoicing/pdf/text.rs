@@ -121,25 +121,40 @@ pub(crate) fn wrap(style: Style, text: &str, width: f32) -> Vec<String> {
     let space = style.width(" ");
     let mut lines = vec![];
     for paragraph in text.split('\n') {
-        let (mut line, mut line_w) = (String::new(), 0.0);
-        for word in paragraph.split(' ').filter(|w| !w.is_empty()) {
-            for piece in cut_word(style, word, width) {
-                let w = style.width(&piece);
-                if !line.is_empty() && line_w + space + w > width {
-                    lines.push(std::mem::take(&mut line));
-                    line_w = 0.0;
-                }
-                if !line.is_empty() {
-                    line.push(' ');
-                    line_w += space;
-                }
-                line.push_str(&piece);
-                line_w += w;
-            }
-        }
-        lines.push(line);
+        let pieces = paragraph
+            .split(' ')
+            .filter(|w| !w.is_empty())
+            .flat_map(|word| cut_word(style, word, width))
+            .map(|piece| (style.width(&piece), piece));
+        let last = fill_lines(pieces, space, width, &mut lines);
+        lines.push(last);
     }
     lines
+}
+
+/// Lays `pieces` (a word, or the part of one cut to fit, with its width) on lines no wider than
+/// `width`, a space between two on the same line: the full lines go to `lines`, the last one,
+/// maybe empty, is returned.
+pub(crate) fn fill_lines(
+    pieces: impl IntoIterator<Item = (f32, String)>,
+    space: f32,
+    width: f32,
+    lines: &mut Vec<String>,
+) -> String {
+    let (mut line, mut line_w) = (String::new(), 0.0);
+    for (w, piece) in pieces {
+        if !line.is_empty() && line_w + space + w > width {
+            lines.push(std::mem::take(&mut line));
+            line_w = 0.0;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+            line_w += space;
+        }
+        line.push_str(&piece);
+        line_w += w;
+    }
+    line
 }
 
 /// A word as pieces that each fit `width` (usually the word itself).

@@ -340,11 +340,10 @@ pub async fn export_audited(db: &Db, user_id: Uuid, actor: Uuid) -> Result<Value
     let value = export(db, user_id).await?;
     let rows = rows_in(&value);
     let by = if actor == user_id { "self" } else { "admin" };
-    let mut tx = db.begin().await?;
+    let tx = db.begin().await?;
     Audit::new(actor, "EXPORT_PERSONAL_DATA", "user", user_id)
         .meta(json!({ "rows": rows, "by": by }))
-        .write(&mut tx)
+        .commit(tx)
         .await?;
-    tx.commit().await?;
     Ok(value)
 }

@@ -80,3 +80,13 @@ pub async fn export_person(
         Err(e) => e.status().into_response(),
     }
 }
+
+/// Personal data exports: one's own, and an admin's of one person.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new()
+        .route("/me/data.json", axum::routing::get(export_mine))
+        .route(
+            "/admin/privacy/export/{user}",
+            axum::routing::get(export_person),
+        )
+}

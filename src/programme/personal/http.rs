@@ -49,3 +49,10 @@ pub async fn feed(
         _ => StatusCode::NOT_FOUND.into_response(),
     }
 }
+
+/// The personal programme as a calendar: the download and the subscribed feed.
+pub fn routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new()
+        .route("/me/programme.ics", axum::routing::get(download))
+        .route("/calendar/{user}/{file}", axum::routing::get(feed))
+}

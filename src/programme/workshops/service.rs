@@ -120,10 +120,8 @@ pub async fn book(db: &Db, user: &AuthUser, talk: Uuid) -> Result<(), AppError> 
         .bind(talk).bind(user.id).execute(c).await.map(|_| ()))?;
     Audit::new(user.id, "BOOK_WORKSHOP", "talk", talk)
         .meta(serde_json::json!({ "ticket": ticket }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// Joins (or leaves) a full workshop's waiting list: only with a pass that covers it, without
@@ -141,9 +139,8 @@ pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<()
         }
         let id = talk.to_string();
         Audit::new(user.id, "LEAVE_WORKSHOP_WAITLIST", "talk", &id)
-            .write(&mut tx)
+            .commit(tx)
             .await?;
-        tx.commit().await?;
         return Ok(());
     }
     open_for_booking(&mut tx, talk).await?;
@@ -167,10 +164,8 @@ pub async fn wait(db: &Db, user: &AuthUser, talk: Uuid, wait: bool) -> Result<()
     }
     let id = talk.to_string();
     Audit::new(user.id, "JOIN_WORKSHOP_WAITLIST", "talk", &id)
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
 
 /// Gives a workshop's free seats to the first people waiting whose pass still covers it (the

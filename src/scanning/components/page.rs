@@ -1,5 +1,6 @@
 //! The page itself: `ScanPage` (who may scan) and `Scanner` (the camera and every panel).
 use super::*;
+use crate::ui::LoginRequired;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]

@@ -277,3 +277,8 @@ pub async fn csv(
     )
         .into_response()
 }
+
+/// The vouchers' CSV export.
+pub fn export_routes() -> axum::Router<crate::server::state::AppState> {
+    axum::Router::new().route("/admin/export/vouchers.csv", axum::routing::get(csv))
+}

@@ -20,30 +20,28 @@ pub(crate) async fn locked(tx: &mut Tx, id: Uuid) -> Result<Option<Voucher>, sql
 /// Saves one field. The voucher's hold is recomputed: released from the pass it held (if any),
 /// then taken again as the voucher now says (only seats the public could still buy), all in one
 /// transaction with the version check.
-pub async fn update(
-    state: &AppState,
-    admin: Uuid,
-    edit: CellEdit<'_>,
-) -> Result<VoucherRow, AppError> {
+pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<VoucherRow, AppError> {
     let (db, config) = (&state.db, state.config.as_ref());
-    let (id, field, raw, version) = edit.parts();
-    let bad = |key: &'static str| AppError::invalid(field, key);
+    let bad = |key: &'static str| AppError::invalid(edit.field, key);
     let mut tx = db.begin().await?;
-    let before = locked(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-    if before.version != version {
-        return Err(AppError::invalid(field, "vouchers.error.changed_meanwhile"));
+    let before = locked(&mut tx, edit.id).await?.ok_or(AppError::NotFound)?;
+    if before.version != edit.version {
+        return Err(AppError::invalid(
+            edit.field,
+            "vouchers.error.changed_meanwhile",
+        ));
     }
     let mut after = before.clone();
-    let value = raw.trim();
-    match field {
+    let value = edit.value.trim();
+    match edit.field {
         "code" => after.code = normalise_code(value).ok_or_else(|| bad("vouchers.error.code"))?,
         "tag" => after.tag = clean_tag(value)?,
         "ticket_type_id" => {
             after.ticket_type_id = match value {
                 "" => None,
                 v => {
-                    let id = Uuid::parse_str(v).map_err(|_| bad("shop.error.unknown_pass"))?;
-                    let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1").bind(id).fetch_optional(c).await)?;
+                    let pass_id = Uuid::parse_str(v).map_err(|_| bad("shop.error.unknown_pass"))?;
+                    let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1").bind(pass_id).fetch_optional(c).await)?;
                     Some(known.ok_or_else(|| bad("shop.error.unknown_pass"))?.0)
                 }
             }
@@ -56,10 +54,10 @@ pub async fn update(
         }
         "value" => {
             after.value = parse_value(after.effect, value)
-                .map_err(|e| AppError::invalid(field, e.message_key()))?
+                .map_err(|e| AppError::invalid(edit.field, e.message_key()))?
         }
         "max_uses" => {
-            after.max_uses = parse_max_uses(value, field)?;
+            after.max_uses = parse_max_uses(value, edit.field)?;
             if after.max_uses < before.uses {
                 return Err(bad("vouchers.error.below_uses"));
             }
@@ -73,7 +71,7 @@ pub async fn update(
                         .ok_or_else(|| bad("admin.error.datetime_invalid"))?,
                 ),
             };
-            if field == "valid_from" {
+            if edit.field == "valid_from" {
                 after.valid_from = t;
             } else {
                 after.valid_until = t;
@@ -88,16 +86,18 @@ pub async fn update(
         "holds_seats" => after.holds_seats = value == "true",
         _ => return Err(AppError::invalid("field", "admin.error.field_unknown")),
     }
-    if matches!(field, "ticket_type_id" | "holds_seats") {
+    if matches!(edit.field, "ticket_type_id" | "holds_seats") {
         // Its orders' seats are on the pass it named: uses given back later go to that pass's hold.
-        let (orders,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM orders WHERE voucher_id = $1").bind(id).fetch_one(c).await)?;
+        let (orders,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as("SELECT COUNT(*) FROM orders WHERE voucher_id = $1").bind(edit.id).fetch_one(c).await)?;
         if orders > 0 {
             return Err(bad("vouchers.error.used"));
         }
         if after.holds_seats && after.ticket_type_id.is_none() {
             return Err(bad("vouchers.error.hold_needs_pass"));
         }
-        if before.user_id.is_some() && matches!(field, "ticket_type_id" | "holds_seats" | "code") {
+        if before.user_id.is_some()
+            && matches!(edit.field, "ticket_type_id" | "holds_seats" | "code")
+        {
             return Err(bad("vouchers.error.personal"));
         }
     }
@@ -120,7 +120,7 @@ pub async fn update(
                 .bind(-delta).bind(pass).execute(c).await.map(|_| ()))?;
         }
     } else {
-        end_hold(&mut tx, id).await?;
+        end_hold(&mut tx, edit.id).await?;
         if hold_runs {
             let pass = after.ticket_type_id.expect("checked above");
             if !take_hold(&mut tx, pass, new_held).await? {
@@ -134,7 +134,7 @@ pub async fn update(
          WHERE id = $13 AND version = $14")
         .bind(&after.code).bind(&after.tag).bind(after.ticket_type_id).bind(after.effect.as_str()).bind(after.value).bind(after.max_uses)
         .bind(after.valid_from).bind(after.valid_until).bind(after.unlocks_hidden).bind(after.holds_seats)
-        .bind(if hold_runs { None } else { Some(now()) }).bind(now()).bind(id).bind(version)
+        .bind(if hold_runs { None } else { Some(now()) }).bind(now()).bind(edit.id).bind(edit.version)
         .execute(c).await.map(|r| r.rows_affected()));
     match n {
         Ok(1) => {}
@@ -145,10 +145,10 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     }
     if !hold_runs && before.user_id.is_some() {
-        expire_offer(&mut tx, id).await?;
+        expire_offer(&mut tx, edit.id).await?;
     }
-    Audit::new(admin, "UPDATE_VOUCHER", "voucher", id).meta(serde_json::json!({ "field": field, "before": snapshot(&before), "after": snapshot(&after) })).write(&mut tx).await?;
-    let row = one(&mut tx, config, id).await?;
+    Audit::new(edit.by, "UPDATE_VOUCHER", "voucher", edit.id).meta(serde_json::json!({ "field": edit.field, "before": snapshot(&before), "after": snapshot(&after) })).write(&mut tx).await?;
+    let row = one(&mut tx, config, edit.id).await?;
     tx.commit().await?;
     Ok(row)
 }
@@ -179,8 +179,6 @@ pub async fn delete(db: &Db, admin: Uuid, id: Uuid, version: i64) -> Result<(), 
     };
     Audit::new(admin, action, "voucher", id)
         .meta(serde_json::json!({ "before": snapshot(&before) }))
-        .write(&mut tx)
-        .await?;
-    tx.commit().await?;
-    Ok(())
+        .commit(tx)
+        .await
 }
