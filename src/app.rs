@@ -114,6 +114,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/waitlist") view={Lazy::<lazy::AdminWaitlist>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/invoices") view={Lazy::<lazy::AdminInvoices>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/door") view={Lazy::<lazy::AdminDoor>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/questions") view={Lazy::<lazy::AdminQuestions>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>
@@ -123,6 +124,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/me/programme") view={Lazy::<lazy::MyProgramme>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/me/orders") view={Lazy::<lazy::MyOrders>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/me/tickets") view={Lazy::<lazy::MyTickets>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/tickets/claim") view={Lazy::<lazy::ClaimTicket>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/orders/:id/confirmation") view={Lazy::<lazy::OrderConfirmation>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/checkout/test/:session") view={Lazy::<lazy::TestCheckout>::new()} ssr=SsrMode::Async/>
             </Routes>

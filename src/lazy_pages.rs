@@ -17,12 +17,13 @@ use crate::{
     admin::audit_page::AdminAuditPage, admin::dashboard::components::AdminDashboardPage,
     admin::mail_page::AdminMailPage, admin::orders_page::AdminOrdersPage,
     admin::passes_page::AdminPassesPage, admin::programme_page::AdminProgrammePage,
-    admin::users_page::AdminUsersPage, devtools::DevPanicPage,
-    invoicing::admin_page::AdminInvoicesPage, mail::components::DevMailboxPage,
-    privacy::admin_page::AdminPrivacyPage, privacy::components::ConsentPage,
-    privacy::components::DeletedPage, privacy::components::PrivacySection,
-    programme::my_programme_page::MyProgrammePage, programme::talk_page::TalkPage,
-    scanning::admin_page::AdminDoorPage, scanning::components::ScanPage,
+    admin::users_page::AdminUsersPage, attendees::admin_page::AdminQuestionsPage,
+    devtools::DevPanicPage, invoicing::admin_page::AdminInvoicesPage,
+    mail::components::DevMailboxPage, privacy::admin_page::AdminPrivacyPage,
+    privacy::components::ConsentPage, privacy::components::DeletedPage,
+    privacy::components::PrivacySection, programme::my_programme_page::MyProgrammePage,
+    programme::talk_page::TalkPage, scanning::admin_page::AdminDoorPage,
+    scanning::components::ScanPage, ticketing::components::ClaimTicketPage,
     ticketing::components::MyOrdersPage, ticketing::components::MyTicketsPage,
     ticketing::components::OrderConfirmationPage, ticketing::components::ShopPage,
     ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
@@ -89,3 +90,5 @@ lazy_page!(MyProgramme, MyProgrammePage);
 lazy_page!(MyOrders, MyOrdersPage);
 lazy_page!(MyTickets, MyTicketsPage);
 lazy_page!(OrderConfirmation, OrderConfirmationPage);
+lazy_page!(ClaimTicket, ClaimTicketPage);
+lazy_page!(AdminQuestions, AdminQuestionsPage);

@@ -34,16 +34,17 @@ where
 
 /// The message of an error that belongs to `field`, shown under it.
 #[component]
-pub fn FieldError(error: Signal<Option<AppError>>, field: &'static str) -> impl IntoView {
+pub fn FieldError(error: Signal<Option<AppError>>, #[prop(into)] field: String) -> impl IntoView {
     let i18n = use_i18n();
     move || {
-        error.get().filter(|e| e.field() == Some(field)).map(|e| {
-            view! { <p class="field-error" role="alert" data-field=field>{e.message(i18n.locale.get())}</p> }
+        error.get().filter(|e| e.field() == Some(field.as_str())).map(|e| {
+            view! { <p class="field-error" role="alert" data-field=field.clone()>{e.message(i18n.locale.get())}</p> }
         })
     }
 }
 
-/// The message of an error that belongs to none of the form's `fields`.
+/// The message of an error that belongs to none of the form's `fields` (a field ending in `[`
+/// stands for every field it starts: `attendees[`).
 #[component]
 pub fn FormError(
     error: Signal<Option<AppError>>,
@@ -51,7 +52,12 @@ pub fn FormError(
 ) -> impl IntoView {
     let i18n = use_i18n();
     move || {
-        error.get().filter(|e| e.field().is_none_or(|f| !fields.contains(&f))).map(|e| {
+        let shown_in_place = |f: &str| {
+            fields
+                .iter()
+                .any(|x| f == *x || (x.ends_with('[') && f.starts_with(x)))
+        };
+        error.get().filter(|e| e.field().is_none_or(|f| !shown_in_place(f))).map(|e| {
             view! { <p class="notice notice-error form-error" role="alert">{e.message(i18n.locale.get())}</p> }
         })
     }

@@ -28,7 +28,7 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                 let total = rows.len();
                 view! {
                     <p class="hint">{move || i18n.t_with("admin.attendees_count", &[("count", &total.to_string()), ("in", &inside.to_string())])}</p>
-                    <Table class="data-table attendees-table" keys=&["admin.attendee", "form.email", "admin.passes.name", "admin.status", "admin.checked_in"]>
+                    <Table class="data-table attendees-table" keys=&["admin.attendee", "form.email", "admin.passes.name", "admin.status", "admin.checked_in", "admin.answers"]>
                         {rows.into_iter().map(|r| {
                             let status = r.status;
                             view! {
@@ -38,6 +38,11 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                                     <td>{r.pass}</td>
                                     <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
                                     <td>{r.checked_in_at.unwrap_or_default()}</td>
+                                    <td>
+                                        <dl class="meta answers">
+                                            {r.answers.into_iter().map(|(q, a)| view! { <dt>{q}</dt><dd>{a}</dd> }).collect_view()}
+                                        </dl>
+                                    </td>
                                 </tr>
                             }
                         }).collect_view()}

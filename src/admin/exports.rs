@@ -18,13 +18,22 @@ pub struct AttendeeRow {
     pub status: TicketStatus,
     /// When they came in, in the conference's time zone.
     pub checked_in_at: Option<String>,
+    /// Their answers to the questions, (question, answer), in the reader's language.
+    pub answers: Vec<(String, String)>,
 }
 
 /// Ticket holders, searched by name or email (the first 500).
 #[server(prefix = "/api", endpoint = "admin_attendees")]
 pub async fn admin_attendees(query: Option<String>) -> Result<Vec<AttendeeRow>, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    service::attendees(&state.db, &state.config, query.as_deref().unwrap_or("")).await
+    let locale = crate::i18n::initial_locale();
+    service::attendees(
+        &state.db,
+        &state.config,
+        query.as_deref().unwrap_or(""),
+        locale,
+    )
+    .await
 }
 
 #[cfg(feature = "ssr")]

@@ -166,6 +166,7 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                                     {t.checked_in_at.map(|at| view! { " "<small>{at}</small> })}
                                     {(status != TicketStatus::Canceled).then(|| view! {
                                         " "<button type="button" class="button-small reissue" on:click=reissue>{move || i18n.t("admin.reissue")}</button>
+                                        <RefundTicket ticket_id notice version/>
                                     })}
                                 </li>
                             }
@@ -176,5 +177,53 @@ fn OrderDetailPanel(order_id: uuid::Uuid) -> impl IntoView {
                     .into_any()
             })}
         </div>
+    }
+}
+
+/// Refunds one ticket: its price (or the amount typed) given back, the ticket canceled unless
+/// unticked (a goodwill refund keeps it valid). The refusal shows under the amount.
+#[component]
+fn RefundTicket(
+    ticket_id: uuid::Uuid,
+    notice: RwSignal<Option<Result<&'static str, AppError>>>,
+    version: RwSignal<u32>,
+) -> impl IntoView {
+    let i18n = use_i18n();
+    let amount = RwSignal::new(String::new());
+    let cancel = RwSignal::new(true);
+    let error = RwSignal::new(None::<AppError>);
+    let refund = move |_| {
+        if !crate::ui::confirm(&i18n.t("admin.refund_ticket_confirm")) {
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let cancel = cancel.get_untracked().then(|| "on".to_string());
+            match crate::ticketing::admin_refund_ticket(
+                ticket_id,
+                Some(amount.get_untracked()),
+                cancel,
+            )
+            .await
+            {
+                Ok(()) => {
+                    error.set(None);
+                    notice.set(Some(Ok("admin.ticket_refunded")));
+                    version.update(|v| *v += 1);
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <details class="refund-ticket">
+            <summary>{move || i18n.t("admin.refund_ticket")}</summary>
+            <label>{move || i18n.t("admin.refund_amount")}
+                <input type="text" inputmode="decimal" name="amount" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/>
+            </label>
+            <small class="hint">{move || i18n.t("admin.refund_amount_hint")}</small>
+            <label class="check"><input type="checkbox" name="cancel" prop:checked=move || cancel.get() on:change=move |ev| cancel.set(event_target_checked(&ev))/>" "{move || i18n.t("admin.refund_cancel")}</label>
+            <button type="button" class="button-small button-danger refund-ticket-submit" on:click=refund>{move || i18n.t("admin.refund_ticket")}</button>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert" data-field="amount">{e.message(i18n.locale.get())}</p> })}
+        </details>
     }
 }

@@ -26,6 +26,8 @@ pub struct PassRow {
     pub is_active: bool,
     /// Sold only through a voucher that unlocks it.
     pub is_hidden: bool,
+    /// Each ticket needs its holder's name and e-mail at checkout.
+    pub names_required: bool,
     pub sales_start_at: String,
     pub sales_end_at: String,
     pub valid_from: String,
@@ -38,7 +40,7 @@ pub struct PassRow {
 }
 
 /// The fields a cell edits.
-pub const FIELDS: [&str; 12] = [
+pub const FIELDS: [&str; 13] = [
     "name",
     "description",
     "price",
@@ -47,6 +49,7 @@ pub const FIELDS: [&str; 12] = [
     "capacity",
     "is_active",
     "is_hidden",
+    "names_required",
     "sales_start_at",
     "sales_end_at",
     "valid_from",

@@ -34,6 +34,7 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
         "admin.passes.capacity",
         "admin.passes.active",
         "admin.passes.hidden",
+        "admin.passes.names_required",
         "admin.passes.sales_start",
         "admin.passes.sales_end",
         "admin.passes.valid_from",
@@ -93,6 +94,7 @@ fn pass_cell_raw(r: &super::passes::PassRow, field: &str) -> String {
         "capacity" => r.capacity.to_string(),
         "is_active" => r.is_active.to_string(),
         "is_hidden" => r.is_hidden.to_string(),
+        "names_required" => r.names_required.to_string(),
         "sales_start_at" => r.sales_start_at.clone(),
         "sales_end_at" => r.sales_end_at.clone(),
         "valid_from" => r.valid_from.clone(),
@@ -118,6 +120,7 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             "price" => r.price_cents = crate::money::parse_price(&value).unwrap_or(r.price_cents),
             "is_active" => r.is_active = value == "true",
             "is_hidden" => r.is_hidden = value == "true",
+            "names_required" => r.names_required = value == "true",
             _ => {}
         });
         let answer = super::passes::admin_update_pass(
@@ -128,17 +131,20 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
         );
         save_cell(row, before, state, value, answer);
     };
-    if matches!(field, "is_active" | "is_hidden") {
-        let (label, checked) = if field == "is_active" {
-            (
+    if matches!(field, "is_active" | "is_hidden" | "names_required") {
+        let (label, checked) = match field {
+            "is_active" => (
                 "admin.passes.active",
                 Signal::derive(move || row.get().is_active),
-            )
-        } else {
-            (
+            ),
+            "is_hidden" => (
                 "admin.passes.hidden",
                 Signal::derive(move || row.get().is_hidden),
-            )
+            ),
+            _ => (
+                "admin.passes.names_required",
+                Signal::derive(move || row.get().names_required),
+            ),
         };
         return view! { <CheckCell field label checked state on_save=Callback::new(save)/> }
             .into_any();

@@ -26,6 +26,9 @@ text_enum!(
         WaitlistOffer => "WAITLIST_OFFER",
         InvoiceDocument => "INVOICE_DOCUMENT",
         WorkshopSeat => "WORKSHOP_SEAT",
+        HolderTicket => "HOLDER_TICKET",
+        TicketRefunded => "TICKET_REFUNDED",
+        AttendeeMessage => "ATTENDEE_MESSAGE",
     }
 );
 

@@ -77,7 +77,7 @@ pub fn render(mail: &Mail) -> Rendered {
             )
         })
         .unwrap_or_default();
-    let button = if mail.kind == MailKind::TicketSent {
+    let button = if matches!(mail.kind, MailKind::TicketSent | MailKind::HolderTicket) {
         format!("{TICKETS_PLACEHOLDER}{button}")
     } else {
         button
@@ -109,6 +109,18 @@ pub async fn enqueue(tx: &mut Tx, mail: &Mail) -> Result<Uuid, sqlx::Error> {
     Ok(id)
 }
 
+/// [`enqueue`] for a mail about one ticket (a holder's): only that ticket's code is attached.
+pub async fn enqueue_for_ticket(
+    tx: &mut Tx,
+    mail: &Mail,
+    ticket_id: Uuid,
+) -> Result<Uuid, sqlx::Error> {
+    let id = enqueue(tx, mail).await?;
+    tx_run!(tx, c => sqlx::query("UPDATE outbox_emails SET ticket_id = $1 WHERE id = $2")
+        .bind(ticket_id).bind(id).execute(c).await.map(|_| ()))?;
+    Ok(id)
+}
+
 /// How mails leave: SMTP when `SMTP_URL` is set, else (dev only) the dev mailbox.
 #[derive(Clone)]
 enum Transport {
@@ -123,8 +135,8 @@ pub type Pending<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> 
 /// module imports no domain; ticketing and invoicing render their own files.
 #[derive(Clone, Copy)]
 pub struct Attachments {
-    /// The QR codes (PNG) of an order's tickets, for a ticket mail.
-    pub ticket_pngs: for<'a> fn(&'a Db, &'a Config, Uuid) -> Pending<'a, TicketPngs>,
+    /// The QR codes (PNG) of an order's tickets (or of one of them), for a ticket mail.
+    pub ticket_pngs: for<'a> fn(&'a Db, &'a Config, Uuid, Option<Uuid>) -> Pending<'a, TicketPngs>,
     /// A document's PDF as (file name without ".pdf", bytes); `None` when it does not exist.
     pub document_pdf: for<'a> fn(&'a Db, Uuid) -> Pending<'a, DocumentPdf>,
 }
@@ -203,6 +215,7 @@ struct OutboxRow {
     attempts: i64,
     order_id: Option<Uuid>,
     invoice_id: Option<Uuid>,
+    ticket_id: Option<Uuid>,
 }
 
 /// One pass: claims each due mail (a lease, so several app instances never send one mail twice),
@@ -216,7 +229,7 @@ async fn send_due(
     attachments: &Attachments,
 ) -> Result<usize, sqlx::Error> {
     let due: Vec<OutboxRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id FROM outbox_emails \
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id, ticket_id FROM outbox_emails \
          WHERE status = 'PENDING' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT 20")
         .bind(now()).fetch_all(pool).await)?;
     let mut handled = 0;
@@ -382,7 +395,10 @@ async fn images_for(
 ) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
     match mail.order_id {
         Some(order_id) if mail.kind == MailKind::TicketSent.as_str() => {
-            (attachments.ticket_pngs)(db, config, order_id).await
+            (attachments.ticket_pngs)(db, config, order_id, None).await
+        }
+        Some(order_id) if mail.kind == MailKind::HolderTicket.as_str() => {
+            (attachments.ticket_pngs)(db, config, order_id, mail.ticket_id).await
         }
         _ => Ok(vec![]),
     }
@@ -412,7 +428,7 @@ pub async fn dev_mailbox(db: &Db) -> Result<Vec<DevMail>, AppError> {
         created_at: DateTime<Utc>,
     }
     let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id, status, created_at \
+        "SELECT id, user_id, type, to_address, subject, body_text, body_html, attempts, order_id, invoice_id, ticket_id, status, created_at \
          FROM outbox_emails ORDER BY created_at DESC LIMIT 100")
         .fetch_all(pool).await)?;
     Ok(rows

@@ -20,6 +20,8 @@ pub struct TypeRow {
     pub waiting: i64,
     pub is_active: bool,
     pub is_hidden: bool,
+    /// Each ticket needs its holder's name and e-mail at checkout.
+    pub names_required: bool,
     pub sales_start_at: Option<DateTime<Utc>>,
     pub sales_end_at: Option<DateTime<Utc>>,
     pub valid_from: Option<DateTime<Utc>>,
@@ -31,7 +33,7 @@ pub struct TypeRow {
 
 pub const TYPE_COLUMNS: &str = "id, name, description, price_cents, currency, capacity, reserved_count, sold_count, held_count, \
      (SELECT COUNT(*) FROM waitlist_entries w WHERE w.ticket_type_id = ticket_types.id AND w.status = 'WAITING') AS waiting, \
-     is_active, is_hidden, sales_start_at, sales_end_at, valid_from, valid_until, version, vat_rate_bp";
+     is_active, is_hidden, names_required, sales_start_at, sales_end_at, valid_from, valid_until, version, vat_rate_bp";
 
 impl TypeRow {
     /// The VAT rate one seat is sold at, and what the buyer pays for it before any voucher (the

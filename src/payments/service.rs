@@ -190,12 +190,14 @@ pub async fn refund_with_provider(state: &AppState, order_id: Uuid) -> Result<St
     let row: Option<(Option<String>,)> = db_run!(&state.db, pool => sqlx::query_as(
         "SELECT stripe_payment_intent_id FROM payments WHERE order_id = $1 AND status = 'SUCCEEDED' ORDER BY created_at DESC LIMIT 1")
         .bind(order_id).fetch_optional(pool).await)?;
-    refund_intent(state, row.and_then(|r| r.0).as_deref()).await
+    refund_intent(state, row.and_then(|r| r.0).as_deref(), None).await
 }
 
+/// Refunds a payment at the provider: `amount` cents of it, or all of it when `None`.
 pub async fn refund_intent(
     state: &AppState,
     payment_intent: Option<&str>,
+    amount: Option<i64>,
 ) -> Result<String, AppError> {
     match &state.gateway {
         Gateway::Stripe(client) => {
@@ -205,6 +207,7 @@ pub async fn refund_intent(
                 .map_err(provider_error)?;
             let mut params = stripe::CreateRefund::new();
             params.payment_intent = Some(pi);
+            params.amount = amount;
             let refund = stripe::Refund::create(client, params)
                 .await
                 .map_err(provider_error)?;

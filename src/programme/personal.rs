@@ -15,7 +15,7 @@ pub type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
 pub async fn windows(db: &Db, user_id: Uuid) -> Result<Vec<Window>, AppError> {
     let rows: Vec<Window> = db_run!(db, pool => sqlx::query_as(
         "SELECT tt.valid_from, tt.valid_until FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
-         WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED')")
+         WHERE (t.user_id = $1 OR t.holder_user_id = $1) AND t.status IN ('VALID', 'USED')")
         .bind(user_id).fetch_all(pool).await)?;
     Ok(rows)
 }

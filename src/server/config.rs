@@ -60,6 +60,15 @@ pub struct Config {
     pub door_offline_names: bool,
     /// How long a changed talk must be left alone before its change is mailed to attendees.
     pub programme_mail_delay_minutes: i64,
+    /// Until when buyers and holders may change their tickets' answers (`QUESTIONS_EDITABLE_UNTIL`,
+    /// RFC 3339; none: until the event's tickets are used).
+    pub questions_editable_until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Until when a ticket may be transferred to someone else (`TICKET_TRANSFER_UNTIL`, RFC 3339;
+    /// none: any time before it is used), and how many times (`MAX_TRANSFERS_PER_TICKET`, 0 to 20).
+    pub transfers_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub max_transfers_per_ticket: i64,
+    /// How many messages to attendees leave per minute (`MESSAGE_RATE_PER_MINUTE`, 1 to 100 000).
+    pub message_rate_per_minute: i64,
     /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// `/metrics` on an address of its own (the scraper's network), if set.
@@ -243,6 +252,20 @@ impl Config {
         let scan_grace_minutes = from_zero("SCAN_GRACE_MINUTES", 60, 24 * 60)?;
         let programme_mail_delay_minutes = from_zero("PROGRAMME_MAIL_DELAY_MINUTES", 10, 24 * 60)?;
         let scan_undo_seconds = whole("SCAN_UNDO_SECONDS", 120, 3600)?;
+        let max_transfers_per_ticket = from_zero("MAX_TRANSFERS_PER_TICKET", 2, 20)?;
+        let message_rate_per_minute = whole("MESSAGE_RATE_PER_MINUTE", 60, 100_000)?;
+        let instant =
+            |var: &'static str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ConfigError> {
+                get(var)
+                .map(|v| {
+                    chrono::DateTime::parse_from_rfc3339(v.trim())
+                        .map(|t| t.with_timezone(&chrono::Utc))
+                        .map_err(|_| err(var, format!("'{v}' is not an RFC 3339 instant such as 2027-06-01T00:00:00+02:00")))
+                })
+                .transpose()
+            };
+        let questions_editable_until = instant("QUESTIONS_EDITABLE_UNTIL")?;
+        let transfers_until = instant("TICKET_TRANSFER_UNTIL")?;
         let clock_start = match get("CLOCK_START") {
             None => None,
             Some(_) if mode == Mode::Production => {
@@ -383,6 +406,10 @@ impl Config {
             door_offline_names: parse_bool(get("DOOR_OFFLINE_NAMES"), false)
                 .map_err(|m| err("DOOR_OFFLINE_NAMES", m))?,
             programme_mail_delay_minutes,
+            questions_editable_until,
+            transfers_until,
+            max_transfers_per_ticket,
+            message_rate_per_minute,
             clock_start,
         })
     }

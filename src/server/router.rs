@@ -113,8 +113,15 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
 }
 
 /// The QR codes of an order's tickets, attached to its ticket mail.
-fn ticket_pngs<'a>(db: &'a Db, config: &'a Config, order: uuid::Uuid) -> Pending<'a, TicketPngs> {
-    Box::pin(crate::ticketing::service::ticket_pngs(db, config, order))
+fn ticket_pngs<'a>(
+    db: &'a Db,
+    config: &'a Config,
+    order: uuid::Uuid,
+    only: Option<uuid::Uuid>,
+) -> Pending<'a, TicketPngs> {
+    Box::pin(crate::ticketing::service::ticket_pngs(
+        db, config, order, only,
+    ))
 }
 
 /// An invoice's or credit note's PDF, attached to the mail that sends it.

@@ -1,8 +1,8 @@
 //! Ticketing pages: the shop (`/tickets`), my orders, my tickets, and the confirmation page that
 //! waits for the payment.
 use super::{
-    Availability, CancelOrder, Checkout, OrderStatus, OrderView, SetTicketHolder, ShopItem,
-    TicketStatus, TicketView,
+    Availability, CancelOrder, Checkout, ClaimTicket, OrderStatus, OrderView, SetTicketHolder,
+    ShopItem, TicketStatus, TicketView, TransferTicket,
 };
 use crate::ui::prelude::*;
 use crate::{accounts::components::use_auth, i18n::I18n, money::format_money, ui::LoginRequired};
@@ -46,7 +46,7 @@ pub fn ShopPage() -> impl IntoView {
                             view! {
                                 <crate::vouchers::components::VoucherBox applied=view.voucher.clone() refused=view.voucher_error.clone() typed=query.read_untracked().get("voucher").unwrap_or_default()/>
                                 <ActionForm action=checkout attr:class="shop-form">
-                                    <FormError error fields=&["voucher", "billing[company]", "billing[address]", "billing[country]", "billing[vat_number]", "billing[reference]"]/>
+                                    <FormError error fields=&["voucher", "billing[company]", "billing[address]", "billing[country]", "billing[vat_number]", "billing[reference]", "attendees["]/>
                                     <FieldError error field="voucher"/>
                                     {code.map(|c| view! { <input type="hidden" name="voucher" value=c/> })}
                                     <ul class="pass-list">
@@ -109,6 +109,14 @@ fn PassCard(
     };
     let field = item.id.to_string();
     let pass = item.id;
+    // Each seat's holder and answers, when the pass asks for them (shown as the quantity changes).
+    let quantity = RwSignal::new(0usize);
+    let asks = item.names_required || !item.questions.is_empty();
+    let (questions, needs_names, pass_name) = (
+        item.questions.clone(),
+        item.names_required,
+        item.name.clone(),
+    );
     view! {
         <li class="pass-card" class:pass-unavailable=!on_sale class:pass-unlocked=item.hidden data-pass=item.name.clone()>
             <div class="pass-head">
@@ -125,9 +133,18 @@ fn PassCard(
             <input type="hidden" name=format!("lines[{index}][ticket_type_id]") value=item.id.to_string()/>
             <label class="pass-qty">
                 {move || i18n.t("shop.quantity")}
-                <input type="number" name=format!("lines[{index}][quantity]") min="0" max="10" value="0" inputmode="numeric" disabled=!on_sale/>
+                <input type="number" name=format!("lines[{index}][quantity]") min="0" max="10" value="0" inputmode="numeric" disabled=!on_sale
+                    on:input=move |ev| quantity.set(event_target_value(&ev).trim().parse::<usize>().unwrap_or(0).min(10))/>
             </label>
             <PassFieldError error field/>
+            {asks.then(|| view! {
+                <div class="seats">
+                    <For each=move || 0..quantity.get() key=|n| *n let:n>
+                        <crate::attendees::components::SeatFields key=format!("p{index}s{n}") pass pass_name=pass_name.clone() number=n
+                            needs_names questions=questions.clone() error/>
+                    </For>
+                </div>
+            })}
             {(sold_out || wait.is_some()).then(|| view! { <crate::waitlist::components::WaitlistBox pass wait logged_in join leave/> })}
         </li>
     }
@@ -288,15 +305,21 @@ pub fn OrderConfirmationPage() -> impl IntoView {
 pub fn MyTicketsPage() -> impl IntoView {
     let i18n = use_i18n();
     let holder = ServerAction::<SetTicketHolder>::new();
-    let tickets = Resource::new(move || holder.version().get(), |_| super::my_tickets());
+    let transfer = ServerAction::<TransferTicket>::new();
+    let query = use_query_map();
+    let tickets = Resource::new(
+        move || (holder.version().get(), transfer.version().get()),
+        |_| super::my_tickets(),
+    );
     view! {
         <PageSection title="tickets.title" class="tickets-page">
+            {move || query.read().get("claimed").map(|_| view! { <p class="notice notice-success" role="status">{move || i18n.t("tickets.claim_done")}</p> })}
             <p class="no-print"><button type="button" class="button-secondary" on:click=move |_| crate::ui::print_page()>{move || i18n.t("tickets.print")}</button></p>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match tickets.await {
                         Ok(list) if list.is_empty() => view! { <p class="empty">{move || i18n.t("tickets.none")}" "<a href="/tickets">{move || i18n.t("nav.tickets")}</a></p> }.into_any(),
-                        Ok(list) => view! { <div class="ticket-grid">{list.into_iter().map(|ticket| view! { <TicketCard ticket holder/> }).collect_view()}</div> }.into_any(),
+                        Ok(list) => view! { <div class="ticket-grid">{list.into_iter().map(|ticket| view! { <TicketCard ticket holder transfer/> }).collect_view()}</div> }.into_any(),
                         Err(error) => view! { <ErrorNotice error/> }.into_any(),
                     }
                 })}
@@ -306,7 +329,11 @@ pub fn MyTicketsPage() -> impl IntoView {
 }
 
 #[component]
-fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl IntoView {
+fn TicketCard(
+    ticket: TicketView,
+    holder: ServerAction<SetTicketHolder>,
+    transfer: ServerAction<TransferTicket>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let error = action_error(holder);
     let status_key = match ticket.status {
@@ -326,7 +353,10 @@ fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl
             {valid.then(|| view! { <div class="ticket-qr" inner_html=ticket.qr_svg.clone()></div> })}
             {valid.then(|| view! { <p class="ticket-code"><small>{move || i18n.t("tickets.code")}</small><code>{ticket.token.clone()}</code></p> })}
             <p class="ticket-holder">{move || i18n.t("tickets.holder")}" "<strong>{ticket.holder_name.clone().unwrap_or_else(|| i18n.t("tickets.holder_buyer"))}</strong></p>
-            {valid.then(|| view! {
+            {(!ticket.bought).then(|| view! { <p class="ticket-claimed hint">{move || i18n.t("tickets.claimed")}</p> })}
+            <crate::attendees::components::TicketAnswersBox ticket_id=ticket.id/>
+            {valid.then(|| view! { <TransferBox ticket_id=ticket.id transfer/> })}
+            {(valid && ticket.bought).then(|| view! {
                 <details class="no-print">
                     <summary>{move || i18n.t("tickets.name_holder")}</summary>
                     <ActionForm action=holder attr:class="stack-form">
@@ -340,5 +370,67 @@ fn TicketCard(ticket: TicketView, holder: ServerAction<SetTicketHolder>) -> impl
                 </details>
             })}
         </article>
+    }
+}
+
+/// "Give this ticket to a colleague": a new holder, a new code (the old one no longer gets in).
+#[component]
+fn TransferBox(ticket_id: uuid::Uuid, transfer: ServerAction<TransferTicket>) -> impl IntoView {
+    let i18n = use_i18n();
+    let error = action_error(transfer);
+    view! {
+        <details class="no-print ticket-transfer">
+            <summary>{move || i18n.t("tickets.transfer")}</summary>
+            <p class="hint">{move || i18n.t("tickets.transfer_hint")}</p>
+            <ActionForm action=transfer attr:class="stack-form">
+                <input type="hidden" name="ticket_id" value=ticket_id.to_string()/>
+                <label>{move || i18n.t("tickets.holder_name")}<input type="text" name="holder_name" maxlength="120"/></label>
+                <FieldError error field="holder_name"/>
+                <label>{move || i18n.t("form.email")}<input type="email" name="holder_email" maxlength="254"/></label>
+                <FieldError error field="holder_email"/>
+                <button type="submit" class="button-small">{move || i18n.t("tickets.transfer_submit")}</button>
+            </ActionForm>
+        </details>
+    }
+}
+
+/// `/tickets/claim?token=…`, the link of a holder's ticket mail: claims the ticket into the
+/// reader's account with a button (a POST: mail scanners that open links do not use it up).
+#[component]
+pub fn ClaimTicketPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let auth = use_auth();
+    let query = use_query_map();
+    let (claim, error) = form_action::<ClaimTicket>();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let here = move || format!("/tickets/claim?token={}", crate::ui::encode_query(&token()));
+    view! {
+        <PageSection title="tickets.claim_title" class="claim-page narrow">
+            <p>{move || i18n.t("tickets.claim_intro")}</p>
+            <Transition fallback=|| view! { <Loading/> }>
+                {move || Suspend::new(async move {
+                    if matches!(auth.me.await, Ok(Some(_))) {
+                        view! {
+                            <ActionForm action=claim attr:class="stack-form">
+                                <input type="hidden" name="token" value=token/>
+                                <FieldError error field="token"/>
+                                <SubmitButton label="tickets.claim_submit" pending=claim.pending()/>
+                            </ActionForm>
+                        }
+                        .into_any()
+                    } else {
+                        let next = crate::ui::encode_query(&here());
+                        view! {
+                            <p class="notice notice-warning">{move || i18n.t("tickets.claim_login")}</p>
+                            <p>
+                                <a class="button-primary" href=format!("/login?next={next}")>{move || i18n.t("nav.login")}</a>" "
+                                <a class="button-secondary" href="/signup">{move || i18n.t("nav.signup")}</a>
+                            </p>
+                        }
+                        .into_any()
+                    }
+                })}
+            </Transition>
+        </PageSection>
     }
 }

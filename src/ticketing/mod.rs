@@ -48,6 +48,9 @@ pub struct ShopItem {
     /// The first and last days the pass gives access to, in the conference's time zone.
     pub valid_days: Option<(NaiveDate, NaiveDate)>,
     pub availability: Availability,
+    /// The questions asked for each of its tickets, and whether each needs its holder's name.
+    pub questions: Vec<crate::attendees::Question>,
+    pub names_required: bool,
 }
 
 /// One line of a cart, as the shop's form posts it (`lines[0][ticket_type_id]`, `lines[0][quantity]`).
@@ -95,6 +98,8 @@ pub struct TicketView {
     pub holder_email: Option<String>,
     pub valid_days: Option<(NaiveDate, NaiveDate)>,
     pub used_at: Option<DateTime<Utc>>,
+    /// Bought by the reader (else a ticket they claimed as its holder).
+    pub bought: bool,
     /// The short code typed by hand at the door when a screen is broken (checked online).
     pub token: String,
     /// The QR code's text: the signed code, which the door checks even without the network
@@ -151,10 +156,19 @@ pub async fn checkout(
     lines: Vec<CartLine>,
     voucher: Option<String>,
     billing: Option<crate::invoicing::BillingInput>,
+    #[server(default)] attendees: std::collections::HashMap<
+        String,
+        crate::attendees::AttendeeInput,
+    >,
 ) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    let url = service::start_checkout(&state, &user, &lines, voucher.as_deref(), billing.as_ref())
-        .await?;
+    let cart = service::Cart {
+        lines: &lines,
+        voucher: voucher.as_deref(),
+        billing: billing.as_ref(),
+        attendees: &attendees,
+    };
+    let url = service::start_checkout(&state, &user, &cart).await?;
     leptos_axum::redirect(&url);
     Ok(())
 }
@@ -196,7 +210,44 @@ pub async fn set_ticket_holder(
     holder_email: String,
 ) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::set_holder(&state.db, user.id, ticket_id, &holder_name, &holder_email).await
+    service::set_holder(
+        &state.db,
+        &state.config,
+        user.id,
+        ticket_id,
+        &holder_name,
+        &holder_email,
+    )
+    .await
+}
+
+/// Transfers a ticket to someone else (its buyer or the account that claimed it): new code, the
+/// new holder mailed. Audited.
+#[server(prefix = "/api", endpoint = "transfer_ticket")]
+pub async fn transfer_ticket(
+    ticket_id: Uuid,
+    holder_name: String,
+    holder_email: String,
+) -> Result<(), AppError> {
+    let (user, state) = crate::accounts::session::user_state().await?;
+    service::transfer(
+        &state.db,
+        &state.config,
+        user.id,
+        ticket_id,
+        &holder_name,
+        &holder_email,
+    )
+    .await
+}
+
+/// Claims the ticket of a holder's mail into the caller's account (the link works once).
+#[server(prefix = "/api", endpoint = "claim_ticket")]
+pub async fn claim_ticket(token: String) -> Result<(), AppError> {
+    let (user, state) = crate::accounts::session::user_state().await?;
+    service::claim(&state.db, user.id, &token).await?;
+    leptos_axum::redirect("/me/tickets?claimed=1");
+    Ok(())
 }
 
 /// Full refund of a paid order (admins only, audited).
@@ -204,6 +255,23 @@ pub async fn set_ticket_holder(
 pub async fn admin_refund_order(order_id: Uuid) -> Result<(), AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
     service::refund(&state, admin.id, order_id).await
+}
+
+/// Refunds one ticket (admins only, audited): `amount` typed ("20", "19,50"; empty: what is left
+/// of its price), `cancel` ticked to cancel it too (its seat back on sale, its code refused).
+#[server(prefix = "/api", endpoint = "admin_refund_ticket")]
+pub async fn admin_refund_ticket(
+    ticket_id: Uuid,
+    #[server(default)] amount: Option<String>,
+    #[server(default)] cancel: Option<String>,
+) -> Result<(), AppError> {
+    let (admin, state) = crate::accounts::session::admin_state().await?;
+    let refund = service::TicketRefund {
+        ticket_id,
+        amount: service::parse_amount(amount.as_deref().unwrap_or(""))?,
+        cancel: cancel.is_some_and(|c| !c.is_empty() && c != "false"),
+    };
+    service::refund_ticket(&state, admin.id, &refund).await
 }
 
 /// The name a ticket goes by, as SQL over tickets `t` and the buyer's users row and profile

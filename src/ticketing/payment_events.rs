@@ -111,7 +111,7 @@ pub async fn process_event(state: &AppState, event: &Event) -> Result<&'static s
              WHERE stripe_checkout_session_id = $3")
             .bind(&payment_intent).bind(now()).bind(&session_id).execute(c).await.map(|_| ()))?;
         tx.commit().await?;
-        let refund = refund_intent(state, payment_intent.as_deref()).await;
+        let refund = refund_intent(state, payment_intent.as_deref(), None).await;
         tracing::warn!(session = %session_id, ?refund, "late payment for seats sold meanwhile: refunded");
         return Ok("refund_late_payment");
     }

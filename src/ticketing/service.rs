@@ -7,7 +7,9 @@
 //! - `reserve`: checkout (seats reserved, the order created, the way to the payment page);
 //! - `pay`: an order paid, its tickets issued and its mails queued;
 //! - `cancel`: reservations released, expired ones swept, orders canceled and refunded;
-//! - `tickets`: tokens, QR codes, a buyer's tickets and their holders.
+//! - `tickets`: tokens, QR codes, a buyer's tickets and their holders;
+//! - `holders`: named tickets' own mails, claims and transfers;
+//! - `refund`: one ticket refunded from the back office.
 use super::{
     qr, Availability, CartLine, OrderItemView, OrderStatus, OrderView, ShopItem, TicketStatus,
     TicketView,
@@ -30,13 +32,17 @@ use sha2::Sha256;
 use std::collections::BTreeMap;
 
 mod cancel;
+mod holders;
 mod pay;
+mod refund;
 mod reserve;
 mod shop;
 mod tickets;
 
 pub use cancel::*;
+pub use holders::*;
 pub use pay::*;
+pub use refund::*;
 pub use reserve::*;
 pub use shop::*;
 pub use tickets::*;

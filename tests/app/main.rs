@@ -10,6 +10,7 @@ mod admin_orders;
 mod admin_passes;
 mod admin_programme;
 mod admin_vouchers;
+mod attendees;
 mod door;
 mod event_day;
 mod instances;

@@ -38,6 +38,7 @@ pub async fn attendees(
     db: &Db,
     config: &Config,
     query: &str,
+    locale: crate::i18n::Locale,
 ) -> Result<Vec<AttendeeRow>, AppError> {
     let pattern = crate::server::db::like_pattern(query);
     let sql = format!(
@@ -46,9 +47,24 @@ pub async fn attendees(
     );
     let rows: Vec<Attendee> =
         db_run!(db, pool => sqlx::query_as(&sql).bind(&pattern).fetch_all(pool).await)?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let questions = crate::attendees::service::active(db).await?;
+    let mut answers = crate::attendees::service::answers_of(db, Some(&ids)).await?;
     Ok(rows
         .into_iter()
         .map(|r| AttendeeRow {
+            answers: answers
+                .remove(&r.id)
+                .map(|given| {
+                    questions
+                        .iter()
+                        .filter_map(|q| {
+                            let a = given.get(&q.id)?;
+                            Some((q.label(locale).to_string(), q.answer_text(a, locale)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
             ticket_id: r.id,
             holder: r.holder,
             email: r.email,
@@ -92,14 +108,14 @@ fn csv_response(
     state: AppState,
     admin: Uuid,
     filename: &'static str,
-    columns: &'static [&'static str],
+    columns: Vec<String>,
     export: fn(AppState, Sender, Arc<AtomicU64>) -> Job,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     tokio::spawn(async move {
         let failed = tx.clone();
         let rows = Arc::new(AtomicU64::new(0));
-        let done = match send_header(&tx, columns).await {
+        let done = match send_header(&tx, &columns).await {
             Ok(()) => export(state.clone(), tx, rows.clone()).await,
             Err(e) => Err(e),
         };
@@ -153,7 +169,7 @@ async fn send(tx: &Sender, line: String) -> Result<(), sqlx::Error> {
 }
 
 /// The first line: the byte order mark (Excel then reads UTF-8) and the columns' names.
-async fn send_header(tx: &Sender, columns: &[&str]) -> Result<(), sqlx::Error> {
+async fn send_header(tx: &Sender, columns: &[String]) -> Result<(), sqlx::Error> {
     send(tx, format!("\u{feff}{}", csv_line(columns))).await
 }
 
@@ -170,13 +186,23 @@ const ATTENDEE_COLUMNS: &[&str] = &[
 
 fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
     Box::pin(async move {
+        // One column per question asked now, after the fixed ones (answers as stored: French).
+        let questions = crate::attendees::service::active(&state.db)
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let answers = crate::attendees::service::answers_of(&state.db, None)
+            .await
+            .map_err(|_| sqlx::Error::PoolClosed)?;
         let sql = format!("{ATTENDEES} ORDER BY tt.name, t.issued_at, t.id");
         db_run!(&state.db, pool => async {
             let mut rows = sqlx::query_as::<_, Attendee>(&sql).fetch(pool);
             while let Some(r) = rows.try_next().await? {
                 let used = r.used_at.map(rfc3339).unwrap_or_default();
                 n.fetch_add(1, Ordering::Relaxed);
-                send(&tx, csv_line(&[r.id.to_string(), r.holder, r.email, r.buyer_email, r.pass, r.status.as_str().to_string(), used, r.order_id.to_string()])).await?;
+                let mut cells = vec![r.id.to_string(), r.holder, r.email, r.buyer_email, r.pass, r.status.as_str().to_string(), used, r.order_id.to_string()];
+                let given = answers.get(&r.id);
+                cells.extend(questions.iter().map(|q| given.and_then(|g| g.get(&q.id)).map(|a| a.replace('\n', ", ")).unwrap_or_default()));
+                send(&tx, csv_line(&cells)).await?;
             }
             Ok::<(), sqlx::Error>(())
         }.await)
@@ -219,21 +245,26 @@ async fn admin_only(state: &AppState, headers: &HeaderMap) -> Result<Uuid, Statu
 }
 
 pub async fn attendees_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    match admin_only(&state, &headers).await {
-        Ok(admin) => csv_response(
-            state,
-            admin,
-            "attendees.csv",
-            ATTENDEE_COLUMNS,
-            attendees_job,
-        ),
-        Err(refused) => refused.into_response(),
-    }
+    let admin = match admin_only(&state, &headers).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused.into_response(),
+    };
+    // The questions asked now, one column each (their French label) after the fixed ones.
+    let questions = match crate::attendees::service::active(&state.db).await {
+        Ok(q) => q,
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let mut columns: Vec<String> = ATTENDEE_COLUMNS.iter().map(|c| c.to_string()).collect();
+    columns.extend(questions.into_iter().map(|q| q.label_fr));
+    csv_response(state, admin, "attendees.csv", columns, attendees_job)
 }
 
 pub async fn orders_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
     match admin_only(&state, &headers).await {
-        Ok(admin) => csv_response(state, admin, "orders.csv", ORDER_COLUMNS, orders_job),
+        Ok(admin) => {
+            let columns = ORDER_COLUMNS.iter().map(|c| c.to_string()).collect();
+            csv_response(state, admin, "orders.csv", columns, orders_job)
+        }
         Err(refused) => refused.into_response(),
     }
 }

@@ -21,6 +21,7 @@ fn view(config: &Config, r: Row) -> PassRow {
         waiting: r.waiting,
         is_active: r.is_active,
         is_hidden: r.is_hidden,
+        names_required: r.names_required,
         sales_start_at: local(config, r.sales_start_at),
         sales_end_at: local(config, r.sales_end_at),
         valid_from: local(config, r.valid_from),
@@ -189,24 +190,21 @@ pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<PassRow, App
                 "UPDATE_QUOTA",
             )
         }
-        "is_active" | "is_hidden" => {
+        "is_active" | "is_hidden" | "names_required" => {
             let b = match edit.value.trim() {
                 "true" | "on" => true,
                 "false" | "off" | "" => false,
                 _ => return Err(bad("admin.error.bool_invalid")),
             };
+            let (column, was) = match edit.field {
+                "is_active" => ("is_active", before.is_active),
+                "is_hidden" => ("is_hidden", before.is_hidden),
+                _ => ("names_required", before.names_required),
+            };
             (
-                if edit.field == "is_active" {
-                    "is_active"
-                } else {
-                    "is_hidden"
-                },
+                column,
                 Value::Bool(b),
-                serde_json::json!(if edit.field == "is_active" {
-                    before.is_active
-                } else {
-                    before.is_hidden
-                }),
+                serde_json::json!(was),
                 "UPDATE_TICKET_TYPE",
             )
         }

@@ -122,6 +122,13 @@ pub async fn anonymise(
     tx_run!(tx, c => {
         sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND ticket_id IN (SELECT id FROM tickets WHERE user_id = $2 AND status = 'CANCELED')")
             .bind(now).bind(user_id).execute(&mut *c).await?;
+        // Answers to the organiser's questions: of the tickets they hold or held (before the
+        // holders below are erased), and what they typed for seats not issued yet.
+        sqlx::query("DELETE FROM ticket_answers WHERE ticket_id IN (SELECT id FROM tickets WHERE (user_id = $1 AND (holder_email IS NULL OR holder_email = $2)) OR holder_email = $2 OR holder_user_id = $1)")
+            .bind(user_id).bind(&email).execute(&mut *c).await?;
+        sqlx::query("UPDATE orders SET attendees = NULL WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
+        sqlx::query("UPDATE tickets SET holder_user_id = NULL, claim_hash = NULL WHERE holder_user_id = $1 OR holder_email = $2")
+            .bind(user_id).bind(&email).execute(&mut *c).await?;
         // Holder names and emails: on their tickets, and wherever their address names a holder.
         sqlx::query("UPDATE tickets SET holder_name = NULL, holder_email = NULL WHERE (user_id = $1 AND (holder_email IS NULL OR holder_email = $2)) OR holder_email = $2")
             .bind(user_id).bind(&email).execute(&mut *c).await?;

@@ -14,6 +14,8 @@
 //!   never sees any);
 //! - `tickets`: `id`, `order_id`, `pass`, `status`, `holder_name`, `holder_email`, `issued_at`,
 //!   `checked_in_at` (the first entry);
+//! - `answers`: their tickets' answers to the organiser's questions (`ticket_id`, `question`,
+//!   `answer`, `updated_at`);
 //! - `check_ins`: every entry and exit of their tickets (`ticket_id`, `list`, `at`, `direction`);
 //! - `workshops`: their workshop seats (`talk_id`, `title`, `booked_at`);
 //! - `programme`: the saved talks (`talk_id`, `title`, `start_at`, `end_at`, `room`, `saved_at`),
@@ -125,7 +127,12 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         .bind(user_id).fetch_all(pool).await)?;
     let tickets: Vec<TicketRow> = db_run!(db, pool => sqlx::query_as(
         "SELECT t.id, t.order_id, tt.name, t.status, t.holder_name, t.holder_email, t.issued_at, t.used_at \
-         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.user_id = $1 ORDER BY t.issued_at, t.id")
+         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id WHERE t.user_id = $1 OR t.holder_user_id = $1 ORDER BY t.issued_at, t.id")
+        .bind(user_id).fetch_all(pool).await)?;
+    // The answers given for their tickets (bought or claimed).
+    let answers: Vec<(Uuid, String, String, DateTime<Utc>)> = db_run!(db, pool => sqlx::query_as(
+        "SELECT a.ticket_id, q.label_fr, a.answer, a.updated_at FROM ticket_answers a JOIN questions q ON q.id = a.question_id \
+         JOIN tickets t ON t.id = a.ticket_id WHERE t.user_id = $1 OR t.holder_user_id = $1 ORDER BY a.ticket_id, q.position, q.id")
         .bind(user_id).fetch_all(pool).await)?;
 
     type SavedRow = (
@@ -297,6 +304,9 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "consents": consents,
         "orders": orders_json,
         "tickets": tickets,
+        "answers": answers.iter().map(|(ticket, question, answer, at)| {
+            json!({ "ticket_id": ticket, "question": question, "answer": answer, "updated_at": at })
+        }).collect::<Vec<_>>(),
         "check_ins": check_ins.iter().map(|(ticket, list, at, direction)| {
             json!({ "ticket_id": ticket, "list": list, "at": at, "direction": direction })
         }).collect::<Vec<_>>(),
@@ -319,6 +329,7 @@ pub(crate) fn rows_in(export: &Value) -> usize {
         "consents",
         "orders",
         "tickets",
+        "answers",
         "check_ins",
         "workshops",
         "programme",

@@ -115,8 +115,24 @@ pub(crate) fn steps(p: &Policy) -> Vec<Step> {
             kind: Kind::TicketHolders,
             table: "tickets",
             filter: "(holder_name IS NOT NULL OR holder_email IS NOT NULL) AND issued_at < $1",
-            set: Some("holder_name = NULL, holder_email = NULL"),
+            set: Some("holder_name = NULL, holder_email = NULL, holder_user_id = NULL, claim_hash = NULL"),
             at: p.event_end_due(),
+        },
+        // Their answers to the organiser's questions go with them.
+        Step {
+            kind: Kind::TicketHolders,
+            table: "ticket_answers",
+            filter: "updated_at < $1",
+            set: None,
+            at: p.event_end_due(),
+        },
+        // What buyers typed for seats of orders never paid.
+        Step {
+            kind: Kind::TicketHolders,
+            table: "orders",
+            filter: "attendees IS NOT NULL AND created_at < $1",
+            set: Some("attendees = NULL"),
+            at: Some(p.window_start),
         },
         Step {
             kind: Kind::MailBodies,

@@ -155,7 +155,7 @@ pub async fn run_retention(
         ensure_system_actor(&mut tx, now).await?;
         let payments = format!("UPDATE payments SET stripe_checkout_session_id = NULL, stripe_payment_intent_id = NULL, stripe_refund_id = NULL, \
              checkout_url = NULL, note = NULL WHERE order_id IN (SELECT id FROM orders WHERE {ORDERS_DUE})");
-        let tickets = format!("UPDATE tickets SET user_id = $2, holder_name = NULL, holder_email = NULL, used_by_user_id = NULL \
+        let tickets = format!("UPDATE tickets SET user_id = $2, holder_name = NULL, holder_email = NULL, holder_user_id = NULL, claim_hash = NULL, used_by_user_id = NULL \
              WHERE order_id IN (SELECT id FROM orders WHERE {ORDERS_DUE})");
         let orders = format!("UPDATE orders SET user_id = $2 WHERE {ORDERS_DUE}");
         let n = tx_run!(&mut tx, c => {

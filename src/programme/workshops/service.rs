@@ -12,7 +12,7 @@ use crate::{
 /// A ticket of the user's (not canceled) whose pass covers the talk's start.
 const COVERING: &str = "SELECT t.id FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
      JOIN conferences c ON c.id = $2 \
-     WHERE t.user_id = $1 AND t.status IN ('VALID', 'USED') \
+     WHERE (t.user_id = $1 OR t.holder_user_id = $1) AND t.status IN ('VALID', 'USED') \
      AND (tt.valid_from IS NULL OR tt.valid_from <= c.start_at) AND (tt.valid_until IS NULL OR tt.valid_until > c.start_at) \
      ORDER BY t.issued_at, t.id LIMIT 1";
 

@@ -99,16 +99,37 @@ pub(crate) async fn issue_tickets(
         .bind(order_id).fetch_one(c).await)?;
     let now = now();
     let mut count: i64 = 0;
+    // What the buyer typed per seat (holder, answers), in seat order per pass.
+    let mut seats = crate::attendees::service::take_for_order(tx, order_id).await?;
+    let mut named = vec![];
     for (type_id, q) in items(tx, order_id).await? {
         for _ in 0..q {
             let ticket_id = Uuid::new_v4();
-            tx_run!(tx, c => sqlx::query("INSERT INTO tickets (id, user_id, order_id, ticket_type_id, status, issued_at) VALUES ($1, $2, $3, $4, 'VALID', $5)")
-                .bind(ticket_id).bind(user_id).bind(order_id).bind(type_id).bind(now).execute(c).await.map(|_| ()))?;
+            let seat = seats
+                .iter()
+                .position(|s| s.ticket_type_id == type_id)
+                .map(|i| seats.remove(i));
+            let (name, holder_email) = seat
+                .as_ref()
+                .map_or((None, None), |s| (s.name.clone(), s.email.clone()));
+            tx_run!(tx, c => sqlx::query("INSERT INTO tickets (id, user_id, order_id, ticket_type_id, status, issued_at, holder_name, holder_email) VALUES ($1, $2, $3, $4, 'VALID', $5, $6, $7)")
+                .bind(ticket_id).bind(user_id).bind(order_id).bind(type_id).bind(now).bind(&name).bind(&holder_email).execute(c).await.map(|_| ()))?;
             new_token(tx, config, ticket_id, None).await?;
+            if let Some(seat) = &seat {
+                crate::attendees::service::record_answers(tx, ticket_id, &[], &seat.answers)
+                    .await?;
+            }
+            // Someone else holds it: they get their own ticket mail, with a link to claim it.
+            if let Some(holder) = holder_email.filter(|e| *e != email) {
+                named.push((ticket_id, holder));
+            }
             count += 1;
         }
     }
     let locale = Locale::from_code(&locale).unwrap_or_default();
+    for (ticket_id, holder) in named {
+        mail_holder(tx, config, ticket_id, &holder, locale).await?;
+    }
     let reference = short_ref(order_id);
     let order_mail = Mail {
         kind: MailKind::OrderConfirmed,

@@ -53,6 +53,8 @@ pub(crate) struct Extras<'a> {
     voucher: Option<&'a crate::vouchers::service::Voucher>,
     /// The company the invoice is to go to.
     billing: Option<&'a crate::invoicing::service::Billing>,
+    /// The seats' holders and answers, as checked (`attendees::service::check_attendees`).
+    attendees: &'a [crate::attendees::service::Attendee],
 }
 
 /// One line of an order as it will be written.
@@ -89,6 +91,7 @@ pub(crate) async fn create_order(
         payment,
         voucher,
         billing,
+        attendees,
     } = extras;
     let cart = parse_cart(lines, config.max_tickets_per_order)?;
     let now = now();
@@ -224,6 +227,7 @@ pub(crate) async fn create_order(
     if let Some(b) = billing {
         crate::invoicing::service::save_billing(&mut tx, order_id, b).await?;
     }
+    crate::attendees::service::keep_for_order(&mut tx, order_id, attendees).await?;
     let free = total == 0;
     if free {
         // Nothing to pay: paid now, with its tickets and mails, in this same transaction.
@@ -288,13 +292,27 @@ pub(crate) fn checkout_rate_limit(state: &AppState, user: &AuthUser) -> Result<(
 /// held only by verified accounts (when `CHECKOUT_REQUIRES_VERIFIED_EMAIL`), at most
 /// `MAX_OPEN_ORDERS_PER_ACCOUNT` orders awaiting payment at once, and attempts are rate limited
 /// per account and per IP.
+/// What the shop's form sends: the cart's lines, a voucher code, the company to invoice, and each
+/// seat's holder and answers (`attendees[<pass index>-<seat>][…]`).
+#[derive(Clone, Copy)]
+pub struct Cart<'a> {
+    pub lines: &'a [CartLine],
+    pub voucher: Option<&'a str>,
+    pub billing: Option<&'a crate::invoicing::BillingInput>,
+    pub attendees: &'a std::collections::HashMap<String, crate::attendees::AttendeeInput>,
+}
+
 pub async fn start_checkout(
     state: &AppState,
     user: &AuthUser,
-    lines: &[CartLine],
-    voucher: Option<&str>,
-    billing: Option<&crate::invoicing::BillingInput>,
+    cart: &Cart<'_>,
 ) -> Result<String, AppError> {
+    let Cart {
+        lines,
+        voucher,
+        billing,
+        attendees,
+    } = *cart;
     let billing = match billing {
         Some(b) => crate::invoicing::service::parse_billing(b)?,
         None => None,
@@ -307,6 +325,9 @@ pub async fn start_checkout(
         Some(code) => Some(crate::vouchers::service::lookup(state, code, Some(user.id)).await?),
         None => None,
     };
+    let seats = parse_cart(lines, state.config.max_tickets_per_order)?;
+    let attendees =
+        crate::attendees::service::check_attendees(&state.db, &seats, attendees).await?;
     // The test mode's payment page needs nothing from outside: it is recorded with the order, in
     // one write. Stripe's is asked for once the order exists, outside any transaction.
     let test_page = crate::payments::service::test_checkout_page(state);
@@ -322,6 +343,7 @@ pub async fn start_checkout(
                 payment: test_page.as_ref(),
                 voucher: voucher.as_ref(),
                 billing: billing.as_ref(),
+                attendees: &attendees,
             },
         )
     };

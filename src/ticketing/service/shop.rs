@@ -13,6 +13,8 @@ pub async fn shop(
     let rows: Vec<TypeRow> =
         db_run!(db, pool => sqlx::query_as(&sql).bind(true).fetch_all(pool).await)?;
     let now = now();
+    let questions = crate::attendees::service::active(db).await?;
+    let named = crate::attendees::service::names_required(db).await?;
     Ok(rows
         .into_iter()
         .filter(|r| !r.is_hidden || voucher.is_some_and(|v| v.unlocks_hidden && v.applies_to(r.id)))
@@ -31,6 +33,12 @@ pub async fn shop(
                 description: r.description,
                 currency: r.currency,
                 valid_days: valid_days(config, r.valid_from, r.valid_until),
+                questions: questions
+                    .iter()
+                    .filter(|q| q.asked_for(r.id))
+                    .cloned()
+                    .collect(),
+                names_required: named.contains(&r.id),
             }
         })
         .collect())

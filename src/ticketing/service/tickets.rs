@@ -38,6 +38,7 @@ pub(crate) struct TicketRow {
     token_id: Option<Uuid>,
     door_no: Option<i64>,
     issue_no: i64,
+    bought: bool,
 }
 
 /// A user's tickets (or an order's), each with its current token and QR code.
@@ -47,10 +48,10 @@ pub async fn tickets_of(
     order_id: Option<Uuid>,
 ) -> Result<Vec<TicketView>, AppError> {
     let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, tt.door_no, t.issue_no, \
+        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, tt.door_no, t.issue_no, t.user_id = $1 AS bought, \
          (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
          FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
-         WHERE t.user_id = $1 AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
+         WHERE (t.user_id = $1 OR t.holder_user_id = $1) AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
         .bind(user_id).bind(order_id).fetch_all(pool).await)?;
     let key = if rows.is_empty() {
         None
@@ -91,6 +92,7 @@ pub async fn tickets_of(
                 holder_email: r.holder_email,
                 valid_days: valid_days(&state.config, r.valid_from, r.valid_until),
                 used_at: r.used_at,
+                bought: r.bought,
             }
         })
         .collect())
@@ -101,6 +103,7 @@ pub async fn ticket_pngs(
     db: &Db,
     config: &Config,
     order_id: Uuid,
+    only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
@@ -113,8 +116,8 @@ pub async fn ticket_pngs(
     )> = db_run!(db, pool => sqlx::query_as(
         "SELECT t.id, k.id, t.issue_no, tt.door_no, tt.valid_from, tt.valid_until FROM tickets t \
          JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL JOIN ticket_types tt ON tt.id = t.ticket_type_id \
-         WHERE t.order_id = $1 AND t.status = 'VALID' ORDER BY t.issued_at, t.id")
-        .bind(order_id).fetch_all(pool).await)?;
+         WHERE t.order_id = $1 AND t.status = 'VALID' AND ($2 IS NULL OR t.id = $2) ORDER BY t.issued_at, t.id")
+        .bind(order_id).bind(only).fetch_all(pool).await)?;
     let key = match rows.is_empty() {
         true => None,
         false => crate::ticketing::codes::signing_key(db, config).await.ok(),
@@ -138,16 +141,18 @@ pub async fn ticket_pngs(
         .collect())
 }
 
-/// Names who holds a ticket (the buyer by default).
+/// Names who holds a ticket (the buyer by default): the holder gets their own ticket mail with a
+/// link to claim it. A ticket already named for someone else is transferred instead ([`transfer`]:
+/// new code, the previous holder's claim and answers gone). Audited `NAME_HOLDER`.
 pub async fn set_holder(
     db: &Db,
+    config: &Config,
     user_id: Uuid,
     ticket_id: Uuid,
     name: &str,
     email: &str,
 ) -> Result<(), AppError> {
-    let name = name.trim();
-    let email = email.trim();
+    let name = crate::text::one_line(name);
     if name.is_empty() || name.chars().count() > 120 {
         return Err(AppError::invalid(
             "holder_name",
@@ -156,13 +161,25 @@ pub async fn set_holder(
     }
     let email = crate::accounts::service::normalise_email(email)
         .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
-    let n = crate::db_write!(db, pool => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3 AND user_id = $4 AND status = 'VALID'")
-        .bind(name).bind(&email).bind(ticket_id).bind(user_id).execute(pool).await.map(|r| r.rows_affected()))?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
+    let mut tx = db.begin().await?;
+    let row: Option<(Option<String>, String, String)> = tx_run!(&mut tx, c => sqlx::query_as(
+        "SELECT t.holder_email, u.email, u.locale FROM tickets t JOIN users u ON u.id = t.user_id \
+         WHERE t.id = $1 AND t.user_id = $2 AND t.status = 'VALID'")
+        .bind(ticket_id).bind(user_id).fetch_optional(c).await)?;
+    let (before, buyer, locale) = row.ok_or(AppError::NotFound)?;
+    if before.as_ref().is_some_and(|b| *b != email && *b != buyer) {
+        drop(tx);
+        return transfer(db, config, user_id, ticket_id, &name, &email).await;
     }
+    tx_run!(&mut tx, c => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3")
+        .bind(&name).bind(&email).bind(ticket_id).execute(c).await.map(|_| ()))?;
+    if email != buyer && before.as_deref() != Some(email.as_str()) {
+        let locale = Locale::from_code(&locale).unwrap_or_default();
+        mail_holder(&mut tx, config, ticket_id, &email, locale).await?;
+    }
+    Audit::new(user_id, "NAME_HOLDER", "ticket", ticket_id)
+        .commit(tx)
+        .await
 }
 
 /// Replaces a ticket's token: the old QR code stops working at once.

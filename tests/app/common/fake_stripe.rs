@@ -22,6 +22,8 @@ pub struct Recorded {
     pub sessions: HashMap<String, Value>,
     pub by_idempotency_key: HashMap<String, String>,
     pub refunds: Vec<String>,
+    /// Each refund's payment intent and amount (none: the whole payment).
+    pub refund_amounts: Vec<(String, Option<i64>)>,
     pub expired: Vec<String>,
 }
 
@@ -151,7 +153,11 @@ async fn create_refund(
     Form(form): Form<Vec<(String, String)>>,
 ) -> Json<Value> {
     let pi = field(&form, "payment_intent").to_string();
-    rec.lock().unwrap().refunds.push(pi.clone());
+    let amount = field(&form, "amount").parse::<i64>().ok();
+    let mut r = rec.lock().unwrap();
+    r.refunds.push(pi.clone());
+    r.refund_amounts.push((pi.clone(), amount));
+    drop(r);
     Json(
         json!({ "id": format!("re_{}", uuid::Uuid::new_v4().simple()), "object": "refund", "amount": 0, "currency": "eur",
                  "created": chrono::Utc::now().timestamp(), "payment_intent": pi, "status": "succeeded" }),
