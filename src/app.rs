@@ -115,6 +115,8 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/invoices") view={Lazy::<lazy::AdminInvoices>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/door") view={Lazy::<lazy::AdminDoor>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/questions") view={Lazy::<lazy::AdminQuestions>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/messages") view={Lazy::<lazy::AdminMessages>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/unsubscribe/:token") view={Lazy::<lazy::UnsubscribeLink>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/dev/mailbox") view={Lazy::<lazy::DevMailbox>::new()} ssr=SsrMode::Async/>

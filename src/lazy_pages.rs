@@ -19,7 +19,8 @@ use crate::{
     admin::passes_page::AdminPassesPage, admin::programme_page::AdminProgrammePage,
     admin::users_page::AdminUsersPage, attendees::admin_page::AdminQuestionsPage,
     devtools::DevPanicPage, invoicing::admin_page::AdminInvoicesPage,
-    mail::components::DevMailboxPage, privacy::admin_page::AdminPrivacyPage,
+    mail::components::DevMailboxPage, messages::admin_page::AdminMessagesPage,
+    messages::unsubscribe_page::UnsubscribePage, privacy::admin_page::AdminPrivacyPage,
     privacy::components::ConsentPage, privacy::components::DeletedPage,
     privacy::components::PrivacySection, programme::my_programme_page::MyProgrammePage,
     programme::talk_page::TalkPage, scanning::admin_page::AdminDoorPage,
@@ -92,3 +93,5 @@ lazy_page!(MyTickets, MyTicketsPage);
 lazy_page!(OrderConfirmation, OrderConfirmationPage);
 lazy_page!(ClaimTicket, ClaimTicketPage);
 lazy_page!(AdminQuestions, AdminQuestionsPage);
+lazy_page!(AdminMessages, AdminMessagesPage);
+lazy_page!(UnsubscribeLink, UnsubscribePage);

@@ -17,6 +17,7 @@ pub mod invoice_settings;
 pub mod invoicing;
 pub mod lazy_pages;
 pub mod mail;
+pub mod messages;
 pub mod money;
 pub mod passes;
 pub mod payments;

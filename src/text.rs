@@ -9,20 +9,20 @@ pub fn printable(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'))
 }
 
-/// A name as a document prints it: what is not [`printable`] becomes a space, spaces are
-/// collapsed, at most 120 characters (a profile's name was checked less strictly).
-pub fn one_line(raw: &str) -> String {
+/// One line of text as typed, made printable: what is not [`printable`] becomes a space, spaces
+/// are collapsed (no length limit: the caller refuses what is too long).
+pub fn clean_line(raw: &str) -> String {
     let cleaned: String = raw
         .chars()
         .map(|c| if printable(c) { c } else { ' ' })
         .collect();
-    cleaned
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .chars()
-        .take(120)
-        .collect()
+    cleaned.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// A name as a document prints it: [`clean_line`], at most 120 characters (a profile's name was
+/// checked less strictly).
+pub fn one_line(raw: &str) -> String {
+    clean_line(raw).chars().take(120).collect()
 }
 
 /// The 8 first hex digits of an order id, as people read it out.

@@ -81,6 +81,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin/waitlist">{move || i18n.t("waitlist.admin.title")}</a>
             <a href="/admin/attendees">{move || i18n.t("admin.attendees")}</a>
             <a href="/admin/questions">{move || i18n.t("questions.admin.title")}</a>
+            <a href="/admin/messages">{move || i18n.t("messages.admin.title")}</a>
             <a href="/admin/audit">{move || i18n.t("admin.audit")}</a>
             <a href="/admin/mail">{move || i18n.t("admin.mail")}</a>
             <a href="/admin/privacy">{move || i18n.t("privacy.admin.title")}</a>

@@ -34,7 +34,7 @@ pub(super) fn parse_options(text: &str) -> Vec<QuestionOption> {
     text.lines()
         .filter_map(|line| {
             let (fr, en) = line.split_once('|').unwrap_or((line, ""));
-            let (fr, en) = (crate::text::one_line(fr), crate::text::one_line(en));
+            let (fr, en) = (crate::text::clean_line(fr), crate::text::clean_line(en));
             (!fr.is_empty()).then_some(QuestionOption { fr, en })
         })
         .collect()
@@ -101,7 +101,7 @@ pub struct QuestionDraft {
 }
 
 fn bounded(field: &str, raw: &str, max: usize, required: bool) -> Result<String, AppError> {
-    let text = crate::text::one_line(raw);
+    let text = crate::text::clean_line(raw);
     if text.chars().count() > max {
         return Err(AppError::invalid(field, "questions.error.too_long"));
     }

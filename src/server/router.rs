@@ -142,6 +142,9 @@ fn start_programme_mailer(state: AppState) {
         if job_done("programme_mails", sent, "programme changes mailed") > 0 {
             state.mailer.wake();
         }
+        // Messages to attendees whose time has come: their mails go to the outbox, spaced at the rate.
+        let queued = crate::messages::service::run_due(&state).await;
+        job_done("attendee_messages", queued, "messages to attendees queued");
     });
 }
 

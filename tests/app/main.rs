@@ -15,6 +15,7 @@ mod door;
 mod event_day;
 mod instances;
 mod invoices;
+mod messages;
 mod ops;
 mod page_cache;
 mod personal_programme;

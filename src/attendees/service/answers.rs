@@ -44,7 +44,7 @@ pub fn check_answer(q: &Question, raw: &[&str]) -> Result<Option<String>, &'stat
         }
         _ if first.is_empty() => String::new(),
         QuestionKind::Text => {
-            let text = crate::text::one_line(first);
+            let text = crate::text::clean_line(first);
             if text.chars().count() > MAX_TEXT {
                 return Err("questions.error.too_long");
             }
@@ -187,7 +187,7 @@ pub async fn check_attendees(
         for key in seats.into_iter().take(quantity) {
             let seat = &posted[key];
             let field = |f: &str| format!("attendees[{key}][{f}]");
-            let name = crate::text::one_line(&seat.name);
+            let name = crate::text::clean_line(&seat.name);
             if name.chars().count() > 120 {
                 return Err(AppError::invalid(
                     &field("name"),

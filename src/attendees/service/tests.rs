@@ -70,14 +70,14 @@ fn answers_are_checked_and_normalised_by_kind() {
 #[test]
 fn a_refused_answer_names_its_field() {
     let q = question(QuestionKind::Choice, true);
-    let posted = HashMap::from([(Uuid::nil().to_string(), "Pizza".to_string())]);
-    let e = check_answers(&[&q], &posted, "attendees[0-1][answers]").unwrap_err();
+    let posted = HashMap::from([(format!("q{}", Uuid::nil()), "Pizza".to_string())]);
+    let e = check_answers(&[&q], &posted, "attendees[p0s1][answers]").unwrap_err();
     assert_eq!(
         e.field(),
-        Some(format!("attendees[0-1][answers][{}]", Uuid::nil()).as_str())
+        Some(format!("attendees[p0s1][answers][q{}]", Uuid::nil()).as_str())
     );
     let m = question(QuestionKind::Multiple, false);
-    let id = Uuid::nil().to_string();
+    let id = format!("q{}", Uuid::nil());
     let posted = HashMap::from([
         (format!("{id}~2"), "Aucun".to_string()),
         (format!("{id}~0"), "Végétarien".to_string()),

@@ -127,6 +127,9 @@ pub async fn anonymise(
         sqlx::query("DELETE FROM ticket_answers WHERE ticket_id IN (SELECT id FROM tickets WHERE (user_id = $1 AND (holder_email IS NULL OR holder_email = $2)) OR holder_email = $2 OR holder_user_id = $1)")
             .bind(user_id).bind(&email).execute(&mut *c).await?;
         sqlx::query("UPDATE orders SET attendees = NULL WHERE user_id = $1").bind(user_id).execute(&mut *c).await?;
+        // Messages to attendees: their lines of the recipients (the outbox keeps the delivery).
+        sqlx::query("DELETE FROM message_recipients WHERE user_id = $1 OR email = $2")
+            .bind(user_id).bind(&email).execute(&mut *c).await?;
         sqlx::query("UPDATE tickets SET holder_user_id = NULL, claim_hash = NULL WHERE holder_user_id = $1 OR holder_email = $2")
             .bind(user_id).bind(&email).execute(&mut *c).await?;
         // Holder names and emails: on their tickets, and wherever their address names a holder.

@@ -136,6 +136,13 @@ pub(crate) fn steps(p: &Policy) -> Vec<Step> {
         },
         Step {
             kind: Kind::MailBodies,
+            table: "message_recipients",
+            filter: "due_at < $1",
+            set: None,
+            at: Some(p.window_start),
+        },
+        Step {
+            kind: Kind::MailBodies,
             table: "outbox_emails",
             filter: "(body_text IS NOT NULL OR body_html IS NOT NULL) AND status <> 'PENDING' AND created_at < $1",
             set: Some("body_text = NULL, body_html = NULL"),

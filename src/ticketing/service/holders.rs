@@ -84,7 +84,7 @@ pub async fn transfer(
     name: &str,
     email: &str,
 ) -> Result<(), AppError> {
-    let name = crate::text::one_line(name);
+    let name = crate::text::clean_line(name);
     if name.is_empty() || name.chars().count() > 120 {
         return Err(AppError::invalid(
             "holder_name",
