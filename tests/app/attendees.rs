@@ -490,6 +490,10 @@ async fn a_transfer_is_limited_and_refused_to_others() {
             )
             .await;
         assert_eq!((s, field_error(&body).0), (422, "holder_name".into()));
+        // Named, then transferred at once: the first holder's mail, not sent yet, is given up (it
+        // would carry the new code, drawn when sent: found by an attack).
+        let named = [("ticket_id", ticket.as_str()), ("holder_name", "Yves"), ("holder_email", "yves@example.org")];
+        assert_eq!(app.call_as(&buyer, "set_ticket_holder", &named).await.0, 200);
         let (s, _) = app
             .call_as(
                 &buyer,
@@ -502,6 +506,7 @@ async fn a_transfer_is_limited_and_refused_to_others() {
             )
             .await;
         assert_eq!(s, 200);
+        assert_eq!(app.count("SELECT COUNT(*) FROM outbox_emails WHERE to_address = 'yves@example.org' AND status = 'PENDING'").await, 0, "[{}]", app.engine);
         let (s, body) = app
             .call_as(
                 &buyer,
@@ -578,7 +583,37 @@ async fn refunding_one_ticket_of_three_leaves_two_valid_and_credits_one() {
             assert_eq!((s, field_error(&body).1), (422, "orders.error.ticket_canceled".into()));
             assert_eq!(fake.recorded.lock().unwrap().refund_amounts.len(), refunds_before + 1);
             assert_eq!(app.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'REFUND_TICKET'").await, 1);
+
+            // A goodwill refund keeps a ticket valid; two cancellations of it at once: one wins,
+            // its seat comes back once (found by an attack: it came back twice).
+            let (two,): (Uuid,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT id FROM tickets WHERE order_id = $1 AND status = 'VALID' ORDER BY id LIMIT 1").bind(order).fetch_one(pool).await).unwrap();
+            let t2 = two.to_string();
+            let (s, body) = app.call_as(&admin, "admin_refund_ticket", &[("ticket_id", &t2), ("amount", "120")]).await;
+            assert_eq!(s, 200, "{body}");
+            let cancel = [("ticket_id", t2.as_str()), ("cancel", "on")];
+            let (a, b) = tokio::join!(
+                app.call_as(&admin, "admin_refund_ticket", &cancel),
+                app.call_as(&admin, "admin_refund_ticket", &cancel)
+            );
+            let mut statuses = [a.0, b.0];
+            statuses.sort();
+            assert_eq!(statuses, [200, 422], "[{}] {a:?} {b:?}", app.engine);
+            assert_eq!(sold_count(&app, two_days).await, sold_before - 2, "[{}] two seats back, not three", app.engine);
+
+            // Then the whole order: only the ticket still standing gives its seat back, and the
+            // buyer is told what is paid back now (the third ticket's 120 €).
+            let (s, body) = app.call_as(&admin, "admin_refund_order", &[("order_id", &order.to_string())]).await;
+            assert_eq!(s, 200, "{body}");
+            assert_eq!(sold_count(&app, two_days).await, sold_before - 3, "[{}] every seat back once", app.engine);
+            let (kind, text) = app.last_mail_to("trio@example.org").await.unwrap();
+            assert_eq!(kind, "ORDER_REFUNDED");
+            assert!(text.contains("120,00") && !text.contains("360,00"), "{text}");
         }
     })
     .await;
+}
+
+async fn sold_count(app: &TestApp, pass: Uuid) -> i64 {
+    let (n,): (i64,) = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT sold_count FROM ticket_types WHERE id = $1").bind(pass).fetch_one(pool).await).unwrap();
+    n
 }

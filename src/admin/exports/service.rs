@@ -47,9 +47,8 @@ pub async fn attendees(
     );
     let rows: Vec<Attendee> =
         db_run!(db, pool => sqlx::query_as(&sql).bind(&pattern).fetch_all(pool).await)?;
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let questions = crate::attendees::service::active(db).await?;
-    let mut answers = crate::attendees::service::answers_of(db, Some(&ids)).await?;
+    let mut answers = crate::attendees::service::answers_of(db, None).await?;
     Ok(rows
         .into_iter()
         .map(|r| AttendeeRow {
@@ -109,7 +108,7 @@ fn csv_response(
     admin: Uuid,
     filename: &'static str,
     columns: Vec<String>,
-    export: fn(AppState, Sender, Arc<AtomicU64>) -> Job,
+    export: impl FnOnce(AppState, Sender, Arc<AtomicU64>) -> Job + Send + 'static,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(32);
     tokio::spawn(async move {
@@ -184,12 +183,21 @@ const ATTENDEE_COLUMNS: &[&str] = &[
     "order_id",
 ];
 
-fn attendees_job(state: AppState, tx: Sender, n: Arc<AtomicU64>) -> Job {
+/// The attendees' rows, with one column per question of the header (`questions`, read once for both).
+fn attendees_job(
+    questions: Vec<crate::attendees::Question>,
+) -> impl FnOnce(AppState, Sender, Arc<AtomicU64>) -> Job + Send + 'static {
+    move |state, tx, n| attendees_rows(state, tx, n, questions)
+}
+
+fn attendees_rows(
+    state: AppState,
+    tx: Sender,
+    n: Arc<AtomicU64>,
+    questions: Vec<crate::attendees::Question>,
+) -> Job {
     Box::pin(async move {
-        // One column per question asked now, after the fixed ones (answers as stored: French).
-        let questions = crate::attendees::service::active(&state.db)
-            .await
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        // Answers as stored (French), after the fixed columns.
         let answers = crate::attendees::service::answers_of(&state.db, None)
             .await
             .map_err(|_| sqlx::Error::PoolClosed)?;
@@ -255,8 +263,14 @@ pub async fn attendees_csv(State(state): State<AppState>, headers: HeaderMap) ->
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     let mut columns: Vec<String> = ATTENDEE_COLUMNS.iter().map(|c| c.to_string()).collect();
-    columns.extend(questions.into_iter().map(|q| q.label_fr));
-    csv_response(state, admin, "attendees.csv", columns, attendees_job)
+    columns.extend(questions.iter().map(|q| q.label_fr.clone()));
+    csv_response(
+        state,
+        admin,
+        "attendees.csv",
+        columns,
+        attendees_job(questions),
+    )
 }
 
 pub async fn orders_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {

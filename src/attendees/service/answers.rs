@@ -267,18 +267,18 @@ pub async fn record_answers(
     Ok(())
 }
 
-/// The answers of tickets (all of them when `tickets` is `None`), by ticket then question.
+/// The answers of one ticket, or of every ticket (the back office's list and CSV), by ticket then
+/// question.
 pub async fn answers_of(
     db: &Db,
-    tickets: Option<&[Uuid]>,
+    ticket: Option<Uuid>,
 ) -> Result<HashMap<Uuid, HashMap<Uuid, String>>, AppError> {
     let rows: Vec<(Uuid, Uuid, String)> = db_run!(db, pool => sqlx::query_as(
-        "SELECT ticket_id, question_id, answer FROM ticket_answers").fetch_all(pool).await)?;
+        "SELECT ticket_id, question_id, answer FROM ticket_answers WHERE $1 IS NULL OR ticket_id = $1")
+        .bind(ticket).fetch_all(pool).await)?;
     let mut out: HashMap<Uuid, HashMap<Uuid, String>> = HashMap::new();
     for (t, q, a) in rows {
-        if tickets.is_none_or(|ts| ts.contains(&t)) {
-            out.entry(t).or_default().insert(q, a);
-        }
+        out.entry(t).or_default().insert(q, a);
     }
     Ok(out)
 }
@@ -306,7 +306,7 @@ pub async fn of_ticket(
     ticket_id: Uuid,
 ) -> Result<AnswerSheet, AppError> {
     let (pass, live) = ticket_of(db, user_id, ticket_id).await?;
-    let mut given = answers_of(db, Some(&[ticket_id])).await?;
+    let mut given = answers_of(db, Some(ticket_id)).await?;
     let given = given.remove(&ticket_id).unwrap_or_default();
     let answers = load(db, true)
         .await?

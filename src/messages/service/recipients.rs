@@ -36,7 +36,8 @@ pub(super) struct HolderRow {
 
 /// `$1`: the question whose answer is read (nil: none); `$2`: false.
 const HOLDERS: &str = "SELECT t.ticket_type_id, o.status AS order_status, t.status AS ticket_status, t.refunded_cents, \
-     COALESCE(t.holder_email, b.email) AS email, r.id AS account_id, \
+     CASE WHEN t.holder_email IS NOT NULL AND t.holder_user_id IS NOT NULL THEN r.email ELSE COALESCE(t.holder_email, b.email) END AS email, \
+     r.id AS account_id, \
      (r.id IS NULL OR (r.deleted_at IS NULL AND r.status = 'ACTIVE')) AS account_ok, \
      COALESCE(r.locale, b.locale) AS locale, \
      (t.status = 'USED' OR EXISTS (SELECT 1 FROM checkins k WHERE k.ticket_id = t.id AND k.direction = 'IN')) AS checked_in, \

@@ -50,9 +50,17 @@ pub async fn refund_locally(
     }
     let now = now();
     let back = give_back_uses(tx, order_id).await?;
-    for (type_id, q) in items(tx, order_id).await? {
+    // The seats of its tickets still standing (one refunded on its own gave its seat back then).
+    let standing: Vec<(Uuid, i64)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT ticket_type_id, COUNT(*) FROM tickets WHERE order_id = $1 AND status <> 'CANCELED' GROUP BY ticket_type_id")
+        .bind(order_id).fetch_all(c).await)?;
+    for (type_id, q) in standing {
         tx_run!(tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - $1 WHERE id = $2").bind(q).bind(type_id).execute(c).await.map(|_| ()))?;
     }
+    // What is paid back now: the total less what was refunded before (a ticket, part of it).
+    let (before,): (i64,) = tx_run!(tx, c => sqlx::query_as(
+        "SELECT CAST(COALESCE(MAX(refunded_cents), 0) AS BIGINT) FROM payments WHERE order_id = $1 AND status = 'SUCCEEDED'")
+        .bind(order_id).fetch_one(c).await)?;
     if let Some((pass, n)) = back {
         crate::vouchers::service::rehold(tx, pass, n).await?;
     }
@@ -84,7 +92,7 @@ pub async fn refund_locally(
                 ("order", short_ref(order_id)),
                 (
                     "total",
-                    crate::money::format_money(total, &currency, locale),
+                    crate::money::format_money((total - before).max(0), &currency, locale),
                 ),
             ],
             link: Some(format!("{}/me/orders", config.base_url)),

@@ -129,6 +129,10 @@ pub async fn transfer(
     }
     tx_run!(&mut tx, c => sqlx::query("DELETE FROM ticket_answers WHERE ticket_id = $1")
         .bind(ticket_id).execute(c).await.map(|_| ()))?;
+    // A holder's mail not sent yet would carry the new code (drawn when sent) to the old holder.
+    tx_run!(&mut tx, c => sqlx::query(
+        "UPDATE outbox_emails SET status = 'FAILED', last_error = 'superseded by a transfer' WHERE ticket_id = $1 AND type = 'HOLDER_TICKET' AND status = 'PENDING'")
+        .bind(ticket_id).execute(c).await.map(|_| ()))?;
     reissue_token(&mut tx, config, ticket_id, None).await?;
     let fallback = Locale::from_code(&locale).unwrap_or_default();
     mail_holder(&mut tx, config, ticket_id, &email, fallback).await?;

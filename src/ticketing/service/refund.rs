@@ -49,10 +49,16 @@ pub async fn refund_ticket(
     if amount > left || (amount <= 0 && !(r.cancel && left == 0)) {
         return Err(AppError::invalid("amount", "orders.error.refund_amount"));
     }
-    // Taken on the ticket first: a second refund of the same money is refused here.
+    // Taken on the ticket first, with its cancellation: a second refund of the same money, or a
+    // second cancellation (which would give its seat back twice), is refused here.
+    let new_status = if r.cancel {
+        "CANCELED"
+    } else {
+        status.as_str()
+    };
     let taken = crate::db_write!(&state.db, pool => sqlx::query(
-        "UPDATE tickets SET refunded_cents = refunded_cents + $1 WHERE id = $2 AND refunded_cents = $3 AND status <> 'CANCELED'")
-        .bind(amount).bind(r.ticket_id).bind(refunded).execute(pool).await.map(|r| r.rows_affected()))?;
+        "UPDATE tickets SET refunded_cents = refunded_cents + $1, status = $2 WHERE id = $3 AND refunded_cents = $4 AND status = $5")
+        .bind(amount).bind(new_status).bind(r.ticket_id).bind(refunded).bind(&status).execute(pool).await.map(|r| r.rows_affected()))?;
     if taken != 1 {
         return Err(AppError::invalid("amount", "orders.error.refund_amount"));
     }
@@ -67,19 +73,18 @@ pub async fn refund_ticket(
         {
             Ok(id) => id,
             Err(e) => {
-                crate::db_write!(&state.db, pool => sqlx::query("UPDATE tickets SET refunded_cents = refunded_cents - $1 WHERE id = $2")
-                    .bind(amount).bind(r.ticket_id).execute(pool).await.map(|_| ()))?;
+                // Not refunded: the ticket is as it was.
+                crate::db_write!(&state.db, pool => sqlx::query("UPDATE tickets SET refunded_cents = refunded_cents - $1, status = $2 WHERE id = $3")
+                    .bind(amount).bind(&status).bind(r.ticket_id).execute(pool).await.map(|_| ()))?;
                 return Err(e);
             }
         }
     };
     let mut tx = state.db.begin().await?;
     if r.cancel {
-        let pass: (Uuid,) = tx_run!(&mut tx, c => sqlx::query_as(
-            "UPDATE tickets SET status = 'CANCELED' WHERE id = $1 RETURNING ticket_type_id")
-            .bind(r.ticket_id).fetch_one(c).await)?;
-        tx_run!(&mut tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - 1 WHERE id = $1")
-            .bind(pass.0).execute(c).await.map(|_| ()))?;
+        // Canceled above, once: its seat goes back, its codes stop.
+        tx_run!(&mut tx, c => sqlx::query("UPDATE ticket_types SET sold_count = sold_count - 1 WHERE id = (SELECT ticket_type_id FROM tickets WHERE id = $1)")
+            .bind(r.ticket_id).execute(c).await.map(|_| ()))?;
         tx_run!(&mut tx, c => sqlx::query("UPDATE ticket_tokens SET revoked_at = $1 WHERE ticket_id = $2 AND revoked_at IS NULL")
             .bind(now()).bind(r.ticket_id).execute(c).await.map(|_| ()))?;
     }
@@ -90,14 +95,21 @@ pub async fn refund_ticket(
     // Every ticket canceled: the order is refunded.
     let (live,): (i64,) = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT COUNT(*) FROM tickets WHERE order_id = $1 AND status <> 'CANCELED'").bind(order_id).fetch_one(c).await)?;
-    if live == 0 {
-        transition(
+    if live == 0
+        && transition(
             &mut tx,
             order_id,
             &[OrderStatus::Paid],
             OrderStatus::Refunded,
         )
-        .await?;
+        .await?
+    {
+        // As a whole refund ends: the payment refunded, the voucher's uses given back.
+        tx_run!(&mut tx, c => sqlx::query("UPDATE payments SET status = 'REFUNDED', updated_at = $1 WHERE order_id = $2 AND status = 'SUCCEEDED'")
+            .bind(now()).bind(order_id).execute(c).await.map(|_| ()))?;
+        if let Some((pass, n)) = give_back_uses(&mut tx, order_id).await? {
+            crate::vouchers::service::rehold(&mut tx, pass, n).await?;
+        }
     }
     let credit = if amount > 0 {
         crate::invoicing::service::credit_note(
