@@ -109,6 +109,29 @@ async fn render(
         .await
         .ok();
     let config = &state.config;
+    // Answers to the questions marked "on the badge" take the company's line (in French, as typed).
+    let printed: Vec<crate::attendees::Question> = crate::attendees::service::active(&state.db)
+        .await?
+        .into_iter()
+        .filter(|q| q.on_badge)
+        .collect();
+    let answers = if printed.is_empty() {
+        Default::default()
+    } else {
+        crate::attendees::service::answers_of(&state.db, None).await?
+    };
+    let on_badge = |ticket: Uuid| {
+        let given = answers.get(&ticket)?;
+        let line: Vec<String> = printed
+            .iter()
+            .filter_map(|q| {
+                given
+                    .get(&q.id)
+                    .map(|a| q.answer_text(a, Default::default()))
+            })
+            .collect();
+        (!line.is_empty()).then(|| line.join(" · "))
+    };
     let list: Vec<Badge> = rows
         .into_iter()
         .map(|r| {
@@ -130,8 +153,8 @@ async fn render(
                 || token,
             );
             Badge {
+                company: on_badge(r.id).or(r.company),
                 name: r.holder,
-                company: r.company,
                 pass: r.pass,
                 qr,
             }

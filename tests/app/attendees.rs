@@ -84,7 +84,7 @@ async fn a_required_question_refuses_checkout_until_answered_and_answers_are_exp
             &[
                 ("kind", "TEXT"),
                 ("label_fr", "Société"),
-                ("label_en", "Company"),
+                ("label_en", "Company"), ("on_badge", "on"),
             ],
         )
         .await;
@@ -322,6 +322,21 @@ async fn a_required_question_refuses_checkout_until_answered_and_answers_are_exp
             "{}",
             mine["answers"]
         );
+
+        // A question marked for badges prints its answer on the holder's badge.
+        let pdf = admin.get(app.url(&format!("/admin/badges.pdf?ticket={lea}"))).send().await.unwrap().bytes().await.unwrap();
+        assert!(pdf.starts_with(b"%PDF"));
+        match std::process::Command::new("pdftotext").arg("-v").output() {
+            Ok(_) => {
+                let dir = tempfile::tempdir().unwrap();
+                let file = dir.path().join("badge.pdf");
+                std::fs::write(&file, &pdf).unwrap();
+                let out = std::process::Command::new("pdftotext").arg(&file).arg("-").output().unwrap();
+                let text = String::from_utf8_lossy(&out.stdout);
+                assert!(text.contains("ACME") && text.contains("Léa Martin"), "[{}] {text}", app.engine);
+            }
+            Err(_) => eprintln!("\n!!!!!!!! SKIPPED: pdftotext is missing (scripts/setup --test installs poppler-utils) !!!!!!!!\n"),
+        }
 
         // Anonymised: the answers go with the person.
         let (s, body) = app
