@@ -255,7 +255,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 40] = [
+        let calls: [(&str, Vec<(&str, &str)>); 49] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -296,6 +296,15 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_checkin_list_archive", vec![("list_id", &id), ("archived", "true")]),
             ("admin_checkin_arrivals", vec![("day", "")]),
             ("admin_talk_workshop", vec![("talk_id", &id), ("capacity", "12")]),
+            ("admin_questions", vec![]),
+            ("admin_question_save", vec![("kind", "TEXT"), ("label_fr", "x")]),
+            ("admin_question_archive", vec![("id", &id), ("archived", "true")]),
+            ("admin_refund_ticket", vec![("ticket_id", &id)]),
+            ("admin_messages", vec![]),
+            ("admin_message_preview", vec![("kind", "PRACTICAL"), ("subject_fr", "x"), ("body_fr", "x")]),
+            ("admin_message_test", vec![("kind", "PRACTICAL"), ("subject_fr", "x"), ("body_fr", "x")]),
+            ("admin_message_send", vec![("kind", "PRACTICAL"), ("subject_fr", "x"), ("body_fr", "x")]),
+            ("admin_message_cancel", vec![("message_id", &id)]),
         ];
         // Every admin server function the app registers is in the table: none can be forgotten.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {
