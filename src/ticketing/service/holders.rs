@@ -47,6 +47,21 @@ pub(crate) async fn mail_holder(
     Ok(())
 }
 
+/// A holder's name and address as typed, checked: (name, normalised address), each refusal on
+/// its field (`holder_name`, `holder_email`).
+pub(crate) fn holder_fields(name: &str, email: &str) -> Result<(String, String), AppError> {
+    let name = crate::text::clean_line(name);
+    if name.is_empty() || name.chars().count() > 120 {
+        return Err(AppError::invalid(
+            "holder_name",
+            "tickets.error.holder_name",
+        ));
+    }
+    let email = crate::accounts::service::normalise_email(email)
+        .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
+    Ok((name, email))
+}
+
 /// Claims the ticket of a claim link into `user`'s account (the link works once). Audited
 /// `CLAIM_TICKET`.
 pub async fn claim(db: &Db, user_id: Uuid, token: &str) -> Result<Uuid, AppError> {
@@ -84,15 +99,7 @@ pub async fn transfer(
     name: &str,
     email: &str,
 ) -> Result<(), AppError> {
-    let name = crate::text::clean_line(name);
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(AppError::invalid(
-            "holder_name",
-            "tickets.error.holder_name",
-        ));
-    }
-    let email = crate::accounts::service::normalise_email(email)
-        .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
+    let (name, email) = holder_fields(name, email)?;
     if config.transfers_until.is_some_and(|until| now() >= until) {
         return Err(AppError::invalid(
             "holder_email",

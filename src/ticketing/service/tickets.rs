@@ -152,15 +152,7 @@ pub async fn set_holder(
     name: &str,
     email: &str,
 ) -> Result<(), AppError> {
-    let name = crate::text::clean_line(name);
-    if name.is_empty() || name.chars().count() > 120 {
-        return Err(AppError::invalid(
-            "holder_name",
-            "tickets.error.holder_name",
-        ));
-    }
-    let email = crate::accounts::service::normalise_email(email)
-        .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
+    let (name, email) = holder_fields(name, email)?;
     let mut tx = db.begin().await?;
     let row: Option<(Option<String>, String, String)> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT t.holder_email, u.email, u.locale FROM tickets t JOIN users u ON u.id = t.user_id \
