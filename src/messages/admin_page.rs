@@ -166,19 +166,7 @@ fn Composer(
         busy.set(true);
         notice.set(None);
         spawn_local(async move {
-            let answer = admin_message_preview(
-                d.kind,
-                d.subject_fr,
-                d.subject_en,
-                d.body_fr,
-                d.body_en,
-                d.passes,
-                d.order_status,
-                d.checked_in,
-                d.question_id,
-                d.answer,
-            )
-            .await;
+            let answer = admin_message_preview(d).await;
             busy.set(false);
             match answer {
                 Ok(p) => {
@@ -197,19 +185,7 @@ fn Composer(
         busy.set(true);
         notice.set(None);
         spawn_local(async move {
-            let sent = admin_message_test(
-                d.kind,
-                d.subject_fr,
-                d.subject_en,
-                d.body_fr,
-                d.body_en,
-                d.passes,
-                d.order_status,
-                d.checked_in,
-                d.question_id,
-                d.answer,
-            )
-            .await;
+            let sent = admin_message_test(d).await;
             busy.set(false);
             match sent {
                 Ok(to) => {
@@ -236,20 +212,7 @@ fn Composer(
         busy.set(true);
         notice.set(None);
         spawn_local(async move {
-            let sent = admin_message_send(
-                d.kind,
-                d.subject_fr,
-                d.subject_en,
-                d.body_fr,
-                d.body_en,
-                d.passes,
-                d.order_status,
-                d.checked_in,
-                d.question_id,
-                d.answer,
-                at.clone(),
-            )
-            .await;
+            let sent = admin_message_send(d, at.clone()).await;
             busy.set(false);
             match sent {
                 Ok(_) => {

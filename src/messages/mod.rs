@@ -88,8 +88,10 @@ pub struct Filter {
     pub answer: String,
 }
 
-/// The form as typed (the server checks every field).
+/// The form as typed (the server checks every field); a field not sent is empty. The preview, the
+/// test and the sending take it whole, its fields flat in the request (`kind=…&subject_fr=…`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MessageDraft {
     pub kind: String,
     pub subject_fr: String,
@@ -189,98 +191,32 @@ pub async fn admin_messages() -> Result<MessagesAdmin, AppError> {
 }
 
 /// How many would receive the message, in which language, and a few of them (masked). Admins only.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "admin_message_preview")]
 pub async fn admin_message_preview(
-    #[server(default)] kind: String,
-    #[server(default)] subject_fr: String,
-    #[server(default)] subject_en: String,
-    #[server(default)] body_fr: String,
-    #[server(default)] body_en: String,
-    #[server(default)] passes: String,
-    #[server(default)] order_status: String,
-    #[server(default)] checked_in: String,
-    #[server(default)] question_id: String,
-    #[server(default)] answer: String,
+    #[server(flatten)] draft: MessageDraft,
 ) -> Result<MessagePreview, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    let draft = MessageDraft {
-        kind,
-        subject_fr,
-        subject_en,
-        body_fr,
-        body_en,
-        passes,
-        order_status,
-        checked_in,
-        question_id,
-        answer,
-    };
     service::preview(&state.db, &draft).await
 }
 
 /// Sends the message to the calling admin alone, in their language; answers their address.
 /// Audited `SEND_TEST_MESSAGE`.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "admin_message_test")]
 pub async fn admin_message_test(
-    #[server(default)] kind: String,
-    #[server(default)] subject_fr: String,
-    #[server(default)] subject_en: String,
-    #[server(default)] body_fr: String,
-    #[server(default)] body_en: String,
-    #[server(default)] passes: String,
-    #[server(default)] order_status: String,
-    #[server(default)] checked_in: String,
-    #[server(default)] question_id: String,
-    #[server(default)] answer: String,
+    #[server(flatten)] draft: MessageDraft,
 ) -> Result<String, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let draft = MessageDraft {
-        kind,
-        subject_fr,
-        subject_en,
-        body_fr,
-        body_en,
-        passes,
-        order_status,
-        checked_in,
-        question_id,
-        answer,
-    };
     service::send_test(&state, &admin, &draft).await
 }
 
 /// Sends the message now (`send_at` empty) or schedules it (`send_at`: `YYYY-MM-DDTHH:MM`,
 /// conference time, in the future). Audited `CREATE_MESSAGE`; answers its id.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/api", endpoint = "admin_message_send")]
 pub async fn admin_message_send(
-    #[server(default)] kind: String,
-    #[server(default)] subject_fr: String,
-    #[server(default)] subject_en: String,
-    #[server(default)] body_fr: String,
-    #[server(default)] body_en: String,
-    #[server(default)] passes: String,
-    #[server(default)] order_status: String,
-    #[server(default)] checked_in: String,
-    #[server(default)] question_id: String,
-    #[server(default)] answer: String,
+    #[server(flatten)] draft: MessageDraft,
     #[server(default)] send_at: String,
 ) -> Result<Uuid, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let draft = MessageDraft {
-        kind,
-        subject_fr,
-        subject_en,
-        body_fr,
-        body_en,
-        passes,
-        order_status,
-        checked_in,
-        question_id,
-        answer,
-    };
     service::create(&state, &admin, &draft, &send_at).await
 }
 
