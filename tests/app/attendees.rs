@@ -480,65 +480,26 @@ async fn a_transfer_is_limited_and_refused_to_others() {
             .to_string();
         app.user("other@example.org", PW, Role::User).await;
         let other = app.logged_in("other@example.org", PW).await;
-        let to = |n: &'static str, e: &'static str| [("holder_name", n), ("holder_email", e)];
-        let (s, _) = app
-            .call_as(
-                &other,
-                "transfer_ticket",
-                &[
-                    &[("ticket_id", ticket.as_str())][..],
-                    &to("Thief", "t@example.org"),
-                ]
-                .concat(),
-            )
-            .await;
-        assert_eq!(s, 404, "not someone else's ticket");
-        let (s, body) = app
-            .call_as(
-                &buyer,
-                "transfer_ticket",
-                &[
-                    &[("ticket_id", ticket.as_str())][..],
-                    &to("", "a@example.org"),
-                ]
-                .concat(),
-            )
-            .await;
+        // `who` transfers the ticket to `name` <`email`>: the status and the answer.
+        let transfer = |who: &reqwest::Client, name: &str, email: &str| {
+            let form = [("ticket_id", ticket.clone()), ("holder_name", name.to_string()), ("holder_email", email.to_string())];
+            let (app, who) = (&app, who.clone());
+            async move {
+                let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.call_as(&who, "transfer_ticket", &form).await
+            }
+        };
+        assert_eq!(transfer(&other, "Thief", "t@example.org").await.0, 404, "not someone else's ticket");
+        let (s, body) = transfer(&buyer, "", "a@example.org").await;
         assert_eq!((s, field_error(&body).0), (422, "holder_name".into()));
         // Named, then transferred at once: the first holder's mail, not sent yet, is given up (it
         // would carry the new code, drawn when sent: found by an attack).
         let named = [("ticket_id", ticket.as_str()), ("holder_name", "Yves"), ("holder_email", "yves@example.org")];
         assert_eq!(app.call_as(&buyer, "set_ticket_holder", &named).await.0, 200);
-        let (s, _) = app
-            .call_as(
-                &buyer,
-                "transfer_ticket",
-                &[
-                    &[("ticket_id", ticket.as_str())][..],
-                    &to("Ana", "ana@example.org"),
-                ]
-                .concat(),
-            )
-            .await;
-        assert_eq!(s, 200);
+        assert_eq!(transfer(&buyer, "Ana", "ana@example.org").await.0, 200);
         assert_eq!(app.count("SELECT COUNT(*) FROM outbox_emails WHERE to_address = 'yves@example.org' AND status = 'PENDING'").await, 0, "[{}]", app.engine);
-        let (s, body) = app
-            .call_as(
-                &buyer,
-                "transfer_ticket",
-                &[
-                    &[("ticket_id", ticket.as_str())][..],
-                    &to("Bob", "bob@example.org"),
-                ]
-                .concat(),
-            )
-            .await;
-        assert_eq!(
-            (s, field_error(&body).1),
-            (422, "tickets.error.transfer_limit".into()),
-            "[{}]",
-            app.engine
-        );
+        let (s, body) = transfer(&buyer, "Bob", "bob@example.org").await;
+        assert_eq!((s, field_error(&body).1), (422, "tickets.error.transfer_limit".into()), "[{}]", app.engine);
     })
     .await;
 }
