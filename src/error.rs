@@ -15,6 +15,14 @@ pub enum AppError {
     /// Bad input: the field it concerns and a translation key for the message.
     #[error("invalid {field}: {key}")]
     Invalid { field: String, key: String },
+    /// Bad input with details the message names (`{line}`, `{field}`…): a file's line and
+    /// column, the talk and field it failed on, a limit.
+    #[error("invalid {field}: {key} {args:?}")]
+    InvalidWith {
+        field: String,
+        key: String,
+        args: Vec<(String, String)>,
+    },
     /// Too many attempts: try again in `minutes`.
     #[error("rate limited for {minutes} minutes")]
     RateLimited { minutes: u64 },
@@ -32,6 +40,19 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Bad input whose message names `args` (`{name}` in the text).
+    pub fn invalid_with(field: &str, key: &str, args: &[(&str, String)]) -> AppError {
+        let args = args
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect();
+        AppError::InvalidWith {
+            field: field.into(),
+            key: key.into(),
+            args,
+        }
+    }
+
     pub fn invalid(field: &str, key: &str) -> AppError {
         AppError::Invalid {
             field: field.into(),
@@ -42,6 +63,11 @@ impl AppError {
     /// The message a user sees, in their language.
     pub fn message(&self, locale: crate::i18n::Locale) -> String {
         match self {
+            AppError::InvalidWith { key, args, .. } => {
+                let args: Vec<(&str, &str)> =
+                    args.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                crate::i18n::tr_with(locale, key, &args)
+            }
             AppError::RateLimited { minutes } => crate::i18n::tr_with(
                 locale,
                 "error.rate_limited",
@@ -54,7 +80,7 @@ impl AppError {
     /// The field this error belongs next to, if any.
     pub fn field(&self) -> Option<&str> {
         match self {
-            AppError::Invalid { field, .. } => Some(field),
+            AppError::Invalid { field, .. } | AppError::InvalidWith { field, .. } => Some(field),
             _ => None,
         }
     }
@@ -65,7 +91,7 @@ impl AppError {
             AppError::NotFound => "error.not_found",
             AppError::Unauthorized => "error.unauthorized",
             AppError::Forbidden => "error.forbidden",
-            AppError::Invalid { key, .. } => key,
+            AppError::Invalid { key, .. } | AppError::InvalidWith { key, .. } => key,
             AppError::RateLimited { .. } => "error.rate_limited",
             AppError::BadRequest => "error.bad_request",
             AppError::Busy => "error.busy",
@@ -80,7 +106,9 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Unauthorized => StatusCode::UNAUTHORIZED,
             AppError::Forbidden => StatusCode::FORBIDDEN,
-            AppError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Invalid { .. } | AppError::InvalidWith { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::BadRequest => StatusCode::BAD_REQUEST,
             AppError::Busy => StatusCode::SERVICE_UNAVAILABLE,

@@ -313,7 +313,7 @@ mod tests {
                         })
                 });
                 // File names (`orders.csv`) look like keys of a namespace; they are not texts.
-                let file_name = [".csv", ".ics", ".png", ".svg", ".json"]
+                let file_name = [".csv", ".ics", ".png", ".svg", ".json", ".xml"]
                     .iter()
                     .any(|ext| literal.ends_with(ext));
                 if !is_key || file_name || literal.ends_with('.') {

@@ -24,10 +24,10 @@ use crate::{
     privacy::components::ConsentPage, privacy::components::DeletedPage,
     privacy::components::PrivacySection, programme::my_programme_page::MyProgrammePage,
     programme::talk_page::TalkPage, scanning::admin_page::AdminDoorPage,
-    scanning::components::ScanPage, ticketing::components::ClaimTicketPage,
-    ticketing::components::MyOrdersPage, ticketing::components::MyTicketsPage,
-    ticketing::components::OrderConfirmationPage, ticketing::components::ShopPage,
-    ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
+    scanning::components::ScanPage, schedule::admin_page::AdminSchedulePage,
+    ticketing::components::ClaimTicketPage, ticketing::components::MyOrdersPage,
+    ticketing::components::MyTicketsPage, ticketing::components::OrderConfirmationPage,
+    ticketing::components::ShopPage, ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
     vouchers::admin_page::AdminVouchersPage, waitlist::admin_page::AdminWaitlistPage,
 };
 use leptos_router::{lazy_route, LazyRoute};
@@ -94,4 +94,5 @@ lazy_page!(OrderConfirmation, OrderConfirmationPage);
 lazy_page!(ClaimTicket, ClaimTicketPage);
 lazy_page!(AdminQuestions, AdminQuestionsPage);
 lazy_page!(AdminMessages, AdminMessagesPage);
+lazy_page!(AdminSchedule, AdminSchedulePage);
 lazy_page!(UnsubscribeLink, UnsubscribePage);

@@ -24,6 +24,7 @@ pub mod payments;
 pub mod privacy;
 pub mod programme;
 pub mod scanning;
+pub mod schedule;
 #[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]

@@ -120,12 +120,41 @@ pub fn PageSection(
     }
 }
 
+/// A form's field: its label (a translation key) around the control.
+#[component]
+pub fn Labelled(label: &'static str, children: Children) -> impl IntoView {
+    let i18n = use_i18n();
+    view! { <label>{move || i18n.t(label)}{children()}</label> }
+}
+
 /// A form's main button, its label a translation key, disabled while the form is sent.
 #[component]
 pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {
     let i18n = use_i18n();
     view! {
         <button type="submit" class="button-primary" disabled=move || pending.get()>{move || i18n.t(label)}</button>
+    }
+}
+
+/// The `token` of the page's query (a mail's link), empty when there is none.
+pub fn query_token() -> Signal<String> {
+    let query = leptos_router::hooks::use_query_map();
+    Signal::derive(move || query.read().get("token").unwrap_or_default())
+}
+
+/// The inside of a form that confirms a mail's link: any error, the link's token (hidden) and one
+/// button. A POST, so that mail scanners that open links do not use the token up.
+#[component]
+pub fn TokenSubmit(
+    error: Signal<Option<AppError>>,
+    #[prop(into)] token: Signal<String>,
+    label: &'static str,
+    #[prop(into)] pending: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <FormError error fields=&[]/>
+        <input type="hidden" name="token" value=move || token.get()/>
+        <SubmitButton label pending/>
     }
 }
 
@@ -147,6 +176,21 @@ pub fn Table(
             </tr></thead>
             <tbody>{children()}</tbody>
         </table>
+    }
+}
+
+/// A [`Table`] that scrolls sideways on a narrow screen (the back office's spreadsheets), under
+/// the last refusal of an edit made in it, when given.
+#[component]
+pub fn ScrollTable(
+    #[prop(into)] class: String,
+    #[prop(into)] keys: Vec<&'static str>,
+    #[prop(optional)] error: Option<RwSignal<Option<AppError>>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        {error.map(|error| view! { <ActionErrorNotice error/> })}
+        <div class="table-scroll"><Table class keys>{children()}</Table></div>
     }
 }
 

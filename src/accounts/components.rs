@@ -89,7 +89,7 @@ pub fn SignupPage() -> impl IntoView {
         <PageSection title="signup.title" class="auth-page">
             <ActionForm action attr:class="stack-form" attr:novalidate=true>
                 <FormError error fields=&["email", "password", "terms", "privacy"]/>
-                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
+                <Labelled label="form.email"><input type="email" name="email" autocomplete="email" required/></Labelled>
                 <FieldError error field="email"/>
                 <label>
                     {move || i18n.t("form.password")}
@@ -98,8 +98,8 @@ pub fn SignupPage() -> impl IntoView {
                 </label>
                 <FieldError error field="password"/>
                 <div class="row">
-                    <label>{move || i18n.t("form.first_name")}<input type="text" name="first_name" autocomplete="given-name"/></label>
-                    <label>{move || i18n.t("form.last_name")}<input type="text" name="last_name" autocomplete="family-name"/></label>
+                    <Labelled label="form.first_name"><input type="text" name="first_name" autocomplete="given-name"/></Labelled>
+                    <Labelled label="form.last_name"><input type="text" name="last_name" autocomplete="family-name"/></Labelled>
                 </div>
                 <fieldset class="consents">
                     <legend>{move || i18n.t("signup.consents")}</legend>
@@ -166,9 +166,9 @@ pub fn LoginPage() -> impl IntoView {
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["email", "password"]/>
                 <input type="hidden" name="next" value=next/>
-                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="username" required/></label>
+                <Labelled label="form.email"><input type="email" name="email" autocomplete="username" required/></Labelled>
                 <FieldError error field="email"/>
-                <label>{move || i18n.t("form.password")}<input type="password" name="password" autocomplete="current-password" required/></label>
+                <Labelled label="form.password"><input type="password" name="password" autocomplete="current-password" required/></Labelled>
                 <FieldError error field="password"/>
                 <SubmitButton label="login.submit" pending=action.pending()/>
             </ActionForm>
@@ -190,7 +190,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <p>{move || i18n.t("forgot.intro")}</p>
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["email"]/>
-                <label>{move || i18n.t("form.email")}<input type="email" name="email" autocomplete="email" required/></label>
+                <Labelled label="form.email"><input type="email" name="email" autocomplete="email" required/></Labelled>
                 <FieldError error field="email"/>
                 <SubmitButton label="forgot.submit" pending=action.pending()/>
             </ActionForm>
@@ -201,9 +201,8 @@ pub fn ForgotPasswordPage() -> impl IntoView {
 #[component]
 pub fn ResetPasswordPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
     let (action, error) = form_action::<ResetPassword>();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let token = crate::ui::query_token();
     view! {
         <PageSection title="reset.title" class="auth-page">
             <ActionForm action attr:class="stack-form">
@@ -226,16 +225,13 @@ pub fn ResetPasswordPage() -> impl IntoView {
 #[component]
 pub fn VerifyEmailPage() -> impl IntoView {
     let i18n = use_i18n();
-    let query = use_query_map();
     let (action, error) = form_action::<VerifyEmail>();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let token = crate::ui::query_token();
     view! {
         <PageSection title="verify.title" class="auth-page">
             <p>{move || i18n.t("verify.intro")}</p>
             <ActionForm action attr:class="stack-form">
-                <FormError error fields=&[]/>
-                <input type="hidden" name="token" value=token/>
-                <button type="submit" class="button-primary">{move || i18n.t("verify.submit")}</button>
+                <TokenSubmit error token label="verify.submit" pending=action.pending()/>
             </ActionForm>
         </PageSection>
     }
@@ -252,23 +248,13 @@ pub fn AccountPage(privacy: ViewFn) -> impl IntoView {
         <PageSection title="account.title" class="account-page">
             {move || query.read().get("verified").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.verified")}</p> })}
             {move || query.read().get("reset").map(|_| view! { <p class="notice notice-success">{move || i18n.t("account.password_changed")}</p> })}
-            <Suspense fallback=|| view! { <Loading/> }>
-                {move || {
-                    let privacy = privacy.clone();
-                    Suspend::new(async move {
-                    match profile.await {
-                        Ok(p) => view! {
-                            <VerificationBanner verified=p.verified/>
-                            <ProfileForm profile=p.clone()/>
-                            <EmailForm current=p.email/>
-                            <SessionsList/>
-                            {privacy.run()}
-                        }
-                            .into_any(),
-                        Err(error) => view! { <ErrorNotice error/> }.into_any(),
-                    }
-                })}}
-            </Suspense>
+            {loaded(profile, move |p| view! {
+                <VerificationBanner verified=p.verified/>
+                <ProfileForm profile=p.clone()/>
+                <EmailForm current=p.email/>
+                <SessionsList/>
+                {privacy.run()}
+            })}
         </PageSection>
     }
 }
@@ -312,8 +298,8 @@ fn ProfileForm(profile: Profile) -> impl IntoView {
             <ActionForm action attr:class="stack-form" attr:id="profile-form">
                 <FormError error fields=&["phone", "locale", "company"]/>
                 <div class="row">
-                    <label>{move || i18n.t("form.first_name")}<input type="text" name="first_name" value=first_name autocomplete="given-name"/></label>
-                    <label>{move || i18n.t("form.last_name")}<input type="text" name="last_name" value=last_name autocomplete="family-name"/></label>
+                    <Labelled label="form.first_name"><input type="text" name="first_name" value=first_name autocomplete="given-name"/></Labelled>
+                    <Labelled label="form.last_name"><input type="text" name="last_name" value=last_name autocomplete="family-name"/></Labelled>
                 </div>
                 <label>
                     {move || i18n.t("form.phone")}
@@ -353,9 +339,9 @@ fn EmailForm(current: String) -> impl IntoView {
             <p>{move || i18n.t("account.current_email")}" "<strong class="current-email">{current.clone()}</strong></p>
             <ActionForm action attr:class="stack-form">
                 <FormError error fields=&["new_email", "password"]/>
-                <label>{move || i18n.t("account.new_email")}<input type="email" name="new_email" required/></label>
+                <Labelled label="account.new_email"><input type="email" name="new_email" required/></Labelled>
                 <FieldError error field="new_email"/>
-                <label>{move || i18n.t("form.password")}<input type="password" name="password" autocomplete="current-password" required/></label>
+                <Labelled label="form.password"><input type="password" name="password" autocomplete="current-password" required/></Labelled>
                 <FieldError error field="password"/>
                 <button type="submit" class="button-secondary">{move || i18n.t("account.change_email")}</button>
                 {move || sent().then(|| view! { <p class="notice notice-success" role="status">{move || i18n.t("account.email_sent")}</p> })}

@@ -261,6 +261,18 @@ pub async fn admin_state() -> Result<(AuthUser, crate::server::state::AppState),
     Ok((admin, crate::server::state::state()?))
 }
 
+/// What an admin reads of the back office: the guard, then `read` with the database and the
+/// configuration (the list pages' server functions are this one call).
+pub async fn admin_read<T>(
+    read: impl AsyncFnOnce(
+        &crate::server::db::Db,
+        &crate::server::config::Config,
+    ) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (_, state) = admin_state().await?;
+    read(&state.db, &state.config).await
+}
+
 /// The guard for roles: 401 when anonymous, 403 when the role is not among `roles`.
 pub async fn require_role(roles: &[Role]) -> Result<AuthUser, AppError> {
     let user = require_user().await?;

@@ -1,5 +1,5 @@
 //! `/admin/attendees`: ticket holders with their check-in, and the CSV exports.
-use super::ui::AdminPage;
+use super::ui::{AdminPage, PairsCell};
 use crate::ui::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -38,11 +38,7 @@ pub fn AdminAttendeesPage() -> impl IntoView {
                                     <td>{r.pass}</td>
                                     <td>{move || i18n.t(&format!("tickets.status.{}", status.as_str().to_lowercase()))}</td>
                                     <td>{r.checked_in_at.unwrap_or_default()}</td>
-                                    <td>
-                                        <dl class="meta answers">
-                                            {r.answers.into_iter().map(|(q, a)| view! { <dt>{q}</dt><dd>{a}</dd> }).collect_view()}
-                                        </dl>
-                                    </td>
+                                    <PairsCell pairs=r.answers class="answers"/>
                                 </tr>
                             }
                         }).collect_view()}

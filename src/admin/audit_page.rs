@@ -1,5 +1,5 @@
 //! `/admin/audit`: the audit log, filtered by actor, action, entity and dates.
-use super::ui::AdminPage;
+use super::ui::{AdminPage, PairsCell};
 use crate::ui::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -38,8 +38,8 @@ pub fn AdminAuditPage() -> impl IntoView {
                     </Transition>
                 </select>
                 <input type="search" name="entity" value=move || param("entity") placeholder=move || i18n.t("admin.entity") aria-label=move || i18n.t("admin.entity")/>
-                <label>{move || i18n.t("admin.from")}" "<input type="date" name="from" value=move || param("from")/></label>
-                <label>{move || i18n.t("admin.to")}" "<input type="date" name="to" value=move || param("to")/></label>
+                <Labelled label="admin.from">" "<input type="date" name="from" value=move || param("from")/></Labelled>
+                <Labelled label="admin.to">" "<input type="date" name="to" value=move || param("to")/></Labelled>
                 <button type="submit" class="button-secondary">{move || i18n.t("form.search")}</button>
             </form>
             {loaded(entries, move |list| view! {
@@ -50,11 +50,7 @@ pub fn AdminAuditPage() -> impl IntoView {
                             <td>{e.actor_email}</td>
                             <td><code>{e.action.clone()}</code></td>
                             <td>{e.entity_type}" "<small>{e.entity_id}</small></td>
-                            <td>
-                                <dl class="meta">
-                                    {e.meta.into_iter().map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> }).collect_view()}
-                                </dl>
-                            </td>
+                            <PairsCell pairs=e.meta/>
                         </tr>
                     }).collect_view()}
                 </Table>

@@ -55,8 +55,7 @@ pub struct Dashboard {
 
 #[server(prefix = "/api", endpoint = "admin_dashboard")]
 pub async fn admin_dashboard() -> Result<Dashboard, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::dashboard(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::dashboard).await
 }
 
 #[cfg(feature = "ssr")]

@@ -217,9 +217,9 @@ fn RefundTicket(
     view! {
         <details class="refund-ticket">
             <summary>{move || i18n.t("admin.refund_ticket")}</summary>
-            <label>{move || i18n.t("admin.refund_amount")}
+            <Labelled label="admin.refund_amount">
                 <input type="text" inputmode="decimal" name="amount" prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/>
-            </label>
+            </Labelled>
             <small class="hint">{move || i18n.t("admin.refund_amount_hint")}</small>
             <label class="check"><input type="checkbox" name="cancel" prop:checked=move || cancel.get() on:change=move |ev| cancel.set(event_target_checked(&ev))/>" "{move || i18n.t("admin.refund_cancel")}</label>
             <button type="button" class="button-small button-danger refund-ticket-submit" on:click=refund>{move || i18n.t("admin.refund_ticket")}</button>

@@ -2,6 +2,7 @@
 //! field, carries the version the admin saw (two admins never overwrite each other silently), is
 //! checked on the server (capacity never below the seats sold or reserved), and is audited with
 //! before/after (`UPDATE_PRICE`, `UPDATE_QUOTA`, `UPDATE_TICKET_TYPE`).
+use super::ui::CellChange;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -58,22 +59,16 @@ pub const FIELDS: [&str; 13] = [
 
 #[server(prefix = "/api", endpoint = "admin_passes")]
 pub async fn admin_passes() -> Result<Vec<PassRow>, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::passes(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::passes).await
 }
 
 /// Saves one field of a pass; refused when the pass changed since `version` was read.
 #[server(prefix = "/api", endpoint = "admin_update_pass")]
-pub async fn admin_update_pass(
-    id: Uuid,
-    field: String,
-    value: String,
-    version: i64,
-) -> Result<PassRow, AppError> {
+pub async fn admin_update_pass(#[server(flatten)] cell: CellChange) -> Result<PassRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
+    let edit = cell.by(admin.id);
     let row = service::update(&state, edit).await?;
-    if matches!(field.as_str(), "capacity" | "is_active") {
+    if matches!(cell.field.as_str(), "capacity" | "is_active") {
         // Seats added go to the waiting list first.
         crate::waitlist::service::offer_seats_soon(&state).await;
     }

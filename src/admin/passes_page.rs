@@ -1,6 +1,6 @@
 //! `/admin/tickets`: the passes, edited in place like a spreadsheet.
 use super::ui::{CellState, CheckCell, EditableCell, SpreadsheetPage};
-use crate::admin::ui::save_cell;
+use crate::admin::ui::{save_cell, CellChange};
 use crate::ui::prelude::*;
 
 /// `/admin/tickets`: the passes, edited in place like a spreadsheet.
@@ -41,15 +41,13 @@ fn PassesTable(list: Vec<super::passes::PassRow>) -> impl IntoView {
         "admin.passes.valid_until",
     ];
     view! {
-        <div class="table-scroll">
-            <Table class="data-table passes-table" keys=headers>
-                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                    <tr data-pass=move || row.get().name>
-                        {super::passes::FIELDS.map(|field| view! { <PassCell row field/> }).collect_view()}
-                    </tr>
-                </For>
-            </Table>
-        </div>
+        <ScrollTable class="data-table passes-table" keys=headers>
+            <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                <tr data-pass=move || row.get().name>
+                    {super::passes::FIELDS.map(|field| view! { <PassCell row field/> }).collect_view()}
+                </tr>
+            </For>
+        </ScrollTable>
         <ActionErrorNotice error=add_error/>
         <button type="button" class="button-secondary add-pass" on:click=add>{move || i18n.t("admin.passes.add")}</button>
     }
@@ -123,12 +121,8 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             "names_required" => r.names_required = value == "true",
             _ => {}
         });
-        let answer = super::passes::admin_update_pass(
-            before.id,
-            field.to_string(),
-            value.clone(),
-            before.version,
-        );
+        let cell = CellChange::new(before.id, field, &value, before.version);
+        let answer = super::passes::admin_update_pass(cell);
         save_cell(row, before, state, value, answer);
     };
     if matches!(field, "is_active" | "is_hidden" | "names_required") {

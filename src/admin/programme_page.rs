@@ -1,6 +1,6 @@
 //! `/admin/programme`: the talks edited in place, overlaps flagged, descriptions in a side panel.
 use super::ui::{CellState, EditableCell, SpreadsheetPage};
-use crate::admin::ui::save_cell;
+use crate::admin::ui::{save_cell, CellChange};
 use crate::ui::prelude::*;
 
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
@@ -37,14 +37,11 @@ fn TalksTable(list: Vec<super::talks::TalkRow>) -> impl IntoView {
         "admin.actions",
     ];
     view! {
-        <ActionErrorNotice error=notice/>
-        <div class="table-scroll">
-            <Table class="data-table talks-table" keys=headers>
-                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                    <TalkLine row rows notice panel/>
-                </For>
-            </Table>
-        </div>
+        <ScrollTable error=notice class="data-table talks-table" keys=headers>
+            <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                <TalkLine row rows notice panel/>
+            </For>
+        </ScrollTable>
         {move || panel.get().map(|row| view! { <DescriptionPanel row panel/> })}
         <button type="button" class="button-secondary add-talk" on:click=add>{move || i18n.t("admin.talks.add")}</button>
     }
@@ -130,13 +127,9 @@ fn DescriptionPanel(
         let talk = row.get_untracked();
         saving.set(true);
         leptos::task::spawn_local(async move {
-            let result = super::talks::admin_update_talk(
-                talk.id,
-                "description".into(),
-                draft.get_untracked(),
-                talk.version,
-            )
-            .await;
+            let cell =
+                CellChange::new(talk.id, "description", &draft.get_untracked(), talk.version);
+            let result = super::talks::admin_update_talk(cell).await;
             saving.set(false);
             match result {
                 Ok(saved) => {
@@ -186,12 +179,8 @@ fn TalkCell(row: RwSignal<super::talks::TalkRow>, field: &'static str) -> impl I
             "location" => r.location = value.clone(),
             _ => r.speaker_name = value.clone(),
         });
-        let answer = super::talks::admin_update_talk(
-            before.id,
-            field.to_string(),
-            value.clone(),
-            before.version,
-        );
+        let cell = CellChange::new(before.id, field, &value, before.version);
+        let answer = super::talks::admin_update_talk(cell);
         save_cell(row, before, state, value, answer);
     };
     let kind = if matches!(field, "start_at" | "end_at") {

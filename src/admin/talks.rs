@@ -2,6 +2,7 @@
 //! names one field and carries the version the admin saw; bad values are refused on their field;
 //! a talk overlapping another in the same room is flagged (a warning, not a block). Audited:
 //! `UPDATE_TALK` (field, before, after), `CREATE_TALK`, `DELETE_TALK`.
+use super::ui::CellChange;
 use crate::error::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -51,20 +52,13 @@ pub fn overlaps(rows: &[TalkRow], row: &TalkRow) -> Vec<String> {
 
 #[server(prefix = "/api", endpoint = "admin_talks")]
 pub async fn admin_talks() -> Result<Vec<TalkRow>, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::talks(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::talks).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_update_talk")]
-pub async fn admin_update_talk(
-    id: Uuid,
-    field: String,
-    value: String,
-    version: i64,
-) -> Result<TalkRow, AppError> {
+pub async fn admin_update_talk(#[server(flatten)] cell: CellChange) -> Result<TalkRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
-    service::update(&state, edit).await
+    service::update(&state, cell.by(admin.id)).await
 }
 
 #[server(prefix = "/api", endpoint = "admin_create_talk")]

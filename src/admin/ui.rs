@@ -2,6 +2,50 @@
 //! place (`EditableCell`, `CheckCell`, `SelectCell`) with their `CellState`.
 use crate::ui::prelude::*;
 
+/// One cell edited in a back-office table, as the browser sends it (flat in the request:
+/// `id`, `field`, `value`, `version`).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CellChange {
+    pub id: uuid::Uuid,
+    pub field: String,
+    pub value: String,
+    /// The row's version the editor read.
+    #[serde(deserialize_with = "whole")]
+    pub version: i64,
+}
+
+/// A whole number given as a number or as text (a flattened form field arrives as text).
+fn whole<'de, D: serde::Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Whole {
+        Number(i64),
+        Text(String),
+    }
+    match <Whole as serde::Deserialize>::deserialize(d)? {
+        Whole::Number(n) => Ok(n),
+        Whole::Text(t) => t.trim().parse().map_err(serde::de::Error::custom),
+    }
+}
+
+impl CellChange {
+    pub fn new(id: uuid::Uuid, field: &str, value: &str, version: i64) -> Self {
+        let (field, value) = (field.to_string(), value.to_string());
+        CellChange {
+            id,
+            field,
+            value,
+            version,
+        }
+    }
+
+    /// The edit made by `by`, for the services.
+    #[cfg(feature = "ssr")]
+    pub fn by(&self, by: uuid::Uuid) -> crate::server::state::CellEdit<'_> {
+        crate::server::state::CellEdit::new(by, self.id, &self.field, &self.value, self.version)
+    }
+}
+
 /// Saves one cell whose new value the row already shows: the row becomes what the server saved,
 /// or goes back to `before`, and the cell says which (the error under it).
 pub fn save_cell<R>(
@@ -25,6 +69,18 @@ pub fn save_cell<R>(
             }
         }
     });
+}
+
+/// A table cell of (name, value) pairs: an audit line's meta, an attendee's answers.
+#[component]
+pub fn PairsCell(
+    pairs: Vec<(String, String)>,
+    #[prop(optional)] class: &'static str,
+) -> impl IntoView {
+    let pairs = pairs
+        .into_iter()
+        .map(|(k, v)| view! { <dt>{k}</dt><dd>{v}</dd> });
+    view! { <td><dl class=format!("meta {class}")>{pairs.collect_view()}</dl></td> }
 }
 
 /// The "from" and "to" dates of a back-office search form, filled in from the page's query.
@@ -74,6 +130,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin">{move || i18n.t("dashboard.title")}</a>
             <a href="/admin/users">{move || i18n.t("admin.users")}</a>
             <a href="/admin/programme">{move || i18n.t("admin.programme")}</a>
+            <a href="/admin/schedule">{move || i18n.t("schedule.admin.title")}</a>
             <a href="/admin/orders">{move || i18n.t("admin.orders")}</a>
             <a href="/admin/tickets">{move || i18n.t("admin.passes")}</a>
             <a href="/admin/vouchers">{move || i18n.t("vouchers.admin.title")}</a>
@@ -146,6 +203,12 @@ impl CellState {
             error: RwSignal::new(None),
             saving: RwSignal::new(false),
         }
+    }
+
+    /// Sends `value` to `on_save`; the cell shows it is saving until [`settle`](Self::settle).
+    pub fn save(self, on_save: Callback<String>, value: String) {
+        self.saving.set(true);
+        on_save.run(value)
     }
 
     /// The server's answer: accepted closes the cell; refused reopens it with what was typed and why.
@@ -230,8 +293,7 @@ pub fn EditableCell(
         if value == raw.get_untracked() && error.get_untracked().is_none() {
             return;
         }
-        saving.set(true);
-        on_save.run(value);
+        state.save(on_save, value);
     };
     let start = move || {
         if !editing.get_untracked() {
@@ -308,15 +370,11 @@ pub fn CheckCell(
     #[prop(optional, into)] disabled: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let saving = state.saving;
     view! {
         <ControlCell field state>
             <input type="checkbox" checked=move || checked.get() prop:checked=move || checked.get()
                 disabled=move || disabled.get() aria-label=move || i18n.t(label)
-                on:change=move |ev| {
-                    saving.set(true);
-                    on_save.run(event_target_checked(&ev).to_string())
-                }/>
+                on:change=move |ev| state.save(on_save, event_target_checked(&ev).to_string())/>
         </ControlCell>
     }
 }
@@ -342,19 +400,15 @@ pub fn SelectCell(
     label: &'static str,
     #[prop(into)] value: Signal<String>,
     #[prop(into)] options: Signal<Vec<(String, String)>>,
+    #[prop(optional, into)] disabled: Signal<bool>,
     state: CellState,
     on_save: Callback<String>,
-    #[prop(optional, into)] disabled: Signal<bool>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let saving = state.saving;
     view! {
         <ControlCell field state>
             <select aria-label=move || i18n.t(label) disabled=move || disabled.get()
-                on:change=move |ev| {
-                    saving.set(true);
-                    on_save.run(event_target_value(&ev))
-                }>
+                on:change=move |ev| state.save(on_save, event_target_value(&ev))>
                 {move || options.get().into_iter().map(|(v, text)| {
                     let on = v.clone();
                     let is = move || value.get() == on;

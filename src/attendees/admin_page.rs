@@ -92,8 +92,9 @@ fn QuestionForm(
     error: Signal<Option<AppError>>,
 ) -> impl IntoView {
     let i18n = use_i18n();
-    let q = question.clone();
-    let get = move |f: fn(&Question) -> String| q.as_ref().map(f).unwrap_or_default();
+    let q = StoredValue::new(question.clone());
+    let get =
+        move |f: fn(&Question) -> String| q.with_value(|q| q.as_ref().map(f).unwrap_or_default());
     let kind = question.as_ref().map_or(QuestionKind::Text, |q| q.kind);
     let chosen: Vec<Uuid> = question
         .as_ref()
@@ -135,23 +136,23 @@ fn QuestionForm(
     view! {
         <ActionForm action=save attr:class="stack-form question-form">
             {question.as_ref().map(|q| view! { <input type="hidden" name="id" value=q.id.to_string()/> })}
-            <label>{move || i18n.t("questions.admin.kind")}
+            <Labelled label="questions.admin.kind">
                 <select name="kind">
                     {QuestionKind::ALL.iter().map(|k| {
                         let k = *k;
                         view! { <option value=k.as_str() selected=k == kind>{move || i18n.t(&k.label_key())}</option> }
                     }).collect_view()}
                 </select>
-            </label>
-            <label>{move || i18n.t("questions.admin.label_fr")}<input type="text" name="label_fr" maxlength="200" value=get(|q| q.label_fr.clone())/></label>
+            </Labelled>
+            <Labelled label="questions.admin.label_fr"><input type="text" name="label_fr" maxlength="200" value=get(|q| q.label_fr.clone())/></Labelled>
             <FieldError error field="label_fr"/>
-            <label>{move || i18n.t("questions.admin.label_en")}<input type="text" name="label_en" maxlength="200" value=get(|q| q.label_en.clone())/></label>
+            <Labelled label="questions.admin.label_en"><input type="text" name="label_en" maxlength="200" value=get(|q| q.label_en.clone())/></Labelled>
             <FieldError error field="label_en"/>
-            <label>{move || i18n.t("questions.admin.help_fr")}<input type="text" name="help_fr" maxlength="500" value=get(|q| q.help_fr.clone())/></label>
-            <label>{move || i18n.t("questions.admin.help_en")}<input type="text" name="help_en" maxlength="500" value=get(|q| q.help_en.clone())/></label>
-            <label>{move || i18n.t("questions.admin.options")}
+            <Labelled label="questions.admin.help_fr"><input type="text" name="help_fr" maxlength="500" value=get(|q| q.help_fr.clone())/></Labelled>
+            <Labelled label="questions.admin.help_en"><input type="text" name="help_en" maxlength="500" value=get(|q| q.help_en.clone())/></Labelled>
+            <Labelled label="questions.admin.options">
                 <textarea name="options" rows="4" placeholder="Végétarien | Vegetarian">{get(|q| super::options_text(&q.options))}</textarea>
-            </label>
+            </Labelled>
             <small class="hint">{move || i18n.t("questions.admin.options_hint")}</small>
             <FieldError error field="options"/>
             <label class="check"><input type="checkbox" name="required" checked=required/>" "{move || i18n.t("questions.admin.required")}</label>
@@ -166,7 +167,7 @@ fn QuestionForm(
                 <small class="hint">{move || i18n.t("questions.admin.passes_hint")}</small>
             </fieldset>
             <FieldError error field="passes"/>
-            <label>{move || i18n.t("questions.admin.position")}<input type="number" name="position" min="0" max="10000" value=get(|q| q.position.to_string())/></label>
+            <Labelled label="questions.admin.position"><input type="number" name="position" min="0" max="10000" value=get(|q| q.position.to_string())/></Labelled>
             <FieldError error field="position"/>
             <SubmitButton label="form.save" pending=save.pending()/>
         </ActionForm>

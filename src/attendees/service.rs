@@ -162,12 +162,8 @@ pub async fn save(db: &Db, actor: Uuid, d: &QuestionDraft) -> Result<Uuid, AppEr
     }
     let now = now();
     let mut tx = db.begin().await?;
-    for p in &passes {
-        let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1")
-            .bind(p).fetch_optional(c).await)?;
-        if known.is_none() {
-            return Err(AppError::invalid("passes", "questions.error.passes"));
-        }
+    if !crate::passes::service::all_exist(&mut tx, &passes).await? {
+        return Err(AppError::invalid("passes", "questions.error.passes"));
     }
     let (id, action) = match d.id {
         Some(id) => {

@@ -154,15 +154,15 @@ fn ListForm(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
         view! {
             <form node_ref=form class="stack-form checkin-list-form" on:submit=submit>
                 <h3>{move || i18n.t(if edit.with(Option::is_some) { "checkin.admin.change" } else { "checkin.admin.new" })}</h3>
-                <label>{move || i18n.t("checkin.admin.name")}" "<input name="name" required maxlength="80" value=d.name.clone()/></label>
+                <Labelled label="checkin.admin.name">" "<input name="name" required maxlength="80" value=d.name.clone()/></Labelled>
                 {field_error("name")}
-                <label>{move || i18n.t("checkin.admin.rule")}" "
+                <Labelled label="checkin.admin.rule">" "
                     <select name="rule">
                         {Rule::ALL.into_iter().map(|r| view! {
                             <option value=r.as_str() selected=d.rule == r.as_str()>{move || rule_label(i18n, r)}</option>
                         }).collect_view()}
                     </select>
-                </label>
+                </Labelled>
                 <fieldset>
                     <legend>{move || i18n.t("checkin.admin.passes")}</legend>
                     <label><input type="checkbox" name="all_passes" checked=d.all_passes/>" "{move || i18n.t("checkin.admin.all_passes")}</label>
@@ -171,18 +171,18 @@ fn ListForm(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
                     }).collect_view()}
                 </fieldset>
                 {field_error("passes")}
-                <label>{move || i18n.t("checkin.admin.opens")}" "<input type="datetime-local" name="opens_at" value=d.opens_at.clone()/></label>
+                <Labelled label="checkin.admin.opens">" "<input type="datetime-local" name="opens_at" value=d.opens_at.clone()/></Labelled>
                 {field_error("opens_at")}
-                <label>{move || i18n.t("checkin.admin.closes")}" "<input type="datetime-local" name="closes_at" value=d.closes_at.clone()/></label>
+                <Labelled label="checkin.admin.closes">" "<input type="datetime-local" name="closes_at" value=d.closes_at.clone()/></Labelled>
                 {field_error("closes_at")}
-                <label>{move || i18n.t("checkin.admin.workshop")}" "
+                <Labelled label="checkin.admin.workshop">" "
                     <select name="talk_id">
                         <option value="">{move || i18n.t("checkin.admin.no_workshop")}</option>
                         {workshops.into_iter().map(|w| view! {
                             <option value=w.id.to_string() selected=d.talk_id == Some(w.id)>{w.name}</option>
                         }).collect_view()}
                     </select>
-                </label>
+                </Labelled>
                 {field_error("talk_id")}
                 <button type="submit" class="button">{move || i18n.t("checkin.admin.save")}</button>
                 {move || edit.with(Option::is_some).then(|| view! {
@@ -274,15 +274,15 @@ fn Workshops(admin: ListsAdmin, version: RwSignal<u32>) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <form class="stack-form workshop-form" on:submit=submit>
-                <label>{move || i18n.t("checkin.admin.talk")}" "
+                <Labelled label="checkin.admin.talk">" "
                     <select name="talk_id" on:change=move |ev| talk.set(event_target_value(&ev))>
                         <option value="">"—"</option>
                         {talks.into_iter().map(|t| view! { <option value=t.id.to_string()>{t.name}</option> }).collect_view()}
                     </select>
-                </label>
-                <label>{move || i18n.t("checkin.admin.capacity")}" "
+                </Labelled>
+                <Labelled label="checkin.admin.capacity">" "
                     <input name="capacity" inputmode="numeric" on:input=move |ev| capacity.set(event_target_value(&ev))/>
-                </label>
+                </Labelled>
                 <button type="submit" class="button">{move || i18n.t("checkin.admin.save")}</button>
                 {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e.message(i18n.locale.get())}</p> })}
             </form>
@@ -299,9 +299,9 @@ fn Arrivals() -> impl IntoView {
     view! {
         <section class="checkin-arrivals">
             <h2>{move || i18n.t("checkin.admin.arrivals")}</h2>
-            <label>{move || i18n.t("checkin.admin.day")}" "
+            <Labelled label="checkin.admin.day">" "
                 <input type="date" name="day" on:change=move |ev| day.set(event_target_value(&ev))/>
-            </label>
+            </Labelled>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match data.await {

@@ -211,8 +211,7 @@ pub async fn checkin_counters(list_id: Uuid) -> Result<ListCounters, AppError> {
 /// Every list, with the passes and workshops the editor offers. Admins only.
 #[server(prefix = "/api", endpoint = "admin_checkin_lists")]
 pub async fn admin_checkin_lists() -> Result<ListsAdmin, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::lists_admin(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::lists_admin).await
 }
 
 /// Creates (no id) or changes a list. `passes`: `all`, or the pass ids separated by commas or

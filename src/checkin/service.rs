@@ -349,12 +349,8 @@ pub async fn save(
     passes.dedup();
     let now = crate::server::state::now();
     let mut tx = db.begin().await?;
-    for p in &passes {
-        let known: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1")
-            .bind(p).fetch_optional(c).await)?;
-        if known.is_none() {
-            return Err(AppError::invalid("passes", "checkin.error.passes"));
-        }
+    if !crate::passes::service::all_exist(&mut tx, &passes).await? {
+        return Err(AppError::invalid("passes", "checkin.error.passes"));
     }
     if let Some(talk) = d.talk_id {
         let workshop: Option<(Uuid,)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT talk_id FROM workshops WHERE talk_id = $1")

@@ -17,30 +17,29 @@ pub const BILLING_FIELDS: &[&str] = &[
 /// its error under it.
 #[component]
 pub fn BillingFields(prefill: BillingInput, error: Signal<Option<AppError>>) -> impl IntoView {
-    let i18n = use_i18n();
     view! {
         <div class="billing-fields">
-            <label>{move || i18n.t("invoice.form.company")}
+            <Labelled label="invoice.form.company">
                 <input type="text" name="billing[company]" maxlength="200" autocomplete="organization" value=prefill.company/>
-            </label>
+            </Labelled>
             <FieldError error field="billing[company]"/>
-            <label>{move || i18n.t("invoice.form.address")}
+            <Labelled label="invoice.form.address">
                 // The value as a property: a textarea's text child is not escaped when the server
                 // renders it (found by an attack: `</textarea><script>` in an address).
                 <textarea name="billing[address]" rows="3" maxlength="700" autocomplete="street-address" prop:value=prefill.address></textarea>
-            </label>
+            </Labelled>
             <FieldError error field="billing[address]"/>
-            <label>{move || i18n.t("invoice.form.country")}
+            <Labelled label="invoice.form.country">
                 <input type="text" name="billing[country]" maxlength="2" size="3" autocomplete="country" placeholder="FR" value=prefill.country/>
-            </label>
+            </Labelled>
             <FieldError error field="billing[country]"/>
-            <label>{move || i18n.t("invoice.form.vat_number")}
+            <Labelled label="invoice.form.vat_number">
                 <input type="text" name="billing[vat_number]" maxlength="20" placeholder="FR40123456824" value=prefill.vat_number/>
-            </label>
+            </Labelled>
             <FieldError error field="billing[vat_number]"/>
-            <label>{move || i18n.t("invoice.form.reference")}
+            <Labelled label="invoice.form.reference">
                 <input type="text" name="billing[reference]" maxlength="100" value=prefill.reference/>
-            </label>
+            </Labelled>
             <FieldError error field="billing[reference]"/>
         </div>
     }

@@ -26,6 +26,35 @@ pub struct Mail {
     pub order_id: Option<Uuid>,
 }
 
+impl Mail {
+    /// A mail of `kind` to the address `to` (of `user_id`'s account, when it is one), its one
+    /// button `link`; about no order, with no variables yet.
+    pub fn new(
+        kind: MailKind,
+        user_id: Option<Uuid>,
+        to: String,
+        locale: Locale,
+        link: Option<String>,
+    ) -> Mail {
+        let (vars, order_id) = (Vec::new(), None);
+        Mail {
+            kind,
+            user_id,
+            to,
+            locale,
+            vars,
+            link,
+            order_id,
+        }
+    }
+
+    /// The same mail with these variables for its text.
+    pub fn with(mut self, vars: Vec<(&'static str, String)>) -> Mail {
+        self.vars = vars;
+        self
+    }
+}
+
 /// Where the QR codes go in a tickets mail's HTML body (filled in at sending time).
 const TICKETS_PLACEHOLDER: &str = "<!--tickets-->";
 

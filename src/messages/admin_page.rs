@@ -114,6 +114,29 @@ struct Feedback {
     busy: RwSignal<bool>,
 }
 
+impl Feedback {
+    /// Sends one call: busy meanwhile, then `done` with its answer, or its error shown.
+    fn call<T: 'static>(
+        self,
+        answer: impl std::future::Future<Output = Result<T, AppError>> + 'static,
+        done: impl FnOnce(T) + 'static,
+    ) {
+        self.busy.set(true);
+        self.notice.set(None);
+        spawn_local(async move {
+            let answer = answer.await;
+            self.busy.set(false);
+            match answer {
+                Ok(value) => {
+                    self.error.set(None);
+                    done(value);
+                }
+                Err(e) => self.error.set(Some(e)),
+            }
+        });
+    }
+}
+
 #[component]
 pub fn AdminMessagesPage() -> impl IntoView {
     let i18n = use_i18n();
@@ -162,38 +185,14 @@ fn Composer(
     } = ui;
     let err = Signal::derive(move || error.get());
     let on_preview = move |_: leptos::ev::MouseEvent| {
-        let d = fields.draft();
-        busy.set(true);
-        notice.set(None);
-        spawn_local(async move {
-            let answer = admin_message_preview(d).await;
-            busy.set(false);
-            match answer {
-                Ok(p) => {
-                    error.set(None);
-                    preview.set(Some(p));
-                }
-                Err(e) => {
-                    preview.set(None);
-                    error.set(Some(e));
-                }
-            }
+        preview.set(None);
+        ui.call(admin_message_preview(fields.draft()), move |p| {
+            preview.set(Some(p))
         });
     };
     let on_test = move |_: leptos::ev::MouseEvent| {
-        let d = fields.draft();
-        busy.set(true);
-        notice.set(None);
-        spawn_local(async move {
-            let sent = admin_message_test(d).await;
-            busy.set(false);
-            match sent {
-                Ok(to) => {
-                    error.set(None);
-                    notice.set(Some(("messages.admin.test_sent", to)));
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        ui.call(admin_message_test(fields.draft()), move |to| {
+            notice.set(Some(("messages.admin.test_sent", to)))
         });
     };
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -209,26 +208,16 @@ fn Composer(
         if !crate::ui::confirm(&i18n.t(question)) {
             return;
         }
-        busy.set(true);
-        notice.set(None);
-        spawn_local(async move {
-            let sent = admin_message_send(d, at.clone()).await;
-            busy.set(false);
-            match sent {
-                Ok(_) => {
-                    error.set(None);
-                    preview.set(None);
-                    fields.clear();
-                    let key = if now {
-                        "messages.admin.sent_notice"
-                    } else {
-                        "messages.admin.scheduled_notice"
-                    };
-                    notice.set(Some((key, at.replace('T', " "))));
-                    reload.update(|v| *v += 1);
-                }
-                Err(e) => error.set(Some(e)),
-            }
+        ui.call(admin_message_send(d, at.clone()), move |_| {
+            preview.set(None);
+            fields.clear();
+            let key = if now {
+                "messages.admin.sent_notice"
+            } else {
+                "messages.admin.scheduled_notice"
+            };
+            notice.set(Some((key, at.replace('T', " "))));
+            reload.update(|v| *v += 1);
         });
     };
     let questions = StoredValue::new(questions);
@@ -252,11 +241,11 @@ fn Composer(
     };
     view! {
         <form class="stack-form message-form" on:submit=on_submit>
-            <label>{move || i18n.t("messages.admin.kind")}
+            <Labelled label="messages.admin.kind">
                 <select name="kind" on:change=move |ev| fields.kind.set(event_target_value(&ev))>
                     {MessageKind::ALL.iter().map(|k| choice(fields.kind, k.as_str(), k.label_key())).collect_view()}
                 </select>
-            </label>
+            </Labelled>
             <p class="hint">{move || i18n.t(if fields.kind.get() == MessageKind::Promotional.as_str() {
                 "messages.admin.promotional_hint"
             } else {
@@ -297,21 +286,21 @@ fn Composer(
             </fieldset>
             <FieldError error=err field="passes"/>
             <div class="row">
-                <label>{move || i18n.t("messages.admin.order_status")}
+                <Labelled label="messages.admin.order_status">
                     <select name="order_status" on:change=move |ev| fields.order_status.set(event_target_value(&ev))>
                         {OrderFilter::ALL.iter().map(|o| choice(fields.order_status, o.as_str(), o.label_key())).collect_view()}
                     </select>
-                </label>
-                <label>{move || i18n.t("messages.admin.checked_in")}
+                </Labelled>
+                <Labelled label="messages.admin.checked_in">
                     <select name="checked_in" on:change=move |ev| fields.checked_in.set(event_target_value(&ev))>
                         {CheckedIn::ALL.iter().map(|c| choice(fields.checked_in, c.as_str(), c.label_key())).collect_view()}
                     </select>
-                </label>
+                </Labelled>
             </div>
             <FieldError error=err field="order_status"/>
             <FieldError error=err field="checked_in"/>
             <div class="row">
-                <label>{move || i18n.t("messages.admin.question")}
+                <Labelled label="messages.admin.question">
                     <select name="question_id" on:change=move |ev| {
                         fields.question_id.set(event_target_value(&ev));
                         fields.answer.set(String::new());
@@ -326,16 +315,16 @@ fn Composer(
                             view! { <option value=value selected=is.clone() prop:selected=is>{move || q.label(i18n.locale.get())}</option> }
                         }).collect_view()}
                     </select>
-                </label>
+                </Labelled>
                 <div>{move || answer_field(fields, questions)}</div>
             </div>
             <FieldError error=err field="question_id"/>
             <FieldError error=err field="answer"/>
-            <label>{move || i18n.t("messages.admin.send_at")}
+            <Labelled label="messages.admin.send_at">
                 <input type="datetime-local" name="send_at" prop:value=move || fields.send_at.get()
                     on:input=move |ev| fields.send_at.set(event_target_value(&ev))/>
                 <small class="hint">{move || i18n.t("messages.admin.send_at_hint")}</small>
-            </label>
+            </Labelled>
             <FieldError error=err field="send_at"/>
             <p class="hint">{move || i18n.t_with("messages.admin.rate", &[("rate", &rate.to_string())])}</p>
             <FormError error=err fields=FIELDS/>
@@ -369,17 +358,17 @@ fn answer_field(fields: Fields, questions: StoredValue<Vec<QuestionChoice>>) -> 
     question.map(|q| {
         if q.options.is_empty() {
             return view! {
-                <label>{move || i18n.t("messages.admin.answer")}
+                <Labelled label="messages.admin.answer">
                     <input name="answer" maxlength="500" prop:value=move || fields.answer.get()
                         on:input=move |ev| fields.answer.set(event_target_value(&ev))/>
                     <small class="hint">{move || i18n.t("messages.admin.answer_hint")}</small>
-                </label>
+                </Labelled>
             }
             .into_any();
         }
         let yes_no = q.kind == "YES_NO";
         view! {
-            <label>{move || i18n.t("messages.admin.answer")}
+            <Labelled label="messages.admin.answer">
                 <select name="answer" on:change=move |ev| fields.answer.set(event_target_value(&ev))>
                     <option value="">{move || i18n.t("messages.admin.any_answer")}</option>
                     {q.options.into_iter().map(|o| {
@@ -395,7 +384,7 @@ fn answer_field(fields: Fields, questions: StoredValue<Vec<QuestionChoice>>) -> 
                         }
                     }).collect_view()}
                 </select>
-            </label>
+            </Labelled>
         }
         .into_any()
     })

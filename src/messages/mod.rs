@@ -186,8 +186,7 @@ pub struct UnsubscribeInfo {
 
 #[server(prefix = "/api", endpoint = "admin_messages")]
 pub async fn admin_messages() -> Result<MessagesAdmin, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::admin_view(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::admin_view).await
 }
 
 /// How many would receive the message, in which language, and a few of them (masked). Admins only.

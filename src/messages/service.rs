@@ -146,20 +146,8 @@ pub async fn check(db: &Db, d: &MessageDraft) -> Result<Checked, AppError> {
             return Err(bad("passes", "messages.error.passes"));
         }
     }
-    let order_status = match d.order_status.trim() {
-        "" => OrderFilter::Paid,
-        s => s
-            .to_ascii_uppercase()
-            .parse::<OrderFilter>()
-            .map_err(|_| bad("order_status", "messages.error.order_status"))?,
-    };
-    let checked_in = match d.checked_in.trim() {
-        "" => CheckedIn::Any,
-        s => s
-            .to_ascii_uppercase()
-            .parse::<CheckedIn>()
-            .map_err(|_| bad("checked_in", "messages.error.checked_in"))?,
-    };
+    let order_status = choice(&d.order_status, OrderFilter::Paid, "order_status")?;
+    let checked_in = choice(&d.checked_in, CheckedIn::Any, "checked_in")?;
     let question_id = match d.question_id.trim() {
         "" => None,
         raw => {
@@ -434,9 +422,11 @@ pub async fn cancel(db: &Db, admin: Uuid, id: Uuid) -> Result<(), AppError> {
 #[derive(sqlx::FromRow)]
 struct ListedRow {
     id: Uuid,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: MessageKind,
     subject_fr: String,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: MessageStatus,
     send_at: Option<DateTime<Utc>>,
     sent_at: Option<DateTime<Utc>>,
     recipients: i64,
@@ -460,22 +450,20 @@ pub async fn admin_view(db: &Db, config: &Config) -> Result<MessagesAdmin, AppEr
     let rows: Vec<ListedRow> = db_run!(db, pool => sqlx::query_as(LISTED).fetch_all(pool).await)?;
     let messages = rows
         .into_iter()
-        .filter_map(|r| {
-            Some(MessageRow {
-                id: r.id,
-                kind: r.kind.parse().ok()?,
-                subject: r.subject_fr,
-                status: r.status.parse::<MessageStatus>().ok()?,
-                send_at: r
-                    .sent_at
-                    .or(r.send_at)
-                    .map(|t| config.short_local(t))
-                    .unwrap_or_default(),
-                recipients: r.recipients,
-                sent: r.sent,
-                failed: r.failed,
-                pending: r.pending,
-            })
+        .map(|r| MessageRow {
+            id: r.id,
+            kind: r.kind,
+            subject: r.subject_fr,
+            status: r.status,
+            send_at: r
+                .sent_at
+                .or(r.send_at)
+                .map(|t| config.short_local(t))
+                .unwrap_or_default(),
+            recipients: r.recipients,
+            sent: r.sent,
+            failed: r.failed,
+            pending: r.pending,
         })
         .collect();
     let passes: Vec<(Uuid, String)> = db_run!(db, pool => sqlx::query_as(
@@ -512,6 +500,17 @@ pub async fn admin_view(db: &Db, config: &Config) -> Result<MessagesAdmin, AppEr
             .collect(),
         rate_per_minute: config.message_rate_per_minute,
     })
+}
+
+/// One of a filter's choices (any case; empty: `default`), refused on `field`.
+fn choice<T: std::str::FromStr>(raw: &str, default: T, field: &str) -> Result<T, AppError> {
+    match raw.trim() {
+        "" => Ok(default),
+        s => s
+            .to_ascii_uppercase()
+            .parse::<T>()
+            .map_err(|_| AppError::invalid(field, &format!("messages.error.{field}"))),
+    }
 }
 
 #[cfg(test)]

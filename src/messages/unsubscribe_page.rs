@@ -37,9 +37,7 @@ pub fn UnsubscribePage() -> impl IntoView {
                     view! {
                         <p>{move || i18n.t("messages.unsubscribe.intro")}</p>
                         <ActionForm action attr:class="stack-form unsubscribe-form">
-                            <FormError error fields=&[]/>
-                            <input type="hidden" name="token" value=token/>
-                            <button type="submit" class="button-primary">{move || i18n.t("messages.unsubscribe.submit")}</button>
+                            <TokenSubmit error token=Signal::derive(token) label="messages.unsubscribe.submit" pending=action.pending()/>
                         </ActionForm>
                     }
                     .into_any()

@@ -1,6 +1,8 @@
 //! Passes as stored, and what can be sold of them now.
 use super::Availability;
 use crate::server::config::Config;
+use crate::server::db::Tx;
+use crate::tx_run;
 use chrono::{DateTime, Offset, Utc};
 use uuid::Uuid;
 
@@ -93,4 +95,16 @@ pub fn valid_days(
             .map(|local| local.date())
     };
     Some((day(from?)?, day(until?)?))
+}
+
+/// Whether every one of `passes` exists (inside the transaction that is about to name them).
+pub async fn all_exist(tx: &mut Tx, passes: &[Uuid]) -> Result<bool, sqlx::Error> {
+    for p in passes {
+        let known: Option<(Uuid,)> = tx_run!(tx, c => sqlx::query_as("SELECT id FROM ticket_types WHERE id = $1")
+            .bind(p).fetch_optional(c).await)?;
+        if known.is_none() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }

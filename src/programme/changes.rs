@@ -222,15 +222,14 @@ pub async fn mail_batch(db: &Db, config: &Config) -> Result<usize, AppError> {
     for (user, email, locale, lines) in &per_user {
         enqueue(
             &mut tx,
-            &Mail {
-                kind: MailKind::ProgrammeChanged,
-                user_id: Some(*user),
-                to: email.clone(),
-                locale: *locale,
-                vars: vec![("changes", lines.join("\n"))],
-                link: Some(link.clone()),
-                order_id: None,
-            },
+            &Mail::new(
+                MailKind::ProgrammeChanged,
+                Some(*user),
+                email.clone(),
+                *locale,
+                Some(link.clone()),
+            )
+            .with(vec![("changes", lines.join("\n"))]),
         )
         .await?;
     }
@@ -269,15 +268,14 @@ pub async fn tell_cancelled(
         );
         enqueue(
             tx,
-            &Mail {
-                kind: MailKind::ProgrammeChanged,
-                user_id: Some(*user),
-                to: email.clone(),
+            &Mail::new(
+                MailKind::ProgrammeChanged,
+                Some(*user),
+                email.clone(),
                 locale,
-                vars: vec![("changes", text)],
-                link: Some(link.clone()),
-                order_id: None,
-            },
+                Some(link.clone()),
+            )
+            .with(vec![("changes", text)]),
         )
         .await?;
     }

@@ -2,6 +2,8 @@
 //! filterable by theme and day. Pages: `programme_page`, `talk_page`, `my_programme_page` (with
 //! `widgets` they share); `personal` (saved talks, calendar), `changes`, `workshops`.
 #[cfg(feature = "ssr")]
+pub mod calendar;
+#[cfg(feature = "ssr")]
 pub mod changes;
 pub mod my_programme_page;
 #[cfg(feature = "ssr")]

@@ -1,5 +1,6 @@
 //! The personal programme: who may save which talk (a valid pass covering the talk), saving and
 //! removing, conflicts, and the calendar feed.
+use super::calendar::{calendar, CalendarTalk, CALENDAR_COLUMNS};
 use super::{PersonalState, SavedTalk, TalkSummary};
 use crate::server::prelude::*;
 use chrono::{DateTime, NaiveDateTime, Offset, Utc};
@@ -144,78 +145,11 @@ pub async fn feed_user(
 
 /// The iCalendar file of a user's saved talks.
 pub async fn ics(db: &Db, config: &Config, user_id: Uuid) -> Result<String, AppError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        title: String,
-        description: String,
-        start_at: DateTime<Utc>,
-        end_at: DateTime<Utc>,
-        speaker_name: Option<String>,
-        location: Option<String>,
-        updated_at: DateTime<Utc>,
-    }
-    let rows: Vec<Row> = db_run!(db, pool => sqlx::query_as(
-        "SELECT c.id, c.title, c.description, c.start_at, c.end_at, c.speaker_name, c.location, c.updated_at \
-         FROM user_program_items i JOIN conferences c ON c.id = i.conference_id WHERE i.user_id = $1 ORDER BY c.start_at")
+    let rows: Vec<CalendarTalk> = db_run!(db, pool => sqlx::query_as(&format!(
+        "SELECT {CALENDAR_COLUMNS} FROM user_program_items i JOIN conferences c ON c.id = i.conference_id \
+         WHERE i.user_id = $1 ORDER BY c.start_at"))
         .bind(user_id).fetch_all(pool).await)?;
-    let stamp = |t: DateTime<Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let mut out = vec![
-        "BEGIN:VCALENDAR".to_string(),
-        "VERSION:2.0".into(),
-        "PRODID:-//Tessera//Programme//FR".into(),
-        "CALSCALE:GREGORIAN".into(),
-        "METHOD:PUBLISH".into(),
-        format!("X-WR-CALNAME:{}", escape(&config.event_name)),
-        format!("X-WR-TIMEZONE:{}", config.timezone.name()),
-    ];
-    for r in rows {
-        let description = match &r.speaker_name {
-            Some(s) => format!("{s}\n\n{}", r.description),
-            None => r.description.clone(),
-        };
-        out.extend([
-            "BEGIN:VEVENT".to_string(),
-            format!("UID:{}@tessera", r.id),
-            format!("DTSTAMP:{}", stamp(r.updated_at)),
-            format!("LAST-MODIFIED:{}", stamp(r.updated_at)),
-            format!("DTSTART:{}", stamp(r.start_at)),
-            format!("DTEND:{}", stamp(r.end_at)),
-            format!("SUMMARY:{}", escape(&r.title)),
-            format!("LOCATION:{}", escape(r.location.as_deref().unwrap_or(""))),
-            format!("DESCRIPTION:{}", escape(&description)),
-            format!("URL:{}/talks/{}", config.base_url, r.id),
-            "END:VEVENT".into(),
-        ]);
-    }
-    out.push("END:VCALENDAR".into());
-    Ok(out.iter().map(|l| fold(l)).collect::<Vec<_>>().join(""))
-}
-
-/// RFC 5545 text escaping.
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace("\r\n", "\\n")
-        .replace('\n', "\\n")
-}
-
-/// RFC 5545 line folding at 75 octets (never inside a UTF-8 character), with CRLF endings.
-fn fold(line: &str) -> String {
-    let mut out = String::new();
-    let mut len = 0;
-    for ch in line.chars() {
-        let w = ch.len_utf8();
-        if len + w > 75 {
-            out.push_str("\r\n ");
-            len = 1;
-        }
-        out.push(ch);
-        len += w;
-    }
-    out.push_str("\r\n");
-    out
+    Ok(calendar(config, &rows))
 }
 
 #[cfg(test)]
@@ -273,15 +207,6 @@ mod tests {
             (Some(t(10, 0)), Some(t(23, 0))),
         ];
         assert!(covers(&two, t(12, 0), t(13, 0)), "several passes");
-    }
-
-    #[test]
-    fn long_lines_fold_without_splitting_characters() {
-        let line = format!("SUMMARY:{}", "é".repeat(60));
-        let folded = fold(&line);
-        assert!(folded.split("\r\n").all(|l| l.len() <= 75));
-        assert_eq!(folded.replace("\r\n ", "").trim_end(), line);
-        assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
     }
 }
 

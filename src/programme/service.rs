@@ -4,28 +4,39 @@ use crate::{db_run, error::AppError, server::config::Config, server::db::Db};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+/// A talk's own fields as stored: what the programme, the calendars, the schedule exports and
+/// the schedule import read (`#[sqlx(flatten)]` into their rows).
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct TalkFields {
+    pub title: String,
+    pub description: String,
+    pub theme: String,
+    pub speaker_name: Option<String>,
+    /// When and where.
+    #[sqlx(flatten)]
+    pub place: super::changes::Placement,
+}
+
 #[derive(sqlx::FromRow)]
 struct TalkRow {
     id: Uuid,
-    title: String,
-    description: String,
-    theme: String,
-    start_at: DateTime<Utc>,
-    end_at: DateTime<Utc>,
-    speaker_name: Option<String>,
-    location: Option<String>,
+    #[sqlx(flatten)]
+    talk: TalkFields,
 }
 
 impl TalkRow {
     fn summary(&self, tz: chrono_tz::Tz) -> TalkSummary {
-        let start = self.start_at.with_timezone(&tz);
-        let end = self.end_at.with_timezone(&tz);
+        let t = &self.talk;
+        let (start, end) = (
+            t.place.start_at.with_timezone(&tz),
+            t.place.end_at.with_timezone(&tz),
+        );
         TalkSummary {
             id: self.id,
-            title: self.title.clone(),
-            theme: self.theme.clone(),
-            speaker_name: self.speaker_name.clone(),
-            location: self.location.clone(),
+            title: t.title.clone(),
+            theme: t.theme.clone(),
+            speaker_name: t.speaker_name.clone(),
+            location: t.place.location.clone(),
             day: start.date_naive(),
             start: start.time(),
             end: end.time(),
@@ -52,7 +63,7 @@ pub async fn talk(db: &Db, config: &Config, id: Uuid) -> Result<Option<TalkDetai
         db_run!(db, pool => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
     Ok(row.map(|r| TalkDetail {
         talk: r.summary(config.timezone),
-        description: r.description,
+        description: r.talk.description,
         timezone: config.timezone.name().to_string(),
     }))
 }
@@ -97,4 +108,17 @@ pub async fn insert_talk(db: &Db, talk: &NewTalk<'_>) -> Result<Uuid, AppError> 
     .await
     .map(|_| ()))?;
     Ok(id)
+}
+
+/// Removes a talk (inside the caller's transaction): those who saved it are told (mailed), their
+/// saves go with it. Returns how many had saved it.
+pub async fn remove_talk(
+    tx: &mut crate::server::db::Tx,
+    config: &Config,
+    id: Uuid,
+) -> Result<usize, AppError> {
+    let saved_by = super::changes::tell_cancelled(tx, config, id).await?;
+    crate::tx_run!(tx, c => sqlx::query("DELETE FROM user_program_items WHERE conference_id = $1").bind(id).execute(c).await.map(|_| ()))?;
+    crate::tx_run!(tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1").bind(id).execute(c).await.map(|_| ()))?;
+    Ok(saved_by)
 }

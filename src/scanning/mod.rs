@@ -190,51 +190,45 @@ async fn require_door() -> Result<crate::accounts::AuthUser, AppError> {
     crate::accounts::session::require_role(&[Role::StaffScan, Role::Admin]).await
 }
 
-/// Redeems the ticket a QR code (or a typed token) stands for, on a check-in list (none: the
-/// default one); `direction` OUT is an exit on an in/out list.
+/// Where and how a ticket is let in: the phone's scan id (a retried scan is answered once), the
+/// check-in list (none: the default one), and `OUT` for an exit on an in/out list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScanPlace {
+    pub scan_id: Uuid,
+    pub list_id: Option<Uuid>,
+    pub direction: Option<String>,
+}
+
+/// Redeems the ticket a QR code (or a typed token) stands for.
 #[server(prefix = "/api", endpoint = "scan_redeem")]
 pub async fn scan_redeem(
     token: String,
-    scan_id: Uuid,
-    list_id: Option<Uuid>,
-    direction: Option<String>,
+    #[server(flatten)] place: ScanPlace,
 ) -> Result<ScanAnswer, AppError> {
-    let staff = require_door().await?;
-    let token = token.trim();
-    if token.is_empty() {
-        return Err(AppError::invalid("token", "scan.error.token_empty"));
-    }
-    let key = service::Key::Token(token);
-    redeem(&staff, key, scan_id, list_id, direction.as_deref()).await
+    redeem(service::Key::Token(token.trim()), place).await
 }
 
 /// Redeems a ticket found by name or email (for a phone that cannot show its code); audited as manual.
 #[server(prefix = "/api", endpoint = "scan_redeem_ticket")]
 pub async fn scan_redeem_ticket(
     ticket_id: Uuid,
-    scan_id: Uuid,
-    list_id: Option<Uuid>,
-    direction: Option<String>,
+    #[server(flatten)] place: ScanPlace,
 ) -> Result<ScanAnswer, AppError> {
-    let staff = require_door().await?;
-    let key = service::Key::Ticket(ticket_id);
-    redeem(&staff, key, scan_id, list_id, direction.as_deref()).await
+    redeem(service::Key::Ticket(ticket_id), place).await
 }
 
 /// Lets a ticket in (or out) at the list and in the direction the phone is set to: the one way both
 /// the scanned code and the ticket found by name go.
 #[cfg(feature = "ssr")]
-async fn redeem(
-    staff: &crate::accounts::AuthUser,
-    key: service::Key<'_>,
-    scan_id: Uuid,
-    list_id: Option<Uuid>,
-    direction: Option<&str>,
-) -> Result<ScanAnswer, AppError> {
+async fn redeem(key: service::Key<'_>, place: ScanPlace) -> Result<ScanAnswer, AppError> {
+    let staff = require_door().await?;
+    if matches!(key, service::Key::Token("")) {
+        return Err(AppError::invalid("token", "scan.error.token_empty"));
+    }
     let state = crate::server::state()?;
-    let door = door_at(list_id, direction)?;
-    let now = crate::server::state::now();
-    service::redeem_at(&state.db, &state.config, staff, door, key, scan_id, now).await
+    let door = door_at(place.list_id, place.direction.as_deref())?;
+    let (scan_id, now) = (place.scan_id, crate::server::state::now());
+    service::redeem_at(&state.db, &state.config, &staff, door, key, scan_id, now).await
 }
 
 /// Undoes a mistaken entry: the staff member who scanned it within `SCAN_UNDO_SECONDS`, an admin any time.
@@ -299,8 +293,7 @@ pub async fn door_sync(
 /// The door seen from the back office. Admins only.
 #[server(prefix = "/api", endpoint = "admin_door")]
 pub async fn admin_door() -> Result<DoorOverview, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    sync::overview(&state.db, &state.config).await
+    crate::accounts::session::admin_read(sync::overview).await
 }
 
 /// A new key signs tickets from now on (the old ones still verify). Admins only; audited.

@@ -69,6 +69,10 @@ pub struct Config {
     pub max_transfers_per_ticket: i64,
     /// How many messages to attendees leave per minute (`MESSAGE_RATE_PER_MINUTE`, 1 to 100 000).
     pub message_rate_per_minute: i64,
+    /// A schedule (pretalx `schedule.json`/`.xml`) imported every `SCHEDULE_IMPORT_MINUTES` (1 to
+    /// 1440, 15 by default), if set (`SCHEDULE_IMPORT_URL`, http or https).
+    pub schedule_import_url: Option<String>,
+    pub schedule_import_minutes: i64,
     /// Dev only: the instant the server's clock starts at (to rehearse the doors before the event).
     pub clock_start: Option<chrono::DateTime<chrono::Utc>>,
     /// `/metrics` on an address of its own (the scraper's network), if set.
@@ -254,6 +258,13 @@ impl Config {
         let scan_undo_seconds = whole("SCAN_UNDO_SECONDS", 120, 3600)?;
         let max_transfers_per_ticket = from_zero("MAX_TRANSFERS_PER_TICKET", 2, 20)?;
         let message_rate_per_minute = whole("MESSAGE_RATE_PER_MINUTE", 60, 100_000)?;
+        let schedule_import_minutes = whole("SCHEDULE_IMPORT_MINUTES", 15, 24 * 60)?;
+        let schedule_import_url = get("SCHEDULE_IMPORT_URL").filter(|u| !u.trim().is_empty());
+        if let Some(url) = &schedule_import_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err(err("SCHEDULE_IMPORT_URL", "is not an http(s) address"));
+            }
+        }
         let instant =
             |var: &'static str| -> Result<Option<chrono::DateTime<chrono::Utc>>, ConfigError> {
                 get(var)
@@ -410,6 +421,8 @@ impl Config {
             transfers_until,
             max_transfers_per_ticket,
             message_rate_per_minute,
+            schedule_import_url,
+            schedule_import_minutes,
             clock_start,
         })
     }
@@ -467,132 +480,4 @@ fn dev_secret() -> Vec<u8> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn map(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_are_a_dev_sqlite_site() {
-        let c = Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32))])).unwrap();
-        assert_eq!(
-            (c.retention_days_after_event, c.accounting_retention_years),
-            (90, 10)
-        );
-        assert_eq!(c.consent_version, "2026-01");
-        assert_eq!(c.database_url, "sqlite:data/tessera.db");
-        assert_eq!(c.addr.to_string(), "127.0.0.1:3000");
-        assert_eq!(c.timezone, chrono_tz::Europe::Paris);
-        assert!(c.is_dev() && c.seed_demo);
-    }
-
-    #[test]
-    fn malformed_settings_name_their_variable() {
-        for (var, val) in [
-            ("DATABASE_URL", "mysql://x"),
-            ("ADDR", "nowhere"),
-            ("CONFERENCE_TIMEZONE", "Mars/Olympus"),
-            ("DB_MAX_CONNECTIONS", "0"),
-            ("DB_MAX_CONNECTIONS", "4294967295"),
-            ("METRICS_ADDR", "0.0.0.0:9100"),
-            ("TESSERA_ENV", "staging"),
-            ("SMTP_URL", "http://mail"),
-            ("STRIPE_SECRET_KEY", "pk_test_123"),
-            ("RETENTION_DAYS_AFTER_EVENT", "0"),
-            ("RETENTION_DAYS_AFTER_EVENT", "ninety"),
-            ("ACCOUNTING_RETENTION_YEARS", "31"),
-            ("CONSENT_VERSION", "2026 01"),
-        ] {
-            let e =
-                Config::from_map(&map(&[("SECRET_KEY", &"k".repeat(32)), (var, val)])).unwrap_err();
-            assert_eq!(e.var, var, "{e}");
-        }
-        let e = Config::from_map(&map(&[("TESSERA_ENV", "production")])).unwrap_err();
-        assert_eq!(e.var, "SECRET_KEY");
-        let e = Config::from_map(&map(&[
-            ("TESSERA_ENV", "production"),
-            ("SECRET_KEY", &"k".repeat(32)),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.var, "SMTP_URL");
-    }
-
-    #[test]
-    fn a_dev_server_listens_on_loopback_only() {
-        let key = "k".repeat(32);
-        let loopback = [
-            "127.0.0.1:3000",
-            "[::1]:3000",
-            "127.0.0.2:8080",
-            "[::ffff:127.0.0.1]:3000",
-        ];
-        let open = [
-            "0.0.0.0:3000",
-            "[::]:3000",
-            "192.168.1.10:3000",
-            "[2001:db8::1]:3000",
-        ];
-        for addr in loopback.into_iter().chain(open) {
-            let dev = Config::from_map(&map(&[("SECRET_KEY", &key), ("ADDR", addr)]));
-            if loopback.contains(&addr) {
-                assert!(dev.unwrap().is_dev(), "{addr}");
-                continue;
-            }
-            let e = dev.unwrap_err();
-            assert_eq!(e.var, "ADDR", "{addr}: {e}");
-            let line = e.to_string();
-            assert!(
-                line.contains("TESSERA_ENV=production") && !line.contains('\n'),
-                "{line}"
-            );
-            let e = Config::from_map(&map(&[
-                ("SECRET_KEY", &key),
-                ("ADDR", addr),
-                ("LEPTOS_SITE_ADDR", "127.0.0.1:3000"),
-            ]))
-            .unwrap_err();
-            assert_eq!(e.var, "ADDR", "ADDR wins over LEPTOS_SITE_ADDR");
-        }
-        let e = Config::from_map(&map(&[
-            ("SECRET_KEY", &key),
-            ("LEPTOS_SITE_ADDR", "0.0.0.0:3000"),
-        ]))
-        .unwrap_err();
-        assert_eq!(e.var, "ADDR");
-        let prod = Config::from_map(&map(&[
-            ("TESSERA_ENV", "production"),
-            ("SECRET_KEY", &key),
-            ("SMTP_URL", "smtp://mail.example.org:587"),
-            ("ADDR", "0.0.0.0:3000"),
-        ]))
-        .unwrap();
-        assert_eq!(prod.addr.to_string(), "0.0.0.0:3000");
-    }
-
-    #[test]
-    fn checkout_gates_are_strict_in_production_and_relaxed_in_dev() {
-        let key = "k".repeat(32);
-        let dev = Config::from_map(&map(&[("SECRET_KEY", &key)])).unwrap();
-        assert!(!dev.checkout_requires_verified_email);
-        assert_eq!(dev.max_open_orders_per_account, 2);
-        let prod = Config::from_map(&map(&[
-            ("TESSERA_ENV", "production"),
-            ("SECRET_KEY", &key),
-            ("SMTP_URL", "smtp://mail.example.org:587"),
-        ]))
-        .unwrap();
-        assert!(prod.checkout_requires_verified_email);
-        for (var, val) in [
-            ("CHECKOUT_REQUIRES_VERIFIED_EMAIL", "maybe"),
-            ("MAX_OPEN_ORDERS_PER_ACCOUNT", "0"),
-        ] {
-            let e = Config::from_map(&map(&[("SECRET_KEY", &key), (var, val)])).unwrap_err();
-            assert_eq!(e.var, var, "{e}");
-        }
-    }
-}
+mod tests;

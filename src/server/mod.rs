@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod lifecycle;
 pub mod metrics;
+pub mod outbound;
 pub mod page_cache;
 pub mod prelude;
 pub mod rate_limit;

@@ -44,6 +44,9 @@ const MAX_PAGE_BYTES: usize = 16 * 1024 * 1024;
 #[derive(Default, Debug)]
 pub struct PageCache {
     pages: RwLock<HashMap<Key, Arc<Page>>>,
+    /// Documents made of the programme alone (`/schedule.json`, `.xml`, `.ics`), by name, with the
+    /// revision they were written at.
+    documents: RwLock<HashMap<&'static str, (i64, Bytes)>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -96,6 +99,21 @@ impl PageCache {
         // Whatever the revision (a restored database may count from lower again): `get` serves a
         // page only at the revision it was rendered at.
         pages.insert(key, page);
+    }
+
+    /// The document `name` as written at `revision`, if it was.
+    pub fn document(&self, name: &'static str, revision: i64) -> Option<Bytes> {
+        let documents = self.documents.read().unwrap_or_else(|e| e.into_inner());
+        documents
+            .get(name)
+            .filter(|d| d.0 == revision)
+            .map(|d| d.1.clone())
+    }
+
+    /// Keeps the document `name` as written at `revision` (a handful of names: bounded).
+    pub fn put_document(&self, name: &'static str, revision: i64, body: Bytes) {
+        let mut documents = self.documents.write().unwrap_or_else(|e| e.into_inner());
+        documents.insert(name, (revision, body));
     }
 
     /// How many pages are kept (for the tests and the benchmarks).

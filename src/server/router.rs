@@ -145,6 +145,13 @@ fn start_programme_mailer(state: AppState) {
         // Messages to attendees whose time has come: their mails go to the outbox, spaced at the rate.
         let queued = crate::messages::service::run_due(&state).await;
         job_done("attendee_messages", queued, "messages to attendees queued");
+        // The periodic schedule import (SCHEDULE_IMPORT_URL), when its turn has come.
+        let imported = crate::schedule::service::run_periodic(&state).await;
+        job_done(
+            "schedule_import",
+            imported,
+            "talks imported from the schedule",
+        );
     });
 }
 
@@ -238,6 +245,7 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", get(switch_language))
         .merge(crate::ticketing::payment_events::routes())
         .merge(crate::programme::personal::http::routes())
+        .merge(crate::schedule::http::routes())
         .merge(crate::admin::exports::service::routes())
         .merge(crate::vouchers::service::export_routes())
         .merge(crate::invoicing::http::routes())

@@ -361,9 +361,9 @@ fn TicketCard(
                     <summary>{move || i18n.t("tickets.name_holder")}</summary>
                     <ActionForm action=holder attr:class="stack-form">
                         <input type="hidden" name="ticket_id" value=ticket.id.to_string()/>
-                        <label>{move || i18n.t("tickets.holder_name")}<input type="text" name="holder_name" value=ticket.holder_name.clone() required/></label>
+                        <Labelled label="tickets.holder_name"><input type="text" name="holder_name" value=ticket.holder_name.clone() required/></Labelled>
                         <FieldError error field="holder_name"/>
-                        <label>{move || i18n.t("form.email")}<input type="email" name="holder_email" value=ticket.holder_email.clone() required/></label>
+                        <Labelled label="form.email"><input type="email" name="holder_email" value=ticket.holder_email.clone() required/></Labelled>
                         <FieldError error field="holder_email"/>
                         <button type="submit" class="button-small">{move || i18n.t("form.save")}</button>
                     </ActionForm>
@@ -384,9 +384,9 @@ fn TransferBox(ticket_id: uuid::Uuid, transfer: ServerAction<TransferTicket>) ->
             <p class="hint">{move || i18n.t("tickets.transfer_hint")}</p>
             <ActionForm action=transfer attr:class="stack-form">
                 <input type="hidden" name="ticket_id" value=ticket_id.to_string()/>
-                <label>{move || i18n.t("tickets.holder_name")}<input type="text" name="holder_name" maxlength="120"/></label>
+                <Labelled label="tickets.holder_name"><input type="text" name="holder_name" maxlength="120"/></Labelled>
                 <FieldError error field="holder_name"/>
-                <label>{move || i18n.t("form.email")}<input type="email" name="holder_email" maxlength="254"/></label>
+                <Labelled label="form.email"><input type="email" name="holder_email" maxlength="254"/></Labelled>
                 <FieldError error field="holder_email"/>
                 <button type="submit" class="button-small">{move || i18n.t("tickets.transfer_submit")}</button>
             </ActionForm>
@@ -400,10 +400,14 @@ fn TransferBox(ticket_id: uuid::Uuid, transfer: ServerAction<TransferTicket>) ->
 pub fn ClaimTicketPage() -> impl IntoView {
     let i18n = use_i18n();
     let auth = use_auth();
-    let query = use_query_map();
     let (claim, error) = form_action::<ClaimTicket>();
-    let token = move || query.read().get("token").unwrap_or_default();
-    let here = move || format!("/tickets/claim?token={}", crate::ui::encode_query(&token()));
+    let token = crate::ui::query_token();
+    let here = move || {
+        format!(
+            "/tickets/claim?token={}",
+            crate::ui::encode_query(&token.get())
+        )
+    };
     view! {
         <PageSection title="tickets.claim_title" class="claim-page narrow">
             <p>{move || i18n.t("tickets.claim_intro")}</p>
@@ -412,9 +416,7 @@ pub fn ClaimTicketPage() -> impl IntoView {
                     if matches!(auth.me.await, Ok(Some(_))) {
                         view! {
                             <ActionForm action=claim attr:class="stack-form">
-                                <input type="hidden" name="token" value=token/>
-                                <FieldError error field="token"/>
-                                <SubmitButton label="tickets.claim_submit" pending=claim.pending()/>
+                                <TokenSubmit error token label="tickets.claim_submit" pending=claim.pending()/>
                             </ActionForm>
                         }
                         .into_any()

@@ -203,42 +203,27 @@ pub async fn my_tickets() -> Result<Vec<TicketView>, AppError> {
     service::tickets_of(&state, user.id, None).await
 }
 
+/// Who a ticket is named for, as the ticket's form sends it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewHolder {
+    pub ticket_id: Uuid,
+    pub holder_name: String,
+    pub holder_email: String,
+}
+
+/// Names who holds one of the caller's tickets (the holder is mailed). Audited.
 #[server(prefix = "/api", endpoint = "set_ticket_holder")]
-pub async fn set_ticket_holder(
-    ticket_id: Uuid,
-    holder_name: String,
-    holder_email: String,
-) -> Result<(), AppError> {
+pub async fn set_ticket_holder(#[server(flatten)] holder: NewHolder) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::set_holder(
-        &state.db,
-        &state.config,
-        user.id,
-        ticket_id,
-        &holder_name,
-        &holder_email,
-    )
-    .await
+    service::set_holder(&state, user.id, &holder).await
 }
 
 /// Transfers a ticket to someone else (its buyer or the account that claimed it): new code, the
 /// new holder mailed. Audited.
 #[server(prefix = "/api", endpoint = "transfer_ticket")]
-pub async fn transfer_ticket(
-    ticket_id: Uuid,
-    holder_name: String,
-    holder_email: String,
-) -> Result<(), AppError> {
+pub async fn transfer_ticket(#[server(flatten)] holder: NewHolder) -> Result<(), AppError> {
     let (user, state) = crate::accounts::session::user_state().await?;
-    service::transfer(
-        &state.db,
-        &state.config,
-        user.id,
-        ticket_id,
-        &holder_name,
-        &holder_email,
-    )
-    .await
+    service::transfer(&state, user.id, &holder).await
 }
 
 /// Claims the ticket of a holder's mail into the caller's account (the link works once).

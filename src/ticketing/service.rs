@@ -11,8 +11,8 @@
 //! - `holders`: named tickets' own mails, claims and transfers;
 //! - `refund`: one ticket refunded from the back office.
 use super::{
-    qr, Availability, CartLine, OrderItemView, OrderStatus, OrderView, ShopItem, TicketStatus,
-    TicketView,
+    qr, Availability, CartLine, NewHolder, OrderItemView, OrderStatus, OrderView, ShopItem,
+    TicketStatus, TicketView,
 };
 pub use crate::passes::service::{valid_days, TypeRow, TYPE_COLUMNS};
 use crate::server::prelude::*;

@@ -2,7 +2,7 @@
 //! shared widgets) instead of the same import block in each of them.
 pub use super::{
     action_error, form_action, loaded, ActionErrorNotice, ErrorNotice, FieldError, FormError,
-    Loading, PageSection, SubmitButton, Table,
+    Labelled, Loading, PageSection, ScrollTable, SubmitButton, Table, TokenSubmit,
 };
 pub use crate::{
     error::AppError,

@@ -6,7 +6,7 @@ use super::{
     admin_create_vouchers, admin_delete_voucher, admin_update_voucher, admin_voucher_passes,
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
-use crate::admin::ui::save_cell;
+use crate::admin::ui::{save_cell, CellChange};
 use crate::ui::prelude::*;
 use crate::{
     admin::ui::AdminPage, admin::ui::CellState, admin::ui::CheckCell, admin::ui::EditableCell,
@@ -152,29 +152,29 @@ fn CreateForm(rows: Rows, tag: String, passes: Passes) -> impl IntoView {
         <form class="voucher-create" method="post" action="/api/admin_create_vouchers" on:submit=submit>
             <h2>{move || i18n.t("vouchers.admin.create")}</h2>
             <div class="row">
-                <label>{move || i18n.t("vouchers.admin.count")}
+                <Labelled label="vouchers.admin.count">
                     <input type="number" name="count" min="1" max=MAX_BATCH value="1" prop:value=move || count.get() on:input=input(count)/>
-                </label>
-                <label>{move || i18n.t("vouchers.admin.code_optional")}
+                </Labelled>
+                <Labelled label="vouchers.admin.code_optional">
                     <input type="text" name="code" maxlength="40" autocomplete="off" prop:value=move || code.get() on:input=input(code)/>
-                </label>
-                <label>{move || i18n.t("vouchers.admin.tag")}
+                </Labelled>
+                <Labelled label="vouchers.admin.tag">
                     <input type="text" name="tag" maxlength="60" value=tag.get_untracked() prop:value=move || tag.get() on:input=input(tag)/>
-                </label>
+                </Labelled>
             </div>
             <div class="row">
-                <label>{move || i18n.t("vouchers.admin.effect")}
+                <Labelled label="vouchers.admin.effect">
                     <select name="effect" on:change=input(effect)>
                         {VoucherEffect::ALL.iter().map(|e| {
                             let key = format!("vouchers.admin.effect.{}", e.as_str().to_lowercase());
                             view! { <option value=e.as_str() selected=*e == VoucherEffect::Percent>{move || i18n.t(&key)}</option> }
                         }).collect_view()}
                     </select>
-                </label>
-                <label>{move || i18n.t("vouchers.admin.value")}
+                </Labelled>
+                <Labelled label="vouchers.admin.value">
                     <input type="text" name="value" inputmode="decimal" value="0" prop:value=move || value.get() on:input=input(value)/>
-                </label>
-                <label>{move || i18n.t("vouchers.admin.pass")}
+                </Labelled>
+                <Labelled label="vouchers.admin.pass">
                     <select name="ticket_type_id" on:change=input(pass)>
                         <option value="">{move || i18n.t("vouchers.admin.all_passes")}</option>
                         {passes.into_iter().map(|(id, name, hidden)| {
@@ -182,10 +182,10 @@ fn CreateForm(rows: Rows, tag: String, passes: Passes) -> impl IntoView {
                             view! { <option value=id.to_string()>{move || if hidden { i18n.t_with("vouchers.admin.hidden_pass", &[("name", &label)]) } else { label.clone() }}</option> }
                         }).collect_view()}
                     </select>
-                </label>
-                <label>{move || i18n.t("vouchers.admin.max_uses")}
+                </Labelled>
+                <Labelled label="vouchers.admin.max_uses">
                     <input type="number" name="max_uses" min="1" value="1" prop:value=move || max_uses.get() on:input=input(max_uses)/>
-                </label>
+                </Labelled>
             </div>
             <p class="hint">{move || i18n.t_with("vouchers.admin.create_hint", &[("max", &MAX_BATCH.to_string())])}</p>
             <FieldError error=error_signal field="count"/>
@@ -251,14 +251,11 @@ fn VouchersTable(rows: Rows, passes: Passes) -> impl IntoView {
     view! {
         <p class="hint">{move || i18n.t("admin.passes.hint")}</p>
         <p class="hint voucher-count">{move || i18n.t_with("vouchers.admin.count_listed", &[("n", &rows.with(Vec::len).to_string())])}</p>
-        <ActionErrorNotice error=notice/>
-        <div class="table-scroll">
-            <Table class="data-table vouchers-table" keys=HEADERS>
-                <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
-                    <VoucherLine row rows notice pass_options/>
-                </For>
-            </Table>
-        </div>
+        <ScrollTable error=notice class="data-table vouchers-table" keys=HEADERS>
+            <For each=move || rows.get() key=|r| r.get_untracked().id let:row>
+                <VoucherLine row rows notice pass_options/>
+            </For>
+        </ScrollTable>
         {move || rows.with(Vec::is_empty).then(|| view! { <p class="empty">{move || i18n.t("vouchers.admin.empty")}</p> })}
     }
 }
@@ -357,8 +354,8 @@ fn VoucherCell(
     let save = Callback::new(move |value: String| {
         let before = row.get_untracked();
         row.update(|r| apply(r, field, &value));
-        let answer =
-            admin_update_voucher(before.id, field.to_string(), value.clone(), before.version);
+        let cell = CellChange::new(before.id, field, &value, before.version);
+        let answer = admin_update_voucher(cell);
         save_cell(row, before, state, value, answer);
     });
     // A waiting-list offer keeps its pass and its held seat.

@@ -7,7 +7,7 @@ pub mod components;
 #[cfg(feature = "ssr")]
 pub mod service;
 
-use crate::{accounts::text_enum, error::AppError};
+use crate::{accounts::text_enum, admin::ui::CellChange, error::AppError};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -127,14 +127,10 @@ pub async fn admin_create_vouchers(
 /// (taken from the pass only if free). Audited `UPDATE_VOUCHER` with before/after.
 #[server(prefix = "/api", endpoint = "admin_update_voucher")]
 pub async fn admin_update_voucher(
-    id: Uuid,
-    field: String,
-    value: String,
-    version: i64,
+    #[server(flatten)] cell: CellChange,
 ) -> Result<VoucherRow, AppError> {
     let (admin, state) = crate::accounts::session::admin_state().await?;
-    let edit = crate::server::state::CellEdit::new(admin.id, id, &field, &value, version);
-    service::update(&state, edit).await
+    service::update(&state, cell.by(admin.id)).await
 }
 
 /// Deletes a voucher no order used (its held seats go back); a used one can only be ended (its

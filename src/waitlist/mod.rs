@@ -65,8 +65,7 @@ pub async fn leave_waitlist(ticket_type_id: Uuid) -> Result<(), AppError> {
 
 #[server(prefix = "/api", endpoint = "admin_waitlists")]
 pub async fn admin_waitlists() -> Result<Vec<PassList>, AppError> {
-    let (_, state) = crate::accounts::session::admin_state().await?;
-    service::lists(&state.db, &state.config).await
+    crate::accounts::session::admin_read(service::lists).await
 }
 
 /// Moves a waiting person one place up. Audited `WAITLIST_MOVE_UP`.

@@ -187,19 +187,18 @@ async fn offer(tx: &mut Tx, config: &Config, entry_id: Uuid) -> Result<Offer, Ap
     let local = until.with_timezone(&config.timezone);
     enqueue(
         tx,
-        &Mail {
-            kind: MailKind::WaitlistOffer,
-            user_id: Some(user_id),
-            to: email,
+        &Mail::new(
+            MailKind::WaitlistOffer,
+            Some(user_id),
+            email,
             locale,
-            vars: vec![
-                ("pass", pass_name),
-                ("until", local.format("%d/%m/%Y %H:%M").to_string()),
-                ("hours", config.waitlist_offer_hours.to_string()),
-            ],
-            link: Some(format!("{}/tickets?voucher={code}", config.base_url)),
-            order_id: None,
-        },
+            Some(format!("{}/tickets?voucher={code}", config.base_url)),
+        )
+        .with(vec![
+            ("pass", pass_name),
+            ("until", local.format("%d/%m/%Y %H:%M").to_string()),
+            ("hours", config.waitlist_offer_hours.to_string()),
+        ]),
     )
     .await?;
     Ok(Offer::Sent)

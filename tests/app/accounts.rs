@@ -255,7 +255,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 49] = [
+        let calls: [(&str, Vec<(&str, &str)>); 51] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -305,6 +305,8 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_message_test", vec![("kind", "PRACTICAL"), ("subject_fr", "x"), ("body_fr", "x")]),
             ("admin_message_send", vec![("kind", "PRACTICAL"), ("subject_fr", "x"), ("body_fr", "x")]),
             ("admin_message_cancel", vec![("message_id", &id)]),
+            ("admin_schedule", vec![]),
+            ("admin_schedule_import", vec![("content", "{}")]),
         ];
         // Every admin server function the app registers is in the table: none can be forgotten.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {

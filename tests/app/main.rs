@@ -22,6 +22,7 @@ mod personal_programme;
 mod privacy;
 mod programme_changes;
 mod scanning;
+mod schedule;
 mod security_accounts;
 mod security_identity;
 mod security_input;

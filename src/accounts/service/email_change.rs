@@ -30,15 +30,13 @@ pub async fn request_email_change(
     let taken: Option<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as("SELECT id FROM users WHERE email = $1").bind(&new_email).fetch_optional(pool).await)?;
     let mut tx = state.db.begin().await?;
     let mail = if taken.is_some() {
-        Mail {
-            order_id: None,
-            kind: MailKind::AccountExists,
-            user_id: None,
-            to: new_email,
-            locale: user.locale,
-            vars: vec![],
-            link: Some(format!("{}/forgot-password", state.config.base_url)),
-        }
+        Mail::new(
+            MailKind::AccountExists,
+            None,
+            new_email,
+            user.locale,
+            Some(format!("{}/forgot-password", state.config.base_url)),
+        )
     } else {
         let link = issue_link(
             &mut tx,
@@ -52,15 +50,13 @@ pub async fn request_email_change(
             },
         )
         .await?;
-        Mail {
-            order_id: None,
-            kind: MailKind::ChangeEmail,
-            user_id: Some(user.id),
-            to: new_email,
-            locale: user.locale,
-            vars: vec![],
-            link: Some(link),
-        }
+        Mail::new(
+            MailKind::ChangeEmail,
+            Some(user.id),
+            new_email,
+            user.locale,
+            Some(link),
+        )
     };
     enqueue(&mut tx, &mail).await?;
     tx.commit().await?;

@@ -43,15 +43,14 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> Result<(),
         },
     )
     .await?;
-    let mail = Mail {
-        order_id: None,
-        kind: MailKind::ResetPassword,
-        user_id: Some(user_id),
-        to: email,
-        locale: Locale::from_code(&locale).unwrap_or_default(),
-        vars: vec![("minutes", RESET_MINUTES.to_string())],
-        link: Some(link),
-    };
+    let mail = Mail::new(
+        MailKind::ResetPassword,
+        Some(user_id),
+        email,
+        Locale::from_code(&locale).unwrap_or_default(),
+        Some(link),
+    )
+    .with(vec![("minutes", RESET_MINUTES.to_string())]);
     enqueue(&mut tx, &mail).await?;
     tx.commit().await?;
     state.mailer.wake();

@@ -42,15 +42,13 @@ pub async fn signup(state: &AppState, form: SignupForm) -> Result<(), AppError> 
         .execute(&mut *c).await.map(|r| r.rows_affected()))?;
     if inserted == 0 {
         let (owner, locale): (Uuid, String) = tx_run!(&mut tx, c => sqlx::query_as("SELECT id, locale FROM users WHERE email = $1").bind(&email).fetch_one(&mut *c).await)?;
-        let mail = Mail {
-            order_id: None,
-            kind: MailKind::AccountExists,
-            user_id: Some(owner),
-            to: email.clone(),
-            locale: Locale::from_code(&locale).unwrap_or_default(),
-            vars: vec![],
-            link: Some(format!("{}/forgot-password", state.config.base_url)),
-        };
+        let mail = Mail::new(
+            MailKind::AccountExists,
+            Some(owner),
+            email.clone(),
+            Locale::from_code(&locale).unwrap_or_default(),
+            Some(format!("{}/forgot-password", state.config.base_url)),
+        );
         enqueue(&mut tx, &mail).await?;
         tx.commit().await?;
         state.mailer.wake();
@@ -94,15 +92,14 @@ async fn verification_mail(
         path: "/verify-email",
     };
     let link = issue_link(tx, &state.config.base_url, link).await?;
-    let mail = Mail {
-        order_id: None,
-        kind: MailKind::VerifyEmail,
-        user_id: Some(user_id),
-        to: address,
+    let mail = Mail::new(
+        MailKind::VerifyEmail,
+        Some(user_id),
+        address,
         locale,
-        vars: vec![("name", name)],
-        link: Some(link),
-    };
+        Some(link),
+    )
+    .with(vec![("name", name)]);
     enqueue(tx, &mail).await?;
     Ok(())
 }
@@ -172,15 +169,14 @@ pub async fn verify_email(state: &AppState, token: &str) -> Result<bool, AppErro
         // reads that mailbox no longer holds the account.
         tx_run!(&mut tx, c => sqlx::query("UPDATE verification_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
             .bind(now).bind(user_id).execute(c).await.map(|_| ()))?;
-        let mail = Mail {
-            order_id: None,
-            kind: MailKind::EmailChanged,
-            user_id: Some(user_id),
-            to: old_email,
-            locale: Locale::from_code(&locale).unwrap_or_default(),
-            vars: vec![("new_email", new_email)],
-            link: Some(format!("{}/account", state.config.base_url)),
-        };
+        let mail = Mail::new(
+            MailKind::EmailChanged,
+            Some(user_id),
+            old_email,
+            Locale::from_code(&locale).unwrap_or_default(),
+            Some(format!("{}/account", state.config.base_url)),
+        )
+        .with(vec![("new_email", new_email)]);
         enqueue(&mut tx, &mail).await?;
     }
     tx.commit().await?;

@@ -109,18 +109,38 @@ fn SalesCharts(sales: Vec<DaySales>) -> impl IntoView {
     .into_any()
 }
 
+/// A chart of one horizontal bar per row: its height, where the bars start and how long they may
+/// grow (`label_w` left for the labels, `right_w` for the figures).
+struct Frame {
+    h: f64,
+    x0: f64,
+    bar_w: f64,
+}
+
+/// The frame of `items`' chart, and each item with the top of its row.
+fn frame<T>(
+    items: Vec<T>,
+    row_h: f64,
+    label_w: f64,
+    right_w: f64,
+) -> (Frame, impl Iterator<Item = (f64, T)>) {
+    let h = row_h * items.len() as f64 + 8.0;
+    let frame = Frame {
+        h,
+        x0: label_w,
+        bar_w: W - label_w - right_w,
+    };
+    let rows = items.into_iter().enumerate();
+    (frame, rows.map(move |(i, t)| (4.0 + row_h * i as f64, t)))
+}
+
 /// One horizontal bar per pass: sold, then reserved, against the capacity.
 #[component]
 fn FillChart(passes: Vec<PassFill>) -> impl IntoView {
     let i18n = use_i18n();
-    let row_h = 34.0;
-    let h = row_h * passes.len() as f64 + 8.0;
-    let (x0, bar_w) = (150.0, W - 150.0 - 110.0);
-    let rows = passes
-        .into_iter()
-        .enumerate()
-        .map(|(i, p)| {
-            let y = 4.0 + row_h * i as f64;
+    let (Frame { h, x0, bar_w }, rows) = frame(passes, 34.0, 150.0, 110.0);
+    let rows = rows
+        .map(|(y, p)| {
             let cap = p.capacity.max(1) as f64;
             let sold_w = bar_w * (p.sold as f64 / cap).min(1.0);
             let reserved_w = (bar_w * (p.reserved as f64 / cap)).min(bar_w - sold_w);
@@ -160,14 +180,9 @@ fn SavedChart(saved: Vec<TalkSaves>) -> impl IntoView {
         return view! { <p class="empty">{move || i18n.t("dashboard.no_saves")}</p> }.into_any();
     }
     let max = saved.iter().map(|s| s.saves).max().unwrap_or(1).max(1) as f64;
-    let row_h = 30.0;
-    let h = row_h * saved.len() as f64 + 8.0;
-    let (x0, bar_w) = (330.0, W - 330.0 - 40.0);
-    let rows = saved
-        .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
-            let y = 4.0 + row_h * i as f64;
+    let (Frame { h, x0, bar_w }, rows) = frame(saved, 30.0, 330.0, 40.0);
+    let rows = rows
+        .map(|(y, s)| {
             let w = bar_w * s.saves as f64 / max;
             let mut title: String = s.title.chars().take(34).collect();
             if s.title.chars().count() > 34 {

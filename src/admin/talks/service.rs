@@ -117,13 +117,14 @@ pub async fn delete(
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
     let row: Option<(String, i64)> = tx_run!(&mut tx, c => sqlx::query_as("SELECT title, version FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
-    let (title, current) = row.ok_or(AppError::NotFound)?;
-    if current != version {
+    let (title, _) = row.ok_or(AppError::NotFound)?;
+    // Taken at the version read (a row lock on PostgreSQL until the end): an edit meanwhile wins.
+    let taken = tx_run!(&mut tx, c => sqlx::query("UPDATE conferences SET version = version + 1 WHERE id = $1 AND version = $2")
+        .bind(id).bind(version).execute(c).await.map(|r| r.rows_affected()))?;
+    if taken != 1 {
         return Err(AppError::invalid("title", "admin.error.changed_meanwhile"));
     }
-    let saved_by = crate::programme::changes::tell_cancelled(&mut tx, config, id).await? as i64;
-    tx_run!(&mut tx, c => sqlx::query("DELETE FROM user_program_items WHERE conference_id = $1").bind(id).execute(c).await.map(|_| ()))?;
-    tx_run!(&mut tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1 AND version = $2").bind(id).bind(version).execute(c).await.map(|_| ()))?;
+    let saved_by = crate::programme::service::remove_talk(&mut tx, config, id).await? as i64;
     Audit::new(actor, "DELETE_TALK", "talk", id)
         .meta(serde_json::json!({ "title": title, "saved_by": saved_by }))
         .commit(tx)

@@ -12,6 +12,25 @@ pub(crate) fn company_of(badge: &Badge) -> Option<&str> {
         .filter(|c| !c.is_empty())
 }
 
+/// The text styles of a layout: the event's line, the company, the pass.
+struct Styles {
+    event: Style,
+    company: Style,
+    pass: Style,
+}
+
+const A6_STYLES: Styles = Styles {
+    event: Style::new(false, 9.0, 90),
+    company: Style::new(false, 12.0, 50),
+    pass: Style::new(true, 11.0, 0),
+};
+
+const A4_STYLES: Styles = Styles {
+    event: Style::new(false, 7.5, 110),
+    company: Style::new(false, 10.5, 50),
+    pass: Style::new(true, 9.5, 0),
+};
+
 /// A6 portrait: event at the top, then name, company and pass centred, the QR code below.
 pub(crate) fn a6_badge(
     surface: &mut Surface,
@@ -21,16 +40,14 @@ pub(crate) fn a6_badge(
     code: Option<&QrGrid>,
 ) {
     const MARGIN: f32 = 22.0;
-    const EVENT: Style = Style::new(false, 9.0, 90);
-    const COMPANY: Style = Style::new(false, 12.0, 50);
-    const PASS: Style = Style::new(true, 11.0, 0);
+    let st = A6_STYLES;
     let width = A6_W - 2.0 * MARGIN;
     let center = A6_W / 2.0;
 
     let mut y = MARGIN;
-    let event = one_line(faces, EVENT, event, width);
-    draw_centered(surface, faces, EVENT, center, y, &event);
-    y += EVENT.leading() + 5.0;
+    let event = one_line(faces, st.event, event, width);
+    draw_centered(surface, faces, st.event, center, y, &event);
+    y += st.event.leading() + 5.0;
     rule(surface, MARGIN, A6_W - MARGIN, y);
     y += 16.0;
 
@@ -39,12 +56,12 @@ pub(crate) fn a6_badge(
         badge,
         width,
         (24.0, 14.0, 8.0),
-        COMPANY,
+        st.company,
         y,
         |style, y, line| draw_centered(surface, faces, style, center, y, line),
     );
-    let pass = one_line(faces, PASS, &badge.pass, width);
-    draw_centered(surface, faces, PASS, center, y, &pass);
+    let pass = one_line(faces, st.pass, &badge.pass, width);
+    draw_centered(surface, faces, st.pass, center, y, &pass);
 
     if let Some(code) = code {
         // 45 mm of modules, centred in the space below the text (at most 2 name lines of 24 pt,
@@ -68,9 +85,7 @@ pub(crate) fn a4_cell(
     code: Option<&QrGrid>,
 ) {
     const PAD: f32 = 12.0;
-    const EVENT: Style = Style::new(false, 7.5, 110);
-    const COMPANY: Style = Style::new(false, 10.5, 50);
-    const PASS: Style = Style::new(true, 9.5, 0);
+    let st = A4_STYLES;
     let (x, y) = origin;
     let side = 35.0 * MM;
     let left = x + PAD;
@@ -84,21 +99,21 @@ pub(crate) fn a4_cell(
     }
     let width = (right - left).max(20.0);
 
-    let event = one_line(faces, EVENT, event, width);
-    draw_text(surface, faces, EVENT, left, y + PAD, &event);
+    let event = one_line(faces, st.event, event, width);
+    draw_text(surface, faces, st.event, left, y + PAD, &event);
 
     name_and_company(
         faces,
         badge,
         width,
         (20.0, 12.0, 4.0),
-        COMPANY,
+        st.company,
         y + 48.0,
         |style, top, line| draw_text(surface, faces, style, left, top, line),
     );
-    let pass = one_line(faces, PASS, &badge.pass, width);
-    let pass_top = y + CELL_H - PAD - PASS.leading();
-    draw_text(surface, faces, PASS, left, pass_top, &pass);
+    let pass = one_line(faces, st.pass, &badge.pass, width);
+    let pass_top = y + CELL_H - PAD - st.pass.leading();
+    draw_text(surface, faces, st.pass, left, pass_top, &pass);
 }
 
 /// The holder's name (one or two lines, as large as fits from `sizes.0` down to `sizes.1` points),

@@ -68,15 +68,17 @@ pub async fn anonymise(
     let mut erased = Erased::default();
     if confirm_mail {
         let locale = Locale::from_code(&locale).unwrap_or_default();
-        let mail = Mail {
-            kind: MailKind::AccountDeleted,
-            user_id: Some(user_id),
-            to: email.clone(),
+        let mail = Mail::new(
+            MailKind::AccountDeleted,
+            Some(user_id),
+            email.clone(),
             locale,
-            vars: vec![("years", config.accounting_retention_years.to_string())],
-            link: Some(format!("{}/signup", config.base_url)),
-            order_id: None,
-        };
+            Some(format!("{}/signup", config.base_url)),
+        )
+        .with(vec![(
+            "years",
+            config.accounting_retention_years.to_string(),
+        )]);
         erased.mail_id = Some(enqueue(tx, &mail).await?);
     }
     let keep_mail = erased.mail_id.unwrap_or_default();

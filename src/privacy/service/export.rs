@@ -79,21 +79,11 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         let payments: Vec<PaymentRow> = db_run!(db, pool => sqlx::query_as(
             "SELECT id, provider, status, refunded_cents, created_at, updated_at FROM payments WHERE order_id = $1 ORDER BY created_at, id")
             .bind(id).fetch_all(pool).await)?;
-        let items: Vec<Value> = items
-            .iter()
-            .map(|(pass, quantity, unit, line)| {
-                json!({ "pass": pass, "quantity": quantity, "unit_price_cents": unit, "line_total_cents": line })
-            })
-            .collect();
-        let payments: Vec<Value> = payments
-            .iter()
-            .map(|(id, provider, status, refunded, created, updated)| {
-                json!({
-                    "id": id, "provider": provider, "status": status, "refunded_cents": refunded,
-                    "created_at": created, "updated_at": updated
-                })
-            })
-            .collect();
+        let items = objects(&items, "pass quantity unit_price_cents line_total_cents");
+        let payments = objects(
+            &payments,
+            "id provider status refunded_cents created_at updated_at",
+        );
         orders_json.push(json!({
             "id": id,
             "status": status,
@@ -156,12 +146,7 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "SELECT t.name, w.status, w.created_at, w.offered_until FROM waitlist_entries w JOIN ticket_types t ON t.id = w.ticket_type_id \
          WHERE w.user_id = $1 ORDER BY w.created_at")
         .bind(user_id).fetch_all(pool).await)?;
-    let waiting_lists: Vec<Value> = waits
-        .into_iter()
-        .map(|(pass, status, joined_at, offered_until)| {
-            json!({ "pass": pass, "status": status, "joined_at": joined_at, "offered_until": offered_until })
-        })
-        .collect();
+    let waiting_lists = objects(&waits, "pass status joined_at offered_until");
 
     type InvoiceRow = (
         String,
@@ -177,13 +162,10 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "SELECT i.number, i.kind, i.order_id, i.issued_at, i.buyer_name, i.buyer_company, i.gross_cents, i.currency FROM invoices i \
          JOIN orders o ON o.id = i.order_id WHERE o.user_id = $1 ORDER BY i.issued_at, i.number")
         .bind(user_id).fetch_all(pool).await)?;
-    let invoices: Vec<Value> = invoices
-        .into_iter()
-        .map(|(number, kind, order_id, issued_at, buyer, company, gross_cents, currency)| {
-            json!({ "number": number, "kind": kind, "order_id": order_id, "issued_at": issued_at, "buyer": buyer,
-                    "company": company, "gross_cents": gross_cents, "currency": currency })
-        })
-        .collect();
+    let invoices = objects(
+        &invoices,
+        "number kind order_id issued_at buyer company gross_cents currency",
+    );
 
     type SessionRow = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>, Option<String>);
     let sessions: Vec<SessionRow> = db_run!(db, pool => sqlx::query_as(
@@ -243,42 +225,14 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         })
         .collect();
 
-    let consents: Vec<Value> = consents
-        .iter()
-        .map(|(kind, version, at, granted, ua)| {
-            json!({ "type": kind, "version": version, "accepted_at": at, "granted": granted, "user_agent": ua })
-        })
-        .collect();
-    let tickets: Vec<Value> = tickets
-        .iter()
-        .map(
-            |(id, order_id, pass, status, holder_name, holder_email, issued_at, used_at)| {
-                json!({
-                    "id": id, "order_id": order_id, "pass": pass, "status": status,
-                    "holder_name": holder_name, "holder_email": holder_email,
-                    "issued_at": issued_at, "checked_in_at": used_at
-                })
-            },
-        )
-        .collect();
-    let programme: Vec<Value> = programme
-        .iter()
-        .map(|(id, title, start, end, room, saved)| {
-            json!({ "talk_id": id, "title": title, "start_at": start, "end_at": end, "room": room, "saved_at": saved })
-        })
-        .collect();
-    let sessions: Vec<Value> = sessions
-        .iter()
-        .map(|(created, seen, expires, ua)| {
-            json!({ "created_at": created, "last_seen_at": seen, "expires_at": expires, "user_agent": ua })
-        })
-        .collect();
-    let mails: Vec<Value> = mails
-        .iter()
-        .map(|(kind, status, created, sent, attempts)| {
-            json!({ "type": kind, "status": status, "created_at": created, "sent_at": sent, "attempts": attempts })
-        })
-        .collect();
+    let consents = objects(&consents, "type version accepted_at granted user_agent");
+    let tickets = objects(
+        &tickets,
+        "id order_id pass status holder_name holder_email issued_at checked_in_at",
+    );
+    let programme = objects(&programme, "talk_id title start_at end_at room saved_at");
+    let sessions = objects(&sessions, "created_at last_seen_at expires_at user_agent");
+    let mails = objects(&mails, "type status created_at sent_at attempts");
     let about = tr(locale, "privacy.export.about");
     let calendar_feed_created_at = feed.map(|f| f.0);
     Ok(json!({
@@ -304,15 +258,9 @@ pub async fn export(db: &Db, user_id: Uuid) -> Result<Value, AppError> {
         "consents": consents,
         "orders": orders_json,
         "tickets": tickets,
-        "answers": answers.iter().map(|(ticket, question, answer, at)| {
-            json!({ "ticket_id": ticket, "question": question, "answer": answer, "updated_at": at })
-        }).collect::<Vec<_>>(),
-        "check_ins": check_ins.iter().map(|(ticket, list, at, direction)| {
-            json!({ "ticket_id": ticket, "list": list, "at": at, "direction": direction })
-        }).collect::<Vec<_>>(),
-        "workshops": workshops.iter().map(|(talk, title, at)| {
-            json!({ "talk_id": talk, "title": title, "booked_at": at })
-        }).collect::<Vec<_>>(),
+        "answers": objects(&answers, "ticket_id question answer updated_at"),
+        "check_ins": objects(&check_ins, "ticket_id list at direction"),
+        "workshops": objects(&workshops, "talk_id title booked_at"),
         "programme": programme,
         "calendar_feed_created_at": calendar_feed_created_at,
         "waiting_lists": waiting_lists,
@@ -357,4 +305,16 @@ pub async fn export_audited(db: &Db, user_id: Uuid, actor: Uuid) -> Result<Value
         .commit(tx)
         .await?;
     Ok(value)
+}
+
+/// Each row (a tuple as read) as a JSON object with `keys` (separated by spaces), in the tuple's
+/// order.
+fn objects<T: serde::Serialize>(rows: &[T], keys: &str) -> Vec<Value> {
+    let object = |row: &T| match serde_json::to_value(row) {
+        Ok(Value::Array(values)) => {
+            Value::Object(keys.split(' ').map(str::to_string).zip(values).collect())
+        }
+        _ => Value::Null,
+    };
+    rows.iter().map(object).collect()
 }

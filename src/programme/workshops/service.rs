@@ -225,15 +225,14 @@ pub async fn promote(tx: &mut Tx, config: &Config, talk: Uuid) -> Result<usize, 
         let meta = serde_json::json!({ "ticket": ticket, "from_waitlist": true });
         audit(tx, user, "BOOK_WORKSHOP", "talk", &talk.to_string(), meta).await?;
         let when = start.with_timezone(&config.timezone).format("%d/%m %H:%M");
-        let mail = Mail {
-            kind: MailKind::WorkshopSeat,
-            user_id: Some(user),
-            to: email,
-            locale: Locale::from_code(&locale).unwrap_or_default(),
-            vars: vec![("talk", title), ("when", when.to_string())],
-            link: Some(format!("{}/me/programme", config.base_url)),
-            order_id: None,
-        };
+        let mail = Mail::new(
+            MailKind::WorkshopSeat,
+            Some(user),
+            email,
+            Locale::from_code(&locale).unwrap_or_default(),
+            Some(format!("{}/me/programme", config.base_url)),
+        )
+        .with(vec![("talk", title), ("when", when.to_string())]);
         enqueue(tx, &mail).await?;
         given += 1;
     }

@@ -53,25 +53,14 @@ impl Door {
         }
         self.inflight.update(|f| f.push(scan.scan_id));
         spawn_local(async move {
+            let place = crate::scanning::ScanPlace {
+                scan_id: scan.scan_id,
+                list_id: scan.list_id,
+                direction: Some(scan.direction.as_str().into()),
+            };
             let result = match (&scan.token, scan.ticket_id) {
-                (Some(token), _) => {
-                    crate::scanning::scan_redeem(
-                        token.clone(),
-                        scan.scan_id,
-                        scan.list_id,
-                        Some(scan.direction.as_str().into()),
-                    )
-                    .await
-                }
-                (None, Some(id)) => {
-                    crate::scanning::scan_redeem_ticket(
-                        id,
-                        scan.scan_id,
-                        scan.list_id,
-                        Some(scan.direction.as_str().into()),
-                    )
-                    .await
-                }
+                (Some(token), _) => crate::scanning::scan_redeem(token.clone(), place).await,
+                (None, Some(id)) => crate::scanning::scan_redeem_ticket(id, place).await,
                 (None, None) => Err(AppError::NotFound),
             };
             self.inflight.update(|f| f.retain(|id| *id != scan.scan_id));

@@ -49,17 +49,17 @@ pub(crate) async fn mail_holder(
 
 /// A holder's name and address as typed, checked: (name, normalised address), each refusal on
 /// its field (`holder_name`, `holder_email`).
-pub(crate) fn holder_fields(name: &str, email: &str) -> Result<(String, String), AppError> {
-    let name = crate::text::clean_line(name);
+pub(crate) fn holder_fields(holder: &NewHolder) -> Result<(Uuid, String, String), AppError> {
+    let name = crate::text::clean_line(&holder.holder_name);
     if name.is_empty() || name.chars().count() > 120 {
         return Err(AppError::invalid(
             "holder_name",
             "tickets.error.holder_name",
         ));
     }
-    let email = crate::accounts::service::normalise_email(email)
+    let email = crate::accounts::service::normalise_email(&holder.holder_email)
         .map_err(|_| AppError::invalid("holder_email", "accounts.error.email_invalid"))?;
-    Ok((name, email))
+    Ok((holder.ticket_id, name, email))
 }
 
 /// Claims the ticket of a claim link into `user`'s account (the link works once). Audited
@@ -91,15 +91,9 @@ pub async fn claim(db: &Db, user_id: Uuid, token: &str) -> Result<Uuid, AppError
 /// old code is revoked (a new issue: the door's phones learn it at their next sync), the answers
 /// of the previous holder are erased, the new holder gets the ticket mail. Audited
 /// `TRANSFER_TICKET`.
-pub async fn transfer(
-    db: &Db,
-    config: &Config,
-    user_id: Uuid,
-    ticket_id: Uuid,
-    name: &str,
-    email: &str,
-) -> Result<(), AppError> {
-    let (name, email) = holder_fields(name, email)?;
+pub async fn transfer(state: &AppState, user: Uuid, holder: &NewHolder) -> Result<(), AppError> {
+    let (ticket_id, name, email) = holder_fields(holder)?;
+    let (db, config, user_id) = (&state.db, &state.config, user);
     if config.transfers_until.is_some_and(|until| now() >= until) {
         return Err(AppError::invalid(
             "holder_email",

@@ -144,15 +144,9 @@ pub async fn ticket_pngs(
 /// Names who holds a ticket (the buyer by default): the holder gets their own ticket mail with a
 /// link to claim it. A ticket already named for someone else is transferred instead ([`transfer`]:
 /// new code, the previous holder's claim and answers gone). Audited `NAME_HOLDER`.
-pub async fn set_holder(
-    db: &Db,
-    config: &Config,
-    user_id: Uuid,
-    ticket_id: Uuid,
-    name: &str,
-    email: &str,
-) -> Result<(), AppError> {
-    let (name, email) = holder_fields(name, email)?;
+pub async fn set_holder(state: &AppState, user: Uuid, holder: &NewHolder) -> Result<(), AppError> {
+    let (ticket_id, name, email) = holder_fields(holder)?;
+    let (db, config, user_id) = (&state.db, &state.config, user);
     let mut tx = db.begin().await?;
     let row: Option<(Option<String>, String, String)> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT t.holder_email, u.email, u.locale FROM tickets t JOIN users u ON u.id = t.user_id \
@@ -161,7 +155,7 @@ pub async fn set_holder(
     let (before, buyer, locale) = row.ok_or(AppError::NotFound)?;
     if before.as_ref().is_some_and(|b| *b != email && *b != buyer) {
         drop(tx);
-        return transfer(db, config, user_id, ticket_id, &name, &email).await;
+        return transfer(state, user_id, holder).await;
     }
     tx_run!(&mut tx, c => sqlx::query("UPDATE tickets SET holder_name = $1, holder_email = $2 WHERE id = $3")
         .bind(&name).bind(&email).bind(ticket_id).execute(c).await.map(|_| ()))?;

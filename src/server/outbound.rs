@@ -1,0 +1,174 @@
+//! Requests the server makes to other sites (a schedule to import from pretalx): `http(s)` only,
+//! to the addresses the name resolves to when they are public (in production: never loopback,
+//! private, link-local or other special-purpose ranges, so an admin's URL cannot reach the
+//! database or the cloud's metadata service), pinned to those addresses (no second resolution
+//! to rebind), redirects followed by hand (each one checked again, three at most), with a
+//! timeout and a size limit. Refusals are `Invalid` on the `url` field, with a message.
+use super::config::{Config, Mode};
+use crate::error::AppError;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+const MAX_REDIRECTS: usize = 3;
+
+fn refused(key: &str) -> AppError {
+    AppError::invalid("url", &format!("outbound.error.{key}"))
+}
+
+fn refused_with(key: &str, name: &str, value: String) -> AppError {
+    AppError::invalid_with("url", &format!("outbound.error.{key}"), &[(name, value)])
+}
+
+/// Whether an address is one the public internet routes (not this machine, a private network, a
+/// link, a documentation or other special-purpose range).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8
+                || first == 0x0064)
+        }
+    }
+}
+
+/// The URL checked, and the addresses it may be fetched from.
+async fn check(config: &Config, raw: &str) -> Result<(reqwest::Url, Vec<SocketAddr>), AppError> {
+    let url = reqwest::Url::parse(raw.trim()).map_err(|_| refused("url"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(refused("url"));
+    }
+    let host = url.host_str().ok_or_else(|| refused("url"))?.to_string();
+    let port = url.port_or_known_default().ok_or_else(|| refused("url"))?;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let addrs: Vec<SocketAddr> =
+        tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
+            .await
+            .map_err(|_| refused("unreachable"))?
+            .map_err(|_| refused("unreachable"))?
+            .collect();
+    if addrs.is_empty() {
+        return Err(refused("unreachable"));
+    }
+    if config.mode == Mode::Production && addrs.iter().any(|a| !is_public(a.ip())) {
+        return Err(refused("private_address"));
+    }
+    Ok((url, addrs))
+}
+
+/// `GET url`: its body, at most `max` bytes.
+pub async fn get(config: &Config, url: &str, max: usize) -> Result<Vec<u8>, AppError> {
+    let mut url = url.to_string();
+    for _ in 0..=MAX_REDIRECTS {
+        let (checked, addrs) = check(config, &url).await?;
+        let host = checked.host_str().unwrap_or_default().to_string();
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(TIMEOUT)
+            .connect_timeout(Duration::from_secs(5))
+            .resolve_to_addrs(&host, &addrs)
+            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|_| AppError::Internal)?;
+        let mut res = client.get(checked.clone()).send().await.map_err(|e| {
+            if e.is_timeout() {
+                refused("timeout")
+            } else {
+                refused("unreachable")
+            }
+        })?;
+        let status = res.status();
+        if status.is_redirection() {
+            let next = res
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|l| l.to_str().ok())
+                .and_then(|l| checked.join(l).ok())
+                .ok_or_else(|| refused_with("status", "code", status.as_u16().to_string()))?;
+            url = next.to_string();
+            continue;
+        }
+        if !status.is_success() {
+            return Err(refused_with("status", "code", status.as_u16().to_string()));
+        }
+        let limit = format!("{} MB", max / 1024 / 1024);
+        if res.content_length().is_some_and(|n| n > max as u64) {
+            return Err(refused_with("too_large", "max", limit.clone()));
+        }
+        let mut body = Vec::new();
+        loop {
+            let chunk = res.chunk().await.map_err(|e| {
+                if e.is_timeout() {
+                    refused("timeout")
+                } else {
+                    refused("unreachable")
+                }
+            })?;
+            let Some(chunk) = chunk else { break };
+            if body.len() + chunk.len() > max {
+                return Err(refused_with("too_large", "max", limit.clone()));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        return Ok(body);
+    }
+    Err(refused("redirects"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "224.0.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+}
