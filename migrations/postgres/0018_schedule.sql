@@ -25,3 +25,8 @@ CREATE INDEX schedule_imports_at_idx ON schedule_imports (imported_at);
 -- that moves lease_until forward runs it, so several instances import once; an import takes the
 -- row's lock first, so two imports never interleave.
 INSERT INTO job_leases (name) VALUES ('schedule_import');
+
+-- A talk made or unmade a workshop changes the schedule's `type`: the programme's revision moves
+-- (bookings, which change `booked_count` only, do not).
+CREATE TRIGGER workshops_revision AFTER INSERT OR DELETE OR UPDATE OF capacity ON workshops
+FOR EACH STATEMENT EXECUTE FUNCTION bump_programme_revision();

@@ -25,3 +25,12 @@ CREATE INDEX schedule_imports_at_idx ON schedule_imports (imported_at);
 -- that moves lease_until forward runs it, so several instances import once; an import takes the
 -- row's lock first, so two imports never interleave.
 INSERT INTO job_leases (name) VALUES ('schedule_import');
+
+-- A talk made or unmade a workshop changes the schedule's `type`: the programme's revision moves
+-- (bookings, which change `booked_count` only, do not).
+CREATE TRIGGER workshops_insert_revision AFTER INSERT ON workshops
+BEGIN UPDATE programme_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER workshops_delete_revision AFTER DELETE ON workshops
+BEGIN UPDATE programme_revision SET revision = revision + 1 WHERE id = 1; END;
+CREATE TRIGGER workshops_capacity_revision AFTER UPDATE OF capacity ON workshops
+BEGIN UPDATE programme_revision SET revision = revision + 1 WHERE id = 1; END;

@@ -61,13 +61,24 @@ pub fn calendar(config: &Config, rows: &[CalendarTalk]) -> String {
     out.iter().map(|l| fold(l)).collect::<Vec<_>>().join("")
 }
 
-/// RFC 5545 text escaping.
+/// RFC 5545 text escaping: a line break of any kind becomes `\n`; no other control character
+/// (none is allowed but tab) gets through, so a text cannot end a line and start a property.
 fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace(';', "\\;")
-        .replace(',', "\\,")
-        .replace("\r\n", "\\n")
-        .replace('\n', "\\n")
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\r' | '\n' | '\u{2028}' | '\u{2029}' => out.push_str("\\n"),
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// RFC 5545 line folding at 75 octets (never inside a UTF-8 character), with CRLF endings.
@@ -98,5 +109,9 @@ mod tests {
         assert!(folded.split("\r\n").all(|l| l.len() <= 75));
         assert_eq!(folded.replace("\r\n ", "").trim_end(), line);
         assert_eq!(escape("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+        assert_eq!(
+            escape("X\rEND:VEVENT\r\nBEGIN:VEVENT\u{1b}\u{0b}"),
+            "X\\nEND:VEVENT\\nBEGIN:VEVENT"
+        );
     }
 }

@@ -69,15 +69,13 @@ impl Form {
             let Some(file) = input.and_then(|i| i.files()).and_then(|f| f.get(0)) else {
                 return;
             };
-            // The request limit is 1 MiB: a larger file is given by its URL.
-            if file.size() > 900_000.0 {
-                let error = AppError::invalid("file", "schedule.import.error.file_too_large");
-                self.error.set(Some(error));
-                return;
-            }
             spawn_local(async move {
                 let text = wasm_bindgen_futures::JsFuture::from(file.text()).await;
                 match text.ok().and_then(|t| t.as_string()) {
+                    // The request limit is 1 MiB once form-encoded: a larger file is given by URL.
+                    Some(text) if form_size(&text) > 1_000_000 => self.error.set(Some(
+                        AppError::invalid("file", "schedule.import.error.file_too_large"),
+                    )),
                     Some(text) => self.file.set(Some((file.name(), text))),
                     None => self.error.set(Some(AppError::invalid(
                         "file",
@@ -89,6 +87,13 @@ impl Form {
         #[cfg(not(feature = "hydrate"))]
         let _ = ev;
     }
+}
+
+/// The size of `text` as a form field sends it (`application/x-www-form-urlencoded`).
+#[cfg(feature = "hydrate")]
+fn form_size(text: &str) -> usize {
+    let one = |b: &u8| b.is_ascii_alphanumeric() || b"*-._ ".contains(b);
+    text.bytes().map(|b| if one(&b) { 1 } else { 3 }).sum()
 }
 
 #[component]

@@ -3,7 +3,7 @@
 //! refused, and a refusal names where (`line 12, column 5`; `event 3 (« Keynote »): date`).
 use crate::error::AppError;
 use crate::programme::{changes::Placement, service::TalkFields};
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDateTime, TimeZone, Utc};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use uuid::Uuid;
@@ -142,16 +142,25 @@ fn talk(
         .guid
         .as_deref()
         .and_then(|g| Uuid::parse_str(g.trim()).ok())
+        .filter(|g| !g.is_nil())
         .ok_or("guid")?;
     let title = text(e.title, MAX_TITLE)
         .filter(|t| !t.is_empty())
         .ok_or("title")?;
+    // A conference of this century: a year typo (0000, 9999) is refused, not exported.
+    let plausible = |t: &DateTime<Utc>| (2000..2100).contains(&t.year());
     let start_at = e
         .date
         .as_deref()
         .and_then(|d| instant(d, zone))
+        .filter(plausible)
         .ok_or("date")?;
-    let end_at = match e.end.as_deref().and_then(|d| instant(d, zone)) {
+    let end_at = match e
+        .end
+        .as_deref()
+        .and_then(|d| instant(d, zone))
+        .filter(plausible)
+    {
         Some(end) => end,
         None => {
             let d = e
@@ -165,8 +174,8 @@ fn talk(
     if end_at <= start_at || end_at - start_at > Duration::days(31) {
         return Err("duration");
     }
-    let abstract_ = text(e.abstract_, MAX_DESCRIPTION).unwrap_or_default();
-    let more = text(e.description, MAX_DESCRIPTION).unwrap_or_default();
+    let abstract_ = paragraphs(e.abstract_, MAX_DESCRIPTION).unwrap_or_default();
+    let more = paragraphs(e.description, MAX_DESCRIPTION).unwrap_or_default();
     let description = match (abstract_.is_empty(), more.is_empty() || more == abstract_) {
         (_, true) => abstract_,
         (true, false) => more,
@@ -219,12 +228,27 @@ fn is_no_room(room: &str) -> bool {
         .any(|l| crate::i18n::tr(*l, "personal.no_room") == room)
 }
 
-/// A text trimmed, `None` when empty; over `max` characters it is refused by the caller (here:
-/// `None` too, so the field is named).
+/// A one-line text made printable (`text::clean_line`), `None` when empty or over `max`
+/// characters (the caller names the field).
 fn text(s: Option<String>, max: usize) -> Option<String> {
+    let t = crate::text::clean_line(&s?);
+    (!t.is_empty() && t.chars().count() <= max).then_some(t)
+}
+
+/// A text of several lines: each line made printable, at most one blank line in a row.
+fn paragraphs(s: Option<String>, max: usize) -> Option<String> {
     let s = s?;
-    let t = s.trim();
-    (!t.is_empty() && t.chars().count() <= max).then(|| t.to_string())
+    let lines: Vec<String> = s.lines().map(crate::text::clean_line).collect();
+    let mut out = String::new();
+    for line in lines.iter().skip_while(|l| l.is_empty()) {
+        if line.is_empty() && (out.is_empty() || out.ends_with("\n\n")) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    let out = out.trim_end().to_string();
+    (!out.is_empty() && out.chars().count() <= max).then_some(out)
 }
 
 /// A date-time with its offset, or without one in the conference's zone.
@@ -246,7 +270,10 @@ fn duration(s: &str, three_parts_are_days: bool) -> Option<Duration> {
     let parts: Vec<i64> = s
         .trim()
         .split(':')
-        .map(|p| p.parse::<i64>().ok().filter(|n| (0..10_000).contains(n)))
+        .map(|p| {
+            let digits = !p.is_empty() && p.len() <= 4 && p.bytes().all(|b| b.is_ascii_digit());
+            digits.then(|| p.parse::<i64>().ok()).flatten()
+        })
         .collect::<Option<_>>()?;
     let minutes = match parts.as_slice() {
         [h, m] => h * 60 + m,
@@ -312,7 +339,49 @@ fn json_events(text: &str) -> Result<Vec<(Place, RawEvent)>, AppError> {
 
 // ---- XML ----
 
+/// The deepest XML nesting read: schedules nest five levels; the parser recurses per level, and a
+/// file of a million nested elements would overflow the stack.
+const MAX_DEPTH: usize = 32;
+
+/// Whether `text`'s elements nest deeper than [`MAX_DEPTH`] (a scan of its tags, before parsing:
+/// comments, declarations and quoted attribute values are skipped).
+fn too_deep(text: &str) -> bool {
+    let (bytes, mut depth, mut i) = (text.as_bytes(), 0usize, 0);
+    while let Some(at) = bytes[i..].iter().position(|&b| b == b'<') {
+        i += at + 1;
+        match bytes.get(i) {
+            Some(b'/') => depth = depth.saturating_sub(1),
+            Some(b'!' | b'?') => {}
+            Some(_) => {
+                let mut quote = None;
+                let mut j = i;
+                while let Some(&b) = bytes.get(j) {
+                    match (quote, b) {
+                        (None, b'"' | b'\'') => quote = Some(b),
+                        (Some(q), b) if b == q => quote = None,
+                        (None, b'>') => break,
+                        _ => {}
+                    }
+                    j += 1;
+                }
+                if bytes.get(j.wrapping_sub(1)) != Some(&b'/') {
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return true;
+                    }
+                }
+                i = j;
+            }
+            None => break,
+        }
+    }
+    false
+}
+
 fn xml_events(text: &str) -> Result<Vec<(Place, RawEvent)>, AppError> {
+    if too_deep(text) {
+        return Err(refused("too_deep", &[("max", MAX_DEPTH.to_string())]));
+    }
     let options = roxmltree::ParsingOptions {
         allow_dtd: false,
         ..Default::default()

@@ -154,19 +154,20 @@ pub fn schedule(config: &Config, revision: i64, talks: Vec<TalkRow>) -> Schedule
     let guids: Vec<Uuid> = talks.iter().map(|t| t.guid.unwrap_or(t.id)).collect();
     let numbers = numbers(&guids);
     let local = |t: DateTime<Utc>| t.with_timezone(&tz);
-    let first = talks
-        .first()
-        .map(|t| local(t.talk.place.start_at).date_naive());
-    let last = talks
+    // The days that have talks (every talk is on one of them), or today for an empty programme.
+    let mut dates: Vec<NaiveDate> = talks
         .iter()
         .map(|t| local(t.talk.place.start_at).date_naive())
-        .max();
-    let start = first.unwrap_or_else(|| local(now()).date_naive());
-    let end = last.unwrap_or(start);
-    let mut days: Vec<Day> = start
-        .iter_days()
-        .take_while(|d| *d <= end)
-        .take(366)
+        .collect();
+    dates.dedup();
+    dates.sort();
+    dates.dedup();
+    if dates.is_empty() {
+        dates.push(local(now()).date_naive());
+    }
+    let (start, end) = (dates[0], dates[dates.len() - 1]);
+    let mut days: Vec<Day> = dates
+        .into_iter()
         .enumerate()
         .map(|(i, date)| {
             let at = |h, m, s| {

@@ -19,7 +19,8 @@ struct Stored {
     id: Uuid,
     guid: Uuid,
     language: Option<String>,
-    imported: bool,
+    /// Where it was imported from (none: written here).
+    source: Option<String>,
     #[sqlx(flatten)]
     talk: TalkFields,
 }
@@ -74,7 +75,7 @@ pub async fn import(
     tx_run!(&mut tx, c => sqlx::query("UPDATE job_leases SET name = name WHERE name = $1").bind(JOB)
         .execute(c).await.map(|_| ()))?;
     let stored: Vec<Stored> = tx_run!(&mut tx, c => sqlx::query_as(
-        "SELECT id, COALESCE(guid, id) AS guid, language, (source IS NOT NULL) AS imported, title, description, theme, \
+        "SELECT id, COALESCE(guid, id) AS guid, language, source, title, description, theme, \
          start_at, end_at, speaker_name, location FROM conferences").fetch_all(c).await)?;
     let now = now();
     let mut report = ImportReport {
@@ -109,7 +110,7 @@ pub async fn import(
                 }
                 tx_run!(&mut tx, c => sqlx::query(
                     "UPDATE conferences SET guid = $2, title = $3, description = $4, theme = $5, start_at = $6, end_at = $7, \
-                     speaker_name = $8, location = $9, language = $10, source = $11, version = version + 1, updated_at = $12 \
+                     speaker_name = $8, location = $9, language = $10, source = COALESCE(source, $11), version = version + 1, updated_at = $12 \
                      WHERE id = $1")
                     .bind(s.id).bind(t.guid).bind(&f.title).bind(&f.description).bind(&f.theme).bind(f.place.start_at)
                     .bind(f.place.end_at).bind(&f.speaker_name).bind(&f.place.location).bind(&t.language).bind(&source).bind(now)
@@ -121,9 +122,16 @@ pub async fn import(
         }
     }
     let listed: HashSet<Uuid> = talks.iter().map(|t| t.guid).collect();
+    // Gone: created by an import from this source (this URL; for a file, any file) and not in it.
+    let same_source = |s: &&Stored| {
+        s.source.as_deref().is_some_and(|from| {
+            from == source || (from.starts_with("file:") && source.starts_with("file:"))
+        })
+    };
     for s in stored
         .iter()
-        .filter(|s| s.imported && !listed.contains(&s.guid))
+        .filter(same_source)
+        .filter(|s| !listed.contains(&s.guid))
     {
         let outcome = if what.remove_gone {
             crate::programme::service::remove_talk(&mut tx, config, s.id).await?;
@@ -149,6 +157,10 @@ pub async fn import(
             .await?;
     }
     tx.commit().await?;
+    // Removed talks' cancellation mails are in the outbox: sent now rather than at the next poll.
+    if report.count(&Outcome::Removed) > 0 {
+        state.mailer.wake();
+    }
     Ok(report)
 }
 

@@ -189,8 +189,67 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
             .await
             .unwrap()
             .contains("\"room\": \"Amphithéâtre\""));
+        // A talk made a workshop is one in the schedule at once (its `type`; bookings aside).
+        let etag = app.get("/schedule.json").await.headers()["etag"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let (status, _) = app
+            .call_as(
+                &admin,
+                "admin_talk_workshop",
+                &[
+                    ("talk_id", talk["id"].as_str().unwrap()),
+                    ("capacity", "20"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let res = app
+            .client
+            .get(app.url("/schedule.json"))
+            .header("if-none-match", format!("W/{etag}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            200,
+            "[{}] a new workshop: a new schedule",
+            app.engine
+        );
+        let doc: Value = serde_json::from_str(&res.text().await.unwrap()).unwrap();
+        let rust = events(&doc)
+            .into_iter()
+            .find(|e| {
+                e["title"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("Rust en production")
+            })
+            .unwrap();
+        assert_eq!(rust["type"].as_str(), Some("workshop"));
+        let same = app
+            .client
+            .get(app.url("/schedule.json"))
+            .header("if-none-match", format!("W/{}", res_etag(&app).await))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            same.status(),
+            304,
+            "a weak ETag (marked by a proxy) still matches"
+        );
     })
     .await;
+}
+
+async fn res_etag(app: &TestApp) -> String {
+    app.get("/schedule.json").await.headers()["etag"]
+        .to_str()
+        .unwrap()
+        .to_string()
 }
 
 #[tokio::test]
@@ -299,7 +358,19 @@ async fn a_real_pretalx_export_imports_and_bad_files_are_refused_whole() {
                 assert!(named, "{key} names {name} = {value}: {body}");
             }
         }
+        // A file nested a thousand deep is refused before parsing (it overflowed the stack and
+        // ended the server); years out of this century are refused, not exported.
+        let deep = format!("<schedule>{}{}</schedule>", "<a>".repeat(1000), "</a>".repeat(1000));
+        let (status, body) = import(&app, &admin, &[("content", &deep)]).await;
+        assert_eq!((status, body["InvalidWith"]["key"].as_str()), (422, Some("schedule.import.error.too_deep")), "{body}");
+        for year in ["0000", "9999"] {
+            let typo = pretalx.replacen("\"date\": \"2020-12-14T", &format!("\"date\": \"{year}-12-14T"), 1);
+            let (status, body) = import(&app, &admin, &[("content", &typo)]).await;
+            assert_eq!((status, body["InvalidWith"]["key"].as_str()), (422, Some("schedule.import.error.event_json")), "[{}] {year}: {body}", app.engine);
+        }
         assert_eq!(app.count("SELECT COUNT(*) FROM conferences").await, count, "nothing half-imported");
+        let (status, _) = app.get_text("/schedule.json").await;
+        assert_eq!(status, 200, "the server is still up");
         // Over the request limit: refused unread.
         let huge = "x".repeat(2 * 1024 * 1024);
         let (status, _) = import(&app, &admin, &[("content", &huge)]).await;
@@ -346,6 +417,11 @@ async fn imports_from_a_url_are_bounded_and_the_periodic_import_runs_once_per_tu
                 Some(key) => assert_eq!((status, body["InvalidWith"]["key"].as_str()), (422, Some(key)), "[{}] {path}: {body}", app.engine),
             }
         }
+        let one = r#"<schedule><day><room name="Salle B"><event guid="5b0f6d1e-6a43-4d8b-8a0b-2f3e5a6b7c8d"><title>Deux ans après</title><date>2022-12-14T10:00:00+01:00</date><duration>00:30</duration></event></room></day></schedule>"#;
+        let (status, body) = import(&app, &admin, &[("content", one), ("file_name", "one.xml"), ("apply", "true"), ("remove_gone", "true")]).await;
+        assert_eq!((status, count(&body, "Created"), count(&body, "Removed")), (200, Some(1), Some(0)), "[{}] another source's talks are not gone from this one: {body}", app.engine);
+        let (_, json) = app.get_text("/schedule.json").await;
+        assert_eq!(events(&serde_json::from_str(&json).unwrap()).len(), 37, "a talk two years apart: every talk still exported");
         for bad in ["file:///etc/passwd", "ftp://example.org/x", "http://user:pw@example.org/x"] {
             let (status, body) = import(&app, &admin, &[("url", bad)]).await;
             assert_eq!((status, body["Invalid"]["key"].as_str()), (422, Some("outbound.error.url")), "{bad}");
