@@ -163,6 +163,20 @@ fn ImportForm(reload: RwSignal<u32>) -> impl IntoView {
     }
 }
 
+/// The translation key of a talk's field, as the programme's editor names it.
+fn field_key(field: &str) -> &'static str {
+    match field {
+        "title" => "admin.talks.title",
+        "description" => "admin.talks.description",
+        "theme" => "admin.talks.theme",
+        "start_at" => "admin.talks.start",
+        "end_at" => "admin.talks.end",
+        "speaker_name" => "admin.talks.speaker",
+        "location" => "admin.talks.room",
+        _ => "schedule.report.language",
+    }
+}
+
 /// What an import did or would do: the counts, the talks that change, those gone.
 #[component]
 fn Report(report: ImportReport) -> impl IntoView {
@@ -185,7 +199,8 @@ fn Report(report: ImportReport) -> impl IntoView {
     };
     let line = |(title, outcome): (String, Outcome)| match outcome {
         Outcome::Updated(fields) => {
-            Some(view! { <li class="updated">{title}" ("{fields.join(", ")}")"</li> }.into_any())
+            let names: Vec<String> = fields.iter().map(|f| i18n.t(field_key(f))).collect();
+            Some(view! { <li class="updated">{title}" ("{names.join(", ")}")"</li> }.into_any())
         }
         Outcome::Gone(id) => Some(
             view! { <li class="gone"><a href=format!("/talks/{id}")>{title}</a></li> }.into_any(),
