@@ -117,6 +117,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/admin/questions") view={Lazy::<lazy::AdminQuestions>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/messages") view={Lazy::<lazy::AdminMessages>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/admin/schedule") view={Lazy::<lazy::AdminSchedule>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/api") view={Lazy::<lazy::AdminApi>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/unsubscribe/:token") view={Lazy::<lazy::UnsubscribeLink>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/consent") view={Lazy::<lazy::Consent>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/account/deleted") view={Lazy::<lazy::Deleted>::new()} ssr=SsrMode::Async/>

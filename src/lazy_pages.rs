@@ -17,17 +17,18 @@ use crate::{
     admin::audit_page::AdminAuditPage, admin::dashboard::components::AdminDashboardPage,
     admin::mail_page::AdminMailPage, admin::orders_page::AdminOrdersPage,
     admin::passes_page::AdminPassesPage, admin::programme_page::AdminProgrammePage,
-    admin::users_page::AdminUsersPage, attendees::admin_page::AdminQuestionsPage,
-    devtools::DevPanicPage, invoicing::admin_page::AdminInvoicesPage,
-    mail::components::DevMailboxPage, messages::admin_page::AdminMessagesPage,
-    messages::unsubscribe_page::UnsubscribePage, privacy::admin_page::AdminPrivacyPage,
-    privacy::components::ConsentPage, privacy::components::DeletedPage,
-    privacy::components::PrivacySection, programme::my_programme_page::MyProgrammePage,
-    programme::talk_page::TalkPage, scanning::admin_page::AdminDoorPage,
-    scanning::components::ScanPage, schedule::admin_page::AdminSchedulePage,
-    ticketing::components::ClaimTicketPage, ticketing::components::MyOrdersPage,
-    ticketing::components::MyTicketsPage, ticketing::components::OrderConfirmationPage,
-    ticketing::components::ShopPage, ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
+    admin::users_page::AdminUsersPage, api::admin_page::AdminApiPage,
+    attendees::admin_page::AdminQuestionsPage, devtools::DevPanicPage,
+    invoicing::admin_page::AdminInvoicesPage, mail::components::DevMailboxPage,
+    messages::admin_page::AdminMessagesPage, messages::unsubscribe_page::UnsubscribePage,
+    privacy::admin_page::AdminPrivacyPage, privacy::components::ConsentPage,
+    privacy::components::DeletedPage, privacy::components::PrivacySection,
+    programme::my_programme_page::MyProgrammePage, programme::talk_page::TalkPage,
+    scanning::admin_page::AdminDoorPage, scanning::components::ScanPage,
+    schedule::admin_page::AdminSchedulePage, ticketing::components::ClaimTicketPage,
+    ticketing::components::MyOrdersPage, ticketing::components::MyTicketsPage,
+    ticketing::components::OrderConfirmationPage, ticketing::components::ShopPage,
+    ticketing::test_checkout::TestCheckoutPage, ui::Hydrated,
     vouchers::admin_page::AdminVouchersPage, waitlist::admin_page::AdminWaitlistPage,
 };
 use leptos_router::{lazy_route, LazyRoute};
@@ -95,4 +96,5 @@ lazy_page!(ClaimTicket, ClaimTicketPage);
 lazy_page!(AdminQuestions, AdminQuestionsPage);
 lazy_page!(AdminMessages, AdminMessagesPage);
 lazy_page!(AdminSchedule, AdminSchedulePage);
+lazy_page!(AdminApi, AdminApiPage);
 lazy_page!(UnsubscribeLink, UnsubscribePage);

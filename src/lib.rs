@@ -5,6 +5,7 @@
 #![cfg_attr(feature = "hydrate", allow(clippy::too_many_arguments))]
 pub mod accounts;
 pub mod admin;
+pub mod api;
 pub mod app;
 pub mod attendees;
 pub mod checkin;
@@ -33,6 +34,7 @@ pub mod ticketing;
 pub mod ui;
 pub mod vouchers;
 pub mod waitlist;
+pub mod webhooks;
 
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]

@@ -29,3 +29,21 @@ pub fn one_line(raw: &str) -> String {
 pub fn short_ref(order_id: Uuid) -> String {
     order_id.simple().to_string()[..8].to_uppercase()
 }
+
+/// The names of a comma-separated list (a token's scopes, a webhook's events), each one of
+/// `known`, each once, in `known`'s order; `Err` with the first unknown one (cut to 40 characters).
+pub fn pick(raw: &str, known: &[&'static str]) -> Result<Vec<&'static str>, String> {
+    let asked: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(unknown) = asked.iter().find(|s| !known.contains(s)) {
+        return Err(unknown.chars().take(40).collect());
+    }
+    Ok(known
+        .iter()
+        .copied()
+        .filter(|k| asked.contains(k))
+        .collect())
+}

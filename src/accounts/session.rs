@@ -273,6 +273,19 @@ pub async fn admin_read<T>(
     read(&state.db, &state.config).await
 }
 
+/// What an admin changes in the back office: the guard, then `write` with the database, the
+/// configuration and the admin's id (who the audit log names).
+pub async fn admin_write<T>(
+    write: impl AsyncFnOnce(
+        &crate::server::db::Db,
+        &crate::server::config::Config,
+        Uuid,
+    ) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let (admin, state) = admin_state().await?;
+    write(&state.db, &state.config, admin.id).await
+}
+
 /// The guard for roles: 401 when anonymous, 403 when the role is not among `roles`.
 pub async fn require_role(roles: &[Role]) -> Result<AuthUser, AppError> {
     let user = require_user().await?;

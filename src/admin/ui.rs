@@ -143,6 +143,7 @@ pub(crate) fn AdminTabs() -> impl IntoView {
             <a href="/admin/mail">{move || i18n.t("admin.mail")}</a>
             <a href="/admin/privacy">{move || i18n.t("privacy.admin.title")}</a>
             <a href="/admin/door">{move || i18n.t("door.admin.title")}</a>
+            <a href="/admin/api">{move || i18n.t("api.admin.title")}</a>
             <a href="/scan">{move || i18n.t("nav.scan")}</a>
         </nav>
     }

@@ -110,6 +110,33 @@ pub async fn insert_talk(db: &Db, talk: &NewTalk<'_>) -> Result<Uuid, AppError> 
     Ok(id)
 }
 
+/// Tells the webhooks a talk changed (`talk.changed`, in the transaction of the change): `change`
+/// is created, updated or deleted, `fields` what an update changed, then the talk as it is now.
+pub async fn announce(
+    tx: &mut crate::server::db::Tx,
+    id: Uuid,
+    change: &str,
+    fields: &[&str],
+) -> Result<(), sqlx::Error> {
+    type Now = (
+        String,
+        DateTime<Utc>,
+        DateTime<Utc>,
+        Option<String>,
+        Option<Uuid>,
+    );
+    let talk: Option<Now> = crate::tx_run!(tx, c => sqlx::query_as(
+        "SELECT title, start_at, end_at, location, guid FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
+    let mut data = serde_json::json!({ "talk_id": id, "change": change, "fields": fields });
+    if let (Some((title, start, end, room, guid)), Some(data)) = (talk, data.as_object_mut()) {
+        let now = serde_json::json!({
+            "title": title, "start_at": start, "end_at": end, "room": room, "guid": guid.unwrap_or(id),
+        });
+        data.insert("talk".into(), now);
+    }
+    crate::webhooks::service::emit(tx, "talk.changed", data).await
+}
+
 /// Removes a talk (inside the caller's transaction): those who saved it are told (mailed), their
 /// saves go with it. Returns how many had saved it.
 pub async fn remove_talk(
@@ -117,6 +144,7 @@ pub async fn remove_talk(
     config: &Config,
     id: Uuid,
 ) -> Result<usize, AppError> {
+    announce(tx, id, "deleted", &[]).await?;
     let saved_by = super::changes::tell_cancelled(tx, config, id).await?;
     crate::tx_run!(tx, c => sqlx::query("DELETE FROM user_program_items WHERE conference_id = $1").bind(id).execute(c).await.map(|_| ()))?;
     crate::tx_run!(tx, c => sqlx::query("DELETE FROM conferences WHERE id = $1").bind(id).execute(c).await.map(|_| ()))?;

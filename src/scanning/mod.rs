@@ -175,7 +175,7 @@ pub struct DoorOverview {
 
 /// The list and direction a scan names (a direction other than IN/OUT is a 422 on its field).
 #[cfg(feature = "ssr")]
-fn door_at(list: Option<Uuid>, direction: Option<&str>) -> Result<service::At, AppError> {
+pub fn door_at(list: Option<Uuid>, direction: Option<&str>) -> Result<service::At, AppError> {
     let direction = match direction.map(str::trim) {
         None | Some("") => crate::checkin::Direction::In,
         Some(d) => crate::checkin::Direction::try_from(d.to_string())

@@ -96,6 +96,7 @@ pub async fn import(
                     .bind(id).bind(t.guid).bind(&f.title).bind(&f.description).bind(&f.theme).bind(f.place.start_at)
                     .bind(f.place.end_at).bind(&f.speaker_name).bind(&f.place.location).bind(&t.language).bind(&source).bind(now)
                     .execute(c).await.map(|_| ()))?;
+                crate::programme::service::announce(&mut tx, id, "created", &[]).await?;
                 report.talks.push((f.title.clone(), Outcome::Created));
             }
             Some(s) => {
@@ -115,6 +116,8 @@ pub async fn import(
                     .bind(s.id).bind(t.guid).bind(&f.title).bind(&f.description).bind(&f.theme).bind(f.place.start_at)
                     .bind(f.place.end_at).bind(&f.speaker_name).bind(&f.place.location).bind(&t.language).bind(&source).bind(now)
                     .execute(c).await.map(|_| ()))?;
+                let names: Vec<&str> = fields.iter().map(String::as_str).collect();
+                crate::programme::service::announce(&mut tx, s.id, "updated", &names).await?;
                 report
                     .talks
                     .push((f.title.clone(), Outcome::Updated(fields)));

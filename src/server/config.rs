@@ -37,6 +37,12 @@ pub struct Config {
     pub stripe_api_base: Option<String>,
     pub mail_poll_ms: u64,
     pub mail_retry_base_ms: u64,
+    /// How often each instance looks for webhook deliveries due, and the first retry's wait
+    /// (doubled at each failure): `WEBHOOK_POLL_MS` (1 000), `WEBHOOK_RETRY_BASE_MS` (30 000).
+    pub webhook_poll_ms: u64,
+    pub webhook_retry_base_ms: u64,
+    /// Requests per minute one API token may make (`API_RATE_PER_MINUTE`, 1 to 100 000; 600).
+    pub api_rate_per_minute: i64,
     pub trust_proxy: bool,
     /// How many proxies we trust append to `X-Forwarded-For` (the client is that many from the right).
     pub trusted_proxies: usize,
@@ -223,6 +229,8 @@ impl Config {
         };
         let mail_poll_ms = millis("MAIL_POLL_MS", 1000)?;
         let mail_retry_base_ms = millis("MAIL_RETRY_BASE_MS", 5000)?;
+        let webhook_poll_ms = millis("WEBHOOK_POLL_MS", 1000)?;
+        let webhook_retry_base_ms = millis("WEBHOOK_RETRY_BASE_MS", 30_000)?;
         // A whole number from `min` to `max`; `default` when not set.
         let ranged =
             |var: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
@@ -258,6 +266,7 @@ impl Config {
         let scan_undo_seconds = whole("SCAN_UNDO_SECONDS", 120, 3600)?;
         let max_transfers_per_ticket = from_zero("MAX_TRANSFERS_PER_TICKET", 2, 20)?;
         let message_rate_per_minute = whole("MESSAGE_RATE_PER_MINUTE", 60, 100_000)?;
+        let api_rate_per_minute = whole("API_RATE_PER_MINUTE", 600, 100_000)?;
         let schedule_import_minutes = whole("SCHEDULE_IMPORT_MINUTES", 15, 24 * 60)?;
         let schedule_import_url = get("SCHEDULE_IMPORT_URL").filter(|u| !u.trim().is_empty());
         if let Some(url) = &schedule_import_url {
@@ -402,6 +411,9 @@ impl Config {
             jobs_every_seconds,
             mail_poll_ms,
             mail_retry_base_ms,
+            webhook_poll_ms,
+            webhook_retry_base_ms,
+            api_rate_per_minute,
             trust_proxy,
             trusted_proxies,
             reservation_minutes,

@@ -340,6 +340,28 @@ fn spawn_checkpointer(pool: SqlitePool, alive: std::sync::Weak<tokio::sync::Mute
     });
 }
 
+/// Rows of `sql` for the given ids, `{ids}` in it standing for their placeholders (`$1, $2…`).
+pub async fn for_ids<R>(db: &Db, sql: &str, ids: &[uuid::Uuid]) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+    let sql = sql.replace("{ids}", &marks.join(", "));
+    db_run!(db, pool => {
+        let mut q = sqlx::query_as(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        q.fetch_all(pool).await
+    })
+}
+
 /// A case-insensitive `LIKE` pattern that finds `query` anywhere, its `%`, `_` and backslash taken
 /// literally (queries use it with `ESCAPE` and a backslash, on a lowered column).
 pub fn like_pattern(query: &str) -> String {

@@ -1,4 +1,4 @@
-//! Requests the server makes to other sites (a schedule to import from pretalx): `http(s)` only,
+//! Requests the server makes to other sites (a schedule to import from pretalx, webhooks): `http(s)` only,
 //! to the addresses the name resolves to when they are public (in production: never loopback,
 //! private, link-local or other special-purpose ranges, so an admin's URL cannot reach the
 //! database or the cloud's metadata service), pinned to those addresses (no second resolution
@@ -96,27 +96,70 @@ async fn check(config: &Config, raw: &str) -> Result<(reqwest::Url, Vec<SocketAd
     Ok((url, addrs))
 }
 
+/// A client that connects only to `addrs` (the checked addresses of `url`'s host), follows no
+/// redirect, and gives up after `timeout`.
+fn client(
+    url: &reqwest::Url,
+    addrs: &[SocketAddr],
+    timeout: Duration,
+) -> Result<reqwest::Client, AppError> {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .resolve_to_addrs(url.host_str().unwrap_or_default(), addrs)
+        .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|_| AppError::Internal)
+}
+
+/// Why a request to another site failed, as the admin reads it.
+fn transport(e: reqwest::Error) -> AppError {
+    if e.is_timeout() {
+        refused("timeout")
+    } else {
+        refused("unreachable")
+    }
+}
+
+/// Checks an address given by an admin (a webhook's) as a request to it would: `Invalid` on `url`
+/// when it is not http(s) or, in production, not public.
+pub async fn check_url(config: &Config, url: &str) -> Result<(), AppError> {
+    check(config, url).await.map(|_| ())
+}
+
+/// `POST url` with a JSON body and `headers`, within `timeout`, no redirect followed: the
+/// receiver's status code (its answer's body is not read).
+pub async fn post(
+    config: &Config,
+    url: &str,
+    headers: &[(&str, String)],
+    body: String,
+    timeout: Duration,
+) -> Result<u16, AppError> {
+    let (checked, addrs) = check(config, url).await?;
+    let mut req = client(&checked, &addrs, timeout)?
+        .post(checked)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body);
+    for (name, value) in headers {
+        req = req.header(*name, value);
+    }
+    let res = req.send().await.map_err(transport)?;
+    Ok(res.status().as_u16())
+}
+
 /// `GET url`: its body, at most `max` bytes.
 pub async fn get(config: &Config, url: &str, max: usize) -> Result<Vec<u8>, AppError> {
     let mut url = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
         let (checked, addrs) = check(config, &url).await?;
-        let host = checked.host_str().unwrap_or_default().to_string();
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .connect_timeout(Duration::from_secs(5))
-            .resolve_to_addrs(&host, &addrs)
-            .user_agent(concat!("Tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|_| AppError::Internal)?;
-        let mut res = client.get(checked.clone()).send().await.map_err(|e| {
-            if e.is_timeout() {
-                refused("timeout")
-            } else {
-                refused("unreachable")
-            }
-        })?;
+        let client = client(&checked, &addrs, TIMEOUT)?;
+        let mut res = client
+            .get(checked.clone())
+            .send()
+            .await
+            .map_err(transport)?;
         let status = res.status();
         if status.is_redirection() {
             let next = res
@@ -136,15 +179,7 @@ pub async fn get(config: &Config, url: &str, max: usize) -> Result<Vec<u8>, AppE
             return Err(refused_with("too_large", "max", limit.clone()));
         }
         let mut body = Vec::new();
-        loop {
-            let chunk = res.chunk().await.map_err(|e| {
-                if e.is_timeout() {
-                    refused("timeout")
-                } else {
-                    refused("unreachable")
-                }
-            })?;
-            let Some(chunk) = chunk else { break };
+        while let Some(chunk) = res.chunk().await.map_err(transport)? {
             if body.len() + chunk.len() > max {
                 return Err(refused_with("too_large", "max", limit.clone()));
             }

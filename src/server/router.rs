@@ -109,6 +109,7 @@ pub async fn prepare(config: Config) -> anyhow_like::Result<AppState> {
     start_reservation_sweeper(state.clone());
     start_programme_mailer(state.clone());
     crate::privacy::service::start_worker(state.clone());
+    crate::webhooks::service::start_worker(state.clone());
     Ok(state)
 }
 
@@ -252,6 +253,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::scanning::shell::routes())
         .merge(crate::privacy::service::http::routes())
         .merge(crate::checkin::http::routes())
+        .merge(crate::api::http::routes())
         .leptos_routes_with_context(
             &state,
             routes,

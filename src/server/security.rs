@@ -32,7 +32,9 @@ pub async fn guard(State(state): State<AppState>, req: Request<Body>, next: Next
     } else {
         req
     };
-    if req.uri().path().starts_with("/api/") {
+    // The REST API (`/api/v1`) is called by other tools with a bearer token, never a cookie: any
+    // method, from anywhere. The rest of `/api/` is the app's own server functions.
+    if req.uri().path().starts_with("/api/") && !req.uri().path().starts_with("/api/v1/") {
         if req.method() != Method::POST {
             return (
                 StatusCode::METHOD_NOT_ALLOWED,

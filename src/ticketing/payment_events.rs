@@ -156,6 +156,8 @@ async fn charge_refunded(
         return Ok("invalid_refund");
     }
     let full = refunded >= amount;
+    let (before,): (i64,) = tx_run!(tx, c => sqlx::query_as("SELECT refunded_cents FROM payments WHERE id = $1")
+        .bind(payment_id).fetch_one(c).await)?;
     tx_run!(tx, c => sqlx::query(
         "UPDATE payments SET refunded_cents = CASE WHEN refunded_cents > $1 THEN refunded_cents ELSE $1 END, updated_at = $2 WHERE id = $3")
         .bind(refunded).bind(now()).bind(payment_id).execute(c).await.map(|_| ()))?;
@@ -187,6 +189,11 @@ async fn charge_refunded(
         .await?;
         if let Some((id, doc)) = credit {
             crate::invoicing::service::mail_document(tx, &state.config, order_id, id, &doc).await?;
+        }
+        // Refunded from the provider's dashboard (one from the back office was told of already).
+        if refunded > before {
+            let part = json!({ "full": false, "amount_cents": refunded - before });
+            super::service::announce(tx, order_id, "order.refunded", part).await?;
         }
         return Ok("partially_refunded");
     }

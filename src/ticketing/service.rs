@@ -86,6 +86,31 @@ pub async fn transition(
     Ok(n == 1)
 }
 
+/// Tells the webhooks an order was paid or refunded (`order.paid`, `order.refunded`): the order
+/// as it is now, in the transaction of the change. No personal data: a receiver that needs the
+/// buyer asks the API (`/api/v1/orders/{id}`).
+pub(crate) async fn announce(
+    tx: &mut Tx,
+    order_id: Uuid,
+    event: &str,
+    extra: serde_json::Value,
+) -> Result<(), sqlx::Error> {
+    let (status, total, currency, refunded, tickets): (String, i64, String, i64, i64) = tx_run!(tx, c => sqlx::query_as(
+        "SELECT o.status, o.total_cents, o.currency, \
+         CAST(COALESCE((SELECT MAX(p.refunded_cents) FROM payments p WHERE p.order_id = o.id), 0) AS BIGINT), \
+         CAST((SELECT COUNT(*) FROM tickets t WHERE t.order_id = o.id AND t.status <> 'CANCELED') AS BIGINT) \
+         FROM orders o WHERE o.id = $1")
+        .bind(order_id).fetch_one(c).await)?;
+    let mut data = serde_json::json!({
+        "order_id": order_id, "status": status, "total_cents": total, "refunded_cents": refunded,
+        "currency": currency, "tickets": tickets,
+    });
+    if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
+        data.extend(extra);
+    }
+    crate::webhooks::service::emit(tx, event, data).await
+}
+
 async fn items(tx: &mut Tx, order_id: Uuid) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {
     tx_run!(tx, c => sqlx::query_as("SELECT ticket_type_id, quantity FROM order_items WHERE order_id = $1 ORDER BY ticket_type_id").bind(order_id).fetch_all(c).await)
 }

@@ -23,11 +23,16 @@ fn validate(files: &[(&str, &str)]) -> (bool, String) {
             p.to_string_lossy().into_owned()
         })
         .collect();
+    validate_paths(&paths)
+}
+
+/// Runs the independent validators (`scripts/validate-schedule`) on files.
+pub(crate) fn validate_paths(paths: &[String]) -> (bool, String) {
     let out = Command::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scripts/validate-schedule"
     ))
-    .args(&paths)
+    .args(paths)
     .output()
     .expect("scripts/validate-schedule runs (python3)");
     let text =
@@ -149,15 +154,9 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
         );
 
         // Kept per programme revision: a reader polling gets 304 until a talk changes.
-        let res = app.get("/schedule.json").await;
-        let etag = res.headers()["etag"].to_str().unwrap().to_string();
-        let again = app
-            .client
-            .get(app.url("/schedule.json"))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let etag = app.get("/schedule.json").await.headers()["etag"].clone();
+        let etag = etag.to_str().unwrap().to_string();
+        let again = if_changed(&app, &etag).await;
         assert_eq!(
             again.status(),
             304,
@@ -170,13 +169,7 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
         let (status, _) =
             crate::admin_programme::save(&app, &admin, &talk, "location", "Amphithéâtre").await;
         assert_eq!(status, 200);
-        let after = app
-            .client
-            .get(app.url("/schedule.json"))
-            .header("if-none-match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let after = if_changed(&app, &etag).await;
         assert_eq!(
             after.status(),
             200,
@@ -205,13 +198,7 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
             )
             .await;
         assert_eq!(status, 200);
-        let res = app
-            .client
-            .get(app.url("/schedule.json"))
-            .header("if-none-match", format!("W/{etag}"))
-            .send()
-            .await
-            .unwrap();
+        let res = if_changed(&app, format!("W/{etag}")).await;
         assert_eq!(
             res.status(),
             200,
@@ -229,13 +216,8 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
             })
             .unwrap();
         assert_eq!(rust["type"].as_str(), Some("workshop"));
-        let same = app
-            .client
-            .get(app.url("/schedule.json"))
-            .header("if-none-match", format!("W/{}", res_etag(&app).await))
-            .send()
-            .await
-            .unwrap();
+        let current = app.get("/schedule.json").await.headers()["etag"].clone();
+        let same = if_changed(&app, format!("W/{}", current.to_str().unwrap())).await;
         assert_eq!(
             same.status(),
             304,
@@ -245,11 +227,13 @@ async fn exports_pass_the_c3voc_schemas_and_ical_and_are_kept_per_revision() {
     .await;
 }
 
-async fn res_etag(app: &TestApp) -> String {
-    app.get("/schedule.json").await.headers()["etag"]
-        .to_str()
+/// `GET /schedule.json` as a reader polling it asks: unless it still has ETag `etag`.
+async fn if_changed(app: &TestApp, etag: impl AsRef<str>) -> reqwest::Response {
+    let req = app.client.get(app.url("/schedule.json"));
+    req.header("if-none-match", etag.as_ref())
+        .send()
+        .await
         .unwrap()
-        .to_string()
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ pub async fn create(db: &Db, config: &Config, actor: Uuid) -> Result<TalkRow, Ap
         "INSERT INTO conferences (id, title, description, theme, start_at, end_at, created_at, updated_at) VALUES ($1, $2, '', $3, $4, $5, $6, $6)")
         .bind(id).bind(&title).bind(&theme).bind(start).bind(start + Duration::minutes(45)).bind(stamp)
         .execute(c).await.map(|_| ()))?;
+    crate::programme::service::announce(&mut tx, id, "created", &[]).await?;
     Audit::new(actor, "CREATE_TALK", "talk", id)
         .meta(serde_json::json!({ "title": title }))
         .write(&mut tx)
@@ -97,6 +98,7 @@ pub async fn duplicate(
          SELECT $1, $2, description, theme, start_at, end_at, speaker_name, location, $3, $3 FROM conferences WHERE id = $4")
         .bind(new_id).bind(&copy_title).bind(stamp).bind(id)
         .execute(c).await.map(|_| ()))?;
+    crate::programme::service::announce(&mut tx, new_id, "created", &[]).await?;
     Audit::new(actor, "CREATE_TALK", "talk", new_id)
         .meta(serde_json::json!({ "title": copy_title, "copy_of": id.to_string() }))
         .write(&mut tx)
@@ -156,9 +158,18 @@ fn text(field: &str, raw: &str, max: usize, required: bool) -> Result<Option<Str
 pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, AppError> {
     let (db, config) = (&state.db, state.config.as_ref());
     let mut tx = db.begin().await?;
-    let before = one(&mut tx, config, edit.id)
+    update_in(&mut tx, config, edit).await?;
+    let row = one(&mut tx, config, edit.id)
         .await?
         .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Saves one field of a talk in the caller's transaction (the API saves several in one): audited,
+/// a move recorded for the attendees' notices, the webhooks told.
+pub async fn update_in(tx: &mut Tx, config: &Config, edit: CellEdit<'_>) -> Result<(), AppError> {
+    let before = one(tx, config, edit.id).await?.ok_or(AppError::NotFound)?;
     if before.version != edit.version {
         return Err(AppError::invalid(
             edit.field,
@@ -168,9 +179,9 @@ pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, App
     let now = now();
     // A move (time or room) is kept with the talk as it was, for the attendees who saved it.
     if matches!(edit.field, "start_at" | "end_at" | "location") {
-        let placement: crate::programme::changes::Placement = tx_run!(&mut tx, c => sqlx::query_as(
+        let placement: crate::programme::changes::Placement = tx_run!(tx, c => sqlx::query_as(
             "SELECT start_at, end_at, location FROM conferences WHERE id = $1").bind(edit.id).fetch_one(c).await)?;
-        crate::programme::changes::record(&mut tx, edit.id, &placement).await?;
+        crate::programme::changes::record(tx, edit.id, &placement).await?;
     }
     let sql = |column: &str| {
         format!("UPDATE conferences SET {column} = $1, version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4")
@@ -194,7 +205,7 @@ pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, App
             } else {
                 before.end_at.clone()
             };
-            let n = tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(t).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?;
+            let n = tx_run!(tx, c => sqlx::query(&sql(edit.field)).bind(t).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?;
             (old, local(config, t), n)
         }
         "title" | "theme" | "description" | "location" | "speaker_name" => {
@@ -214,9 +225,9 @@ pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, App
             };
             let n = if edit.field == "description" {
                 let v = v.clone().unwrap_or_default();
-                tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
+                tx_run!(tx, c => sqlx::query(&sql(edit.field)).bind(v).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
             } else {
-                tx_run!(&mut tx, c => sqlx::query(&sql(edit.field)).bind(v.clone()).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
+                tx_run!(tx, c => sqlx::query(&sql(edit.field)).bind(v.clone()).bind(now).bind(edit.id).bind(edit.version).execute(c).await.map(|r| r.rows_affected()))?
             };
             (old, v.unwrap_or_default(), n)
         }
@@ -228,13 +239,10 @@ pub async fn update(state: &AppState, edit: CellEdit<'_>) -> Result<TalkRow, App
             "admin.error.changed_meanwhile",
         ));
     }
+    crate::programme::service::announce(tx, edit.id, "updated", &[edit.field]).await?;
     Audit::new(edit.by, "UPDATE_TALK", "talk", edit.id)
         .meta(serde_json::json!({ "field": edit.field, "before": old, "after": new }))
-        .write(&mut tx)
+        .write(tx)
         .await?;
-    let row = one(&mut tx, config, edit.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    Ok(row)
+    Ok(())
 }

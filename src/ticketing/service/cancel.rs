@@ -103,6 +103,8 @@ pub async fn refund_locally(
     if let Some((credit_note, _)) = credit {
         crate::invoicing::service::attach(tx, mail, credit_note).await?;
     }
+    let full = serde_json::json!({ "full": true, "amount_cents": (total - before).max(0) });
+    announce(tx, order_id, "order.refunded", full).await?;
     Ok(true)
 }
 

@@ -84,6 +84,7 @@ pub async fn mark_paid(tx: &mut Tx, config: &Config, order_id: Uuid) -> Result<P
     // Last, so the payments queued on the invoice counter wait as little as possible.
     let invoice = crate::invoicing::service::issue_invoice(tx, config, order_id, now()).await?;
     crate::invoicing::service::attach(tx, confirmation, invoice).await?;
+    announce(tx, order_id, "order.paid", serde_json::json!({})).await?;
     Ok(Paid::Issued)
 }
 

@@ -149,6 +149,9 @@ pub async fn refund_ticket(
     if let Some((credit_note, _)) = credit {
         crate::invoicing::service::attach(&mut tx, mail, credit_note).await?;
     }
+    let part =
+        serde_json::json!({ "full": false, "amount_cents": amount, "ticket_id": r.ticket_id });
+    announce(&mut tx, order_id, "order.refunded", part).await?;
     Audit::new(admin_id, "REFUND_TICKET", "ticket", r.ticket_id)
         .meta(serde_json::json!({ "order": order_id, "amount_cents": amount, "canceled": r.cancel, "refund": refund_id }))
         .commit(tx)

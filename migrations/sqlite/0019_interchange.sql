@@ -1,0 +1,59 @@
+-- Other tools read and write through the REST API (issue 32, /api/v1) and hear of changes through
+-- webhooks. Mirrors migrations/postgres/0019_interchange.sql.
+
+-- A bearer token for /api/v1: only its SHA-256 is kept (the token is shown once), with its first
+-- characters to recognise it, its scopes ("orders:read,checkins:write"), the admin it acts for,
+-- when it was last used and when it was revoked.
+CREATE TABLE api_tokens (
+    id              BLOB PRIMARY KEY NOT NULL,
+    name            TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+    token_hash      TEXT NOT NULL UNIQUE,
+    prefix          TEXT NOT NULL,
+    scopes          TEXT NOT NULL,
+    created_by      BLOB NOT NULL REFERENCES users (id),
+    created_at      TEXT NOT NULL,
+    last_used_at    TEXT,
+    revoked_at      TEXT
+);
+
+-- An address told of events ("order.paid,talk.changed"), each delivery signed with its secret.
+CREATE TABLE webhooks (
+    id              BLOB PRIMARY KEY NOT NULL,
+    url             TEXT NOT NULL CHECK (length(url) BETWEEN 1 AND 500),
+    events          TEXT NOT NULL,
+    secret          TEXT NOT NULL,
+    created_by      BLOB NOT NULL REFERENCES users (id),
+    created_at      TEXT NOT NULL,
+    disabled_at     TEXT
+);
+
+-- The outbox: one row per event and webhook, written in the transaction of the change, sent by
+-- whichever instance takes it first (`locked_until`), retried with backoff until delivered or
+-- given up (FAILED), replayable.
+CREATE TABLE webhook_deliveries (
+    id              BLOB PRIMARY KEY NOT NULL,
+    webhook_id      BLOB NOT NULL REFERENCES webhooks (id),
+    event_id        BLOB NOT NULL,
+    event_type      TEXT NOT NULL,
+    payload         TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT NOT NULL,
+    locked_until    TEXT,
+    created_at      TEXT NOT NULL,
+    delivered_at    TEXT,
+    UNIQUE (webhook_id, event_id)
+);
+CREATE INDEX webhook_deliveries_due_idx ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_hook_idx ON webhook_deliveries (webhook_id, created_at);
+
+-- Each try of a delivery: the receiver's status code, or why it could not be reached.
+CREATE TABLE webhook_attempts (
+    id              BLOB PRIMARY KEY NOT NULL,
+    delivery_id     BLOB NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+    at              TEXT NOT NULL,
+    status_code     INTEGER,
+    error           TEXT,
+    duration_ms     INTEGER NOT NULL
+);
+CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id, at);

@@ -1,0 +1,126 @@
+//! What the API reads: passes, orders, attendees (tickets, with their answers), check-ins and
+//! talks, a page at a time in the order they were made (`created`, then id), so that a page's
+//! cursor stays right whatever is added meanwhile and a client can poll for what is new.
+use super::schema::{Answer, Attendee, Checkin, Cursor, Keyed, Order, OrderLine, Page, Pass, Talk};
+use crate::server::db::for_ids;
+use crate::server::prelude::*;
+use sqlx::{postgres::PgRow, sqlite::SqliteRow, FromRow};
+
+/// Rows of `select` (aliased `x`, made at `x.{at}`) after `after`, at most `limit`.
+async fn page<T>(
+    db: &Db,
+    select: &str,
+    at: &str,
+    after: Cursor,
+    limit: i64,
+) -> Result<Page<T>, AppError>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Keyed + Send + Unpin,
+{
+    let sql = format!(
+        "{select} WHERE (x.{at} > $1 OR (x.{at} = $1 AND x.id > $2)) ORDER BY x.{at}, x.id LIMIT $3"
+    );
+    let mut data: Vec<T> = db_run!(db, pool => sqlx::query_as(&sql)
+        .bind(after.at).bind(after.id).bind(limit + 1).fetch_all(pool).await)?;
+    let more = data.len() as i64 > limit;
+    data.truncate(usize::try_from(limit).unwrap_or(0));
+    let next_cursor = more
+        .then(|| data.last().map(|r| r.key().encode()))
+        .flatten();
+    Ok(Page { data, next_cursor })
+}
+
+pub async fn passes(db: &Db, after: Cursor, limit: i64) -> Result<Page<Pass>, AppError> {
+    page(db, "SELECT x.id, x.name, x.price_cents, x.currency, x.capacity, x.sold_count AS sold, x.valid_from, x.valid_until, \
+         x.is_active AS active, x.created_at FROM ticket_types x", "created_at", after, limit).await
+}
+
+const ORDERS: &str =
+    "SELECT x.id, x.status, x.total_cents, x.discount_cents, x.currency, u.email AS buyer_email, \
+     x.created_at, x.updated_at FROM orders x JOIN users u ON u.id = x.user_id";
+
+async fn with_lines(db: &Db, mut orders: Vec<Order>) -> Result<Vec<Order>, AppError> {
+    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
+    let lines: Vec<OrderLine> = for_ids(
+        db,
+        "SELECT order_id, ticket_type_id AS pass_id, quantity, unit_price_cents \
+         FROM order_items WHERE order_id IN ({ids}) ORDER BY ticket_type_id",
+        &ids,
+    )
+    .await?;
+    for line in lines {
+        if let Some(o) = orders.iter_mut().find(|o| o.id == line.order_id) {
+            o.lines.push(line);
+        }
+    }
+    Ok(orders)
+}
+
+pub async fn orders(db: &Db, after: Cursor, limit: i64) -> Result<Page<Order>, AppError> {
+    let page: Page<Order> = page(db, ORDERS, "created_at", after, limit).await?;
+    Ok(Page {
+        data: with_lines(db, page.data).await?,
+        next_cursor: page.next_cursor,
+    })
+}
+
+pub async fn order(db: &Db, id: Uuid) -> Result<Order, AppError> {
+    let found: Option<Order> = db_run!(db, pool => sqlx::query_as(&format!("{ORDERS} WHERE x.id = $1"))
+        .bind(id).fetch_optional(pool).await)?;
+    let found = found.ok_or(AppError::NotFound)?;
+    with_lines(db, vec![found])
+        .await?
+        .pop()
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attendee>, AppError> {
+    let mut page: Page<Attendee> = page(
+        db,
+        "SELECT x.id, x.order_id, x.ticket_type_id AS pass_id, x.status, \
+         COALESCE(x.holder_name, NULLIF(TRIM(COALESCE(p.first_name, '') || ' ' || COALESCE(p.last_name, '')), '')) AS name, \
+         COALESCE(x.holder_email, u.email) AS email, x.issued_at, x.used_at \
+         FROM tickets x JOIN users u ON u.id = x.user_id LEFT JOIN profiles p ON p.user_id = x.user_id",
+        "issued_at",
+        after,
+        limit,
+    )
+    .await?;
+    let ids: Vec<Uuid> = page.data.iter().map(|a| a.ticket_id).collect();
+    let answers: Vec<Answer> = for_ids(db, "SELECT a.ticket_id, a.question_id, q.label_fr AS question, a.answer \
+         FROM ticket_answers a JOIN questions q ON q.id = a.question_id WHERE a.ticket_id IN ({ids}) ORDER BY q.position, q.id", &ids).await?;
+    for answer in answers {
+        if let Some(a) = page
+            .data
+            .iter_mut()
+            .find(|a| a.ticket_id == answer.ticket_id)
+        {
+            a.answers.push(answer);
+        }
+    }
+    Ok(page)
+}
+
+pub async fn checkins(db: &Db, after: Cursor, limit: i64) -> Result<Page<Checkin>, AppError> {
+    page(
+        db,
+        "SELECT x.id, x.ticket_id, x.list_id, x.at, x.day, x.direction, x.offline FROM checkins x",
+        "at",
+        after,
+        limit,
+    )
+    .await
+}
+
+const TALKS: &str = "SELECT x.id, COALESCE(x.guid, x.id) AS guid, x.title, x.description, x.theme, x.start_at, x.end_at, \
+     x.location AS room, x.speaker_name AS speaker, x.language, x.version, x.created_at FROM conferences x";
+
+pub async fn talks(db: &Db, after: Cursor, limit: i64) -> Result<Page<Talk>, AppError> {
+    page(db, TALKS, "created_at", after, limit).await
+}
+
+pub async fn talk(db: &Db, id: Uuid) -> Result<Talk, AppError> {
+    let found: Option<Talk> = db_run!(db, pool => sqlx::query_as(&format!("{TALKS} WHERE x.id = $1"))
+        .bind(id).fetch_optional(pool).await)?;
+    found.ok_or(AppError::NotFound)
+}

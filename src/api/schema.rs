@@ -1,0 +1,241 @@
+//! What the REST API's JSON holds, in and out, and so its OpenAPI schemas: the rows of its lists
+//! (passes, orders, attendees, check-ins, talks), a page and its cursor, what a check-in or a
+//! talk's change sends and gets, and an error.
+use crate::server::prelude::*;
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Where a page starts: after the row made at `at` with id `id` (opaque to clients).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    /// Before every row.
+    pub fn start() -> Cursor {
+        Cursor {
+            at: DateTime::<Utc>::UNIX_EPOCH,
+            id: Uuid::nil(),
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let raw = format!("{}|{}", self.at.to_rfc3339(), self.id);
+        URL_SAFE_NO_PAD.encode(raw)
+    }
+
+    /// A cursor given back by a client: 422 on `cursor` unless it is one of ours.
+    pub fn decode(raw: &str) -> Result<Cursor, AppError> {
+        let bad = || AppError::invalid("cursor", "api.error.cursor");
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let (at, id) = text.split_once('|').ok_or_else(bad)?;
+        Ok(Cursor {
+            at: DateTime::parse_from_rfc3339(at)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc),
+            id: Uuid::parse_str(id).map_err(|_| bad())?,
+        })
+    }
+}
+
+/// One page of a list, and the cursor of the next (none: this was the last).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// A row's place in its list.
+pub trait Keyed {
+    fn key(&self) -> Cursor;
+}
+
+/// A row keyed by its creation (`at`) and its `id`.
+macro_rules! keyed {
+    ($row:ty, $at:ident, $id:ident) => {
+        impl Keyed for $row {
+            fn key(&self) -> Cursor {
+                let (at, id) = (self.$at, self.$id);
+                Cursor { at, id }
+            }
+        }
+    };
+}
+
+/// A pass (ticket type).
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Pass {
+    pub id: Uuid,
+    pub name: String,
+    pub price_cents: i64,
+    pub currency: String,
+    pub capacity: i64,
+    pub sold: i64,
+    pub valid_from: Option<DateTime<Utc>>,
+    pub valid_until: Option<DateTime<Utc>>,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+keyed!(Pass, created_at, id);
+
+/// A line of an order: so many seats of a pass at a unit price.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct OrderLine {
+    #[serde(skip)]
+    pub order_id: Uuid,
+    pub pass_id: Uuid,
+    pub quantity: i64,
+    pub unit_price_cents: i64,
+}
+
+/// An order and its lines.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Order {
+    pub id: Uuid,
+    /// DRAFT, PENDING_PAYMENT, PAID, CANCELED or REFUNDED.
+    pub status: String,
+    pub total_cents: i64,
+    pub discount_cents: i64,
+    pub currency: String,
+    pub buyer_email: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[sqlx(skip)]
+    pub lines: Vec<OrderLine>,
+}
+
+keyed!(Order, created_at, id);
+
+/// A ticket's answer to one of the organiser's questions.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Answer {
+    #[serde(skip)]
+    pub ticket_id: Uuid,
+    pub question_id: Uuid,
+    pub question: String,
+    pub answer: String,
+}
+
+/// Who comes: a ticket, its holder (the named holder, else the buyer) and their answers.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Attendee {
+    #[sqlx(rename = "id")]
+    pub ticket_id: Uuid,
+    pub order_id: Uuid,
+    pub pass_id: Uuid,
+    /// VALID, USED or CANCELED.
+    pub status: String,
+    pub name: Option<String>,
+    pub email: String,
+    pub issued_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+    #[sqlx(skip)]
+    pub answers: Vec<Answer>,
+}
+
+keyed!(Attendee, issued_at, ticket_id);
+
+/// An entry (or exit) on a check-in list.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Checkin {
+    pub id: Uuid,
+    pub ticket_id: Uuid,
+    pub list_id: Uuid,
+    pub at: DateTime<Utc>,
+    /// The conference day it counts for (YYYY-MM-DD).
+    pub day: String,
+    /// IN or OUT.
+    pub direction: String,
+    /// Scanned by a phone without network, sent later.
+    pub offline: bool,
+}
+
+keyed!(Checkin, at, id);
+
+/// A talk of the programme.
+#[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Talk {
+    pub id: Uuid,
+    /// The id other tools (pretalx, frab, schedule readers) know it by.
+    pub guid: Uuid,
+    pub title: String,
+    pub description: String,
+    pub theme: String,
+    pub start_at: DateTime<Utc>,
+    pub end_at: DateTime<Utc>,
+    pub room: Option<String>,
+    pub speaker: Option<String>,
+    pub language: Option<String>,
+    /// Give it back when changing the talk: a talk changed meanwhile is not overwritten.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+keyed!(Talk, created_at, id);
+
+/// What an error says: its code (a translation key), the message in the caller's language, and
+/// the field at fault.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+    pub field: Option<String>,
+}
+
+/// A page of a list: `limit` rows (1 to 200, 50 by default) after `cursor` (the `next_cursor` of
+/// the page before; none: from the start).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub limit: Option<String>,
+    pub cursor: Option<String>,
+}
+
+/// A ticket to let in (or out): its QR code's text (`code`) or its id (`ticket_id`), on a list
+/// (none: the default one), in a direction (`IN` by default). `scan_id`, when given, makes a retry
+/// safe: the same scan sent twice lets the ticket in once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCheckin {
+    pub code: Option<String>,
+    pub ticket_id: Option<Uuid>,
+    pub list_id: Option<Uuid>,
+    pub direction: Option<String>,
+    pub scan_id: Option<Uuid>,
+}
+
+/// What the door decided: `entered` when the ticket was let in now (or by this same scan before).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckinResult {
+    pub scan_id: Uuid,
+    /// OK, ALREADY_USED, CANCELED, REFUNDED, NOT_VALID_TODAY, NOT_ON_LIST, EXIT or UNKNOWN.
+    pub outcome: String,
+    pub entered: bool,
+    pub ticket_id: Option<Uuid>,
+    pub holder: Option<String>,
+    pub pass: Option<String>,
+    pub list: Option<String>,
+    pub day: Option<String>,
+    pub used_at: Option<DateTime<Utc>>,
+    pub repeated: bool,
+}
+
+/// The fields of a talk to change (the others are left as they are), and the `version` read: a
+/// talk changed meanwhile is refused (422 on `version`). Times are instants (RFC 3339).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TalkPatch {
+    pub version: i64,
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub theme: Option<String>,
+    pub room: Option<String>,
+    pub speaker: Option<String>,
+    pub start_at: Option<DateTime<Utc>>,
+    pub end_at: Option<DateTime<Utc>>,
+}
