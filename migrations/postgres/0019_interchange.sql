@@ -39,6 +39,7 @@ CREATE TABLE webhook_deliveries (
     status          TEXT NOT NULL DEFAULT 'PENDING' CHECK (status IN ('PENDING', 'DELIVERED', 'FAILED')),
     attempts        BIGINT NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMPTZ NOT NULL,
+    lease_id        UUID,
     locked_until    TIMESTAMPTZ,
     created_at      TIMESTAMPTZ NOT NULL,
     delivered_at    TIMESTAMPTZ,
@@ -57,3 +58,16 @@ CREATE TABLE webhook_attempts (
     duration_ms     BIGINT NOT NULL
 );
 CREATE INDEX webhook_attempts_delivery_idx ON webhook_attempts (delivery_id, at);
+
+-- When the server wrote each check-in (a phone's offline entries arrive after the instant they
+-- happened, `at`): the API lists them in that order, so that a client polling for new ones misses
+-- none. Written by every entry from now on; the ones before, at their instant.
+ALTER TABLE checkins ADD COLUMN recorded_at TIMESTAMPTZ;
+UPDATE checkins SET recorded_at = at;
+
+-- The API's pages, in the order rows were made.
+CREATE INDEX checkins_recorded_idx ON checkins (recorded_at, id);
+CREATE INDEX orders_created_idx ON orders (created_at, id);
+CREATE INDEX tickets_issued_idx ON tickets (issued_at, id);
+CREATE INDEX ticket_types_created_idx ON ticket_types (created_at, id);
+CREATE INDEX conferences_created_idx ON conferences (created_at, id);

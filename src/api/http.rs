@@ -368,12 +368,12 @@ pub async fn patch_talk(
     let patch: TalkPatch = api.body(&body)?;
     let talk = resources::talk(&s.db, id).await.map_err(|e| api.fail(e))?;
     let config = s.config.as_ref();
-    let local = |t: Option<DateTime<Utc>>| t.map(|t| config.local_input(t));
+    let exact = |t: Option<DateTime<Utc>>| t.map(|t| t.to_rfc3339());
     // Moved later past its own end: the end moves first, so that it never ends before it starts.
     let end_first = patch.start_at.is_some_and(|t| t >= talk.end_at);
     let times = [
-        ("start_at", local(patch.start_at)),
-        ("end_at", local(patch.end_at)),
+        ("start_at", exact(patch.start_at)),
+        ("end_at", exact(patch.end_at)),
     ];
     let times = if end_first {
         [times[1].clone(), times[0].clone()]

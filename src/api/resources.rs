@@ -24,10 +24,15 @@ where
         .bind(after.at).bind(after.id).bind(limit + 1).fetch_all(pool).await)?;
     let more = data.len() as i64 > limit;
     data.truncate(usize::try_from(limit).unwrap_or(0));
-    let next_cursor = more
-        .then(|| data.last().map(|r| r.key().encode()))
-        .flatten();
-    Ok(Page { data, next_cursor })
+    let last = data.last().map(Keyed::key);
+    let next_cursor = last
+        .or((after != Cursor::start()).then_some(after))
+        .map(|c| c.encode());
+    Ok(Page {
+        data,
+        next_cursor,
+        has_more: more,
+    })
 }
 
 pub async fn passes(db: &Db, after: Cursor, limit: i64) -> Result<Page<Pass>, AppError> {
@@ -57,11 +62,9 @@ async fn with_lines(db: &Db, mut orders: Vec<Order>) -> Result<Vec<Order>, AppEr
 }
 
 pub async fn orders(db: &Db, after: Cursor, limit: i64) -> Result<Page<Order>, AppError> {
-    let page: Page<Order> = page(db, ORDERS, "created_at", after, limit).await?;
-    Ok(Page {
-        data: with_lines(db, page.data).await?,
-        next_cursor: page.next_cursor,
-    })
+    let mut page: Page<Order> = page(db, ORDERS, "created_at", after, limit).await?;
+    page.data = with_lines(db, std::mem::take(&mut page.data)).await?;
+    Ok(page)
 }
 
 pub async fn order(db: &Db, id: Uuid) -> Result<Order, AppError> {
@@ -104,8 +107,8 @@ pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attend
 pub async fn checkins(db: &Db, after: Cursor, limit: i64) -> Result<Page<Checkin>, AppError> {
     page(
         db,
-        "SELECT x.id, x.ticket_id, x.list_id, x.at, x.day, x.direction, x.offline FROM checkins x",
-        "at",
+        "SELECT x.id, x.ticket_id, x.list_id, x.at, x.day, x.direction, x.offline, x.recorded_at FROM checkins x",
+        "recorded_at",
         after,
         limit,
     )

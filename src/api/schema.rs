@@ -46,7 +46,11 @@ impl Cursor {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub data: Vec<T>,
+    /// Where the next page starts (after this page's last row): give it back as `cursor`, now
+    /// for the next page, or later for the rows made since (none: the list is empty).
     pub next_cursor: Option<String>,
+    /// Whether more rows follow now.
+    pub has_more: bool,
 }
 
 /// A row's place in its list.
@@ -153,9 +157,11 @@ pub struct Checkin {
     pub direction: String,
     /// Scanned by a phone without network, sent later.
     pub offline: bool,
+    /// When the server recorded it (the list's order: a phone's offline entries come late).
+    pub recorded_at: DateTime<Utc>,
 }
 
-keyed!(Checkin, at, id);
+keyed!(Checkin, recorded_at, id);
 
 /// A talk of the programme.
 #[derive(Debug, Serialize, ToSchema, sqlx::FromRow)]

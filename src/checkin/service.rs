@@ -234,10 +234,10 @@ pub struct NewCheckin {
 /// fields (USED, when, by whom, which scan). Every one tells the door's devices (`last_checkin_at`).
 pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), sqlx::Error> {
     tx_run!(tx, c => sqlx::query(
-        "INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, device_id, offline) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        "INSERT INTO checkins (id, list_id, ticket_id, at, day, direction, staff_id, device_id, offline, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)")
         .bind(e.id).bind(e.list).bind(e.ticket).bind(e.at).bind(day(config, e.at)).bind(e.direction.as_str())
-        .bind(e.staff).bind(e.device).bind(e.offline).execute(c).await.map(|_| ()))?;
+        .bind(e.staff).bind(e.device).bind(e.offline).bind(now()).execute(c).await.map(|_| ()))?;
     if e.direction == Direction::In {
         let (order, pass): (Uuid, Uuid) = tx_run!(tx, c => sqlx::query_as(
             "SELECT order_id, ticket_type_id FROM tickets WHERE id = $1").bind(e.ticket).fetch_one(c).await)?;
@@ -245,7 +245,8 @@ pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), 
             "checkin_id": e.id, "ticket_id": e.ticket, "order_id": order, "pass_id": pass,
             "list_id": e.list, "at": e.at, "day": day(config, e.at), "offline": e.offline,
         });
-        crate::webhooks::service::emit(tx, "ticket.checked_in", data).await?;
+        let once = Some(e.id.to_string());
+        crate::webhooks::service::emit(tx, "ticket.checked_in", once, data).await?;
         tx_run!(tx, c => sqlx::query(
             "UPDATE tickets SET status = CASE WHEN status = 'VALID' THEN 'USED' ELSE status END, \
              used_by_user_id = CASE WHEN used_at IS NULL OR $1 < used_at THEN $2 ELSE used_by_user_id END, \

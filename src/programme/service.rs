@@ -127,6 +127,15 @@ pub async fn announce(
     );
     let talk: Option<Now> = crate::tx_run!(tx, c => sqlx::query_as(
         "SELECT title, start_at, end_at, location, guid FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
+    // Named as the API names them (its `room` and `speaker` are the editor's location and speaker_name).
+    let fields: Vec<&str> = fields
+        .iter()
+        .map(|f| match *f {
+            "location" => "room",
+            "speaker_name" => "speaker",
+            other => other,
+        })
+        .collect();
     let mut data = serde_json::json!({ "talk_id": id, "change": change, "fields": fields });
     if let (Some((title, start, end, room, guid)), Some(data)) = (talk, data.as_object_mut()) {
         let now = serde_json::json!({
@@ -134,7 +143,7 @@ pub async fn announce(
         });
         data.insert("talk".into(), now);
     }
-    crate::webhooks::service::emit(tx, "talk.changed", data).await
+    crate::webhooks::service::emit(tx, "talk.changed", None, data).await
 }
 
 /// Removes a talk (inside the caller's transaction): those who saved it are told (mailed), their

@@ -67,7 +67,11 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 /// The URL checked, and the addresses it may be fetched from.
-async fn check(config: &Config, raw: &str) -> Result<(reqwest::Url, Vec<SocketAddr>), AppError> {
+async fn check(
+    config: &Config,
+    raw: &str,
+    timeout: Duration,
+) -> Result<(reqwest::Url, Vec<SocketAddr>), AppError> {
     let url = reqwest::Url::parse(raw.trim()).map_err(|_| refused("url"))?;
     if !matches!(url.scheme(), "http" | "https")
         || !url.username().is_empty()
@@ -82,7 +86,7 @@ async fn check(config: &Config, raw: &str) -> Result<(reqwest::Url, Vec<SocketAd
         .trim_end_matches(']')
         .to_string();
     let addrs: Vec<SocketAddr> =
-        tokio::time::timeout(TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
+        tokio::time::timeout(timeout, tokio::net::lookup_host((host.as_str(), port)))
             .await
             .map_err(|_| refused("unreachable"))?
             .map_err(|_| refused("unreachable"))?
@@ -105,6 +109,8 @@ fn client(
 ) -> Result<reqwest::Client, AppError> {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // Never through a proxy from the environment: the checked addresses are the ones used.
+        .no_proxy()
         .timeout(timeout)
         .connect_timeout(Duration::from_secs(5))
         .resolve_to_addrs(url.host_str().unwrap_or_default(), addrs)
@@ -125,7 +131,7 @@ fn transport(e: reqwest::Error) -> AppError {
 /// Checks an address given by an admin (a webhook's) as a request to it would: `Invalid` on `url`
 /// when it is not http(s) or, in production, not public.
 pub async fn check_url(config: &Config, url: &str) -> Result<(), AppError> {
-    check(config, url).await.map(|_| ())
+    check(config, url, TIMEOUT).await.map(|_| ())
 }
 
 /// `POST url` with a JSON body and `headers`, within `timeout`, no redirect followed: the
@@ -137,7 +143,7 @@ pub async fn post(
     body: String,
     timeout: Duration,
 ) -> Result<u16, AppError> {
-    let (checked, addrs) = check(config, url).await?;
+    let (checked, addrs) = check(config, url, timeout).await?;
     let mut req = client(&checked, &addrs, timeout)?
         .post(checked)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -153,7 +159,7 @@ pub async fn post(
 pub async fn get(config: &Config, url: &str, max: usize) -> Result<Vec<u8>, AppError> {
     let mut url = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
-        let (checked, addrs) = check(config, &url).await?;
+        let (checked, addrs) = check(config, &url, TIMEOUT).await?;
         let client = client(&checked, &addrs, TIMEOUT)?;
         let mut res = client
             .get(checked.clone())

@@ -108,7 +108,13 @@ pub(crate) async fn announce(
     if let (Some(data), serde_json::Value::Object(extra)) = (data.as_object_mut(), extra) {
         data.extend(extra);
     }
-    crate::webhooks::service::emit(tx, event, data).await
+    // The fact told: the order paid, or refunded up to this amount (told once, whoever tells it).
+    let once = if event == "order.paid" {
+        order_id.to_string()
+    } else {
+        format!("{order_id}:{refunded}")
+    };
+    crate::webhooks::service::emit(tx, event, Some(once), data).await
 }
 
 async fn items(tx: &mut Tx, order_id: Uuid) -> Result<Vec<(Uuid, i64)>, sqlx::Error> {

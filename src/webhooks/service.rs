@@ -14,18 +14,34 @@ pub const MAX_ATTEMPTS: i64 = 14;
 const LEASE_SECONDS: i64 = 60;
 /// The longest a receiver may take to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Deliveries taken per pass.
+/// Deliveries taken per pass, and sent at once.
 const BATCH: i64 = 20;
+const AT_ONCE: usize = 8;
 
 /// Queues `event` for every active webhook that listens to it, in the transaction of the change
-/// (the change and its deliveries commit together, once). `data` is what the event is about.
-pub async fn emit(tx: &mut Tx, event: &str, data: serde_json::Value) -> Result<(), sqlx::Error> {
+/// (the change and its deliveries commit together, once). `data` is what the event is about;
+/// `once`, when given, names the fact itself (an order paid, refunded up to an amount): the event
+/// id is made from it, so a fact told twice (the back office and the provider both report a
+/// refund) is queued once.
+pub async fn emit(
+    tx: &mut Tx,
+    event: &str,
+    once: Option<String>,
+    data: serde_json::Value,
+) -> Result<(), sqlx::Error> {
     let hooks: Vec<(Uuid, String)> = tx_run!(tx, c => sqlx::query_as(
         "SELECT id, events FROM webhooks WHERE disabled_at IS NULL").fetch_all(c).await)?;
     let listening = hooks
         .into_iter()
         .filter(|(_, events)| events.split(',').any(|e| e == event));
-    let (event_id, at) = (Uuid::new_v4(), now());
+    let event_id = match once {
+        Some(fact) => Uuid::new_v5(
+            &Uuid::NAMESPACE_URL,
+            format!("tessera:{event}:{fact}").as_bytes(),
+        ),
+        None => Uuid::new_v4(),
+    };
+    let at = now();
     let payload = serde_json::json!({
         "id": event_id, "type": event, "created": at.timestamp(), "data": data,
     })
@@ -33,7 +49,7 @@ pub async fn emit(tx: &mut Tx, event: &str, data: serde_json::Value) -> Result<(
     for (hook, _) in listening {
         tx_run!(tx, c => sqlx::query(
             "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)")
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (webhook_id, event_id) DO NOTHING")
             .bind(Uuid::new_v4()).bind(hook).bind(event_id).bind(event).bind(&payload).bind(at)
             .execute(c).await.map(|_| ()))?;
     }
@@ -80,39 +96,60 @@ pub fn start_worker(state: AppState) {
 /// the tries so far.
 type Due = (Uuid, String, String, Uuid, String, String, i64);
 
-/// Sends the deliveries whose time has come that no other instance holds: how many it tried.
+/// Sends the deliveries whose time has come that no other instance holds, several at once (a
+/// receiver that does not answer holds up only its own): how many it tried.
 pub async fn deliver_due(state: &AppState) -> Result<usize, AppError> {
+    use futures_util::StreamExt;
     let at = now();
     let due: Vec<(Uuid,)> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT id FROM webhook_deliveries WHERE status = 'PENDING' AND next_attempt_at <= $1 \
-         AND (locked_until IS NULL OR locked_until < $1) ORDER BY next_attempt_at LIMIT $2")
+        "SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id \
+         WHERE d.status = 'PENDING' AND d.next_attempt_at <= $1 AND (d.locked_until IS NULL OR d.locked_until < $1) \
+         AND w.disabled_at IS NULL ORDER BY d.next_attempt_at LIMIT $2")
         .bind(at).bind(BATCH).fetch_all(pool).await)?;
-    let mut tried = 0;
-    for (id,) in due {
-        // Taken by this instance only if nobody took it meanwhile.
-        let until = now() + chrono::Duration::seconds(LEASE_SECONDS);
-        let taken = db_write!(&state.db, pool => sqlx::query(
-            "UPDATE webhook_deliveries SET locked_until = $1 WHERE id = $2 AND status = 'PENDING' \
-             AND (locked_until IS NULL OR locked_until < $3)")
-            .bind(until).bind(id).bind(now()).execute(pool).await.map(|r| r.rows_affected()))?;
-        if taken != 1 {
-            continue;
-        }
-        let d: Option<Due> = db_run!(&state.db, pool => sqlx::query_as(
-            "SELECT d.id, w.url, w.secret, d.event_id, d.event_type, d.payload, d.attempts \
-             FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1")
-            .bind(id).fetch_optional(pool).await)?;
-        if let Some(d) = d {
-            send(state, d).await?;
-            tried += 1;
-        }
+    let tried = std::sync::atomic::AtomicUsize::new(0);
+    futures_util::stream::iter(due)
+        .for_each_concurrent(AT_ONCE, |(id,)| {
+            let tried = &tried;
+            async move {
+                match take_and_send(state, id).await {
+                    Ok(true) => {
+                        tried.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(delivery = %id, error = %e, "webhook delivery"),
+                }
+            }
+        })
+        .await;
+    Ok(tried.into_inner())
+}
+
+/// Takes a delivery for this instance (none took it meanwhile: a lease of its own), then sends it.
+async fn take_and_send(state: &AppState, id: Uuid) -> Result<bool, AppError> {
+    let (lease, until) = (
+        Uuid::new_v4(),
+        now() + chrono::Duration::seconds(LEASE_SECONDS),
+    );
+    let taken = db_write!(&state.db, pool => sqlx::query(
+        "UPDATE webhook_deliveries SET locked_until = $1, lease_id = $2 WHERE id = $3 AND status = 'PENDING' \
+         AND (locked_until IS NULL OR locked_until < $4)")
+        .bind(until).bind(lease).bind(id).bind(now()).execute(pool).await.map(|r| r.rows_affected()))?;
+    if taken != 1 {
+        return Ok(false);
     }
-    Ok(tried)
+    let due: Option<Due> = db_run!(&state.db, pool => sqlx::query_as(
+        "SELECT d.id, w.url, w.secret, d.event_id, d.event_type, d.payload, d.attempts \
+         FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE d.id = $1 AND w.disabled_at IS NULL")
+        .bind(id).fetch_optional(pool).await)?;
+    match due {
+        Some(due) => send(state, due, lease).await.map(|()| true),
+        None => Ok(false),
+    }
 }
 
 /// One try: the signed POST, then its attempt recorded and the delivery done, retried later or
 /// given up.
-async fn send(state: &AppState, due: Due) -> Result<(), AppError> {
+async fn send(state: &AppState, due: Due, lease: Uuid) -> Result<(), AppError> {
     let (id, url, secret, event_id, event_type, payload, tried) = due;
     let t = now().timestamp();
     let headers = [
@@ -142,10 +179,13 @@ async fn send(state: &AppState, due: Due) -> Result<(), AppError> {
         "INSERT INTO webhook_attempts (id, delivery_id, at, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(Uuid::new_v4()).bind(id).bind(at).bind(code).bind(&error).bind(ms)
         .execute(c).await.map(|_| ()))?;
+    // Only while this instance still holds it, and it is still to send (not given up meanwhile,
+    // its webhook disabled): otherwise the try is recorded and nothing else changes.
     tx_run!(&mut tx, c => sqlx::query(
-        "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, locked_until = NULL, \
-         delivered_at = CASE WHEN $1 = 'DELIVERED' THEN $4 ELSE delivered_at END WHERE id = $5")
-        .bind(status).bind(attempts).bind(next).bind(at).bind(id).execute(c).await.map(|_| ()))?;
+        "UPDATE webhook_deliveries SET status = $1, attempts = $2, next_attempt_at = $3, locked_until = NULL, lease_id = NULL, \
+         delivered_at = CASE WHEN $1 = 'DELIVERED' THEN $4 ELSE delivered_at END \
+         WHERE id = $5 AND lease_id = $6 AND status = 'PENDING'")
+        .bind(status).bind(attempts).bind(next).bind(at).bind(id).bind(lease).execute(c).await.map(|_| ()))?;
     tx.commit().await?;
     if !delivered {
         tracing::info!(delivery = %id, attempts, ?code, "webhook delivery failed");

@@ -255,7 +255,7 @@ async fn roles_are_enforced_by_the_server() {
         let user_id = app.user("user@example.org", PW, Role::User).await;
         app.user("staff@example.org", PW, Role::StaffScan).await;
         let id = user_id.to_string();
-        let calls: [(&str, Vec<(&str, &str)>); 51] = [
+        let calls: [(&str, Vec<(&str, &str)>); 58] = [
             ("admin_users", vec![]),
             ("admin_set_role", vec![("user_id", &id), ("role", "ADMIN")]),
             ("admin_set_status", vec![("user_id", &id), ("status", "DISABLED")]),
@@ -307,6 +307,13 @@ async fn roles_are_enforced_by_the_server() {
             ("admin_message_cancel", vec![("message_id", &id)]),
             ("admin_schedule", vec![]),
             ("admin_schedule_import", vec![("content", "{}")]),
+            ("admin_api_tokens", vec![]),
+            ("admin_api_token_create", vec![("name", "x"), ("scopes", "orders:read")]),
+            ("admin_api_token_revoke", vec![("id", &id)]),
+            ("admin_webhooks", vec![]),
+            ("admin_webhook_create", vec![("url", "http://127.0.0.1:9/"), ("events", "order.paid")]),
+            ("admin_webhook_disable", vec![("id", &id)]),
+            ("admin_webhook_replay", vec![("delivery_id", &id)]),
         ];
         // Every admin server function the app registers is in the table: none can be forgotten.
         for (path, _) in leptos::server_fn::axum::server_fn_paths() {

@@ -70,10 +70,10 @@ async fn all_ids(app: &TestApp, path: &str, token: &str, limit: usize) -> Vec<St
         for row in page["data"].as_array().unwrap() {
             ids.push(row["id"].as_str().unwrap().to_string());
         }
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_string()),
-            None => return ids,
+        if page["has_more"] != true {
+            return ids;
         }
+        cursor = page["next_cursor"].as_str().map(str::to_string);
     }
 }
 
@@ -190,11 +190,11 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
             .iter()
             .map(|o| o["id"].as_str().unwrap().to_string())
             .collect();
-        let mut cursor = first["next_cursor"].as_str().map(str::to_string);
-        while let Some(c) = cursor {
+        let mut cursor = first["next_cursor"].as_str().unwrap().to_string();
+        loop {
             let (_, page) = get(
                 &app,
-                &format!("/api/v1/orders?limit=2&cursor={c}"),
+                &format!("/api/v1/orders?limit=2&cursor={cursor}"),
                 Some(&reader),
             )
             .await;
@@ -205,7 +205,10 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
                     .iter()
                     .map(|o| o["id"].as_str().unwrap().to_string()),
             );
-            cursor = page["next_cursor"].as_str().map(str::to_string);
+            cursor = page["next_cursor"].as_str().unwrap().to_string();
+            if page["has_more"] == false {
+                break;
+            }
         }
         let unique: HashSet<&String> = seen.iter().collect();
         assert_eq!(
@@ -214,6 +217,35 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
             "[{}] each order once, the late one included: {seen:?}",
             app.engine
         );
+        // Polling: the last cursor, asked again later, gives what came since, and only that.
+        let (_, nothing) = get(
+            &app,
+            &format!("/api/v1/orders?cursor={cursor}"),
+            Some(&reader),
+        )
+        .await;
+        assert_eq!(
+            (
+                nothing["data"].as_array().unwrap().len(),
+                nothing["next_cursor"].as_str()
+            ),
+            (0, Some(cursor.as_str()))
+        );
+        let later = app.user("later@example.org", PW, Role::User).await;
+        paid_ticket(&app, later, pass).await;
+        let (_, news) = get(
+            &app,
+            &format!("/api/v1/orders?cursor={cursor}"),
+            Some(&reader),
+        )
+        .await;
+        assert_eq!(
+            news["data"].as_array().unwrap().len(),
+            1,
+            "[{}] {news}",
+            app.engine
+        );
+        assert_eq!(news["data"][0]["buyer_email"], "later@example.org");
         // An order: its lines and buyer; the attendees with the holder.
         let (status, order) =
             get(&app, &format!("/api/v1/orders/{}", seen[0]), Some(&reader)).await;
@@ -242,7 +274,7 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
             404
         );
         let (_, people) = get(&app, "/api/v1/attendees?limit=200", Some(&reader)).await;
-        assert_eq!(people["data"].as_array().unwrap().len(), 6);
+        assert_eq!(people["data"].as_array().unwrap().len(), 7);
         assert_eq!(people["data"][0]["email"], "buyer0@example.org");
         // Bad pages: a cursor not ours, a limit out of range.
         for (q, field) in [
@@ -295,7 +327,7 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
             "[{}] another token is not limited",
             app.engine
         );
-        assert_eq!(all_ids(&app, "/api/v1/orders", &other, 4).await.len(), 6);
+        assert_eq!(all_ids(&app, "/api/v1/orders", &other, 4).await.len(), 7);
     })
     .await;
 }
@@ -304,7 +336,7 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
 async fn checkins_follow_the_door_rules_and_talks_change_whole_or_not_at_all() {
     on_each_engine(&[], |app| async move {
         app.seed_demo().await;
-        app.user("boss@example.org", PW, Role::Admin).await;
+        let boss = app.user("boss@example.org", PW, Role::Admin).await;
         let admin = app.logged_in("boss@example.org", PW).await;
         let now = tessera::server::now();
         let pass = pass_valid(&app, "Pass 2 jours", now - chrono::Duration::hours(1), now + chrono::Duration::days(1)).await;
@@ -333,6 +365,26 @@ async fn checkins_follow_the_door_rules_and_talks_change_whole_or_not_at_all() {
         let (_, list) = get(&app, "/api/v1/checkins", Some(&reader)).await;
         assert_eq!(list["data"].as_array().unwrap().len(), 1, "[{}] one entry: {list}", app.engine);
         assert_eq!(list["data"][0]["ticket_id"], json!(ticket));
+        // A phone's offline entry reaches the server late, timed an hour ago: a client polling
+        // from its last cursor still gets it.
+        let cursor = list["next_cursor"].as_str().unwrap().to_string();
+        let other = paid_ticket(&app, buyer, pass).await;
+        let mut tx = app.db().begin().await.unwrap();
+        let entry = tessera::checkin::service::NewCheckin {
+            id: uuid::Uuid::new_v4(),
+            list: uuid::Uuid::from_u128(0xE0),
+            ticket: other,
+            at: now - chrono::Duration::minutes(50),
+            direction: tessera::checkin::Direction::In,
+            staff: boss,
+            device: None,
+            offline: true,
+        };
+        tessera::checkin::service::record(&mut tx, &app.state.config, &entry).await.unwrap();
+        tx.commit().await.unwrap();
+        let (_, late) = get(&app, &format!("/api/v1/checkins?cursor={cursor}"), Some(&reader)).await;
+        assert_eq!(late["data"].as_array().unwrap().len(), 1, "[{}] the late entry is new to the poller: {late}", app.engine);
+        assert_eq!((late["data"][0]["ticket_id"].clone(), late["data"][0]["offline"].clone()), (json!(other), json!(true)));
         // Bad bodies: a clear 422 on the field, never a 5xx.
         for (body, field) in [
             (json!({}), "code"),
@@ -369,9 +421,9 @@ async fn checkins_follow_the_door_rules_and_talks_change_whole_or_not_at_all() {
         assert_eq!(app.count("SELECT COUNT(*) FROM talk_changes").await, 0);
         // Moved a day later (past its own end) and to another room, in one request.
         let (status, _, moved) = patch(json!({
-            "version": version, "room": "Salle B", "start_at": "2027-06-11T08:00:00Z", "end_at": "2027-06-11T08:45:00Z",
+            "version": version, "room": "Salle B", "start_at": "2027-06-11T08:00:30Z", "end_at": "2027-06-11T08:45:00Z",
         })).await;
-        assert_eq!((status, moved["room"].as_str(), moved["start_at"].as_str()), (200, Some("Salle B"), Some("2027-06-11T08:00:00Z")), "[{}] {moved}", app.engine);
+        assert_eq!((status, moved["room"].as_str(), moved["start_at"].as_str()), (200, Some("Salle B"), Some("2027-06-11T08:00:30Z")), "[{}] {moved}", app.engine);
         assert_eq!(moved["version"].as_i64(), Some(version + 3));
         assert!(app.count("SELECT COUNT(*) FROM talk_changes").await >= 1, "[{}] the move is kept for the notices", app.engine);
         let audited = app.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'UPDATE_TALK'").await;

@@ -208,25 +208,33 @@ async fn three_instances_deliver_each_event_once() {
     on_a_fleet(3, &[("WEBHOOK_POLL_MS", "20"), ("WEBHOOK_RETRY_BASE_MS", "400")], |app, fleet| async move {
         let admin = app.user("boss@example.org", PW, Role::Admin).await;
         tessera::webhooks::service::create(app.db(), &app.state.config, admin, &url, "talk.changed").await.unwrap();
-        // Forty events, written as the changes write them (in their transaction), in bursts.
+        // A fact told twice (a refund reported by the back office and by the provider) is one event.
+        for _ in 0..2 {
+            let mut tx = app.db().begin().await.unwrap();
+            let once = Some("refund-of-order-1:2000".to_string());
+            tessera::webhooks::service::emit(&mut tx, "talk.changed", once, serde_json::json!({})).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_deliveries").await, 1);
+        // Forty more events, written as the changes write them (in their transaction), in bursts.
         for burst in 0..8 {
             let mut tx = app.db().begin().await.unwrap();
             for i in 0..5 {
                 let data = serde_json::json!({ "talk_id": uuid::Uuid::new_v4(), "n": burst * 5 + i });
-                tessera::webhooks::service::emit(&mut tx, "talk.changed", data).await.unwrap();
+                tessera::webhooks::service::emit(&mut tx, "talk.changed", None, data).await.unwrap();
             }
             tx.commit().await.unwrap();
             tokio::time::sleep(Duration::from_millis(30)).await;
         }
-        if !wait_until(async || app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'DELIVERED'").await == 40).await {
+        if !wait_until(async || app.count("SELECT COUNT(*) FROM webhook_deliveries WHERE status = 'DELIVERED'").await == 41).await {
             let rows: Vec<(String, i64)> = tessera::db_run!(app.db(), pool => sqlx::query_as("SELECT status, attempts FROM webhook_deliveries").fetch_all(pool).await).unwrap();
-            panic!("forty deliveries expected: {rows:?}\n{}", fleet.logs());
+            panic!("41 deliveries expected: {rows:?}\n{}", fleet.logs());
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
         let got = got.lock().unwrap().clone();
         let ids: std::collections::HashSet<&String> = got.iter().map(|g| &g.1).collect();
-        assert_eq!((got.len(), ids.len()), (40, 40), "each event once, not once per instance");
-        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_attempts").await, 40);
+        assert_eq!((got.len(), ids.len()), (41, 41), "each event once, not once per instance");
+        assert_eq!(app.count("SELECT COUNT(*) FROM webhook_attempts").await, 41);
     })
     .await;
 }

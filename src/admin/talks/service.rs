@@ -133,9 +133,14 @@ pub async fn delete(
         .await
 }
 
+/// A time as the editor types it (conference time, to the minute) or as the API sends it (an
+/// RFC 3339 instant, kept exact).
 fn parse_time(config: &Config, field: &str, raw: &str) -> Result<DateTime<Utc>, AppError> {
-    config
-        .parse_local_input(raw)
+    let exact = DateTime::parse_from_rfc3339(raw.trim()).ok();
+    let exact = exact.filter(|t| (2000..=9999).contains(&chrono::Datelike::year(t)));
+    exact
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| config.parse_local_input(raw))
         .ok_or_else(|| AppError::invalid(field, "admin.error.datetime_invalid"))
 }
 
