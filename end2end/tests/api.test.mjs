@@ -96,6 +96,15 @@ test('an admin makes a token and a webhook; a tool reads, moves a talk, and hear
   await waitFor('the replay', () => got.length >= 2);
   assert.equal(got[1].headers['tessera-event-id'], got[0].headers['tessera-event-id']);
 
+  // The webhook is disabled from the page, then the talk goes back to its room (the other tests
+  // read the demo programme): that move is not sent.
+  await admin.locator('.webhooks tbody tr', { hasText: url }).locator('.webhook-disable').click();
+  await admin.locator('.webhooks tbody tr', { hasText: url }).locator('.badge').waitFor();
+  const back = await api('PATCH', `/api/v1/talks/${talk.id}`, JSON.stringify({ version: (await moved.json()).version, room: talk.room }));
+  assert.equal(back.status(), 200, await back.text());
+  await new Promise((r) => setTimeout(r, 2500));
+  assert.equal(got.length, 2, 'a disabled webhook hears nothing');
+
   // Revoked from the page: refused at once.
   await admin.locator('.api-tokens tbody tr', { hasText: 'Badges' }).locator('.api-token-revoke').click();
   await admin.locator('.api-tokens tbody tr', { hasText: 'Badges' }).locator('.badge').waitFor();

@@ -80,7 +80,7 @@ fn TokenTable(list: Vec<ApiTokenView>, reload: RwSignal<u32>) -> impl IntoView {
                 <td>{t.name}</td>
                 <td><code>{t.prefix}"…"</code></td>
                 <td>{t.scopes.join(", ")}</td>
-                <td>{t.created_by}" · "{t.created_at}</td>
+                <td>{t.created}</td>
                 <td>{t.last_used_at.unwrap_or_else(|| "—".into())}</td>
                 <td>{state}</td>
             </tr>

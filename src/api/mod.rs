@@ -38,8 +38,8 @@ pub struct ApiTokenView {
     pub name: String,
     pub prefix: String,
     pub scopes: Vec<String>,
-    pub created_by: String,
-    pub created_at: String,
+    /// Who made it, and when ("admin@… · 07/12 14:06").
+    pub created: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
 }

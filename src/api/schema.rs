@@ -76,9 +76,11 @@ pub struct Pass {
     pub id: Uuid,
     pub name: String,
     pub price_cents: i64,
+    #[schema(example = "eur")]
     pub currency: String,
     pub capacity: i64,
     pub sold: i64,
+    #[schema(example = "2027-06-10T00:00:00Z")]
     pub valid_from: Option<DateTime<Utc>>,
     pub valid_until: Option<DateTime<Utc>>,
     pub active: bool,
@@ -102,10 +104,12 @@ pub struct OrderLine {
 pub struct Order {
     pub id: Uuid,
     /// DRAFT, PENDING_PAYMENT, PAID, CANCELED or REFUNDED.
+    #[schema(example = "PAID")]
     pub status: String,
     pub total_cents: i64,
     pub discount_cents: i64,
     pub currency: String,
+    #[schema(example = "ada@example.org")]
     pub buyer_email: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -133,8 +137,10 @@ pub struct Attendee {
     pub order_id: Uuid,
     pub pass_id: Uuid,
     /// VALID, USED or CANCELED.
+    #[schema(example = "VALID")]
     pub status: String,
     pub name: Option<String>,
+    #[schema(example = "grace@example.org")]
     pub email: String,
     pub issued_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
@@ -152,8 +158,10 @@ pub struct Checkin {
     pub list_id: Uuid,
     pub at: DateTime<Utc>,
     /// The conference day it counts for (YYYY-MM-DD).
+    #[schema(example = "2027-06-10")]
     pub day: String,
     /// IN or OUT.
+    #[schema(example = "IN")]
     pub direction: String,
     /// Scanned by a phone without network, sent later.
     pub offline: bool,
@@ -171,11 +179,14 @@ pub struct Talk {
     pub guid: Uuid,
     pub title: String,
     pub description: String,
+    #[schema(example = "Rust")]
     pub theme: String,
     pub start_at: DateTime<Utc>,
     pub end_at: DateTime<Utc>,
+    #[schema(example = "Salle Lumière")]
     pub room: Option<String>,
     pub speaker: Option<String>,
+    #[schema(example = "fr")]
     pub language: Option<String>,
     /// Give it back when changing the talk: a talk changed meanwhile is not overwritten.
     pub version: i64,
@@ -188,8 +199,10 @@ keyed!(Talk, created_at, id);
 /// the field at fault.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorBody {
+    #[schema(example = "api.error.limit")]
     pub error: String,
     pub message: String,
+    #[schema(example = "limit")]
     pub field: Option<String>,
 }
 
@@ -198,6 +211,7 @@ pub struct ErrorBody {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    #[param(example = "50")]
     pub limit: Option<String>,
     pub cursor: Option<String>,
 }
@@ -211,6 +225,7 @@ pub struct NewCheckin {
     pub code: Option<String>,
     pub ticket_id: Option<Uuid>,
     pub list_id: Option<Uuid>,
+    #[schema(example = "IN")]
     pub direction: Option<String>,
     pub scan_id: Option<Uuid>,
 }
@@ -220,12 +235,15 @@ pub struct NewCheckin {
 pub struct CheckinResult {
     pub scan_id: Uuid,
     /// OK, ALREADY_USED, CANCELED, REFUNDED, NOT_VALID_TODAY, NOT_ON_LIST, EXIT or UNKNOWN.
+    #[schema(example = "OK")]
     pub outcome: String,
     pub entered: bool,
     pub ticket_id: Option<Uuid>,
     pub holder: Option<String>,
+    #[schema(example = "Pass 2 jours")]
     pub pass: Option<String>,
     pub list: Option<String>,
+    #[schema(example = "2027-06-11")]
     pub day: Option<String>,
     pub used_at: Option<DateTime<Utc>>,
     pub repeated: bool,
@@ -240,6 +258,7 @@ pub struct TalkPatch {
     pub title: Option<String>,
     pub description: Option<String>,
     pub theme: Option<String>,
+    #[schema(example = "Salle Horizon")]
     pub room: Option<String>,
     pub speaker: Option<String>,
     pub start_at: Option<DateTime<Utc>>,

@@ -100,17 +100,17 @@ const SELECT: &str =
      FROM api_tokens t JOIN users u ON u.id = t.created_by";
 
 fn view(config: &Config, row: TokenRow) -> ApiTokenView {
-    let (id, name, prefix, scopes, created_by, made, used, revoked) = row;
+    let (id, name, prefix, scopes, by, made, used, revoked) = row;
     let local = |t| config.short_local(t);
     let scopes = scopes.split(',').map(str::to_string).collect();
-    let (created_at, last_used_at, revoked_at) = (local(made), used.map(local), revoked.map(local));
+    let created = format!("{by} · {}", local(made));
+    let (last_used_at, revoked_at) = (used.map(local), revoked.map(local));
     ApiTokenView {
         id,
         name,
         prefix,
         scopes,
-        created_by,
-        created_at,
+        created,
         last_used_at,
         revoked_at,
     }

@@ -45,7 +45,6 @@ pub struct AttemptView {
 pub struct DeliveryView {
     pub id: Uuid,
     pub url: String,
-    pub event_id: Uuid,
     pub event_type: String,
     /// PENDING, DELIVERED or FAILED.
     pub status: String,

@@ -276,35 +276,27 @@ pub async fn replay(db: &Db, admin: Uuid, delivery: Uuid) -> Result<(), AppError
     .await
 }
 
-/// A webhook's row: id, address, events, secret, made, disabled.
+/// A webhook's row: id, address, events, secret, disabled, made.
 type HookRow = (
     Uuid,
     String,
     String,
     String,
-    DateTime<Utc>,
     Option<DateTime<Utc>>,
-);
-/// A delivery's row: id, address, event id and type, status, made, next try.
-type DeliveryRow = (
-    Uuid,
-    String,
-    Uuid,
-    String,
-    String,
-    DateTime<Utc>,
     DateTime<Utc>,
 );
+/// A delivery's row: id, address, event type, status, made, next try.
+type DeliveryRow = (Uuid, String, String, String, DateTime<Utc>, DateTime<Utc>);
 /// An attempt's row: its delivery, when, status code, error, duration.
 type AttemptRow = (Uuid, DateTime<Utc>, Option<i64>, Option<String>, i64);
 
 /// The webhooks, and the last 50 deliveries with their attempts.
 pub async fn overview(db: &Db, config: &Config) -> Result<WebhooksAdmin, AppError> {
     let hooks: Vec<HookRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT id, url, events, secret, created_at, disabled_at FROM webhooks ORDER BY created_at DESC")
+        "SELECT id, url, events, secret, disabled_at, created_at FROM webhooks ORDER BY created_at DESC")
         .fetch_all(pool).await)?;
     let rows: Vec<DeliveryRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT d.id, w.url, d.event_id, d.event_type, d.status, d.created_at, d.next_attempt_at \
+        "SELECT d.id, w.url, d.event_type, d.status, d.created_at, d.next_attempt_at \
          FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id ORDER BY d.created_at DESC, d.id LIMIT 50")
         .fetch_all(pool).await)?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
@@ -327,13 +319,12 @@ pub async fn overview(db: &Db, config: &Config) -> Result<WebhooksAdmin, AppErro
     };
     let deliveries = rows
         .into_iter()
-        .map(|(id, url, event_id, event_type, status, made, next)| {
+        .map(|(id, url, event_type, status, made, next)| {
             let next_attempt_at = (status == "PENDING").then(|| local(next));
             let (created_at, attempts) = (local(made), tries(id));
             DeliveryView {
                 id,
                 url,
-                event_id,
                 event_type,
                 status,
                 created_at,
@@ -344,7 +335,7 @@ pub async fn overview(db: &Db, config: &Config) -> Result<WebhooksAdmin, AppErro
         .collect();
     let hooks = hooks
         .into_iter()
-        .map(|(id, url, events, secret, made, disabled)| {
+        .map(|(id, url, events, secret, disabled, made)| {
             let events = events.split(',').map(str::to_string).collect();
             let (created_at, active) = (local(made), disabled.is_none());
             WebhookView {

@@ -165,14 +165,22 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
             now + chrono::Duration::days(1),
         )
         .await;
-        let mut buyers = vec![];
+        let mut tickets = vec![];
         for i in 0..5 {
             let buyer = app
                 .user(&format!("buyer{i}@example.org"), PW, Role::User)
                 .await;
-            paid_ticket(&app, buyer, pass).await;
-            buyers.push(buyer);
+            tickets.push(paid_ticket(&app, buyer, pass).await);
         }
+        // The first ticket's holder answered the organiser's question.
+        let question = uuid::Uuid::new_v4();
+        tessera::db_run!(app.db(), pool => {
+            sqlx::query("INSERT INTO questions (id, kind, label_fr, created_at) VALUES ($1, 'TEXT', 'Entreprise', $2)")
+                .bind(question).bind(now).execute(pool).await.unwrap();
+            sqlx::query("INSERT INTO ticket_answers (ticket_id, question_id, answer, updated_at) VALUES ($1, $2, 'Inria', $3)")
+                .bind(tickets[0]).bind(question).bind(now).execute(pool).await.map(|_| ())
+        })
+        .unwrap();
         let reader = token(&app, &admin, "orders:read,attendees:read").await;
         // Two rows a page; an order comes in between the first page and the rest.
         let (status, first) = get(&app, "/api/v1/orders?limit=2", Some(&reader)).await;
@@ -276,6 +284,10 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
         let (_, people) = get(&app, "/api/v1/attendees?limit=200", Some(&reader)).await;
         assert_eq!(people["data"].as_array().unwrap().len(), 7);
         assert_eq!(people["data"][0]["email"], "buyer0@example.org");
+        assert_eq!(people["data"][0]["ticket_id"], json!(tickets[0]));
+        let answers = &people["data"][0]["answers"];
+        assert_eq!((answers[0]["question"].as_str(), answers[0]["answer"].as_str()), (Some("Entreprise"), Some("Inria")), "{answers}");
+        assert_eq!(people["data"][1]["answers"], json!([]));
         // Bad pages: a cursor not ours, a limit out of range.
         for (q, field) in [
             ("cursor=bm9wZQ", "cursor"),
