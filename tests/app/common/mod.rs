@@ -10,6 +10,21 @@ use tessera::server::{self, config::Config, db::Db, AppState};
 
 pub const ENGINES_ENV: &str = "TESSERA_TEST_ENGINES";
 
+/// The settings of a production instance in the tests (its mail goes nowhere).
+pub const PRODUCTION: [(&str, &str); 2] = [
+    ("TESSERA_ENV", "production"),
+    ("SMTP_URL", "smtp://127.0.0.1:1"),
+];
+
+/// Addresses a production instance never fetches from nor posts to: this machine's database, the
+/// cloud's metadata service, IPv6 loopback, a private network.
+pub const NOT_PUBLIC: [&str; 4] = [
+    "http://localhost:5432/",
+    "http://169.254.169.254/latest/meta-data/",
+    "http://[::1]/x",
+    "http://10.0.0.1/x",
+];
+
 /// The admin URL of the test PostgreSQL server (trust auth, user postgres).
 fn postgres_admin_url() -> String {
     std::env::var("TEST_POSTGRES_URL")
