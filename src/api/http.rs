@@ -343,15 +343,6 @@ pub async fn create_checkin(
     ))
 }
 
-/// The API's name of a talk's field (the back office's `location` is the API's `room`).
-fn api_field(field: &str) -> &str {
-    match field {
-        "location" => "room",
-        "speaker_name" => "speaker",
-        other => other,
-    }
-}
-
 /// Changes a talk: all the fields given, or none (one transaction); attendees who saved a moved
 /// talk are told, as for an edit in the back office, and so are the webhooks.
 #[utoipa::path(patch, path = "/api/v1/talks/{id}", tag = "talks", params(("id" = Uuid, Path)), request_body = TalkPatch,
@@ -396,7 +387,10 @@ pub async fn patch_talk(
         AppError::Invalid { key, .. } if key == "admin.error.changed_meanwhile" => {
             api.fail(AppError::invalid("version", &key))
         }
-        AppError::Invalid { field, key } => api.fail(AppError::invalid(api_field(&field), &key)),
+        AppError::Invalid { field, key } => api.fail(AppError::invalid(
+            crate::programme::service::api_field(&field),
+            &key,
+        )),
         other => api.fail(other),
     };
     let mut tx = s.db.begin().await.map_err(|e| api.fail(e.into()))?;

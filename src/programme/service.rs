@@ -110,6 +110,16 @@ pub async fn insert_talk(db: &Db, talk: &NewTalk<'_>) -> Result<Uuid, AppError> 
     Ok(id)
 }
 
+/// The API's (and the webhooks') name of a talk's field: the editor's `location` and
+/// `speaker_name` are `room` and `speaker` there.
+pub fn api_field(field: &str) -> &str {
+    match field {
+        "location" => "room",
+        "speaker_name" => "speaker",
+        other => other,
+    }
+}
+
 /// Tells the webhooks a talk changed (`talk.changed`, in the transaction of the change): `change`
 /// is created, updated or deleted, `fields` what an update changed, then the talk as it is now.
 pub async fn announce(
@@ -127,15 +137,7 @@ pub async fn announce(
     );
     let talk: Option<Now> = crate::tx_run!(tx, c => sqlx::query_as(
         "SELECT title, start_at, end_at, location, guid FROM conferences WHERE id = $1").bind(id).fetch_optional(c).await)?;
-    // Named as the API names them (its `room` and `speaker` are the editor's location and speaker_name).
-    let fields: Vec<&str> = fields
-        .iter()
-        .map(|f| match *f {
-            "location" => "room",
-            "speaker_name" => "speaker",
-            other => other,
-        })
-        .collect();
+    let fields: Vec<&str> = fields.iter().map(|f| api_field(f)).collect();
     let mut data = serde_json::json!({ "talk_id": id, "change": change, "fields": fields });
     if let (Some((title, start, end, room, guid)), Some(data)) = (talk, data.as_object_mut()) {
         let now = serde_json::json!({
