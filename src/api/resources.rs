@@ -44,37 +44,58 @@ const ORDERS: &str =
     "SELECT x.id, x.status, x.total_cents, x.discount_cents, x.currency, u.email AS buyer_email, \
      x.created_at, x.updated_at FROM orders x JOIN users u ON u.id = x.user_id";
 
-async fn with_lines(db: &Db, mut orders: Vec<Order>) -> Result<Vec<Order>, AppError> {
-    let ids: Vec<Uuid> = orders.iter().map(|o| o.id).collect();
-    let lines: Vec<OrderLine> = for_ids(
-        db,
-        "SELECT order_id, ticket_type_id AS pass_id, quantity, unit_price_cents \
-         FROM order_items WHERE order_id IN ({ids}) ORDER BY ticket_type_id",
-        &ids,
-    )
-    .await?;
-    for line in lines {
-        if let Some(o) = orders.iter_mut().find(|o| o.id == line.order_id) {
-            o.lines.push(line);
+/// Loads the children of `parents` (`sql` names their ids `{ids}`) and hangs each on its parent,
+/// in the order `sql` gives them: an order's lines, a ticket's answers.
+async fn with_children<P, C>(
+    db: &Db,
+    parents: &mut [P],
+    sql: &str,
+    id: fn(&P) -> Uuid,
+    parent_of: fn(&C) -> Uuid,
+    slot: fn(&mut P) -> &mut Vec<C>,
+) -> Result<(), AppError>
+where
+    C: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let ids: Vec<Uuid> = parents.iter().map(id).collect();
+    let at: std::collections::HashMap<Uuid, usize> =
+        ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+    for child in for_ids::<C>(db, sql, &ids).await? {
+        if let Some(parent) = at.get(&parent_of(&child)).and_then(|&i| parents.get_mut(i)) {
+            slot(parent).push(child);
         }
     }
-    Ok(orders)
+    Ok(())
+}
+
+/// The orders with their lines.
+async fn with_lines(db: &Db, orders: &mut [Order]) -> Result<(), AppError> {
+    let sql = "SELECT order_id, ticket_type_id AS pass_id, quantity, unit_price_cents \
+         FROM order_items WHERE order_id IN ({ids}) ORDER BY ticket_type_id";
+    with_children(
+        db,
+        orders,
+        sql,
+        |o| o.id,
+        |l: &OrderLine| l.order_id,
+        |o| &mut o.lines,
+    )
+    .await
 }
 
 pub async fn orders(db: &Db, after: Cursor, limit: i64) -> Result<Page<Order>, AppError> {
     let mut page: Page<Order> = page(db, ORDERS, "created_at", after, limit).await?;
-    page.data = with_lines(db, std::mem::take(&mut page.data)).await?;
+    with_lines(db, &mut page.data).await?;
     Ok(page)
 }
 
 pub async fn order(db: &Db, id: Uuid) -> Result<Order, AppError> {
     let found: Option<Order> = db_run!(db, pool => sqlx::query_as(&format!("{ORDERS} WHERE x.id = $1"))
         .bind(id).fetch_optional(pool).await)?;
-    let found = found.ok_or(AppError::NotFound)?;
-    with_lines(db, vec![found])
-        .await?
-        .pop()
-        .ok_or(AppError::NotFound)
+    let mut found = [found.ok_or(AppError::NotFound)?];
+    with_lines(db, &mut found).await?;
+    let [order] = found;
+    Ok(order)
 }
 
 pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attendee>, AppError> {
@@ -89,18 +110,11 @@ pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attend
         limit,
     )
     .await?;
-    let ids: Vec<Uuid> = page.data.iter().map(|a| a.ticket_id).collect();
-    let answers: Vec<Answer> = for_ids(db, "SELECT a.ticket_id, a.question_id, q.label_fr AS question, a.answer \
-         FROM ticket_answers a JOIN questions q ON q.id = a.question_id WHERE a.ticket_id IN ({ids}) ORDER BY q.position, q.id", &ids).await?;
-    for answer in answers {
-        if let Some(a) = page
-            .data
-            .iter_mut()
-            .find(|a| a.ticket_id == answer.ticket_id)
-        {
-            a.answers.push(answer);
-        }
-    }
+    let sql = "SELECT a.ticket_id, a.question_id, q.label_fr AS question, a.answer \
+         FROM ticket_answers a JOIN questions q ON q.id = a.question_id \
+         WHERE a.ticket_id IN ({ids}) ORDER BY q.position, q.id";
+    let (id, owner) = (|a: &Attendee| a.ticket_id, |a: &Answer| a.ticket_id);
+    with_children(db, &mut page.data, sql, id, owner, |a| &mut a.answers).await?;
     Ok(page)
 }
 

@@ -72,21 +72,16 @@ async fn render(
 ) -> Result<Option<Vec<u8>>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
-        id: Uuid,
+        #[sqlx(flatten)]
+        facts: crate::ticketing::codes::CodeFacts,
         holder: String,
         company: Option<String>,
         pass: String,
-        door_no: Option<i64>,
-        issue_no: i64,
-        valid_from: Option<chrono::DateTime<chrono::Utc>>,
-        valid_until: Option<chrono::DateTime<chrono::Utc>>,
-        token_id: Option<Uuid>,
     }
     let mut tx = state.db.begin().await?;
     let rows: Vec<Row> = tx_run!(&mut tx, c => sqlx::query_as(concat!(
-        "SELECT t.id, ", crate::ticket_holder_sql!(), " AS holder, CASE WHEN t.holder_name IS NULL THEN p.company END AS company, tt.name AS pass, tt.door_no, t.issue_no, tt.valid_from, tt.valid_until, \
-         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
-         FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
+        "SELECT ", crate::code_facts_sql!(), ", ", crate::ticket_holder_sql!(), " AS holder, \
+         CASE WHEN t.holder_name IS NULL THEN p.company END AS company, tt.name AS pass FROM tickets t JOIN users u ON u.id = t.user_id LEFT JOIN profiles p ON p.user_id = u.id \
          JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.status IN ('VALID', 'USED') AND ($1 OR t.ticket_type_id = $2) AND ($3 OR t.id = $4) \
          ORDER BY LOWER(COALESCE(t.holder_name, p.last_name, u.email)), t.id LIMIT 5000"))
@@ -135,25 +130,10 @@ async fn render(
     let list: Vec<Badge> = rows
         .into_iter()
         .map(|r| {
-            let facts = crate::ticketing::codes::CodeFacts {
-                ticket_id: r.id,
-                issue: r.issue_no,
-                door_no: r.door_no,
-                valid_from: r.valid_from,
-                valid_until: r.valid_until,
-            };
             // The badge carries the ticket's own code, as its ticket page shows it.
-            let token = r
-                .token_id
-                .map(|id| crate::ticketing::service::ticket_token(config, id))
-                .unwrap_or_default();
-            let qr = crate::ticketing::codes::qr_text(
-                key.as_ref().filter(|_| r.token_id.is_some()),
-                &facts,
-                || token,
-            );
+            let (qr, _) = crate::ticketing::service::shown_code(config, key.as_ref(), &r.facts);
             Badge {
-                company: on_badge(r.id).or(r.company),
+                company: on_badge(r.facts.ticket_id).or(r.company),
                 name: r.holder,
                 pass: r.pass,
                 qr,

@@ -239,14 +239,15 @@ pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), 
         .bind(e.id).bind(e.list).bind(e.ticket).bind(e.at).bind(day(config, e.at)).bind(e.direction.as_str())
         .bind(e.staff).bind(e.device).bind(e.offline).bind(now()).execute(c).await.map(|_| ()))?;
     if e.direction == Direction::In {
-        let (order, pass): (Uuid, Uuid) = tx_run!(tx, c => sqlx::query_as(
-            "SELECT order_id, ticket_type_id FROM tickets WHERE id = $1").bind(e.ticket).fetch_one(c).await)?;
-        let data = serde_json::json!({
-            "checkin_id": e.id, "ticket_id": e.ticket, "order_id": order, "pass_id": pass,
-            "list_id": e.list, "at": e.at, "day": day(config, e.at), "offline": e.offline,
-        });
-        let once = Some(e.id.to_string());
-        crate::webhooks::service::emit(tx, "ticket.checked_in", once, data).await?;
+        if let Some(to) = crate::webhooks::service::listeners(tx, "ticket.checked_in").await? {
+            let (order, pass): (Uuid, Uuid) = tx_run!(tx, c => sqlx::query_as(
+                "SELECT order_id, ticket_type_id FROM tickets WHERE id = $1").bind(e.ticket).fetch_one(c).await)?;
+            let data = serde_json::json!({
+                "checkin_id": e.id, "ticket_id": e.ticket, "order_id": order, "pass_id": pass,
+                "list_id": e.list, "at": e.at, "day": day(config, e.at), "offline": e.offline,
+            });
+            to.emit(tx, Some(e.id.to_string()), data).await?;
+        }
         tx_run!(tx, c => sqlx::query(
             "UPDATE tickets SET status = CASE WHEN status = 'VALID' THEN 'USED' ELSE status END, \
              used_by_user_id = CASE WHEN used_at IS NULL OR $1 < used_at THEN $2 ELSE used_by_user_id END, \

@@ -119,13 +119,27 @@ pub async fn revoke(db: &Db, admin: &AuthUser, key_id: i64) -> Result<(), AppErr
         .await
 }
 
-/// What a ticket's signed code says.
+/// What a ticket's code is made of, as a query reads it with `code_facts_sql!()`.
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct CodeFacts {
     pub ticket_id: Uuid,
     pub issue: i64,
     pub door_no: Option<i64>,
     pub valid_from: Option<DateTime<Utc>>,
     pub valid_until: Option<DateTime<Utc>>,
+    /// Its current legacy token (none once its codes were revoked).
+    pub token_id: Option<Uuid>,
+}
+
+/// The columns of `CodeFacts`, as SQL over tickets `t` and their passes `tt`. Every place that
+/// shows a ticket's code (its page, its mail, its badge) reads it so.
+#[macro_export]
+macro_rules! code_facts_sql {
+    () => {
+        "t.id AS ticket_id, t.issue_no AS issue, tt.door_no, tt.valid_from, tt.valid_until, \
+         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL \
+         ORDER BY k.created_at DESC LIMIT 1) AS token_id"
+    };
 }
 
 /// A ticket's signed code (`None` for a pass without a door number).
@@ -139,16 +153,6 @@ pub fn code(key: &(u8, SigningKey), facts: &CodeFacts) -> Option<String> {
         valid_until: facts.valid_until.map(|t| signed::minutes(t.timestamp())),
     };
     Some(signed::sign(&claims, &key.1))
-}
-
-/// What a ticket's QR code carries: its signed code, else (no key, or a pass without a door
-/// number) its token.
-pub fn qr_text(
-    key: Option<&(u8, SigningKey)>,
-    facts: &CodeFacts,
-    token: impl FnOnce() -> String,
-) -> String {
-    key.and_then(|k| code(k, facts)).unwrap_or_else(token)
 }
 
 /// The ticket and issue a signed code names, if its signature holds under a key not revoked.

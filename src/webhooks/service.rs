@@ -1,4 +1,4 @@
-//! The webhooks' rules: events queued with the change that makes them (`emit`), the outbox sent by
+//! The webhooks' rules: events queued with the change that makes them (`listeners`, `emit`), the outbox sent by
 //! every instance's worker (`start_worker`, `deliver_due`: a delivery is taken by one instance for
 //! `LEASE_SECONDS`, so it is sent once), and the back office's changes (`create`, `disable`,
 //! `replay`), audited.
@@ -18,42 +18,77 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const BATCH: i64 = 20;
 const AT_ONCE: usize = 8;
 
-/// Queues `event` for every active webhook that listens to it, in the transaction of the change
-/// (the change and its deliveries commit together, once). `data` is what the event is about;
-/// `once`, when given, names the fact itself (an order paid, refunded up to an amount): the event
-/// id is made from it, so a fact told twice (the back office and the provider both report a
-/// refund) is queued once.
+/// The active webhooks that listen to one event, read in the transaction of a change. `None` when
+/// no one listens: the caller then builds no payload, so a door entry, a payment or a talk edit
+/// pays one read of the (small) webhooks table and nothing more.
+pub struct Listeners {
+    event: String,
+    hooks: Vec<Uuid>,
+}
+
+/// Who listens to `event` now (see `Listeners`).
+pub async fn listeners(tx: &mut Tx, event: &str) -> Result<Option<Listeners>, sqlx::Error> {
+    let hooks: Vec<(Uuid, String)> = tx_run!(tx, c => sqlx::query_as(
+        "SELECT id, events FROM webhooks WHERE disabled_at IS NULL").fetch_all(c).await)?;
+    let hooks: Vec<Uuid> = hooks
+        .into_iter()
+        .filter(|(_, events)| events.split(',').any(|e| e == event))
+        .map(|(id, _)| id)
+        .collect();
+    Ok((!hooks.is_empty()).then(|| Listeners {
+        event: event.to_owned(),
+        hooks,
+    }))
+}
+
+impl Listeners {
+    /// Queues the event for each listener, in the transaction of the change (the change and its
+    /// deliveries commit together, once). `data` is what the event is about; `once`, when given,
+    /// names the fact itself (an order paid, refunded up to an amount): the event id is made
+    /// from it, so a fact told twice (the back office and the provider both report a refund) is
+    /// queued once.
+    pub async fn emit(
+        self,
+        tx: &mut Tx,
+        once: Option<String>,
+        data: serde_json::Value,
+    ) -> Result<(), sqlx::Error> {
+        let event = self.event.as_str();
+        let event_id = match once {
+            Some(fact) => Uuid::new_v5(
+                &Uuid::NAMESPACE_URL,
+                format!("tessera:{event}:{fact}").as_bytes(),
+            ),
+            None => Uuid::new_v4(),
+        };
+        let at = now();
+        let payload = serde_json::json!({
+            "id": event_id, "type": event, "created": at.timestamp(), "data": data,
+        })
+        .to_string();
+        for hook in self.hooks {
+            tx_run!(tx, c => sqlx::query(
+                "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (webhook_id, event_id) DO NOTHING")
+                .bind(Uuid::new_v4()).bind(hook).bind(event_id).bind(event).bind(&payload).bind(at)
+                .execute(c).await.map(|_| ()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Queues `event` with `data` for whoever listens (`listeners`, then `Listeners::emit`), for a
+/// caller whose payload costs nothing to build.
 pub async fn emit(
     tx: &mut Tx,
     event: &str,
     once: Option<String>,
     data: serde_json::Value,
 ) -> Result<(), sqlx::Error> {
-    let hooks: Vec<(Uuid, String)> = tx_run!(tx, c => sqlx::query_as(
-        "SELECT id, events FROM webhooks WHERE disabled_at IS NULL").fetch_all(c).await)?;
-    let listening = hooks
-        .into_iter()
-        .filter(|(_, events)| events.split(',').any(|e| e == event));
-    let event_id = match once {
-        Some(fact) => Uuid::new_v5(
-            &Uuid::NAMESPACE_URL,
-            format!("tessera:{event}:{fact}").as_bytes(),
-        ),
-        None => Uuid::new_v4(),
-    };
-    let at = now();
-    let payload = serde_json::json!({
-        "id": event_id, "type": event, "created": at.timestamp(), "data": data,
-    })
-    .to_string();
-    for (hook, _) in listening {
-        tx_run!(tx, c => sqlx::query(
-            "INSERT INTO webhook_deliveries (id, webhook_id, event_id, event_type, payload, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (webhook_id, event_id) DO NOTHING")
-            .bind(Uuid::new_v4()).bind(hook).bind(event_id).bind(event).bind(&payload).bind(at)
-            .execute(c).await.map(|_| ()))?;
+    match listeners(tx, event).await? {
+        Some(to) => to.emit(tx, once, data).await,
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The `Tessera-Signature` header of `body` sent at `t` (Unix seconds): `t=…,v1=…`, v1 being the

@@ -23,21 +23,33 @@ pub(crate) async fn new_token(
         .execute(c).await.map(|_| ()))
 }
 
+/// A ticket's code as its holder shows it (its page, its mail, its badge) and its legacy token:
+/// the signed code when the server has a key, else (or for a pass without a door number) the
+/// token; both empty for a ticket without a current token.
+pub fn shown_code(
+    config: &Config,
+    key: Option<&(u8, ed25519_dalek::SigningKey)>,
+    facts: &crate::ticketing::codes::CodeFacts,
+) -> (String, String) {
+    let Some(token_id) = facts.token_id else {
+        return Default::default();
+    };
+    let token = ticket_token(config, token_id);
+    let code = key.and_then(|k| crate::ticketing::codes::code(k, facts));
+    (code.unwrap_or_else(|| token.clone()), token)
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct TicketRow {
-    id: Uuid,
+    #[sqlx(flatten)]
+    facts: crate::ticketing::codes::CodeFacts,
     order_id: Uuid,
     type_name: String,
     #[sqlx(try_from = "String")]
     status: TicketStatus,
     holder_name: Option<String>,
     holder_email: Option<String>,
-    valid_from: Option<DateTime<Utc>>,
-    valid_until: Option<DateTime<Utc>>,
     used_at: Option<DateTime<Utc>>,
-    token_id: Option<Uuid>,
-    door_no: Option<i64>,
-    issue_no: i64,
     bought: bool,
 }
 
@@ -47,11 +59,10 @@ pub async fn tickets_of(
     user_id: Uuid,
     order_id: Option<Uuid>,
 ) -> Result<Vec<TicketView>, AppError> {
-    let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(
-        "SELECT t.id, t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, tt.valid_from, tt.valid_until, t.used_at, tt.door_no, t.issue_no, t.user_id = $1 AS bought, \
-         (SELECT k.id FROM ticket_tokens k WHERE k.ticket_id = t.id AND k.revoked_at IS NULL ORDER BY k.created_at DESC LIMIT 1) AS token_id \
-         FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
-         WHERE (t.user_id = $1 OR t.holder_user_id = $1) AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id")
+    let rows: Vec<TicketRow> = db_run!(&state.db, pool => sqlx::query_as(concat!(
+        "SELECT ", crate::code_facts_sql!(), ", t.order_id, tt.name AS type_name, t.status, t.holder_name, t.holder_email, \
+         t.used_at, t.user_id = $1 AS bought FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE (t.user_id = $1 OR t.holder_user_id = $1) AND ($2 IS NULL OR t.order_id = $2) ORDER BY t.issued_at, t.id"))
         .bind(user_id).bind(order_id).fetch_all(pool).await)?;
     let key = if rows.is_empty() {
         None
@@ -61,21 +72,8 @@ pub async fn tickets_of(
     Ok(rows
         .into_iter()
         .map(|r| {
-            let token = r
-                .token_id
-                .map(|id| ticket_token(&state.config, id))
-                .unwrap_or_default();
-            let code = crate::ticketing::codes::qr_text(
-                key.as_ref().filter(|_| r.token_id.is_some()),
-                &crate::ticketing::codes::CodeFacts {
-                    ticket_id: r.id,
-                    issue: r.issue_no,
-                    door_no: r.door_no,
-                    valid_from: r.valid_from,
-                    valid_until: r.valid_until,
-                },
-                || token.clone(),
-            );
+            let (code, token) = shown_code(&state.config, key.as_ref(), &r.facts);
+            let facts = r.facts;
             TicketView {
                 qr_svg: if code.is_empty() || r.status == TicketStatus::Canceled {
                     String::new()
@@ -84,13 +82,13 @@ pub async fn tickets_of(
                 },
                 code,
                 token,
-                id: r.id,
+                id: facts.ticket_id,
                 order_id: r.order_id,
                 type_name: r.type_name,
                 status: r.status,
                 holder_name: r.holder_name,
                 holder_email: r.holder_email,
-                valid_days: valid_days(&state.config, r.valid_from, r.valid_until),
+                valid_days: valid_days(&state.config, facts.valid_from, facts.valid_until),
                 used_at: r.used_at,
                 bought: r.bought,
             }
@@ -105,38 +103,20 @@ pub async fn ticket_pngs(
     order_id: Uuid,
     only: Option<Uuid>,
 ) -> Result<Vec<(Uuid, Vec<u8>)>, sqlx::Error> {
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(
-        Uuid,
-        Uuid,
-        i64,
-        Option<i64>,
-        Option<DateTime<Utc>>,
-        Option<DateTime<Utc>>,
-    )> = db_run!(db, pool => sqlx::query_as(
-        "SELECT t.id, k.id, t.issue_no, tt.door_no, tt.valid_from, tt.valid_until FROM tickets t \
-         JOIN ticket_tokens k ON k.ticket_id = t.id AND k.revoked_at IS NULL JOIN ticket_types tt ON tt.id = t.ticket_type_id \
-         WHERE t.order_id = $1 AND t.status = 'VALID' AND ($2 IS NULL OR t.id = $2) ORDER BY t.issued_at, t.id")
+    let rows: Vec<crate::ticketing::codes::CodeFacts> = db_run!(db, pool => sqlx::query_as(concat!(
+        "SELECT ", crate::code_facts_sql!(), " FROM tickets t JOIN ticket_types tt ON tt.id = t.ticket_type_id \
+         WHERE t.order_id = $1 AND t.status = 'VALID' AND ($2 IS NULL OR t.id = $2) ORDER BY t.issued_at, t.id"))
         .bind(order_id).bind(only).fetch_all(pool).await)?;
     let key = match rows.is_empty() {
         true => None,
         false => crate::ticketing::codes::signing_key(db, config).await.ok(),
     };
     Ok(rows
-        .into_iter()
-        .map(|(ticket, token, issue, door_no, valid_from, valid_until)| {
-            let code = crate::ticketing::codes::qr_text(
-                key.as_ref(),
-                &crate::ticketing::codes::CodeFacts {
-                    ticket_id: ticket,
-                    issue,
-                    door_no,
-                    valid_from,
-                    valid_until,
-                },
-                || ticket_token(config, token),
-            );
-            (ticket, qr::png(&code, 6))
+        .iter()
+        .filter(|facts| facts.token_id.is_some())
+        .map(|facts| {
+            let (code, _) = shown_code(config, key.as_ref(), facts);
+            (facts.ticket_id, qr::png(&code, 6))
         })
         .collect())
 }
