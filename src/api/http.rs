@@ -242,15 +242,21 @@ list!(
     Order,
     resources::orders
 );
-list!(
-    "Tickets and who holds them, with their answers to the organiser's questions.",
-    list_attendees,
-    "/api/v1/attendees",
-    "attendees",
-    "attendees:read",
-    Attendee,
-    resources::attendees
-);
+/// Tickets and who holds them, with their answers to the organiser's questions (each question in
+/// the request's `Accept-Language`).
+#[utoipa::path(get, path = "/api/v1/attendees", tag = "attendees", params(PageQuery), security(("token" = ["attendees:read"])),
+    responses((status = 200, body = Page<Attendee>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn list_attendees(
+    api: Api,
+    State(s): State<AppState>,
+    q: PageQ,
+) -> Result<Json<Page<Attendee>>, ApiError> {
+    let locale = api.locale;
+    api.list("attendees:read", q, async |a, l| {
+        resources::attendees(&s.db, a, l, locale).await
+    })
+    .await
+}
 list!(
     "Entries and exits, in the order they happened.",
     list_checkins,
@@ -396,7 +402,8 @@ pub async fn patch_talk(
     let mut tx = s.db.begin().await.map_err(|e| api.fail(e.into()))?;
     for (i, (field, value)) in changes.iter().enumerate() {
         let version = patch.version.saturating_add(i as i64);
-        let edit = CellEdit::new(api.caller.user.id, id, field, value, version);
+        let edit = CellEdit::new(api.caller.user.id, id, field, value, version)
+            .through(&api.caller.prefix);
         crate::admin::talks::service::update_in(&mut tx, config, edit)
             .await
             .map_err(failed)?;

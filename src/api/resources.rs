@@ -98,7 +98,13 @@ pub async fn order(db: &Db, id: Uuid) -> Result<Order, AppError> {
     Ok(order)
 }
 
-pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attendee>, AppError> {
+/// Tickets and their holders, with their answers (each question in `locale`, the answer as given).
+pub async fn attendees(
+    db: &Db,
+    after: Cursor,
+    limit: i64,
+    locale: crate::i18n::Locale,
+) -> Result<Page<Attendee>, AppError> {
     let mut page: Page<Attendee> = page(
         db,
         "SELECT x.id, x.order_id, x.ticket_type_id AS pass_id, x.status, \
@@ -110,11 +116,17 @@ pub async fn attendees(db: &Db, after: Cursor, limit: i64) -> Result<Page<Attend
         limit,
     )
     .await?;
-    let sql = "SELECT a.ticket_id, a.question_id, q.label_fr AS question, a.answer \
+    let label = match locale {
+        crate::i18n::Locale::Fr => "q.label_fr",
+        crate::i18n::Locale::En => "COALESCE(NULLIF(q.label_en, ''), q.label_fr)",
+    };
+    let sql = format!(
+        "SELECT a.ticket_id, a.question_id, {label} AS question, a.answer \
          FROM ticket_answers a JOIN questions q ON q.id = a.question_id \
-         WHERE a.ticket_id IN ({ids}) ORDER BY q.position, q.id";
+         WHERE a.ticket_id IN ({{ids}}) ORDER BY q.position, q.id"
+    );
     let (id, owner) = (|a: &Attendee| a.ticket_id, |a: &Answer| a.ticket_id);
-    with_children(db, &mut page.data, sql, id, owner, |a| &mut a.answers).await?;
+    with_children(db, &mut page.data, &sql, id, owner, |a| &mut a.answers).await?;
     Ok(page)
 }
 

@@ -125,7 +125,11 @@ pub struct Answer {
     #[serde(skip)]
     pub ticket_id: Uuid,
     pub question_id: Uuid,
+    /// The question, in the request's `Accept-Language` (French when it has no English label).
     pub question: String,
+    /// The answer as given: a choice by its option's French label (several: one per line), a
+    /// yes/no question `yes` or `no`.
+    #[schema(example = "Végétarien")]
     pub answer: String,
 }
 

@@ -13,6 +13,8 @@ const TOUCH_EVERY_SECONDS: i64 = 60;
 #[derive(Clone, Debug)]
 pub struct ApiCaller {
     pub token_id: Uuid,
+    /// Its display prefix (`tsk_…`, as `/admin/api` lists it), named by the audit log's entries.
+    pub prefix: String,
     pub scopes: Vec<String>,
     pub user: crate::accounts::AuthUser,
 }
@@ -127,18 +129,19 @@ pub async fn list(db: &Db, config: &Config) -> Result<Vec<ApiTokenView>, AppErro
     Ok(rows.into_iter().map(|r| view(config, r)).collect())
 }
 
-/// What a request's token says: the token, its scopes, when it was last used, and its maker (id,
-/// email, role, status, locale).
-type CallerRow = (
-    Uuid,
-    String,
-    Option<DateTime<Utc>>,
-    Uuid,
-    String,
-    String,
-    String,
-    String,
-);
+/// What a request's token says: the token (id, display prefix, scopes, last use) and its maker.
+#[derive(sqlx::FromRow)]
+struct CallerRow {
+    token_id: Uuid,
+    prefix: String,
+    scopes: String,
+    last_used_at: Option<DateTime<Utc>>,
+    user_id: Uuid,
+    email: String,
+    role: String,
+    status: String,
+    locale: String,
+}
 
 /// The caller a bearer token stands for: a live token whose maker is still an active admin.
 pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiCaller>, AppError> {
@@ -146,11 +149,22 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiCaller>, App
         return Ok(None);
     }
     let row: Option<CallerRow> = db_run!(db, pool => sqlx::query_as(
-        "SELECT t.id, t.scopes, t.last_used_at, u.id, u.email, u.role, u.status, u.locale \
+        "SELECT t.id AS token_id, t.prefix, t.scopes, t.last_used_at, u.id AS user_id, u.email, u.role, u.status, u.locale \
          FROM api_tokens t JOIN users u ON u.id = t.created_by \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND u.deleted_at IS NULL")
         .bind(hash_token(token)).fetch_optional(pool).await)?;
-    let Some((token_id, scopes, last_used, user, email, role, status, locale)) = row else {
+    let Some(CallerRow {
+        token_id,
+        prefix,
+        scopes,
+        last_used_at: last_used,
+        user_id: user,
+        email,
+        role,
+        status,
+        locale,
+    }) = row
+    else {
         return Ok(None);
     };
     if role != crate::accounts::Role::Admin.as_str() || status != "ACTIVE" {
@@ -176,6 +190,7 @@ pub async fn authenticate(db: &Db, token: &str) -> Result<Option<ApiCaller>, App
     };
     Ok(Some(ApiCaller {
         token_id,
+        prefix,
         scopes,
         user,
     }))

@@ -260,9 +260,29 @@ pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), 
     }
 }
 
-/// After an entry is undone: the ticket's first-entry fields follow its first entry left (VALID
-/// again when there is none).
-pub async fn refresh_first_entry(
+/// An entry undone (`entry` let `ticket` in on `list` at `entry_at`): the entry is removed, the
+/// ticket's first-entry fields follow its first entry left (VALID again when there is none), and
+/// the webhooks hear `ticket.checkin_undone` (a poller of the check-ins no longer finds it).
+pub async fn remove_entry(
+    tx: &mut Tx,
+    entry: Uuid,
+    ticket: Uuid,
+    list: Uuid,
+    entry_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    tx_run!(tx, c => sqlx::query("DELETE FROM checkins WHERE id = $1")
+        .bind(entry).execute(c).await.map(|_| ()))?;
+    if let Some(to) = crate::webhooks::service::listeners(tx, "ticket.checkin_undone").await? {
+        let data = serde_json::json!({
+            "checkin_id": entry, "ticket_id": ticket, "list_id": list, "at": entry_at, "undone_at": now,
+        });
+        to.emit(tx, Some(entry.to_string()), data).await?;
+    }
+    refresh_first_entry(tx, ticket, now).await
+}
+
+async fn refresh_first_entry(
     tx: &mut Tx,
     ticket: Uuid,
     now: DateTime<Utc>,

@@ -338,9 +338,7 @@ pub async fn undo_on(
             return Err(AppError::invalid("ticket", "scan.error.undo_too_late"));
         }
     }
-    tx_run!(&mut tx, c => sqlx::query("DELETE FROM checkins WHERE id = $1")
-        .bind(entry).execute(c).await.map(|_| ()))?;
-    checkin::service::refresh_first_entry(&mut tx, ticket_id, at).await?;
+    checkin::service::remove_entry(&mut tx, entry, ticket_id, list_id, used_at, at).await?;
     Audit::new(actor.id, "UNDO_SCAN", "ticket", ticket_id).meta(serde_json::json!({ "used_at": used_at, "used_by": used_by, "list": list_id, "entry": entry })).write(&mut tx).await?;
     tx.commit().await?;
     Ok(())

@@ -138,6 +138,8 @@ pub struct CellEdit<'a> {
     pub value: &'a str,
     /// The row's version the editor read: the edit is refused when the row changed since.
     pub version: i64,
+    /// The API token it came through (its display prefix), for the audit log; none from a page.
+    pub via: Option<&'a str>,
 }
 
 impl<'a> CellEdit<'a> {
@@ -154,6 +156,15 @@ impl<'a> CellEdit<'a> {
             field,
             value,
             version,
+            via: None,
+        }
+    }
+
+    /// The same edit, made through the API token `prefix`.
+    pub fn through(self, prefix: &'a str) -> Self {
+        CellEdit {
+            via: Some(prefix),
+            ..self
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Webhooks out: admins register addresses for `order.paid`, `order.refunded`,
-//! `ticket.checked_in` and `talk.changed`; each event is queued in the transaction of the change
+//! `ticket.checked_in`, `ticket.checkin_undone` and `talk.changed`; each event is queued in the transaction of the change
 //! (`service::emit`, a durable outbox), sent signed (HMAC-SHA256 over the timestamp and the body,
 //! as Stripe does) by whichever instance takes it first, retried with backoff, visible with its
 //! attempts and replayable in `/admin/api` (`components`).
@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The events a webhook may listen to.
-pub const EVENTS: [&str; 4] = [
+pub const EVENTS: [&str; 5] = [
     "order.paid",
     "order.refunded",
     "ticket.checked_in",
+    "ticket.checkin_undone",
     "talk.changed",
 ];
 

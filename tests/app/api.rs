@@ -175,7 +175,7 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
         // The first ticket's holder answered the organiser's question.
         let question = uuid::Uuid::new_v4();
         tessera::db_run!(app.db(), pool => {
-            sqlx::query("INSERT INTO questions (id, kind, label_fr, created_at) VALUES ($1, 'TEXT', 'Entreprise', $2)")
+            sqlx::query("INSERT INTO questions (id, kind, label_fr, label_en, created_at) VALUES ($1, 'TEXT', 'Entreprise', 'Company', $2)")
                 .bind(question).bind(now).execute(pool).await.unwrap();
             sqlx::query("INSERT INTO ticket_answers (ticket_id, question_id, answer, updated_at) VALUES ($1, $2, 'Inria', $3)")
                 .bind(tickets[0]).bind(question).bind(now).execute(pool).await.map(|_| ())
@@ -288,6 +288,11 @@ async fn pages_stay_right_while_orders_come_in_and_each_token_has_its_own_rate()
         let answers = &people["data"][0]["answers"];
         assert_eq!((answers[0]["question"].as_str(), answers[0]["answer"].as_str()), (Some("Entreprise"), Some("Inria")), "{answers}");
         assert_eq!(people["data"][1]["answers"], json!([]));
+        // An English-speaking client reads the question in English, the answer as given.
+        let english = reqwest::Client::new().get(app.url("/api/v1/attendees?limit=1")).bearer_auth(&reader)
+            .header("Accept-Language", "en-GB,en;q=0.8").send().await.unwrap().json::<Value>().await.unwrap();
+        let answers = &english["data"][0]["answers"];
+        assert_eq!((answers[0]["question"].as_str(), answers[0]["answer"].as_str()), (Some("Company"), Some("Inria")), "{answers}");
         // Bad pages: a cursor not ours, a limit out of range.
         for (q, field) in [
             ("cursor=bm9wZQ", "cursor"),
@@ -440,6 +445,13 @@ async fn checkins_follow_the_door_rules_and_talks_change_whole_or_not_at_all() {
         assert!(app.count("SELECT COUNT(*) FROM talk_changes").await >= 1, "[{}] the move is kept for the notices", app.engine);
         let audited = app.count("SELECT COUNT(*) FROM audit_logs WHERE action = 'UPDATE_TALK'").await;
         assert_eq!(audited, 3, "[{}] one entry per field, by the token's admin", app.engine);
+        // The log names the token too, by the prefix `/admin/api` lists.
+        let (_, tokens) = app.call_as(&admin, "admin_api_tokens", &[]).await;
+        let prefix = tokens.as_array().unwrap().iter().find(|t| writer.starts_with(t["prefix"].as_str().unwrap())).unwrap()["prefix"].clone();
+        let (_, log) = app.call_as(&admin, "admin_audit_log", &[("action", "UPDATE_TALK")]).await;
+        for line in log.as_array().unwrap() {
+            assert!(line["meta"].as_array().unwrap().contains(&json!(["api_token", prefix])), "[{}] {line}", app.engine);
+        }
         let (status, _, _) = api(&app, reqwest::Method::PATCH, &format!("/api/v1/talks/{id}"), Some(&reader), Some(json!({ "version": 1 }))).await;
         assert_eq!(status, 403, "talks:read may not write");
         let (status, _, _) = patch(json!({ "version": 1, "room": "x" })).await;

@@ -106,7 +106,7 @@ async fn deliveries_are_signed_retried_after_the_receiver_was_down_and_replayabl
         }
         assert_eq!(register(&app, &attendee, &url, "order.paid").await.0, 403);
         assert_eq!(app.count("SELECT COUNT(*) FROM webhooks").await, 0);
-        let (status, hook) = register(&app, &admin, &url, "order.paid,ticket.checked_in").await;
+        let (status, hook) = register(&app, &admin, &url, "order.paid,ticket.checked_in,ticket.checkin_undone").await;
         assert_eq!(status, 200, "{hook}");
         let secret = hook["secret"].as_str().unwrap().to_string();
         assert!(secret.starts_with("whsec_"));
@@ -153,12 +153,23 @@ async fn deliveries_are_signed_retried_after_the_receiver_was_down_and_replayabl
         wait_for("the check-in", async || got.lock().unwrap().len() == 3).await;
         let checked: Value = serde_json::from_str(&got.lock().unwrap()[2].2).unwrap();
         assert_eq!((checked["type"].as_str(), checked["data"]["ticket_id"].as_str()), (Some("ticket.checked_in"), Some(ticket.to_string().as_str())));
+        // The entry undone at the door: told too, naming the entry told before; the API's list of
+        // check-ins no longer has it.
+        let (status, _) = app.call_as(&admin, "scan_undo", &[("ticket_id", &ticket.to_string())]).await;
+        assert_eq!(status, 200);
+        wait_for("the undo", async || got.lock().unwrap().len() == 4).await;
+        let undone: Value = serde_json::from_str(&got.lock().unwrap()[3].2).unwrap();
+        assert_eq!(undone["type"].as_str(), Some("ticket.checkin_undone"), "{undone}");
+        assert_eq!((undone["data"]["checkin_id"].clone(), undone["data"]["ticket_id"].as_str()), (checked["data"]["checkin_id"].clone(), Some(ticket.to_string().as_str())), "{undone}");
+        let reader = crate::api::token(&app, &admin, "checkins:read").await;
+        let list: Value = reqwest::Client::new().get(app.url("/api/v1/checkins")).bearer_auth(&reader).send().await.unwrap().json().await.unwrap();
+        assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
         // Disabled: nothing more is sent.
         let (status, _) = app.call_as(&admin, "admin_webhook_disable", &[("id", hook["id"].as_str().unwrap())]).await;
         assert_eq!(status, 200);
         paid_ticket(&app, buyer, pass).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(got.lock().unwrap().len(), 3, "[{}] a disabled webhook hears nothing", app.engine);
+        assert_eq!(got.lock().unwrap().len(), 4, "[{}] a disabled webhook hears nothing", app.engine);
         let audited = app.count("SELECT COUNT(*) FROM audit_logs WHERE action IN ('CREATE_WEBHOOK', 'DISABLE_WEBHOOK', 'REPLAY_WEBHOOK_DELIVERY')").await;
         assert_eq!(audited, 3);
     })
