@@ -403,7 +403,7 @@ pub async fn patch_talk(
     for (i, (field, value)) in changes.iter().enumerate() {
         let version = patch.version.saturating_add(i as i64);
         let edit = CellEdit::new(api.caller.user.id, id, field, value, version)
-            .through(&api.caller.prefix);
+            .through(api.caller.token_id, &api.caller.prefix);
         crate::admin::talks::service::update_in(&mut tx, config, edit)
             .await
             .map_err(failed)?;

@@ -246,7 +246,9 @@ pub async fn record(tx: &mut Tx, config: &Config, e: &NewCheckin) -> Result<(), 
                 "checkin_id": e.id, "ticket_id": e.ticket, "order_id": order, "pass_id": pass,
                 "list_id": e.list, "at": e.at, "day": day(config, e.at), "offline": e.offline,
             });
-            to.emit(tx, Some(e.id.to_string()), data).await?;
+            // Each entry recorded is its own event (an entry undone, then scanned again with the
+            // same scan id, is told again).
+            to.emit(tx, None, data).await?;
         }
         tx_run!(tx, c => sqlx::query(
             "UPDATE tickets SET status = CASE WHEN status = 'VALID' THEN 'USED' ELSE status END, \
@@ -277,7 +279,7 @@ pub async fn remove_entry(
         let data = serde_json::json!({
             "checkin_id": entry, "ticket_id": ticket, "list_id": list, "at": entry_at, "undone_at": now,
         });
-        to.emit(tx, Some(entry.to_string()), data).await?;
+        to.emit(tx, None, data).await?;
     }
     refresh_first_entry(tx, ticket, now).await
 }

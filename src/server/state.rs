@@ -138,8 +138,9 @@ pub struct CellEdit<'a> {
     pub value: &'a str,
     /// The row's version the editor read: the edit is refused when the row changed since.
     pub version: i64,
-    /// The API token it came through (its display prefix), for the audit log; none from a page.
-    pub via: Option<&'a str>,
+    /// The API token it came through (its id and display prefix), for the audit log; none from a
+    /// page.
+    pub via: Option<(uuid::Uuid, &'a str)>,
 }
 
 impl<'a> CellEdit<'a> {
@@ -160,10 +161,10 @@ impl<'a> CellEdit<'a> {
         }
     }
 
-    /// The same edit, made through the API token `prefix`.
-    pub fn through(self, prefix: &'a str) -> Self {
+    /// The same edit, made through the API token `token` (`prefix`, as /admin/api lists it).
+    pub fn through(self, token: uuid::Uuid, prefix: &'a str) -> Self {
         CellEdit {
-            via: Some(prefix),
+            via: Some((token, prefix)),
             ..self
         }
     }

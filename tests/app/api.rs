@@ -450,7 +450,9 @@ async fn checkins_follow_the_door_rules_and_talks_change_whole_or_not_at_all() {
         let prefix = tokens.as_array().unwrap().iter().find(|t| writer.starts_with(t["prefix"].as_str().unwrap())).unwrap()["prefix"].clone();
         let (_, log) = app.call_as(&admin, "admin_audit_log", &[("action", "UPDATE_TALK")]).await;
         for line in log.as_array().unwrap() {
-            assert!(line["meta"].as_array().unwrap().contains(&json!(["api_token", prefix])), "[{}] {line}", app.engine);
+            let meta = line["meta"].as_array().unwrap();
+            assert!(meta.contains(&json!(["api_token", prefix])), "[{}] {line}", app.engine);
+            assert!(meta.iter().any(|m| m[0] == "api_token_id"), "[{}] {line}", app.engine);
         }
         let (status, _, _) = api(&app, reqwest::Method::PATCH, &format!("/api/v1/talks/{id}"), Some(&reader), Some(json!({ "version": 1 }))).await;
         assert_eq!(status, 403, "talks:read may not write");

@@ -150,6 +150,7 @@ async fn deliveries_are_signed_retried_after_the_receiver_was_down_and_replayabl
         let res = reqwest::Client::new().post(app.url("/api/v1/checkins")).bearer_auth(&door)
             .json(&serde_json::json!({ "ticket_id": ticket })).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 201);
+        let scan_id = res.json::<Value>().await.unwrap()["scan_id"].as_str().unwrap().to_string();
         wait_for("the check-in", async || got.lock().unwrap().len() == 3).await;
         let checked: Value = serde_json::from_str(&got.lock().unwrap()[2].2).unwrap();
         assert_eq!((checked["type"].as_str(), checked["data"]["ticket_id"].as_str()), (Some("ticket.checked_in"), Some(ticket.to_string().as_str())));
@@ -164,12 +165,20 @@ async fn deliveries_are_signed_retried_after_the_receiver_was_down_and_replayabl
         let reader = crate::api::token(&app, &admin, "checkins:read").await;
         let list: Value = reqwest::Client::new().get(app.url("/api/v1/checkins")).bearer_auth(&reader).send().await.unwrap().json().await.unwrap();
         assert_eq!(list["data"].as_array().map(Vec::len), Some(0), "{list}");
+        // The same scan sent again lets the ticket in again: a new event, not taken for the first.
+        let res = reqwest::Client::new().post(app.url("/api/v1/checkins")).bearer_auth(&door)
+            .json(&serde_json::json!({ "ticket_id": ticket, "scan_id": scan_id })).send().await.unwrap();
+        assert_eq!(res.status().as_u16(), 201);
+        wait_for("the second check-in", async || got.lock().unwrap().len() == 5).await;
+        let again: Value = serde_json::from_str(&got.lock().unwrap()[4].2).unwrap();
+        assert_eq!(again["type"].as_str(), Some("ticket.checked_in"), "{again}");
+        assert_ne!(again["id"], checked["id"], "[{}] its own event id", app.engine);
         // Disabled: nothing more is sent.
         let (status, _) = app.call_as(&admin, "admin_webhook_disable", &[("id", hook["id"].as_str().unwrap())]).await;
         assert_eq!(status, 200);
         paid_ticket(&app, buyer, pass).await;
         tokio::time::sleep(Duration::from_millis(600)).await;
-        assert_eq!(got.lock().unwrap().len(), 4, "[{}] a disabled webhook hears nothing", app.engine);
+        assert_eq!(got.lock().unwrap().len(), 5, "[{}] a disabled webhook hears nothing", app.engine);
         let audited = app.count("SELECT COUNT(*) FROM audit_logs WHERE action IN ('CREATE_WEBHOOK', 'DISABLE_WEBHOOK', 'REPLAY_WEBHOOK_DELIVERY')").await;
         assert_eq!(audited, 3);
     })

@@ -246,8 +246,9 @@ pub async fn update_in(tx: &mut Tx, config: &Config, edit: CellEdit<'_>) -> Resu
     }
     crate::programme::service::announce(tx, edit.id, "updated", &[edit.field]).await?;
     let mut meta = serde_json::json!({ "field": edit.field, "before": old, "after": new });
-    if let (Some(token), Some(meta)) = (edit.via, meta.as_object_mut()) {
-        meta.insert("api_token".into(), token.into());
+    if let (Some((id, prefix)), Some(meta)) = (edit.via, meta.as_object_mut()) {
+        meta.insert("api_token".into(), prefix.into());
+        meta.insert("api_token_id".into(), id.to_string().into());
     }
     Audit::new(edit.by, "UPDATE_TALK", "talk", edit.id)
         .meta(meta)
