@@ -1,8 +1,9 @@
 //! Webhooks out: admins register addresses for `order.paid`, `order.refunded`,
-//! `ticket.checked_in`, `ticket.checkin_undone` and `talk.changed`; each event is queued in the transaction of the change
-//! (`service::emit`, a durable outbox), sent signed (HMAC-SHA256 over the timestamp and the body,
-//! as Stripe does) by whichever instance takes it first, retried with backoff, visible with its
-//! attempts and replayable in `/admin/api` (`components`).
+//! `ticket.checked_in`, `ticket.checkin_undone` and `talk.changed`; each event is queued in the
+//! transaction of the change (`service::listeners`, then `Listeners::emit`: a durable outbox),
+//! sent signed (HMAC-SHA256 over the timestamp and the body, as Stripe does) by whichever instance
+//! takes it first, retried with backoff, visible with its attempts and replayable in `/admin/api`
+//! (`components`).
 pub mod components;
 #[cfg(feature = "ssr")]
 pub mod service;

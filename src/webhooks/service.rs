@@ -1,7 +1,7 @@
-//! The webhooks' rules: events queued with the change that makes them (`listeners`, `emit`), the outbox sent by
-//! every instance's worker (`start_worker`, `deliver_due`: a delivery is taken by one instance for
-//! `LEASE_SECONDS`, so it is sent once), and the back office's changes (`create`, `disable`,
-//! `replay`), audited.
+//! The webhooks' rules: events queued with the change that makes them (`listeners`, then
+//! `Listeners::emit`), the outbox sent by every instance's worker (`start_worker`, `deliver_due`:
+//! a delivery is taken by one instance for `LEASE_SECONDS`, so it is sent once), and the back
+//! office's changes (`create`, `disable`, `replay`), audited.
 use super::{AttemptView, DeliveryView, WebhookView, WebhooksAdmin, EVENTS};
 use crate::server::prelude::*;
 use hmac::{Hmac, Mac};
@@ -74,20 +74,6 @@ impl Listeners {
                 .execute(c).await.map(|_| ()))?;
         }
         Ok(())
-    }
-}
-
-/// Queues `event` with `data` for whoever listens (`listeners`, then `Listeners::emit`), for a
-/// caller whose payload costs nothing to build.
-pub async fn emit(
-    tx: &mut Tx,
-    event: &str,
-    once: Option<String>,
-    data: serde_json::Value,
-) -> Result<(), sqlx::Error> {
-    match listeners(tx, event).await? {
-        Some(to) => to.emit(tx, once, data).await,
-        None => Ok(()),
     }
 }
 
