@@ -20,8 +20,9 @@ const freePort = () => new Promise((ok, fail) => {
   srv.on('error', fail);
 });
 
-/** Starts a server; resolves to { baseUrl, dataDir, stop() } once it answers /readyz. */
-export async function startServer(extraEnv = {}) {
+/** Starts a server; resolves to { baseUrl, dataDir, stop() } once it answers /readyz.
+ * `quiet` drops its start-up banner (the demo accounts), printed once per server otherwise. */
+export async function startServer(extraEnv = {}, { quiet = false } = {}) {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'tessera-e2e-'));
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -39,16 +40,18 @@ export async function startServer(extraEnv = {}) {
       RUST_LOG: process.env.RUST_LOG ?? 'warn',
       ...extraEnv,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', quiet ? 'ignore' : 'inherit', 'inherit'],
   });
+  const killOnExit = () => { if (server.exitCode === null) server.kill('SIGTERM'); };
+  process.on('exit', killOnExit);
   const stop = async () => {
+    process.off('exit', killOnExit);
     if (server.exitCode === null) {
       server.kill('SIGTERM');
       await new Promise((r) => server.on('exit', r));
     }
     rmSync(dataDir, { recursive: true, force: true });
   };
-  process.on('exit', () => { if (server.exitCode === null) server.kill('SIGTERM'); });
   for (let i = 0; i < 200 && server.exitCode === null; i++) {
     try {
       const res = await fetch(`${baseUrl}/readyz`);

@@ -85,8 +85,8 @@ async fn render(
          JOIN ticket_types tt ON tt.id = t.ticket_type_id \
          WHERE t.status IN ('VALID', 'USED') AND ($1 OR t.ticket_type_id = $2) AND ($3 OR t.id = $4) \
          ORDER BY LOWER(COALESCE(t.holder_name, p.last_name, u.email)), t.id LIMIT 5000"))
-        .bind(pass.is_none()).bind(pass.unwrap_or(Uuid::nil()))
-        .bind(ticket.is_none()).bind(ticket.unwrap_or(Uuid::nil()))
+        .bind(pass.is_none()).bind(pass.unwrap_or_default())
+        .bind(ticket.is_none()).bind(ticket.unwrap_or_default())
         .fetch_all(c).await)?;
     if rows.is_empty() {
         return Ok(None);

@@ -324,7 +324,7 @@ pub async fn undo_on(
     let last: Option<(Uuid, Uuid, DateTime<Utc>, Option<Uuid>)> = tx_run!(&mut tx, c => sqlx::query_as(
         "SELECT id, list_id, at, staff_id FROM checkins WHERE ticket_id = $1 AND direction = 'IN' AND ($2 OR list_id = $3) \
          ORDER BY at DESC, id DESC LIMIT 1")
-        .bind(ticket_id).bind(list.is_none()).bind(list.unwrap_or(Uuid::nil())).fetch_optional(c).await)?;
+        .bind(ticket_id).bind(list.is_none()).bind(list.unwrap_or_default()).fetch_optional(c).await)?;
     let Some((entry, list_id, used_at, used_by)) = last else {
         return Err(AppError::invalid("ticket", "scan.error.not_used"));
     };

@@ -53,7 +53,7 @@ pub(super) async fn holders(
     db: &Db,
     question: Option<Uuid>,
 ) -> Result<Vec<HolderRow>, sqlx::Error> {
-    db_run!(db, pool => sqlx::query_as(HOLDERS).bind(question.unwrap_or(Uuid::nil())).bind(false).fetch_all(pool).await)
+    db_run!(db, pool => sqlx::query_as(HOLDERS).bind(question.unwrap_or_default()).bind(false).fetch_all(pool).await)
 }
 
 /// An answer matches the one asked for when it is that answer (or one of its lines: several
