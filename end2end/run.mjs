@@ -1,7 +1,7 @@
 // Runs every test file in tests/ with node's test runner in Chromium, each file against a server of
 // its own (a fresh SQLite database with the demo conference): no file depends on what another left
-// behind, and two files run at once (E2E_JOBS, default 2): one at a time left the two cores half
-// idle, waiting on pages, mails and service workers; two at a time, 328 s became 231 s here.
+// behind, and two files run at once (E2E_JOBS, default 2): one at a time (one server) took 328 s
+// here, two at a time 231 s, the two cores then 76-99 % busy.
 // Each file's output is printed whole when it ends, then a summary of the files and their times.
 // Used by scripts/test (after `cargo leptos build`); can be run alone: `node end2end/run.mjs`.
 // E2E_ONLY=pattern runs only the tests whose name matches.
