@@ -494,7 +494,7 @@ pub async fn counters(
          GROUP BY tt.id, tt.name ORDER BY tt.name"
     );
     let rows: Vec<(String, i64, i64)> = db_run!(db, pool => sqlx::query_as(&sql)
-        .bind(list.id).bind(list.all_passes).bind(list.talk_id.unwrap_or(Uuid::nil())).bind(&today)
+        .bind(list.id).bind(list.all_passes).bind(list.talk_id.unwrap_or_default()).bind(&today)
         .bind(list.talk_id.is_some()).fetch_all(pool).await)?;
     let rows: Vec<PassCount> = rows
         .into_iter()

@@ -203,14 +203,10 @@ async fn three_instances_sell_a_hundred_seats_to_three_hundred_buyers_while_one_
         assert_eq!(sessions + sold_out, 300);
         // Every buyer sent to Stripe paid, once. A checkout that committed on the dying instance
         // but whose answer was lost left an order pending (it lapses and gives its seat back): its
-        // buyer, trying again, can find the last seat gone. All 100 seats are taken either way.
+        // buyer, trying again, can find the last seat gone. All 100 seats are taken either way:
+        // checkouts + pending orders = 100, which the next two lines say together.
         let paid_orders = app.count("SELECT COUNT(*) FROM orders WHERE status = 'PAID'").await;
         let orphans = app.count("SELECT COUNT(*) FROM orders WHERE status = 'PENDING_PAYMENT'").await;
-        assert_eq!(
-            sessions as i64 + orphans,
-            100,
-            "the seats were all sold: {sessions} checkouts, {orphans} lost with the instance\n{logs}"
-        );
         assert_eq!(paid_orders, sessions as i64, "one paid order per buyer sent to Stripe\n{logs}");
         assert_eq!(paid_orders + orphans, 100, "every seat taken, none twice\n{logs}");
         assert_eq!(app.count("SELECT COUNT(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM order_items i WHERE i.order_id = o.id)").await, 0);
