@@ -30,6 +30,8 @@ async function runFile(file) {
   let server;
   let output = '';
   let code;
+  // Said at once, so that a file that hangs is named while the others' output waits for their end.
+  console.log(`=== ${file}: started`);
   try {
     server = await startServer({}, { quiet: true });
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', ...only, join(here, 'tests', file)], {
