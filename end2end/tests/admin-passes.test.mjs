@@ -99,6 +99,13 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   const row = page.locator('tr[data-talk="Nouvelle intervention"]');
   await row.waitFor();
 
+  // A slow venue network: each save takes 400 ms to reach the server. The admin types the title,
+  // presses Enter and goes straight on to the start time; both cells are saved, the second is not
+  // refused as "changed meanwhile" by the admin's own first save.
+  await page.route('**/api/admin_update_talk*', async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await route.continue();
+  });
   const title = row.locator('td[data-field="title"]');
   await title.click();
   await title.locator('input').fill('Atelier surprise');
@@ -111,6 +118,8 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await start.locator('input').fill('2027-06-11T16:30');
   await start.locator('input').press('Enter');
   await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  assert.equal(await renamed.locator('.field-error').count(), 0, 'neither save is refused');
+  await page.unroute('**/api/admin_update_talk*');
   const room = renamed.locator('td[data-field="location"]');
   await room.click();
   await room.locator('input').fill('Amphithéâtre');
@@ -118,6 +127,10 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await renamed.locator('.overlap-warning').waitFor();
   assert.match(await renamed.locator('.overlap-warning').textContent(), /Clôture : récits de quartiers/);
   await shot(page, 'admin-programme');
+  // All three were saved: a fresh load of the page shows them.
+  await openHydrated(page, '/admin/programme');
+  assert.equal(await start.locator('.cell-value').textContent(), '2027-06-11 16:30');
+  assert.equal(await room.locator('.cell-value').textContent(), 'Amphithéâtre');
 
   // An end before the start is refused in the cell.
   const end = renamed.locator('td[data-field="end_at"]');

@@ -1,6 +1,6 @@
 //! `/admin/tickets`: the passes, edited in place like a spreadsheet.
 use super::ui::{CellState, CheckCell, EditableCell, SpreadsheetPage};
-use crate::admin::ui::{save_cell, CellChange};
+use crate::admin::ui::{cell_saver, EditedRow};
 use crate::ui::prelude::*;
 
 /// `/admin/tickets`: the passes, edited in place like a spreadsheet.
@@ -109,22 +109,7 @@ fn pass_cell_raw(r: &super::passes::PassRow, field: &str) -> String {
 fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl IntoView {
     let i18n = use_i18n();
     let state = CellState::new();
-    let save = move |value: String| {
-        let before = row.get_untracked();
-        row.update(|r| match field {
-            "name" => r.name = value.clone(),
-            "description" => r.description = value.clone(),
-            "capacity" => r.capacity = value.trim().parse().unwrap_or(r.capacity),
-            "price" => r.price_cents = crate::money::parse_price(&value).unwrap_or(r.price_cents),
-            "is_active" => r.is_active = value == "true",
-            "is_hidden" => r.is_hidden = value == "true",
-            "names_required" => r.names_required = value == "true",
-            _ => {}
-        });
-        let cell = CellChange::new(before.id, field, &value, before.version);
-        let answer = super::passes::admin_update_pass(cell);
-        save_cell(row, before, state, value, answer);
-    };
+    let save = cell_saver(row, state, field, apply, super::passes::admin_update_pass);
     if matches!(field, "is_active" | "is_hidden" | "names_required") {
         let (label, checked) = match field {
             "is_active" => (
@@ -155,4 +140,28 @@ fn PassCell(row: RwSignal<super::passes::PassRow>, field: &'static str) -> impl 
             on_save=Callback::new(save)/>
     }
     .into_any()
+}
+
+/// Puts a cell's new value in a pass's row (a number that does not read keeps the old one: the
+/// server refuses it with its reason).
+fn apply(r: &mut super::passes::PassRow, field: &str, value: &str) {
+    match field {
+        "name" => r.name = value.to_string(),
+        "description" => r.description = value.to_string(),
+        "capacity" => r.capacity = value.trim().parse().unwrap_or(r.capacity),
+        "price" => r.price_cents = crate::money::parse_price(value).unwrap_or(r.price_cents),
+        "is_active" => r.is_active = value == "true",
+        "is_hidden" => r.is_hidden = value == "true",
+        "names_required" => r.names_required = value == "true",
+        _ => {}
+    }
+}
+
+impl EditedRow for super::passes::PassRow {
+    fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
 }

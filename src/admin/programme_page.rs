@@ -1,6 +1,6 @@
 //! `/admin/programme`: the talks edited in place, overlaps flagged, descriptions in a side panel.
 use super::ui::{CellState, EditableCell, SpreadsheetPage};
-use crate::admin::ui::{save_cell, CellChange};
+use crate::admin::ui::{cell_saver, CellChange, EditedRow};
 use crate::ui::prelude::*;
 
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
@@ -169,20 +169,7 @@ fn TalkCell(row: RwSignal<super::talks::TalkRow>, field: &'static str) -> impl I
         "location" => r.location.clone(),
         _ => r.speaker_name.clone(),
     };
-    let save = move |value: String| {
-        let before = row.get_untracked();
-        row.update(|r| match field {
-            "title" => r.title = value.clone(),
-            "theme" => r.theme = value.clone(),
-            "start_at" => r.start_at = value.clone(),
-            "end_at" => r.end_at = value.clone(),
-            "location" => r.location = value.clone(),
-            _ => r.speaker_name = value.clone(),
-        });
-        let cell = CellChange::new(before.id, field, &value, before.version);
-        let answer = super::talks::admin_update_talk(cell);
-        save_cell(row, before, state, value, answer);
-    };
+    let save = cell_saver(row, state, field, apply, super::talks::admin_update_talk);
     let kind = if matches!(field, "start_at" | "end_at") {
         "datetime-local"
     } else {
@@ -196,5 +183,27 @@ fn TalkCell(row: RwSignal<super::talks::TalkRow>, field: &'static str) -> impl I
             })
             raw=Signal::derive(move || value_of(&row.get()))
             on_save=Callback::new(save)/>
+    }
+}
+
+/// Puts a cell's new value in a talk's row.
+fn apply(r: &mut super::talks::TalkRow, field: &str, value: &str) {
+    let value = value.to_string();
+    match field {
+        "title" => r.title = value,
+        "theme" => r.theme = value,
+        "start_at" => r.start_at = value,
+        "end_at" => r.end_at = value,
+        "location" => r.location = value,
+        _ => r.speaker_name = value,
+    }
+}
+
+impl EditedRow for super::talks::TalkRow {
+    fn id(&self) -> uuid::Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
     }
 }

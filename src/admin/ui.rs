@@ -2,6 +2,9 @@
 //! place (`EditableCell`, `CheckCell`, `SelectCell`) with their `CellState`.
 use crate::ui::prelude::*;
 
+mod saves;
+pub use saves::{cell_saver, EditedRow};
+
 /// One cell edited in a back-office table, as the browser sends it (flat in the request:
 /// `id`, `field`, `value`, `version`).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -44,31 +47,6 @@ impl CellChange {
     pub fn by(&self, by: uuid::Uuid) -> crate::server::state::CellEdit<'_> {
         crate::server::state::CellEdit::new(by, self.id, &self.field, &self.value, self.version)
     }
-}
-
-/// Saves one cell whose new value the row already shows: the row becomes what the server saved,
-/// or goes back to `before`, and the cell says which (the error under it).
-pub fn save_cell<R>(
-    row: RwSignal<R>,
-    before: R,
-    state: CellState,
-    value: String,
-    answer: impl std::future::Future<Output = Result<R, AppError>> + 'static,
-) where
-    R: Clone + Send + Sync + 'static,
-{
-    leptos::task::spawn_local(async move {
-        match answer.await {
-            Ok(saved) => {
-                row.set(saved);
-                state.settle(value, Ok(()));
-            }
-            Err(e) => {
-                row.set(before);
-                state.settle(value, Err(e));
-            }
-        }
-    });
 }
 
 /// A table cell of (name, value) pairs: an audit line's meta, an attendee's answers.

@@ -6,7 +6,7 @@ use super::{
     admin_create_vouchers, admin_delete_voucher, admin_update_voucher, admin_voucher_passes,
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
-use crate::admin::ui::{save_cell, CellChange};
+use crate::admin::ui::{cell_saver, EditedRow};
 use crate::ui::prelude::*;
 use crate::{
     admin::ui::AdminPage, admin::ui::CellState, admin::ui::CheckCell, admin::ui::EditableCell,
@@ -292,6 +292,15 @@ fn VoucherLine(
     }
 }
 
+impl EditedRow for VoucherRow {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn version(&self) -> i64 {
+        self.version
+    }
+}
+
 /// The new value shown at once, before the server's answer.
 fn apply(r: &mut VoucherRow, field: &str, value: &str) {
     let v = value.trim();
@@ -351,13 +360,7 @@ fn VoucherCell(
 ) -> impl IntoView {
     let i18n = use_i18n();
     let state = CellState::new();
-    let save = Callback::new(move |value: String| {
-        let before = row.get_untracked();
-        row.update(|r| apply(r, field, &value));
-        let cell = CellChange::new(before.id, field, &value, before.version);
-        let answer = admin_update_voucher(cell);
-        save_cell(row, before, state, value, answer);
-    });
+    let save = Callback::new(cell_saver(row, state, field, apply, admin_update_voucher));
     // A waiting-list offer keeps its pass and its held seat.
     let personal = Signal::derive(move || row.get().personal);
     let raw = Signal::derive(move || raw_value(&row.get(), field));

@@ -1,0 +1,152 @@
+//! The saves of one edited row, sent one after the other. A row carries one version for all its
+//! cells; an admin who types a title, presses Enter and goes on to the start time before the
+//! title's answer is back must not be refused as a conflict with themself. So each save waits
+//! for the one before it on the same row and goes with the version that one got back; a change
+//! by someone else meanwhile is still refused, as the version the first save read is stale.
+use super::CellState;
+use crate::ui::prelude::*;
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+/// A row of a table edited in place: its id and the version the server last gave it.
+pub trait EditedRow: Clone + Send + Sync + 'static {
+    fn id(&self) -> uuid::Uuid;
+    fn version(&self) -> i64;
+}
+
+type Answer<R> = Pin<Box<dyn Future<Output = Result<R, AppError>>>>;
+/// Sends a save with the row's id and the version of the row as the server last gave it.
+type Sender<R> = Box<dyn FnOnce(uuid::Uuid, i64) -> Answer<R>>;
+
+/// One cell's save, waiting for its turn or on its way.
+struct Edit<R> {
+    field: &'static str,
+    value: String,
+    state: CellState,
+    /// Puts a field's new value in a row (what the table shows until the answer).
+    apply: fn(&mut R, &str, &str),
+    /// Taken when the save is sent.
+    send: Option<Sender<R>>,
+}
+
+/// A row with saves not yet answered: the row as the server last gave it, and the saves in
+/// order (the first is on its way).
+struct Line<R> {
+    row: RwSignal<R>,
+    saved: R,
+    edits: VecDeque<Edit<R>>,
+}
+
+type Shared<R> = Rc<RefCell<Line<R>>>;
+
+thread_local! {
+    /// The rows with saves under way, by (type of row, id); a row leaves when its last save is answered.
+    static LINES: RefCell<HashMap<(std::any::TypeId, uuid::Uuid), Box<dyn std::any::Any>>> =
+        RefCell::new(HashMap::new());
+}
+
+/// What saves one cell of `row` (its `field`): the row shows the new value at once; the save is
+/// sent when those before it on the same row are answered, with the version they got back.
+/// Accepted, the row becomes what the server saved; refused, the cell says why and the row goes
+/// back to the server's (with the values of the saves still to come).
+pub fn cell_saver<R, Fut>(
+    row: RwSignal<R>,
+    state: CellState,
+    field: &'static str,
+    apply: fn(&mut R, &str, &str),
+    send: fn(super::CellChange) -> Fut,
+) -> impl Fn(String) + Copy + 'static
+where
+    R: EditedRow,
+    Fut: Future<Output = Result<R, AppError>> + 'static,
+{
+    move |value| save(row, state, field, value, apply, send)
+}
+
+fn save<R, Fut>(
+    row: RwSignal<R>,
+    state: CellState,
+    field: &'static str,
+    value: String,
+    apply: fn(&mut R, &str, &str),
+    send: fn(super::CellChange) -> Fut,
+) where
+    R: EditedRow,
+    Fut: Future<Output = Result<R, AppError>> + 'static,
+{
+    let current = row.get_untracked();
+    let key = (std::any::TypeId::of::<R>(), current.id());
+    let typed = value.clone();
+    let edit = Edit {
+        field,
+        value: value.clone(),
+        state,
+        apply,
+        send: Some(Box::new(move |id, version| {
+            Box::pin(send(super::CellChange::new(id, field, &typed, version))) as Answer<R>
+        })),
+    };
+    row.update(|r| apply(r, field, &value));
+    let (line, first) = LINES.with(|lines| {
+        let mut lines = lines.borrow_mut();
+        let entry = lines.entry(key).or_insert_with(|| {
+            Box::new(Rc::new(RefCell::new(Line {
+                row,
+                saved: current,
+                edits: VecDeque::new(),
+            })))
+        });
+        let Some(line) = entry.downcast_ref::<Shared<R>>() else {
+            return (None, false);
+        };
+        let mut l = line.borrow_mut();
+        l.edits.push_back(edit);
+        let first = l.edits.len() == 1;
+        drop(l);
+        (Some(line.clone()), first)
+    });
+    if let (Some(line), true) = (line, first) {
+        send_first(key, line);
+    }
+}
+
+/// Sends the first save of a line; its answer settles its cell and sends the next one.
+fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>) {
+    let answer = {
+        let mut l = line.borrow_mut();
+        let (id, version) = (l.saved.id(), l.saved.version());
+        l.edits
+            .front_mut()
+            .and_then(|e| e.send.take())
+            .map(|send| send(id, version))
+    };
+    let Some(answer) = answer else { return };
+    leptos::task::spawn_local(async move {
+        let result = answer.await;
+        let (done, next) = {
+            let mut l = line.borrow_mut();
+            let done = l.edits.pop_front();
+            if let Ok(saved) = &result {
+                l.saved = saved.clone();
+            }
+            // What the table shows: the server's row with the values still on their way.
+            let mut shown = l.saved.clone();
+            for e in &l.edits {
+                (e.apply)(&mut shown, e.field, &e.value);
+            }
+            l.row.set(shown);
+            (done, !l.edits.is_empty())
+        };
+        if let Some(done) = done {
+            done.state.settle(done.value, result.map(|_| ()));
+        }
+        if next {
+            send_first(key, line);
+        } else {
+            LINES.with(|lines| lines.borrow_mut().remove(&key));
+        }
+    });
+}
