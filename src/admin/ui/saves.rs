@@ -115,18 +115,17 @@ fn save<R, Fut>(
 
 /// Sends the first save of a line; its answer settles its cell and sends the next one.
 fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>) {
-    let answer = {
+    // The line is never borrowed across a call out (a signal's subscribers may save again).
+    let (sender, id, version) = {
         let mut l = line.borrow_mut();
-        let (id, version) = (l.saved.id(), l.saved.version());
-        l.edits
-            .front_mut()
-            .and_then(|e| e.send.take())
-            .map(|send| send(id, version))
+        let sender = l.edits.front_mut().and_then(|e| e.send.take());
+        (sender, l.saved.id(), l.saved.version())
     };
-    let Some(answer) = answer else { return };
+    let Some(sender) = sender else { return };
+    let answer = sender(id, version);
     leptos::task::spawn_local(async move {
         let result = answer.await;
-        let (done, next) = {
+        let (row, shown, done, next) = {
             let mut l = line.borrow_mut();
             let done = l.edits.pop_front();
             if let Ok(saved) = &result {
@@ -137,16 +136,17 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
             for e in &l.edits {
                 (e.apply)(&mut shown, e.field, &e.value);
             }
-            l.row.set(shown);
-            (done, !l.edits.is_empty())
+            (l.row, shown, done, !l.edits.is_empty())
         };
+        if !next {
+            LINES.with(|lines| lines.borrow_mut().remove(&key));
+        }
+        row.set(shown);
         if let Some(done) = done {
             done.state.settle(done.value, result.map(|_| ()));
         }
         if next {
             send_first(key, line);
-        } else {
-            LINES.with(|lines| lines.borrow_mut().remove(&key));
         }
     });
 }
