@@ -148,6 +148,61 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await page.context().close();
 });
 
+test('two admins edit one talk: the second one\'s quick edits are each refused once, with a reload link', async () => {
+  const page = await newPage(browser);
+  page.on('dialog', (d) => d.accept());
+  await login(page, 'admin@tessera.localhost', DEMO_PASSWORD);
+  await openHydrated(page, '/admin/programme');
+  await page.click('.add-talk');
+  await page.locator('tr[data-talk="Nouvelle intervention"] td[data-field="title"]').click();
+  await page.locator('tr[data-talk="Nouvelle intervention"] td[data-field="title"] input').fill('Atelier à deux');
+  await page.keyboard.press('Enter');
+  const row = page.locator('tr[data-talk="Atelier à deux"]');
+  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+
+  // The other admin changes its theme.
+  const other = await newPage(browser);
+  await login(other, 'admin@tessera.localhost', DEMO_PASSWORD);
+  await openHydrated(other, '/admin/programme');
+  const theme = other.locator('tr[data-talk="Atelier à deux"] td[data-field="theme"]');
+  await theme.click();
+  await theme.locator('input').fill('Autre thème');
+  await theme.locator('input').press('Enter');
+  await other.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await other.context().close();
+
+  // The first admin, on a slow network, types a room and a speaker: both are refused (the talk
+  // changed since the page was loaded), each cell says so once; leaving them sends nothing more.
+  let sent = 0;
+  page.on('request', (r) => { if (r.url().includes('admin_update_talk')) sent += 1; });
+  await page.route('**/api/admin_update_talk*', async (route) => {
+    await new Promise((r) => setTimeout(r, 400));
+    await route.continue();
+  });
+  for (const [field, value] of [['location', 'Salle B'], ['speaker_name', 'Camille']]) {
+    const cell = row.locator(`td[data-field="${field}"]`);
+    await cell.click();
+    await cell.locator('input').fill(value);
+    await cell.locator('input').press('Enter');
+  }
+  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await page.locator('h1').click();
+  await page.waitForTimeout(1500);
+  assert.equal(sent, 2, 'one request per edit, none resent');
+  assert.equal(await row.locator('.field-error').count(), 2);
+  assert.match(await row.locator('td[data-field="location"] .field-error').textContent(), /modifié cette ligne entre-temps/);
+  await page.unroute('**/api/admin_update_talk*');
+
+  // The reload link shows the other admin's change; the talk goes.
+  await row.locator('td[data-field="location"] .field-error a').click();
+  await page.waitForSelector('body[data-hydrated="true"]');
+  assert.equal(await row.locator('td[data-field="theme"] .cell-value').textContent(), 'Autre thème');
+  await row.locator('button.button-danger').click();
+  await row.waitFor({ state: 'detached' });
+  assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);
+  await page.context().close();
+});
+
 test('an admin opens an order, sends its tickets again and reissues a QR code', async () => {
   const page = await newPage(browser);
   page.on('dialog', (d) => d.accept());

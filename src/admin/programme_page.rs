@@ -1,6 +1,6 @@
 //! `/admin/programme`: the talks edited in place, overlaps flagged, descriptions in a side panel.
 use super::ui::{CellState, EditableCell, SpreadsheetPage};
-use crate::admin::ui::{cell_saver, CellChange, EditedRow};
+use crate::admin::ui::{cell_saver, save_field, EditedRow};
 use crate::ui::prelude::*;
 
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
@@ -123,23 +123,21 @@ fn DescriptionPanel(
     let draft = RwSignal::new(row.get_untracked().description);
     let error = RwSignal::new(None::<AppError>);
     let saving = RwSignal::new(false);
+    // In turn with the row's cell saves: the version the last of them got back goes with it.
     let save = move |_| {
-        let talk = row.get_untracked();
         saving.set(true);
-        leptos::task::spawn_local(async move {
-            let cell =
-                CellChange::new(talk.id, "description", &draft.get_untracked(), talk.version);
-            let result = super::talks::admin_update_talk(cell).await;
+        let answered = Box::new(move |result: Result<(), AppError>| {
             saving.set(false);
             match result {
-                Ok(saved) => {
-                    row.set(saved);
+                Ok(()) => {
                     error.set(None);
                     panel.set(None);
                 }
                 Err(e) => error.set(Some(e)),
             }
         });
+        let (text, update) = (draft.get_untracked(), super::talks::admin_update_talk);
+        save_field(row, "description", text, apply, update, answered);
     };
     view! {
         <aside class="side-panel description-panel" role="dialog" aria-label=move || i18n.t("admin.talks.description")>
@@ -195,6 +193,7 @@ fn apply(r: &mut super::talks::TalkRow, field: &str, value: &str) {
         "start_at" => r.start_at = value,
         "end_at" => r.end_at = value,
         "location" => r.location = value,
+        "description" => r.description = value,
         _ => r.speaker_name = value,
     }
 }

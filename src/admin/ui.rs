@@ -3,7 +3,7 @@
 use crate::ui::prelude::*;
 
 mod saves;
-pub use saves::{cell_saver, EditedRow};
+pub use saves::{cell_saver, save_field, EditedRow};
 
 /// One cell edited in a back-office table, as the browser sends it (flat in the request:
 /// `id`, `field`, `value`, `version`).
@@ -166,6 +166,8 @@ pub struct CellState {
     pub draft: RwSignal<String>,
     pub error: RwSignal<Option<AppError>>,
     pub saving: RwSignal<bool>,
+    /// The value the server last refused, while the cell shows why.
+    pub refused: RwSignal<Option<String>>,
 }
 
 impl Default for CellState {
@@ -181,6 +183,7 @@ impl CellState {
             draft: RwSignal::new(String::new()),
             error: RwSignal::new(None),
             saving: RwSignal::new(false),
+            refused: RwSignal::new(None),
         }
     }
 
@@ -194,9 +197,13 @@ impl CellState {
     pub fn settle(self, typed: String, result: Result<(), AppError>) {
         self.saving.set(false);
         match result {
-            Ok(()) => self.error.set(None),
+            Ok(()) => {
+                self.error.set(None);
+                self.refused.set(None);
+            }
             Err(e) => {
                 self.error.set(Some(e));
+                self.refused.set(Some(typed.clone()));
                 self.draft.set(typed);
                 self.editing.set(true);
             }
@@ -265,6 +272,7 @@ pub fn EditableCell(
         draft,
         error,
         saving,
+        refused,
     } = state;
     let input = NodeRef::<leptos::html::Input>::new();
     let save = move |value: String| {
@@ -306,7 +314,12 @@ pub fn EditableCell(
                             "Escape" => { ev.prevent_default(); ev.stop_propagation(); editing.set(false); error.set(None) }
                             _ => {}
                         }
-                        on:blur=move |_| if editing.get_untracked() { save(draft.get_untracked()) }/>
+                        // Leaving a refused cell as it was does not send it again (two refused
+                        // cells would take the focus from each other and resend for ever); Enter does.
+                        on:blur=move |_| if editing.get_untracked() {
+                            let value = draft.get_untracked();
+                            if refused.get_untracked().as_ref() == Some(&value) { editing.set(false) } else { save(value) }
+                        }/>
                 }
                 .into_any()
             } else {

@@ -20,21 +20,24 @@ pub trait EditedRow: Clone + Send + Sync + 'static {
 type Answer<R> = Pin<Box<dyn Future<Output = Result<R, AppError>>>>;
 /// Sends a save with the row's id and the version of the row as the server last gave it.
 type Sender<R> = Box<dyn FnOnce(uuid::Uuid, i64) -> Answer<R>>;
+/// Told the server's answer (the cell or panel that asked stops showing it is saving).
+pub type Answered = Box<dyn FnOnce(Result<(), AppError>)>;
 
-/// One cell's save, waiting for its turn or on its way.
+/// One field's save, waiting for its turn or on its way.
 struct Edit<R> {
     field: &'static str,
     value: String,
-    state: CellState,
     /// Puts a field's new value in a row (what the table shows until the answer).
     apply: fn(&mut R, &str, &str),
     /// Taken when the save is sent.
     send: Option<Sender<R>>,
+    answered: Answered,
 }
 
 /// A row with saves not yet answered: the row as the server last gave it, and the saves in
 /// order (the first is on its way).
 struct Line<R> {
+    /// The row's signal in the table shown now (a table drawn again gets new ones).
     row: RwSignal<R>,
     saved: R,
     edits: VecDeque<Edit<R>>,
@@ -63,16 +66,22 @@ where
     R: EditedRow,
     Fut: Future<Output = Result<R, AppError>> + 'static,
 {
-    move |value| save(row, state, field, value, apply, send)
+    move |value: String| {
+        let typed = value.clone();
+        let answered = Box::new(move |result| state.settle(typed, result));
+        save_field(row, field, value, apply, send, answered)
+    }
 }
 
-fn save<R, Fut>(
+/// Saves one field of `row` in turn with the row's other saves (see [`cell_saver`]); `answered`
+/// is told the server's answer, unless a later save of the same field, still to come, replaced it.
+pub fn save_field<R, Fut>(
     row: RwSignal<R>,
-    state: CellState,
     field: &'static str,
     value: String,
     apply: fn(&mut R, &str, &str),
     send: fn(super::CellChange) -> Fut,
+    answered: Answered,
 ) where
     R: EditedRow,
     Fut: Future<Output = Result<R, AppError>> + 'static,
@@ -83,11 +92,11 @@ fn save<R, Fut>(
     let edit = Edit {
         field,
         value: value.clone(),
-        state,
         apply,
         send: Some(Box::new(move |id, version| {
             Box::pin(send(super::CellChange::new(id, field, &typed, version))) as Answer<R>
         })),
+        answered,
     };
     row.update(|r| apply(r, field, &value));
     let (line, first) = LINES.with(|lines| {
@@ -103,6 +112,7 @@ fn save<R, Fut>(
             return (None, false);
         };
         let mut l = line.borrow_mut();
+        l.row = row;
         l.edits.push_back(edit);
         let first = l.edits.len() == 1;
         drop(l);
@@ -136,6 +146,9 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
             for e in &l.edits {
                 (e.apply)(&mut shown, e.field, &e.value);
             }
+            // A later value of the same field answers for the cell: an earlier one refused (a
+            // typo corrected at once) must not reopen it over the value now on its way.
+            let done = done.filter(|d| l.edits.iter().all(|e| e.field != d.field));
             (l.row, shown, done, !l.edits.is_empty())
         };
         if !next {
@@ -143,7 +156,7 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
         }
         row.set(shown);
         if let Some(done) = done {
-            done.state.settle(done.value, result.map(|_| ()));
+            (done.answered)(result.map(|_| ()));
         }
         if next {
             send_first(key, line);
