@@ -91,7 +91,8 @@ test('the audit log shows the price change with before and after, filtered by ac
 
 test('an admin adds a talk, moves it onto a busy room and sees the overlap, then deletes it', async () => {
   const page = await newPage(browser);
-  page.on('dialog', (d) => d.accept());
+  let answer = 'accept';
+  page.on('dialog', (d) => d[answer]());
   await login(page, 'admin@tessera.localhost', DEMO_PASSWORD);
   await openHydrated(page, '/admin/programme');
   const before = await page.locator('.talks-table tbody tr').count();
@@ -140,6 +141,25 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await end.locator('.field-error').waitFor();
   assert.match(await end.locator('.field-error').textContent(), /fin doit venir après le début/);
   await end.locator('input').press('Escape');
+
+  // Reloading while a save is on its way asks first; staying, the save goes through.
+  await page.route('**/api/admin_update_talk*', async (route) => {
+    await new Promise((r) => setTimeout(r, 800));
+    await route.continue();
+  });
+  const speaker = renamed.locator('td[data-field="speaker_name"]');
+  await speaker.click();
+  await speaker.locator('input').fill('Camille Dupont');
+  await speaker.locator('input').press('Enter');
+  answer = 'dismiss';
+  const asked = page.waitForEvent('dialog');
+  await page.evaluate(() => { setTimeout(() => location.reload(), 0); });
+  assert.equal((await asked).type(), 'beforeunload');
+  answer = 'accept';
+  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await page.unroute('**/api/admin_update_talk*');
+  await openHydrated(page, '/admin/programme');
+  assert.equal(await speaker.locator('.cell-value').textContent(), 'Camille Dupont');
 
   await renamed.locator('button.button-danger').click();
   await renamed.waitFor({ state: 'detached' });

@@ -119,7 +119,25 @@ pub fn save_field<R, Fut>(
         (Some(line.clone()), first)
     });
     if let (Some(line), true) = (line, first) {
+        guard_leaving();
         send_first(key, line);
+    }
+}
+
+/// While a save waits or is on its way, leaving the page (a reload, a plain link or form) asks
+/// first, with the browser's own "changes may not be saved"; staying, the saves go on.
+fn guard_leaving() {
+    #[cfg(feature = "hydrate")]
+    {
+        thread_local!(static GUARDED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) });
+        if !GUARDED.with(|g| g.replace(true)) {
+            // Kept for the page's life: it asks only while saves are under way.
+            let _listening = window_event_listener(leptos::ev::beforeunload, |ev| {
+                if LINES.with(|lines| !lines.borrow().is_empty()) {
+                    ev.prevent_default();
+                }
+            });
+        }
     }
 }
 
