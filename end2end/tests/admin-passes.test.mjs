@@ -8,6 +8,24 @@ let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
+/** Clicks a cell, types `value` and presses Enter, as an admin saves it. */
+async function typeIn(cell, value) {
+  await cell.click();
+  await cell.locator('input').fill(value);
+  await cell.locator('input').press('Enter');
+}
+
+/** Each save of a talk takes `ms` to reach the server: a slow network. */
+function slowSaves(page, ms) {
+  return page.route('**/api/admin_update_talk*', async (route) => {
+    await new Promise((r) => setTimeout(r, ms));
+    await route.continue();
+  });
+}
+
+/** Waits until no cell of the talks' table is saving. */
+const allSaved = (page) => page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+
 test('an admin edits a price inline and is refused a capacity below the seats sold', async () => {
   const page = await newPage(browser);
   await login(page, 'admin@tessera.localhost', DEMO_PASSWORD);
@@ -15,9 +33,7 @@ test('an admin edits a price inline and is refused a capacity below the seats so
   const day2 = page.locator('tr[data-pass="Pass Jour 2"]');
   const price = day2.locator('td[data-field="price"]');
   assert.match(await price.textContent(), /70,00\s€/);
-  await price.click();
-  await price.locator('input').fill('72,50');
-  await price.locator('input').press('Enter');
+  await typeIn(price, '72,50');
   await page.waitForFunction(() => !document.querySelector('tr[data-pass="Pass Jour 2"] td[data-field="price"].cell-saving'));
   assert.match(await price.textContent(), /72,50\s€/);
 
@@ -30,9 +46,7 @@ test('an admin edits a price inline and is refused a capacity below the seats so
 
   // The demo attendee holds a Pass Jour 1: its capacity cannot go to 0.
   const capacity = page.locator('tr[data-pass="Pass Jour 1"] td[data-field="capacity"]');
-  await capacity.click();
-  await capacity.locator('input').fill('0');
-  await capacity.locator('input').press('Enter');
+  await typeIn(capacity, '0');
   await capacity.locator('.field-error').waitFor();
   assert.match(await capacity.locator('.field-error').textContent(), /places déjà vendues ou réservées/);
   await capacity.locator('input').press('Escape');
@@ -103,28 +117,19 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   // A slow venue network: each save takes 400 ms to reach the server. The admin types the title,
   // presses Enter and goes straight on to the start time; both cells are saved, the second is not
   // refused as "changed meanwhile" by the admin's own first save.
-  await page.route('**/api/admin_update_talk*', async (route) => {
-    await new Promise((r) => setTimeout(r, 400));
-    await route.continue();
-  });
+  await slowSaves(page, 400);
   const title = row.locator('td[data-field="title"]');
-  await title.click();
-  await title.locator('input').fill('Atelier surprise');
-  await title.locator('input').press('Enter');
+  await typeIn(title, 'Atelier surprise');
   const renamed = page.locator('tr[data-talk="Atelier surprise"]');
   await renamed.waitFor();
 
   const start = renamed.locator('td[data-field="start_at"]');
-  await start.click();
-  await start.locator('input').fill('2027-06-11T16:30');
-  await start.locator('input').press('Enter');
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await typeIn(start, '2027-06-11T16:30');
+  await allSaved(page);
   assert.equal(await renamed.locator('.field-error').count(), 0, 'neither save is refused');
   await page.unroute('**/api/admin_update_talk*');
   const room = renamed.locator('td[data-field="location"]');
-  await room.click();
-  await room.locator('input').fill('Amphithéâtre');
-  await room.locator('input').press('Enter');
+  await typeIn(room, 'Amphithéâtre');
   await renamed.locator('.overlap-warning').waitFor();
   assert.match(await renamed.locator('.overlap-warning').textContent(), /Clôture : récits de quartiers/);
   await shot(page, 'admin-programme');
@@ -135,28 +140,21 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
 
   // An end before the start is refused in the cell.
   const end = renamed.locator('td[data-field="end_at"]');
-  await end.click();
-  await end.locator('input').fill('2027-06-11T16:00');
-  await end.locator('input').press('Enter');
+  await typeIn(end, '2027-06-11T16:00');
   await end.locator('.field-error').waitFor();
   assert.match(await end.locator('.field-error').textContent(), /fin doit venir après le début/);
   await end.locator('input').press('Escape');
 
   // Reloading while a save is on its way asks first; staying, the save goes through.
-  await page.route('**/api/admin_update_talk*', async (route) => {
-    await new Promise((r) => setTimeout(r, 800));
-    await route.continue();
-  });
+  await slowSaves(page, 800);
   const speaker = renamed.locator('td[data-field="speaker_name"]');
-  await speaker.click();
-  await speaker.locator('input').fill('Camille Dupont');
-  await speaker.locator('input').press('Enter');
+  await typeIn(speaker, 'Camille Dupont');
   answer = 'dismiss';
   const asked = page.waitForEvent('dialog');
   await page.evaluate(() => { setTimeout(() => location.reload(), 0); });
   assert.equal((await asked).type(), 'beforeunload');
   answer = 'accept';
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await allSaved(page);
   await page.unroute('**/api/admin_update_talk*');
   await openHydrated(page, '/admin/programme');
   assert.equal(await speaker.locator('.cell-value').textContent(), 'Camille Dupont');
@@ -178,34 +176,27 @@ test('two admins edit one talk: the second one\'s quick edits are each refused o
   await page.locator('tr[data-talk="Nouvelle intervention"] td[data-field="title"] input').fill('Atelier à deux');
   await page.keyboard.press('Enter');
   const row = page.locator('tr[data-talk="Atelier à deux"]');
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await allSaved(page);
 
   // The other admin changes its theme.
   const other = await newPage(browser);
   await login(other, 'admin@tessera.localhost', DEMO_PASSWORD);
   await openHydrated(other, '/admin/programme');
   const theme = other.locator('tr[data-talk="Atelier à deux"] td[data-field="theme"]');
-  await theme.click();
-  await theme.locator('input').fill('Autre thème');
-  await theme.locator('input').press('Enter');
-  await other.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await typeIn(theme, 'Autre thème');
+  await allSaved(other);
   await other.context().close();
 
   // The first admin, on a slow network, types a room and a speaker: both are refused (the talk
   // changed since the page was loaded), each cell says so once; leaving them sends nothing more.
   let sent = 0;
   page.on('request', (r) => { if (r.url().includes('admin_update_talk')) sent += 1; });
-  await page.route('**/api/admin_update_talk*', async (route) => {
-    await new Promise((r) => setTimeout(r, 400));
-    await route.continue();
-  });
+  await slowSaves(page, 400);
   for (const [field, value] of [['location', 'Salle B'], ['speaker_name', 'Camille']]) {
     const cell = row.locator(`td[data-field="${field}"]`);
-    await cell.click();
-    await cell.locator('input').fill(value);
-    await cell.locator('input').press('Enter');
+    await typeIn(cell, value);
   }
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await allSaved(page);
   await page.locator('h1').click();
   await page.waitForTimeout(1500);
   assert.equal(sent, 2, 'one request per edit, none resent');
@@ -272,7 +263,7 @@ test('an admin edits a talk with the keyboard, writes its description with a pre
   await page.keyboard.press('Enter');
   const edited = page.locator('tr[data-talk="Atelier clavier"]');
   await edited.waitFor();
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await allSaved(page);
   await edited.locator('td[data-field="title"]').focus();
   await page.keyboard.press('ArrowRight');
   await page.keyboard.press('ArrowRight');
@@ -284,7 +275,7 @@ test('an admin edits a talk with the keyboard, writes its description with a pre
   await page.keyboard.press('Enter');
   await edited.locator('td[data-field="start_at"] input').fill('2027-06-11T17:00');
   await page.keyboard.press('Enter');
-  await page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
+  await allSaved(page);
 
   // The description, in the side panel, previewed as attendees will read it.
   await edited.locator('.edit-description').click();
