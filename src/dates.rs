@@ -11,6 +11,20 @@ pub fn parse_day(raw: &str) -> Option<NaiveDate> {
         .filter(|d| YEARS.contains(&d.year()))
 }
 
+/// A filter's optional day as a form sends it: empty or absent is none; anything else must be a
+/// `YYYY-MM-DD` day, or a 422 on `field`.
+pub fn optional_day(
+    field: &str,
+    raw: Option<&str>,
+) -> Result<Option<NaiveDate>, crate::error::AppError> {
+    match raw.map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => parse_day(s)
+            .map(Some)
+            .ok_or_else(|| crate::error::AppError::invalid(field, "admin.error.date_invalid")),
+    }
+}
+
 /// A `datetime-local` value (`YYYY-MM-DDTHH:MM`), or `None` when malformed or out of range.
 pub fn parse_local_minute(raw: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(raw.trim(), "%Y-%m-%dT%H:%M")

@@ -127,6 +127,23 @@ pub fn Labelled(label: &'static str, children: Children) -> impl IntoView {
     view! { <label>{move || i18n.t(label)}{children()}</label> }
 }
 
+/// A form's field with its refusal under it: the label (a translation key) around the control,
+/// then the message of an `error` on `field`, where the person typed.
+#[component]
+pub fn Field(
+    label: &'static str,
+    field: &'static str,
+    error: Signal<Option<AppError>>,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class="field">
+            <Labelled label>{children()}</Labelled>
+            <FieldError error field/>
+        </div>
+    }
+}
+
 /// A form's main button, its label a translation key, disabled while the form is sent.
 #[component]
 pub fn SubmitButton(label: &'static str, #[prop(into)] pending: Signal<bool>) -> impl IntoView {

@@ -23,6 +23,15 @@ function slowSaves(page, ms) {
   });
 }
 
+/** Each save of a talk reaches the server at once, its answer comes back `ms` later. */
+function slowAnswers(page, ms) {
+  return page.route('**/api/admin_update_talk*', async (route) => {
+    const answer = await route.fetch();
+    await new Promise((r) => setTimeout(r, ms));
+    await route.fulfill({ response: answer });
+  });
+}
+
 /** Waits until no cell of the talks' table is saving. */
 const allSaved = (page) => page.waitForFunction(() => !document.querySelector('.talks-table .cell-saving'));
 
@@ -159,8 +168,14 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await openHydrated(page, '/admin/programme');
   assert.equal(await speaker.locator('.cell-value').textContent(), 'Camille Dupont');
 
+  // Deleted just after a save whose answer is still on its way: the delete waits for it and goes
+  // with the version it got back (not refused as someone else's change).
+  await slowAnswers(page, 800);
+  await typeIn(speaker, 'Camille Martin');
   await renamed.locator('button.button-danger').click();
-  await renamed.waitFor({ state: 'detached' });
+  await renamed.waitFor({ state: 'detached', timeout: 10000 });
+  await page.unroute('**/api/admin_update_talk*');
+  await openHydrated(page, '/admin/programme');
   assert.equal(await page.locator('.talks-table tbody tr').count(), before);
   assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);
   await page.context().close();

@@ -96,3 +96,52 @@ test('a sold-out workshop offers its waiting list, and the offer link buys the h
   await page.context().close();
   await admin.context().close();
 });
+
+test('an admin creates a batch of vouchers, is told a wrong percentage under its field, and deletes a code just edited on a slow network', async () => {
+  const admin = await newPage(browser);
+  admin.on('dialog', (d) => d.accept());
+  await login(admin, 'admin@tessera.localhost', DEMO_PASSWORD);
+  await openHydrated(admin, '/admin/vouchers');
+  const form = admin.locator('form.voucher-create');
+  await form.locator('input[name="count"]').fill('2');
+  await form.locator('input[name="tag"]').fill('presse-2027');
+  await form.locator('input[name="value"]').fill('150');
+  await form.locator('button[type="submit"]').click();
+  // The refusal stands under the value the admin typed, not at the foot of the form.
+  const valueError = form.locator('.field:has(input[name="value"]) .field-error');
+  await valueError.waitFor();
+  assert.match(await valueError.textContent(), /Pourcentage invalide/);
+  assert.equal(await form.locator('.field-error').count(), 1);
+
+  await form.locator('input[name="value"]').fill('20');
+  await form.locator('button[type="submit"]').click();
+  await admin.locator('.voucher-created').waitFor();
+  assert.match(await admin.locator('.voucher-created').textContent(), /2 bon\(s\) créé\(s\)/);
+  assert.equal(await form.locator('.field-error').count(), 0);
+  const batch = admin.locator('tbody tr', { has: admin.locator('td[data-field="tag"]', { hasText: 'presse-2027' }) });
+  assert.equal(await batch.count(), 2);
+  const code = await batch.first().getAttribute('data-voucher');
+  const row = admin.locator(`tr[data-voucher="${code}"]`);
+
+  // A slow network: the tag's save lands, its answer comes 800 ms later. Deleting the voucher
+  // meanwhile waits for that answer and goes with the version it got: the admin's own save is not
+  // taken for someone else's change.
+  await admin.route('**/api/admin_update_voucher*', async (route) => {
+    const answer = await route.fetch();
+    await new Promise((r) => setTimeout(r, 800));
+    await route.fulfill({ response: answer });
+  });
+  const tag = row.locator('td[data-field="tag"]');
+  await tag.click();
+  await tag.locator('input').fill('presse-2027-bis');
+  await tag.locator('input').press('Enter');
+  await row.locator('.delete-voucher').click();
+  await row.waitFor({ state: 'detached', timeout: 10000 });
+  await admin.unroute('**/api/admin_update_voucher*');
+  await openHydrated(admin, '/admin/vouchers');
+  await admin.locator('tbody tr').first().waitFor();
+  assert.equal(await row.count(), 0, 'deleted for real');
+  assert.equal(await batch.count(), 1, 'the other code of the batch stays');
+  assert.deepEqual(admin.errors.filter((e) => !/status of 422/.test(e)), []);
+  await admin.context().close();
+});

@@ -65,15 +65,8 @@ pub async fn admin_orders(
     to: Option<String>,
 ) -> Result<Vec<OrderRow>, AppError> {
     let (_, state) = crate::accounts::session::admin_state().await?;
-    let day = |field: &str, v: &Option<String>| -> Result<Option<chrono::NaiveDate>, AppError> {
-        match v.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(None),
-            Some(s) => crate::dates::parse_day(s)
-                .map(Some)
-                .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid")),
-        }
-    };
-    let (from, to) = (day("from", &from)?, day("to", &to)?);
+    let from = crate::dates::optional_day("from", from.as_deref())?;
+    let to = crate::dates::optional_day("to", to.as_deref())?;
     service::orders(
         &state.db,
         &state.config,

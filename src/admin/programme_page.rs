@@ -1,6 +1,6 @@
 //! `/admin/programme`: the talks edited in place, overlaps flagged, descriptions in a side panel.
 use super::ui::{CellState, EditableCell, SpreadsheetPage};
-use crate::admin::ui::{cell_saver, save_field, EditedRow};
+use crate::admin::ui::{after_saves, cell_saver, save_field, EditedRow};
 use crate::ui::prelude::*;
 
 /// `/admin/programme`: the talks as a table edited in place; overlaps in a room are flagged.
@@ -71,26 +71,30 @@ fn TalkLine(
         if !crate::ui::confirm(&question) {
             return;
         }
-        leptos::task::spawn_local(async move {
-            match super::talks::admin_delete_talk(talk.id, talk.version).await {
-                Ok(()) => rows.update(|r| r.retain(|s| s.get_untracked().id != talk.id)),
-                Err(e) => notice.set(Some(e)),
-            }
+        after_saves(row, move |talk| {
+            leptos::task::spawn_local(async move {
+                match super::talks::admin_delete_talk(talk.id, talk.version).await {
+                    Ok(()) => rows.update(|r| r.retain(|s| s.get_untracked().id != talk.id)),
+                    Err(e) => notice.set(Some(e)),
+                }
+            })
         });
     };
     let duplicate = move |_| {
-        let id = row.get_untracked().id;
-        leptos::task::spawn_local(async move {
-            match super::talks::admin_duplicate_talk(id).await {
-                Ok(copy) => rows.update(|r| {
-                    let at = r
-                        .iter()
-                        .position(|s| s.get_untracked().id == id)
-                        .map_or(r.len(), |i| i + 1);
-                    r.insert(at, RwSignal::new(copy));
-                }),
-                Err(e) => notice.set(Some(e)),
-            }
+        after_saves(row, move |talk| {
+            let id = talk.id;
+            leptos::task::spawn_local(async move {
+                match super::talks::admin_duplicate_talk(id).await {
+                    Ok(copy) => rows.update(|r| {
+                        let at = r
+                            .iter()
+                            .position(|s| s.get_untracked().id == id)
+                            .map_or(r.len(), |i| i + 1);
+                        r.insert(at, RwSignal::new(copy));
+                    }),
+                    Err(e) => notice.set(Some(e)),
+                }
+            })
         });
     };
     view! {

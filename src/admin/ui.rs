@@ -3,7 +3,7 @@
 use crate::ui::prelude::*;
 
 mod saves;
-pub use saves::{cell_saver, save_field, EditedRow};
+pub use saves::{after_saves, cell_saver, save_field, EditedRow};
 
 /// One cell edited in a back-office table, as the browser sends it (flat in the request:
 /// `id`, `field`, `value`, `version`).

@@ -6,7 +6,7 @@ use super::{
     admin_create_vouchers, admin_delete_voucher, admin_update_voucher, admin_voucher_passes,
     admin_vouchers, VoucherEffect, VoucherRow, MAX_BATCH,
 };
-use crate::admin::ui::{cell_saver, EditedRow};
+use crate::admin::ui::{after_saves, cell_saver, EditedRow};
 use crate::ui::prelude::*;
 use crate::{
     admin::ui::AdminPage, admin::ui::CellState, admin::ui::CheckCell, admin::ui::EditableCell,
@@ -152,29 +152,29 @@ fn CreateForm(rows: Rows, tag: String, passes: Passes) -> impl IntoView {
         <form class="voucher-create" method="post" action="/api/admin_create_vouchers" on:submit=submit>
             <h2>{move || i18n.t("vouchers.admin.create")}</h2>
             <div class="row">
-                <Labelled label="vouchers.admin.count">
+                <Field label="vouchers.admin.count" field="count" error=error_signal>
                     <input type="number" name="count" min="1" max=MAX_BATCH value="1" prop:value=move || count.get() on:input=input(count)/>
-                </Labelled>
-                <Labelled label="vouchers.admin.code_optional">
+                </Field>
+                <Field label="vouchers.admin.code_optional" field="code" error=error_signal>
                     <input type="text" name="code" maxlength="40" autocomplete="off" prop:value=move || code.get() on:input=input(code)/>
-                </Labelled>
-                <Labelled label="vouchers.admin.tag">
+                </Field>
+                <Field label="vouchers.admin.tag" field="tag" error=error_signal>
                     <input type="text" name="tag" maxlength="60" value=tag.get_untracked() prop:value=move || tag.get() on:input=input(tag)/>
-                </Labelled>
+                </Field>
             </div>
             <div class="row">
-                <Labelled label="vouchers.admin.effect">
+                <Field label="vouchers.admin.effect" field="effect" error=error_signal>
                     <select name="effect" on:change=input(effect)>
                         {VoucherEffect::ALL.iter().map(|e| {
                             let key = format!("vouchers.admin.effect.{}", e.as_str().to_lowercase());
                             view! { <option value=e.as_str() selected=*e == VoucherEffect::Percent>{move || i18n.t(&key)}</option> }
                         }).collect_view()}
                     </select>
-                </Labelled>
-                <Labelled label="vouchers.admin.value">
+                </Field>
+                <Field label="vouchers.admin.value" field="value" error=error_signal>
                     <input type="text" name="value" inputmode="decimal" value="0" prop:value=move || value.get() on:input=input(value)/>
-                </Labelled>
-                <Labelled label="vouchers.admin.pass">
+                </Field>
+                <Field label="vouchers.admin.pass" field="ticket_type_id" error=error_signal>
                     <select name="ticket_type_id" on:change=input(pass)>
                         <option value="">{move || i18n.t("vouchers.admin.all_passes")}</option>
                         {passes.into_iter().map(|(id, name, hidden)| {
@@ -182,19 +182,12 @@ fn CreateForm(rows: Rows, tag: String, passes: Passes) -> impl IntoView {
                             view! { <option value=id.to_string()>{move || if hidden { i18n.t_with("vouchers.admin.hidden_pass", &[("name", &label)]) } else { label.clone() }}</option> }
                         }).collect_view()}
                     </select>
-                </Labelled>
-                <Labelled label="vouchers.admin.max_uses">
+                </Field>
+                <Field label="vouchers.admin.max_uses" field="max_uses" error=error_signal>
                     <input type="number" name="max_uses" min="1" value="1" prop:value=move || max_uses.get() on:input=input(max_uses)/>
-                </Labelled>
+                </Field>
             </div>
             <p class="hint">{move || i18n.t_with("vouchers.admin.create_hint", &[("max", &MAX_BATCH.to_string())])}</p>
-            <FieldError error=error_signal field="count"/>
-            <FieldError error=error_signal field="code"/>
-            <FieldError error=error_signal field="tag"/>
-            <FieldError error=error_signal field="effect"/>
-            <FieldError error=error_signal field="value"/>
-            <FieldError error=error_signal field="ticket_type_id"/>
-            <FieldError error=error_signal field="max_uses"/>
             <FormError error=error_signal fields=&["count", "code", "tag", "effect", "value", "ticket_type_id", "max_uses"]/>
             <button type="submit" class="button-primary" disabled=move || busy.get()>{move || i18n.t("vouchers.admin.create_button")}</button>
         </form>
@@ -432,27 +425,29 @@ fn DeleteButton(
             return;
         }
         busy.set(true);
-        leptos::task::spawn_local(async move {
-            let done = admin_delete_voucher(v.id, v.version).await;
-            let done = match done {
-                // Deleted, or ended: the row as it now is, if it still exists.
-                Ok(()) => admin_vouchers(Some(v.tag.clone()))
-                    .await
-                    .map(|list| list.into_iter().find(|r| r.id == v.id)),
-                Err(e) => Err(e),
-            };
-            busy.set(false);
-            match done {
-                Ok(Some(now)) => {
-                    notice.set(None);
-                    row.set(now);
+        after_saves(row, move |v| {
+            leptos::task::spawn_local(async move {
+                let done = admin_delete_voucher(v.id, v.version).await;
+                let done = match done {
+                    // Deleted, or ended: the row as it now is, if it still exists.
+                    Ok(()) => admin_vouchers(Some(v.tag.clone()))
+                        .await
+                        .map(|list| list.into_iter().find(|r| r.id == v.id)),
+                    Err(e) => Err(e),
+                };
+                busy.set(false);
+                match done {
+                    Ok(Some(now)) => {
+                        notice.set(None);
+                        row.set(now);
+                    }
+                    Ok(None) => {
+                        notice.set(None);
+                        rows.update(|r| r.retain(|s| s.get_untracked().id != v.id));
+                    }
+                    Err(e) => notice.set(Some(e)),
                 }
-                Ok(None) => {
-                    notice.set(None);
-                    rows.update(|r| r.retain(|s| s.get_untracked().id != v.id));
-                }
-                Err(e) => notice.set(Some(e)),
-            }
+            })
         });
     };
     view! {

@@ -8,21 +8,21 @@ pub async fn actions(db: &Db) -> Result<Vec<String>, AppError> {
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
+/// The first instant, in the conference's zone, of the filter's day `raw` plus `plus_days`.
 fn day_start(
     config: &Config,
     field: &str,
     raw: &Option<String>,
     plus_days: i64,
 ) -> Result<Option<DateTime<Utc>>, AppError> {
-    match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => crate::dates::parse_day(s)
-            .and_then(|d| d.checked_add_signed(chrono::Duration::days(plus_days)))
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .and_then(|t| config.timezone.from_local_datetime(&t).earliest())
-            .map(|t| Some(t.with_timezone(&Utc)))
-            .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid")),
-    }
+    let Some(day) = crate::dates::optional_day(field, raw.as_deref())? else {
+        return Ok(None);
+    };
+    day.checked_add_signed(chrono::Duration::days(plus_days))
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .and_then(|t| config.timezone.from_local_datetime(&t).earliest())
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .ok_or_else(|| AppError::invalid(field, "admin.error.date_invalid"))
 }
 
 fn like(raw: &Option<String>) -> Option<String> {

@@ -3,6 +3,7 @@
 //! title's answer is back must not be refused as a conflict with themself. So each save waits
 //! for the one before it on the same row and goes with the version that one got back; a change
 //! by someone else meanwhile is still refused, as the version the first save read is stale.
+//! A delete or a copy of the row waits for its saves the same way (`after_saves`).
 use super::CellState;
 use crate::ui::prelude::*;
 use std::cell::RefCell;
@@ -41,6 +42,9 @@ struct Line<R> {
     row: RwSignal<R>,
     saved: R,
     edits: VecDeque<Edit<R>>,
+    /// Told the row as the server last gave it once its saves are all answered (a delete, a
+    /// copy: they go with the version those saves got back).
+    then: Vec<Box<dyn FnOnce(R)>>,
 }
 
 type Shared<R> = Rc<RefCell<Line<R>>>;
@@ -106,6 +110,7 @@ pub fn save_field<R, Fut>(
                 row,
                 saved: current,
                 edits: VecDeque::new(),
+                then: Vec::new(),
             })))
         });
         let Some(line) = entry.downcast_ref::<Shared<R>>() else {
@@ -121,6 +126,26 @@ pub fn save_field<R, Fut>(
     if let (Some(line), true) = (line, first) {
         guard_leaving();
         send_first(key, line);
+    }
+}
+
+/// Calls `then` with `row` as the server last gave it, once the row's saves under way are all
+/// answered (at once when there are none): a delete or a copy goes with the version the admin's
+/// own last save got back, and copies what it saved.
+pub fn after_saves<R: EditedRow>(row: RwSignal<R>, then: impl FnOnce(R) + 'static) {
+    let key = (std::any::TypeId::of::<R>(), row.get_untracked().id());
+    let mut then: Option<Box<dyn FnOnce(R)>> = Some(Box::new(then));
+    LINES.with(|lines| {
+        if let Some(line) = lines
+            .borrow()
+            .get(&key)
+            .and_then(|l| l.downcast_ref::<Shared<R>>())
+        {
+            line.borrow_mut().then.extend(then.take());
+        }
+    });
+    if let Some(then) = then {
+        then(row.get_untracked());
     }
 }
 
@@ -153,7 +178,7 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
     let answer = sender(id, version);
     leptos::task::spawn_local(async move {
         let result = answer.await;
-        let (row, shown, done, next) = {
+        let (row, shown, done, next, then) = {
             let mut l = line.borrow_mut();
             let done = l.edits.pop_front();
             if let Ok(saved) = &result {
@@ -167,7 +192,13 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
             // A later value of the same field answers for the cell: an earlier one refused (a
             // typo corrected at once) must not reopen it over the value now on its way.
             let done = done.filter(|d| l.edits.iter().all(|e| e.field != d.field));
-            (l.row, shown, done, !l.edits.is_empty())
+            let next = !l.edits.is_empty();
+            let then = if next {
+                Vec::new()
+            } else {
+                std::mem::take(&mut l.then)
+            };
+            (l.row, shown, done, next, then)
         };
         if !next {
             LINES.with(|lines| lines.borrow_mut().remove(&key));
@@ -178,6 +209,9 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
         }
         if next {
             send_first(key, line);
+        }
+        for then in then {
+            then(row.get_untracked());
         }
     });
 }
