@@ -67,3 +67,23 @@ export async function login(page, email, password) {
   await page.click('button[type="submit"]');
   await page.waitForSelector(`.account-nav[data-user="${email}"]`);
 }
+
+/**
+ * Holds back the answers of server function `fn`: each request reaches the server at once, its
+ * answer waits until `release()`. `landed` resolves when the server has answered the first one;
+ * `sent(name)` counts the requests made since to server function `name`.
+ */
+export async function holdAnswers(page, fn) {
+  let landed, release;
+  const hasLanded = new Promise((r) => { landed = r; });
+  const gate = new Promise((r) => { release = r; });
+  const seen = [];
+  page.on('request', (r) => seen.push(new URL(r.url()).pathname));
+  await page.route(`**/api/${fn}*`, async (route) => {
+    const answer = await route.fetch();
+    landed();
+    await gate;
+    await route.fulfill({ response: answer });
+  });
+  return { landed: hasLanded, release, sent: (name) => seen.filter((p) => p === `/api/${name}`).length };
+}

@@ -59,4 +59,20 @@ mod tests {
         assert!(parse_local_minute("2027-06-10T09:30").is_some());
         assert_eq!(parse_local_minute("+262142-12-31T23:59"), None);
     }
+
+    #[test]
+    fn a_filters_day_left_empty_is_none_and_a_wrong_one_is_refused_on_its_field() {
+        assert_eq!(optional_day("from", None), Ok(None));
+        assert_eq!(optional_day("from", Some("  ")), Ok(None));
+        assert_eq!(
+            optional_day("to", Some(" 2027-06-11 ")),
+            Ok(NaiveDate::from_ymd_opt(2027, 6, 11))
+        );
+        let refused = optional_day("to", Some("11/06/2027")).unwrap_err();
+        assert_eq!(refused.field(), Some("to"));
+        assert_eq!(
+            refused,
+            crate::error::AppError::invalid("to", "admin.error.date_invalid")
+        );
+    }
 }

@@ -2,7 +2,7 @@
 // back with the reason in the cell; Escape cancels.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, holdAnswers, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -20,15 +20,6 @@ function slowSaves(page, ms) {
   return page.route('**/api/admin_update_talk*', async (route) => {
     await new Promise((r) => setTimeout(r, ms));
     await route.continue();
-  });
-}
-
-/** Each save of a talk reaches the server at once, its answer comes back `ms` later. */
-function slowAnswers(page, ms) {
-  return page.route('**/api/admin_update_talk*', async (route) => {
-    const answer = await route.fetch();
-    await new Promise((r) => setTimeout(r, ms));
-    await route.fulfill({ response: answer });
   });
 }
 
@@ -168,12 +159,17 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
   await openHydrated(page, '/admin/programme');
   assert.equal(await speaker.locator('.cell-value').textContent(), 'Camille Dupont');
 
-  // Deleted just after a save whose answer is still on its way: the delete waits for it and goes
-  // with the version it got back (not refused as someone else's change).
-  await slowAnswers(page, 800);
+  // Deleted just after a save the server has made but whose answer is not back yet: the delete
+  // waits for that answer and goes with the version it got (not refused as someone else's change).
+  const held = await holdAnswers(page, 'admin_update_talk');
   await typeIn(speaker, 'Camille Martin');
+  await held.landed;
   await renamed.locator('button.button-danger').click();
+  await page.waitForTimeout(500);
+  assert.equal(held.sent('admin_delete_talk'), 0, 'the delete waits for the answer');
+  held.release();
   await renamed.waitFor({ state: 'detached', timeout: 10000 });
+  assert.equal(held.sent('admin_delete_talk'), 1);
   await page.unroute('**/api/admin_update_talk*');
   await openHydrated(page, '/admin/programme');
   assert.equal(await page.locator('.talks-table tbody tr').count(), before);

@@ -3,7 +3,7 @@
 // offers its waiting list, an added seat is offered by mail, and the offer's link buys the held seat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, holdAnswers, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -118,30 +118,50 @@ test('an admin creates a batch of vouchers, is told a wrong percentage under its
   await admin.locator('.voucher-created').waitFor();
   assert.match(await admin.locator('.voucher-created').textContent(), /2 bon\(s\) créé\(s\)/);
   assert.equal(await form.locator('.field-error').count(), 0);
-  const batch = admin.locator('tbody tr', { has: admin.locator('td[data-field="tag"]', { hasText: 'presse-2027' }) });
+  const batch = admin.locator('tbody tr', { has: admin.locator('td[data-field="tag"]', { hasText: /^\s*presse-2027\s*$/ }) });
   assert.equal(await batch.count(), 2);
   const code = await batch.first().getAttribute('data-voucher');
   const row = admin.locator(`tr[data-voucher="${code}"]`);
 
-  // A slow network: the tag's save lands, its answer comes 800 ms later. Deleting the voucher
-  // meanwhile waits for that answer and goes with the version it got: the admin's own save is not
-  // taken for someone else's change.
-  await admin.route('**/api/admin_update_voucher*', async (route) => {
-    const answer = await route.fetch();
-    await new Promise((r) => setTimeout(r, 800));
-    await route.fulfill({ response: answer });
-  });
+  // The tag's save is made on the server, its answer not back yet: deleting the voucher meanwhile
+  // waits for that answer and goes with the version it got (the admin's own save is not taken for
+  // someone else's change).
+  const held = await holdAnswers(admin, 'admin_update_voucher');
   const tag = row.locator('td[data-field="tag"]');
   await tag.click();
   await tag.locator('input').fill('presse-2027-bis');
   await tag.locator('input').press('Enter');
+  await held.landed;
   await row.locator('.delete-voucher').click();
+  await admin.waitForTimeout(500);
+  assert.equal(held.sent('admin_delete_voucher'), 0, 'the delete waits for the answer');
+  held.release();
   await row.waitFor({ state: 'detached', timeout: 10000 });
   await admin.unroute('**/api/admin_update_voucher*');
   await openHydrated(admin, '/admin/vouchers');
   await admin.locator('tbody tr').first().waitFor();
   assert.equal(await row.count(), 0, 'deleted for real');
   assert.equal(await batch.count(), 1, 'the other code of the batch stays');
+
+  // The other one: edited, deleted, and the admin goes on to another back-office page before the
+  // save's answer is back. The delete still goes when it comes, and nothing breaks.
+  const other = admin.locator(`tr[data-voucher="${await batch.first().getAttribute('data-voucher')}"]`);
+  const held2 = await holdAnswers(admin, 'admin_update_voucher');
+  const otherTag = other.locator('td[data-field="tag"]');
+  await otherTag.click();
+  await otherTag.locator('input').fill('presse-2027-ter');
+  await otherTag.locator('input').press('Enter');
+  await held2.landed;
+  await other.locator('.delete-voucher').click();
+  await admin.click('a[href="/admin/tickets"]');
+  await admin.waitForURL(/\/admin\/tickets$/);
+  const deleted = admin.waitForResponse((r) => r.url().includes('/api/admin_delete_voucher'));
+  held2.release();
+  assert.equal((await deleted).status(), 200);
+  await admin.unroute('**/api/admin_update_voucher*');
+  await openHydrated(admin, '/admin/vouchers');
+  await admin.locator('tbody tr').first().waitFor();
+  assert.equal(await other.count(), 0, 'deleted after leaving the page');
   assert.deepEqual(admin.errors.filter((e) => !/status of 422/.test(e)), []);
   await admin.context().close();
 });

@@ -59,6 +59,8 @@ fn TalkLine(
         let all: Vec<_> = rows.with(|r| r.iter().map(|s| s.get()).collect());
         super::talks::overlaps(&all, &row.get())
     };
+    // Set from the confirmed click to the answer (which may first wait for the row's saves).
+    let deleting = RwSignal::new(false);
     let delete = move |_| {
         let talk = row.get_untracked();
         let question = i18n.t_with(
@@ -71,9 +73,12 @@ fn TalkLine(
         if !crate::ui::confirm(&question) {
             return;
         }
+        deleting.set(true);
         after_saves(row, move |talk| {
             leptos::task::spawn_local(async move {
-                match super::talks::admin_delete_talk(talk.id, talk.version).await {
+                let done = super::talks::admin_delete_talk(talk.id, talk.version).await;
+                deleting.set(false);
+                match done {
                     Ok(()) => rows.update(|r| r.retain(|s| s.get_untracked().id != talk.id)),
                     Err(e) => notice.set(Some(e)),
                 }
@@ -110,7 +115,7 @@ fn TalkLine(
                 }}
                 <button type="button" class="button-small edit-description" on:click=move |_| panel.set(Some(row))>{move || i18n.t("admin.talks.description")}</button>
                 <button type="button" class="button-small duplicate-talk" on:click=duplicate>{move || i18n.t("admin.talks.duplicate")}</button>
-                <button type="button" class="button-small button-danger" on:click=delete>{move || i18n.t("admin.talks.delete")}</button>
+                <button type="button" class="button-small button-danger" disabled=move || deleting.get() on:click=delete>{move || i18n.t("admin.talks.delete")}</button>
             </td>
         </tr>
     }

@@ -193,11 +193,14 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
             // typo corrected at once) must not reopen it over the value now on its way.
             let done = done.filter(|d| l.edits.iter().all(|e| e.field != d.field));
             let next = !l.edits.is_empty();
+            // Told the server's row itself: the table that asked may be gone by now (its
+            // signals with it), and with no save left the row shows just that.
             let then = if next {
                 Vec::new()
             } else {
                 std::mem::take(&mut l.then)
             };
+            let then = (then, l.saved.clone());
             (l.row, shown, done, next, then)
         };
         if !next {
@@ -210,8 +213,9 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
         if next {
             send_first(key, line);
         }
+        let (then, saved) = then;
         for then in then {
-            then(row.get_untracked());
+            then(saved.clone());
         }
     });
 }
