@@ -87,3 +87,10 @@ export async function holdAnswers(page, fn) {
   });
   return { landed: hasLanded, release, sent: (name) => seen.filter((p) => p === `/api/${name}`).length };
 }
+
+/** Clicks a cell of a table edited in place, types `value` and presses Enter, as an admin saves it. */
+export async function typeIn(cell, value) {
+  await cell.click();
+  await cell.locator('input').fill(value);
+  await cell.locator('input').press('Enter');
+}

@@ -2,18 +2,11 @@
 // back with the reason in the cell; Escape cancels.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, holdAnswers, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, holdAnswers, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
-
-/** Clicks a cell, types `value` and presses Enter, as an admin saves it. */
-async function typeIn(cell, value) {
-  await cell.click();
-  await cell.locator('input').fill(value);
-  await cell.locator('input').press('Enter');
-}
 
 /** Each save of a talk takes `ms` to reach the server: a slow network. */
 function slowSaves(page, ms) {

@@ -3,7 +3,7 @@
 // offers its waiting list, an added seat is offered by mail, and the offer's link buys the held seat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, holdAnswers, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, holdAnswers, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -112,6 +112,7 @@ test('an admin creates a batch of vouchers, is told a wrong percentage under its
   await valueError.waitFor();
   assert.match(await valueError.textContent(), /Pourcentage invalide/);
   assert.equal(await form.locator('.field-error').count(), 1);
+  await shot(admin, 'admin-voucher-form-refused');
 
   await form.locator('input[name="value"]').fill('20');
   await form.locator('button[type="submit"]').click();
@@ -127,10 +128,7 @@ test('an admin creates a batch of vouchers, is told a wrong percentage under its
   // waits for that answer and goes with the version it got (the admin's own save is not taken for
   // someone else's change).
   const held = await holdAnswers(admin, 'admin_update_voucher');
-  const tag = row.locator('td[data-field="tag"]');
-  await tag.click();
-  await tag.locator('input').fill('presse-2027-bis');
-  await tag.locator('input').press('Enter');
+  await typeIn(row.locator('td[data-field="tag"]'), 'presse-2027-bis');
   await held.landed;
   await row.locator('.delete-voucher').click();
   await admin.waitForTimeout(500);
@@ -147,10 +145,7 @@ test('an admin creates a batch of vouchers, is told a wrong percentage under its
   // save's answer is back. The delete still goes when it comes, and nothing breaks.
   const other = admin.locator(`tr[data-voucher="${await batch.first().getAttribute('data-voucher')}"]`);
   const held2 = await holdAnswers(admin, 'admin_update_voucher');
-  const otherTag = other.locator('td[data-field="tag"]');
-  await otherTag.click();
-  await otherTag.locator('input').fill('presse-2027-ter');
-  await otherTag.locator('input').press('Enter');
+  await typeIn(other.locator('td[data-field="tag"]'), 'presse-2027-ter');
   await held2.landed;
   await other.locator('.delete-voucher').click();
   await admin.click('a[href="/admin/tickets"]');
