@@ -193,19 +193,19 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
             // typo corrected at once) must not reopen it over the value now on its way.
             let done = done.filter(|d| l.edits.iter().all(|e| e.field != d.field));
             let next = !l.edits.is_empty();
-            // Told the server's row itself: the table that asked may be gone by now (its
-            // signals with it), and with no save left the row shows just that.
             let then = if next {
                 Vec::new()
             } else {
                 std::mem::take(&mut l.then)
             };
-            let then = (then, l.saved.clone());
             (l.row, shown, done, next, then)
         };
         if !next {
             LINES.with(|lines| lines.borrow_mut().remove(&key));
         }
+        // With no save left, the row shown is the server's: what waited is told that row itself,
+        // not the table's signal (the table that asked may be gone by now, its signals with it).
+        let saved = (!then.is_empty()).then(|| shown.clone());
         row.set(shown);
         if let Some(done) = done {
             (done.answered)(result.map(|_| ()));
@@ -213,9 +213,10 @@ fn send_first<R: EditedRow>(key: (std::any::TypeId, uuid::Uuid), line: Shared<R>
         if next {
             send_first(key, line);
         }
-        let (then, saved) = then;
-        for then in then {
-            then(saved.clone());
+        if let Some(saved) = saved {
+            for then in then {
+                then(saved.clone());
+            }
         }
     });
 }
