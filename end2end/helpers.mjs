@@ -3,6 +3,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const BASE_URL = process.env.BASE_URL ?? 'http://127.0.0.1:3000';
@@ -93,4 +94,23 @@ export async function typeIn(cell, value) {
   await cell.click();
   await cell.locator('input').fill(value);
   await cell.locator('input').press('Enter');
+}
+
+/**
+ * Saves `value` in `cell` of `row`, then clicks `button` (a delete) while that save's answer is
+ * held back: made on the server, not yet in the page. Asserts that the click sends nothing to
+ * server function `del` before the answer comes (the delete waits for the row's saves and goes
+ * with the version they got back), then lets the answer through and waits for the row to go.
+ */
+export async function deleteDuringSave(page, { save, del, row, cell, value, button }) {
+  const held = await holdAnswers(page, save);
+  await typeIn(cell, value);
+  await held.landed;
+  await button.click();
+  await page.waitForTimeout(500);
+  assert.equal(held.sent(del), 0, 'the delete waits for the answer of the save');
+  held.release();
+  await row.waitFor({ state: 'detached', timeout: 10000 });
+  assert.equal(held.sent(del), 1, 'one delete, sent after the answer');
+  await page.unroute(`**/api/${save}*`);
 }

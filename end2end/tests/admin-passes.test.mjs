@@ -2,7 +2,7 @@
 // back with the reason in the cell; Escape cancels.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, holdAnswers, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, deleteDuringSave, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -154,16 +154,10 @@ test('an admin adds a talk, moves it onto a busy room and sees the overlap, then
 
   // Deleted just after a save the server has made but whose answer is not back yet: the delete
   // waits for that answer and goes with the version it got (not refused as someone else's change).
-  const held = await holdAnswers(page, 'admin_update_talk');
-  await typeIn(speaker, 'Camille Martin');
-  await held.landed;
-  await renamed.locator('button.button-danger').click();
-  await page.waitForTimeout(500);
-  assert.equal(held.sent('admin_delete_talk'), 0, 'the delete waits for the answer');
-  held.release();
-  await renamed.waitFor({ state: 'detached', timeout: 10000 });
-  assert.equal(held.sent('admin_delete_talk'), 1);
-  await page.unroute('**/api/admin_update_talk*');
+  await deleteDuringSave(page, {
+    save: 'admin_update_talk', del: 'admin_delete_talk', row: renamed,
+    cell: speaker, value: 'Camille Martin', button: renamed.locator('button.button-danger'),
+  });
   await openHydrated(page, '/admin/programme');
   assert.equal(await page.locator('.talks-table tbody tr').count(), before);
   assert.deepEqual(page.errors.filter((e) => !/status of 422/.test(e)), []);

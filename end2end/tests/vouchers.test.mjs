@@ -3,7 +3,7 @@
 // offers its waiting list, an added seat is offered by mail, and the offer's link buys the held seat.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { launch, newPage, openHydrated, shot, login, holdAnswers, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
+import { launch, newPage, openHydrated, shot, login, holdAnswers, deleteDuringSave, typeIn, DEMO_PASSWORD } from '../helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -127,15 +127,10 @@ test('an admin creates a batch of vouchers, is told a wrong percentage under its
   // The tag's save is made on the server, its answer not back yet: deleting the voucher meanwhile
   // waits for that answer and goes with the version it got (the admin's own save is not taken for
   // someone else's change).
-  const held = await holdAnswers(admin, 'admin_update_voucher');
-  await typeIn(row.locator('td[data-field="tag"]'), 'presse-2027-bis');
-  await held.landed;
-  await row.locator('.delete-voucher').click();
-  await admin.waitForTimeout(500);
-  assert.equal(held.sent('admin_delete_voucher'), 0, 'the delete waits for the answer');
-  held.release();
-  await row.waitFor({ state: 'detached', timeout: 10000 });
-  await admin.unroute('**/api/admin_update_voucher*');
+  await deleteDuringSave(admin, {
+    save: 'admin_update_voucher', del: 'admin_delete_voucher', row,
+    cell: row.locator('td[data-field="tag"]'), value: 'presse-2027-bis', button: row.locator('.delete-voucher'),
+  });
   await openHydrated(admin, '/admin/vouchers');
   await admin.locator('tbody tr').first().waitFor();
   assert.equal(await row.count(), 0, 'deleted for real');
